@@ -1,0 +1,60 @@
+// A plain static server for e2e, bench and the script-tag page: serves the *built* files the way a
+// store would host them, with the cross-origin isolation headers ORT's threads need.
+//   /dist/*       the built library       /models/*   public/models (the shipped model)
+//   /consumer/*   e2e/consumer/dist       /*          e2e/pages
+// A page named *.csp.html gets the strict CSP the README documents.
+import { createServer } from 'node:http'
+import { createReadStream, statSync } from 'node:fs'
+import { extname, join, normalize } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const port = Number(process.env.PORT ?? 4173)
+const mounts = [
+  ['/dist/', 'dist'],
+  ['/models/', 'public/models'],
+  ['/consumer/', 'e2e/consumer/dist'],
+  ['/fixtures/', 'e2e/fixtures'],
+  ['/', 'e2e/pages'],
+]
+const types = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.map': 'application/json',
+  '.json': 'application/json', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream',
+  '.css': 'text/css', '.svg': 'image/svg+xml', '.md': 'text/markdown',
+}
+export const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+
+export function resolvePath(urlPath) {
+  const path = decodeURIComponent(urlPath.split('?')[0])
+  for (const [prefix, dir] of mounts) {
+    if (!path.startsWith(prefix)) continue
+    const rel = normalize(path.slice(prefix.length)).replace(/^(\.\.(\/|$))+/, '')
+    let file = join(root, dir, rel)
+    try {
+      if (statSync(file).isDirectory()) file = join(file, 'index.html')
+      statSync(file)
+      return file
+    } catch {
+      return undefined
+    }
+  }
+}
+
+const server = createServer((req, res) => {
+  const file = resolvePath(req.url ?? '/')
+  const headers = {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cache-Control': 'no-cache',
+  }
+  if (!file) {
+    res.writeHead(404, headers).end('not found')
+    return
+  }
+  if (file.endsWith('.csp.html')) headers['Content-Security-Policy'] = STRICT_CSP
+  const size = statSync(file).size
+  res.writeHead(200, { ...headers, 'Content-Type': types[extname(file)] ?? 'application/octet-stream', 'Content-Length': size })
+  if (req.method === 'HEAD') return res.end()
+  createReadStream(file).pipe(res)
+})
+server.listen(port, '127.0.0.1', () => console.log(`inpage static server on http://127.0.0.1:${port}`))

@@ -1,0 +1,34 @@
+// Named errors. Compare `error.name`, never `instanceof`: errors cross the worker boundary
+// (comlink rebuilds them as plain Error with the same name and message).
+
+/** Every error inpage raises on purpose. */
+export type InPageErrorName =
+  | 'InvalidEventError'
+  | 'InvalidCandidatesError'
+  | 'InvalidOptionsError'
+  | 'ConsentError'
+  | 'StorageError'
+  | 'ModelLoadError'
+  | 'ModelIntegrityError'
+  | 'EngineError'
+  | 'DisposedError'
+
+export class InPageError extends Error {
+  override readonly name: InPageErrorName
+  constructor(name: InPageErrorName, message: string) {
+    super(message)
+    this.name = name
+  }
+}
+
+export const invalidEvent = (message: string) => new InPageError('InvalidEventError', message)
+export const invalidOptions = (message: string) => new InPageError('InvalidOptionsError', message)
+
+/** Plain-object form that survives postMessage and JSON. */
+export function describeError(err: unknown): { name: string; message: string } {
+  if (err && typeof err === 'object' && 'message' in err) {
+    const e = err as { name?: unknown; message?: unknown }
+    return { name: typeof e.name === 'string' ? e.name : 'Error', message: String(e.message) }
+  }
+  return { name: 'Error', message: String(err) }
+}

@@ -1,0 +1,8 @@
+// inpage: private, in-browser personalization for online stores. The only entry users import.
+
+export { createRecommender } from './recommender'
+export type { Recommender, RecommenderOptions, RecommenderStatus, RecommenderEvents } from './recommender'
+export type { ExportDocument } from './history/history'
+export { DEFAULT_RETENTION } from './history/history'
+export type { ConsentState, EventType, ItemSnapshot, TrackEvent, StoredEvent, RetentionOptions, StorageKind } from './types'
+export type { InPageErrorName } from './errors'

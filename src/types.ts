@@ -1,0 +1,51 @@
+// Public types: events, options, status. Names are a contract with storefronts.
+
+export type ConsentState = 'pending' | 'granted' | 'denied'
+
+export type EventType = 'view' | 'click' | 'add_to_cart' | 'purchase' | 'search' | 'dwell'
+
+/** The public fields of an item the model reads. Never personal data. */
+export interface ItemSnapshot {
+  title: string
+  brand?: string
+  /** Category path, root first, e.g. ['Industrial & Scientific', 'Lab Supplies']. */
+  category?: string[]
+  price?: number
+}
+
+/** What a storefront passes to `track()`. */
+export interface TrackEvent {
+  type: EventType
+  /** Required for every type but `search`. */
+  itemId?: string
+  /** Required with `itemId`: the item's public fields at the time of the event. */
+  item?: ItemSnapshot
+  /** `search` only: the shopper's query. Stays on the device. */
+  query?: string
+  /** `dwell` only: milliseconds the item was in view. */
+  dwellMs?: number
+  /** Where it happened: 'category', 'search', 'rail', 'product', or your own name. */
+  surface?: string
+  /** Milliseconds since the epoch; defaults to now. */
+  timestamp?: number
+}
+
+/** An event as stored in IndexedDB (schema 2). */
+export interface StoredEvent {
+  type: EventType
+  itemId?: string
+  item?: ItemSnapshot
+  query?: string
+  dwellMs?: number
+  surface?: string
+  ts: number
+}
+
+export interface RetentionOptions {
+  /** Oldest events beyond this count are dropped. Default 1000. */
+  maxEvents?: number
+  /** Events older than this are dropped. Default 90. */
+  maxAgeDays?: number
+}
+
+export type StorageKind = 'indexeddb' | 'memory' | 'none'

@@ -1,0 +1,321 @@
+"""End-to-end pipeline: data -> item-kNN + collab vectors -> encoder fine-tune -> user model ->
+choose settings on valid -> ONNX export + int8 -> evaluate test ONCE -> ship files + manifest + card.
+
+    python -m inpage_train.pipeline [--data DIR] [--name NAME] [--ship DIR] [--smoke]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+
+from . import data as D
+from . import encoder as E
+from . import export as X
+from . import knn as K
+from . import metrics as M
+from . import user_model as U
+
+TRAINING_DIR = Path(__file__).resolve().parents[1]
+REPO = TRAINING_DIR.parent
+MODEL_NAME = "inpage-sci-v1"
+
+
+@dataclass
+class Settings:
+    seed: int = 42
+    max_tokens: int = 64
+    prune_vocab: bool = True
+    # encoder fine-tuning
+    enc_frozen_layers: int = 4
+    enc_epochs: float = 1.0
+    enc_batch: int = 64
+    enc_lr: float = 1e-4
+    enc_max_steps: int = 0
+    enc_pair_window: int = 1
+    enc_proj_dim: int = 0
+    # public collaborative signal
+    knn_min_count: int = 2
+    knn_gamma: float = 0.8
+    knn_alpha: float = 0.3
+    knn_beta: float = 0.1
+    knn_top_n: int = 50
+    collab_dim: int = 64
+    # user model
+    user_d: int = 128
+    user_layers: int = 2
+    user_heads: int = 2
+    user_epochs: int = 20
+    user_batch: int = 256
+    user_lr: float = 2e-3
+    user_temp: float = 0.05
+    collab_drop_hist: float = 0.25
+    collab_drop_cat: float = 0.1
+    max_history: int = 50
+    # score
+    knn_weights: tuple = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    knn_decays: tuple = (0.6, 0.8, 0.9)
+    # quantization
+    quant_per_channel: bool = False
+    baselines: bool = True
+    smoke: bool = False
+
+
+def seed_all(s):
+    random.seed(s); np.random.seed(s); torch.manual_seed(s)
+
+
+def sha256(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+class Log:
+    def __init__(self, path):
+        self.f = open(path, "a")
+
+    def __call__(self, *a):
+        s = f"[{datetime.now(timezone.utc).strftime('%H:%M:%S')}] " + " ".join(str(x) for x in a)
+        print(s, flush=True)
+        self.f.write(s + "\n"); self.f.flush()
+
+
+def collab_vectors(cu, min_count, dim, seed):
+    """Public collaborative item vectors: truncated SVD of the degree-normalised co-occurrence matrix
+    (distinct-user counts, pairs below min_count dropped). Items without any kept pair get no vector."""
+    c = np.where(cu >= min_count, cu, 0).astype(np.float64)
+    deg = c.sum(1)
+    known = deg > 0
+    dinv = np.where(known, 1.0 / np.sqrt(np.maximum(deg, 1e-12)), 0)
+    s = sp.csr_matrix(c * dinv[:, None] * dinv[None, :])
+    k = min(dim, s.shape[0] - 2)
+    rng = np.random.default_rng(seed)
+    u, sv, _ = spla.svds(s, k=k, v0=rng.standard_normal(s.shape[0]))
+    order = np.argsort(-sv)
+    v = u[:, order] * np.sqrt(np.abs(sv[order]))[None, :]
+    nrm = np.linalg.norm(v, axis=1, keepdims=True)
+    v = np.where(nrm > 0, v / np.maximum(nrm, 1e-12), 0).astype(np.float32)
+    v[~known] = 0
+    if v.shape[1] < dim:
+        v = np.pad(v, ((0, 0), (0, dim - v.shape[1])))
+    return v, known
+
+
+def write_tokenizer(dst: Path, max_tokens):
+    """Copy the base tokenizer. Only truncation/padding defaults change (vocab untouched): truncation to
+    maxTokens, no fixed padding (the engine pads to the longest in the batch); model_max_length = maxTokens."""
+    src = E.base_model_dir()
+    tj = json.loads((src / "tokenizer.json").read_text())
+    tj["truncation"] = {"direction": "Right", "max_length": max_tokens, "strategy": "LongestFirst", "stride": 0}
+    tj["padding"] = None
+    (dst / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False))
+    tc = json.loads((src / "tokenizer_config.json").read_text())
+    tc["model_max_length"] = max_tokens
+    (dst / "tokenizer_config.json").write_text(json.dumps(tc, indent=2))
+    shutil.copy(src / "config.json", dst / "config.json")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(D.DEFAULT_DATA))
+    ap.add_argument("--name", default=None)
+    ap.add_argument("--ship", default=str(REPO / "public" / "models" / MODEL_NAME))
+    ap.add_argument("--runs", default=str(TRAINING_DIR / "runs"))
+    ap.add_argument("--parity", default=str(REPO / "e2e" / "fixtures" / "parity.json"))
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--set", action="append", default=[], help="override a setting: key=value (JSON value)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    st = Settings()
+    if args.smoke:
+        st = Settings(enc_max_steps=1, enc_batch=8, user_epochs=1, collab_dim=8, knn_weights=(0.0, 1.0),
+                      knn_decays=(0.8,), smoke=True, max_history=50)
+    if args.no_baselines:
+        st.baselines = False
+    for kv in args.set:
+        k, v = kv.split("=", 1)
+        assert hasattr(st, k), k
+        val = json.loads(v)
+        setattr(st, k, tuple(val) if isinstance(val, list) else val)
+    name = args.name or ("smoke" if args.smoke else "default")
+    run = Path(args.runs) / name
+    run.mkdir(parents=True, exist_ok=True)
+    ship = Path(args.ship)
+    ship.mkdir(parents=True, exist_ok=True)
+    log = Log(run / "log.txt")
+    log(f"run {name} settings {asdict(st)}")
+    (run / "settings.json").write_text(json.dumps(asdict(st), indent=2))
+    seed_all(st.seed)
+    timing = {}
+    T = time.time()
+
+    # ---------------- data
+    t = time.time()
+    ds = D.load(args.data, smoke=args.smoke)
+    pop = D.popularity(ds)
+    asin_to_id = {a: i for i, a in enumerate(ds.asins)}
+    timing["data"] = time.time() - t
+    log(f"data: {ds.n_items} items, train {len(ds.train.targets)} valid {len(ds.valid.targets)} test {len(ds.test.targets)}")
+
+    # ---------------- public collaborative signal (train histories only)
+    t = time.time()
+    cu, cw = K.cooc(ds.train_histories(), ds.n_items, st.knn_gamma, 1.0)
+    knn_report = {}
+    for mc in sorted({1, st.knn_min_count}):
+        w = K.weights(cu, cw, pop, mc, st.knn_alpha, st.knn_beta, st.knn_top_n)
+        m, _ = M.evaluate(lambda hs, sl: K.score(hs, w, 0.8), ds.valid, ds.n_items)
+        knn_report[f"k={mc}"] = {"valid": m, "pairs": int((w > 0).sum())}
+        log(f"knn min_count={mc}: valid {m} pairs {(w > 0).sum()}")
+    W = K.weights(cu, cw, pop, st.knn_min_count, st.knn_alpha, st.knn_beta, st.knn_top_n)
+    nb = K.to_neighbors_json(W, ds.asins, st.knn_min_count)
+    W = K.from_neighbors_json(nb, asin_to_id, ds.n_items)   # exactly what ships (rounded weights)
+    collab, known = collab_vectors(cu, st.knn_min_count, st.collab_dim, st.seed)
+    timing["collab"] = time.time() - t
+    log(f"collab: {known.sum()} items with vectors, dim {st.collab_dim}; {timing['collab']:.1f}s")
+
+    # ---------------- encoder
+    t = time.time()
+    tok = E.load_tokenizer()
+    ids, mask = E.tokenize(tok, ds.texts, st.max_tokens)
+    bert = E.load_bert()
+    keep = np.unique(ids) if st.prune_vocab else None
+    enc = E.TextEncoder(bert, keep_ids=keep, proj_dim=st.enc_proj_dim, max_tokens=st.max_tokens)
+    base_text = E.encode(enc, ids, mask)
+    timing["encode_base"] = time.time() - t
+    pairs = E.train_pairs(ds, st.enc_pair_window)
+    t = time.time()
+    enc_info = E.finetune(enc, ids, mask, pairs, n_frozen=st.enc_frozen_layers, epochs=st.enc_epochs,
+                          batch=st.enc_batch, lr=st.enc_lr, seed=st.seed, max_steps=st.enc_max_steps or None, log=log)
+    timing["encoder_finetune"] = time.time() - t
+    t = time.time()
+    text = E.encode(enc, ids, mask)
+    timing["encode_finetuned"] = time.time() - t
+    torch.save(enc.state_dict(), run / "encoder.pt")
+    text_dim = text.shape[1]
+    item_vecs = np.concatenate([text, collab], 1).astype(np.float32)
+    item_dim = item_vecs.shape[1]
+
+    # ---------------- user model
+    t = time.time()
+    seed_all(st.seed)
+    um = U.UserModel(item_dim, st.user_d, st.user_layers, st.user_heads, st.max_history)
+    user_info = U.train(um, item_vecs, ds.train.hists, ds.train.targets, text_dim, ds.cat_keys,
+                        epochs=st.user_epochs, batch=min(st.user_batch, len(ds.train.targets)), lr=st.user_lr,
+                        collab_drop_hist=st.collab_drop_hist, collab_drop_cat=st.collab_drop_cat,
+                        temp=st.user_temp, seed=st.seed, log=log)
+    timing["user_train"] = time.time() - t
+    torch.save(um.state_dict(), run / "user.pt")
+
+    # ---------------- choose knn weight / decay on valid (torch fp32)
+    t = time.time()
+    uv_valid = U.user_vectors(um, item_vecs, ds.valid.hists, st.max_history)
+    dense_valid = uv_valid @ item_vecs.T
+    grid = []
+    for dec in st.knn_decays:
+        kn = K.score(ds.valid.hists, W, dec)
+        for wt in st.knn_weights:
+            m, _ = M.evaluate(lambda hs, sl: dense_valid[sl] + wt * kn[sl], ds.valid, ds.n_items)
+            grid.append({"weight": wt, "decay": dec, **m})
+    best = max(grid, key=lambda r: (r["ndcg@10"], -r["weight"]))
+    knn_w, knn_d = best["weight"], best["decay"]
+    knn_only = max((r for r in grid if r["weight"] == 0), key=lambda r: r["ndcg@10"])
+    log(f"valid grid best: {best}; user-model only: {knn_only}")
+    timing["choose_on_valid"] = time.time() - t
+
+    # ---------------- export + quantize
+    t = time.time()
+    enc_fp32, enc_int8 = run / "encoder.fp32.onnx", run / "encoder.int8.onnx"
+    usr_fp32, usr_int8 = run / "user.fp32.onnx", run / "user.int8.onnx"
+    X.export_encoder(enc, enc_fp32, st.max_tokens)
+    X.export_user(um, usr_fp32, item_dim)
+    X.quantize(enc_fp32, enc_int8, per_channel=st.quant_per_channel)
+    X.quantize(usr_fp32, usr_int8, per_channel=st.quant_per_channel)
+    timing["export_quantize"] = time.time() - t
+
+    # ---------------- ship files
+    for f in ship.iterdir():
+        if f.is_file():
+            f.unlink()
+    shutil.copy(enc_int8, ship / "encoder.int8.onnx")
+    shutil.copy(usr_int8, ship / "user.int8.onnx")
+    write_tokenizer(ship, st.max_tokens)
+    ids_known = [i for i in range(ds.n_items) if known[i]]
+    (ship / "collab.bin").write_bytes(collab[ids_known].astype("<f4").tobytes())
+    (ship / "collab.json").write_text(json.dumps({"ids": [ds.asins[i] for i in ids_known], "dims": st.collab_dim,
+                                                  "minCount": st.knn_min_count}))
+    (ship / "neighbors.json").write_text(json.dumps(nb, separators=(",", ":")))
+
+    # ---------------- evaluate from the shipped files (ONNX fp32 and int8), test scored once
+    t = time.time()
+    from .evaluate import evaluate_all
+    results = evaluate_all(ds, pop, ship, run, st, log, W_valid_knn=W, base_text=base_text, ft_text=text,
+                           knn_weight=knn_w, knn_decay=knn_d, baselines=st.baselines)
+    timing["evaluate"] = time.time() - t
+    timing["total"] = time.time() - T
+
+    manifest = write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results)
+    out = {"settings": asdict(st), "timing_s": timing, "valid_grid": grid, "chosen": {"knn_weight": knn_w, "knn_decay": knn_d},
+           "knn_min_count_report": knn_report, "encoder": enc_info, "user": user_info, "results": results,
+           "sizes": {f: (ship / f).stat().st_size for f in sorted(os.listdir(ship))},
+           "fp32_sizes": {p.name: p.stat().st_size for p in (enc_fp32, usr_fp32)},
+           "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version()}}
+    (run / "metrics.json").write_text(json.dumps(out, indent=2))
+    from .card import write_card
+    write_card(ship, out, manifest)
+    manifest = write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results)   # card hash included
+    from .parity import write_parity
+    write_parity(ship, Path(args.parity) if not args.smoke else run / "parity.json", args.data)
+    log(f"done in {time.time() - T:.0f}s -> {ship}")
+    return out
+
+
+def write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results):
+    files = {}
+    for f in sorted(os.listdir(ship)):
+        if f == "manifest.json":
+            continue
+        files[f] = {"sha256": sha256(ship / f), "bytes": (ship / f).stat().st_size}
+    full = results["test"]["int8"]["full"]
+    cat = results["test"]["int8"]["category"]
+    man = {
+        "name": MODEL_NAME, "version": "1.0.0",
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "files": files,
+        "dims": {"text": int(text_dim), "collab": int(item_dim - text_dim), "item": int(item_dim)},
+        "encoder": {"file": "encoder.int8.onnx", "maxTokens": st.max_tokens, "inputs": ["input_ids", "attention_mask"],
+                    "output": "text_vec"},
+        "user": {"file": "user.int8.onnx", "maxHistory": st.max_history, "eventTypes": dict(U.EVENT_TYPES),
+                 "output": "user_vec"},
+        "collab": {"file": "collab.bin", "index": "collab.json"},
+        "scoring": {"knn": {"file": "neighbors.json", "weight": knn_w, "decay": knn_d}},
+        "training": {"settings": asdict(st), "seed": st.seed},
+        "metrics": {"test": {"full": {k: round(full[k], 4) for k in ("recall@10", "ndcg@10", "mrr@10")},
+                             "category": {"ndcg@10": round(cat["ndcg@10"], 4),
+                                          "server_ndcg@10": round(cat["server_ndcg@10"], 4)}}},
+    }
+    (ship / "manifest.json").write_text(json.dumps(man, indent=2))
+    return man
+
+
+if __name__ == "__main__":
+    main()
