@@ -3,7 +3,7 @@
 // and dist/ort/ (onnxruntime-web's wasm, to self-host).
 import { build } from 'vite'
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -27,12 +27,21 @@ const lib = (entry, formats, fileName, extra = {}) =>
   })
 
 await lib('src/index.ts', ['es'], 'inpage.js')
+// Vite needed @vite-ignore to leave the worker URL alone; a consuming bundler must see the plain
+// `new URL('./inpage.worker.js', import.meta.url)` to emit the worker, so blank the comment out
+// (same length, so the source map stays right).
+const esm = `${dist}/inpage.js`
+writeFileSync(esm, readFileSync(esm, 'utf8').replace(/\/\* @vite-ignore \*\//g, (m) => ' '.repeat(m.length)))
 await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js')
 await lib('workers/engine.ts', ['es'], 'inpage.worker.js', {
-  build: { rollupOptions: { output: { codeSplitting: false } } },
+  // ORT's "extern wasm" build loads its wasm glue and binary from wasmPaths at run time instead of
+  // inlining 27 MB of base64 into the worker.
+  resolve: { conditions: ['onnxruntime-web-use-extern-wasm', 'module', 'browser', 'import', 'default'] },
+  build: { assetsInlineLimit: 0, rollupOptions: { output: { codeSplitting: false } } },
 })
 mkdirSync(`${dist}/ort`, { recursive: true })
 // One ORT build only: the asyncify wasm runs both the WebGPU and the WASM execution providers.
-copyFileSync(`${root}node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm`, `${dist}/ort/ort-wasm-simd-threaded.asyncify.wasm`)
+for (const f of ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'])
+  copyFileSync(`${root}node_modules/onnxruntime-web/dist/${f}`, `${dist}/ort/${f}`)
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })
 console.log('built dist/')

@@ -2,6 +2,7 @@
 // store would host them, with the cross-origin isolation headers ORT's threads need.
 //   /dist/*       the built library       /models/*   public/models (the shipped model)
 //   /consumer/*   e2e/consumer/dist       /*          e2e/pages
+//   /vendor/*     comlink's ESM build, for pages that talk to the worker directly (parity checks)
 // A page named *.csp.html gets the strict CSP the README documents.
 import { createServer } from 'node:http'
 import { createReadStream, statSync } from 'node:fs'
@@ -15,6 +16,7 @@ const mounts = [
   ['/models/', 'public/models'],
   ['/consumer/', 'e2e/consumer/dist'],
   ['/fixtures/', 'e2e/fixtures'],
+  ['/vendor/', 'node_modules/comlink/dist/esm'],
   ['/', 'e2e/pages'],
 ]
 const types = {

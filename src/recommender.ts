@@ -1,10 +1,17 @@
 // The facade storefronts hold: createRecommender() and its few verbs.
 
+import { validateCandidates, DEFAULT_MAX_CANDIDATES } from './candidates'
 import { Emitter } from './emitter'
-import { InPageError, invalidOptions } from './errors'
+import { EngineClient, type EngineStatus } from './engine-client'
+import { describeError, InPageError, invalidOptions } from './errors'
+import { eraseCaches } from './history/erase'
 import { History, type ExportDocument } from './history/history'
 import { validateEvent } from './history/events'
+import { serverOrder } from './ranking/rerank'
+import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
 import type { ConsentState, RetentionOptions, StorageKind, TrackEvent } from './types'
+import type { Progress } from '../workers/loader'
+import type { BackendPreference } from '../workers/backend'
 
 export interface RecommenderOptions {
   /** Separates stores of several recommenders on one origin. Default 'default'. */
@@ -14,6 +21,20 @@ export interface RecommenderOptions {
   retention?: RetentionOptions
   /** 'memory' keeps nothing across page loads. Default 'auto' (IndexedDB, memory when unavailable). */
   storage?: 'auto' | 'memory'
+  /** Base URL of the model folder (holding manifest.json), self-hosted. Without it, rerank() returns the server's order. */
+  model?: string
+  /** Default 'auto': WebGPU on a real GPU adapter, else WASM. */
+  backend?: BackendPreference
+  /** Where ORT's wasm files are served (a folder URL). Default: `ort/` beside the worker file. */
+  wasmPaths?: string
+  /** URL of inpage.worker.js when your bundler does not emit it (default: beside the library file). */
+  workerUrl?: string | URL
+  /** WASM threads. Default: min(4, cores) when cross-origin isolated, else 1. */
+  numThreads?: number
+  /** Largest candidate list accepted. Default 2000. */
+  maxCandidates?: number
+  /** Defaults for every rerank() call. */
+  rerankDefaults?: RerankOptions
 }
 
 export interface RecommenderStatus {
@@ -26,6 +47,8 @@ export interface RecommenderStatus {
   storageFallback?: string
   lastError?: { name: string; message: string }
   disposed: boolean
+  /** The engine: state, backend that ran and why the others were dropped, threads, load progress. */
+  engine: EngineStatus
 }
 
 export interface RecommenderEvents extends Record<string, unknown> {
@@ -34,9 +57,19 @@ export interface RecommenderEvents extends Record<string, unknown> {
   consent: { state: ConsentState }
   /** A fault inpage handled (storage, model, worker). The page keeps working. */
   error: { name: string; message: string }
+  /** Model download progress: `loaded` never decreases; the last event has percent 100. */
+  progress: Progress
 }
 
 export interface Recommender {
+  /**
+   * Reorders the server's candidates for this shopper, on the device. Never rejects for engine or model
+   * faults: it returns the server's order with `personalized: false` and `why` saying what happened.
+   * Throws `InvalidCandidatesError` for candidates it cannot rank.
+   */
+  rerank(candidates: Candidate[], options?: RerankOptions): Promise<RerankResult>
+  /** Starts the worker and model download now (e.g. at idle time) instead of at the first rerank. */
+  warmUp(): Promise<void>
   /** Records a shopper event. Throws `InvalidEventError` for bad input (nothing is written); never throws for storage faults. */
   track(event: TrackEvent): Promise<void>
   /** Changes consent: 'granted' stores, 'pending' keeps events in memory only, 'denied' erases and keeps nothing. */
@@ -65,6 +98,19 @@ function checkOptions(o: RecommenderOptions) {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw invalidOptions(`retention.${k} must be a positive number`)
   }
   if (o.storage !== undefined && o.storage !== 'auto' && o.storage !== 'memory') throw invalidOptions("storage must be 'auto' or 'memory'")
+  if (o.backend !== undefined && !['auto', 'webgpu', 'wasm'].includes(o.backend)) throw invalidOptions("backend must be one of 'auto', 'webgpu', 'wasm'")
+  if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw invalidOptions('model must be the URL of the model folder')
+  for (const k of ['numThreads', 'maxCandidates'] as const) {
+    const v = o[k]
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalidOptions(`${k} must be a positive integer`)
+  }
+}
+
+const MODEL_FAULTS = new Set(['ModelLoadError', 'ModelIntegrityError'])
+const DEFAULT_BUDGET_MS = 300
+
+function timeout(ms: number): Promise<'timeout'> {
+  return new Promise((r) => setTimeout(() => r('timeout'), ms))
 }
 
 export function createRecommender(options: RecommenderOptions = {}): Recommender {
@@ -83,8 +129,66 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
   const alive = () => {
     if (disposed) throw new InPageError('DisposedError', 'this recommender was disposed')
   }
+  const name = options.name ?? 'default'
+  const engine = options.model
+    ? new EngineClient(
+        { modelUrl: new URL(options.model, globalThis.location?.href).href, wasmPaths: options.wasmPaths, backend: options.backend ?? 'auto', name, numThreads: options.numThreads },
+        options.workerUrl,
+        (p) => emitter.emit('progress', p),
+        (e) => emitter.emit('error', e),
+      )
+    : undefined
+
+  async function rerank(raw: Candidate[], callOptions: RerankOptions = {}): Promise<RerankResult> {
+    alive()
+    const t0 = performance.now()
+    const candidates = validateCandidates(raw, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES)
+    const o: RerankOptions = { ...options.rerankDefaults, ...callOptions }
+    const plain = (why: Why, error?: { name: string; message: string }): RerankResult => ({
+      ...serverOrder(candidates, o.k),
+      personalized: false,
+      why,
+      backend: engine?.status.info?.backend ?? 'none',
+      latencyMs: performance.now() - t0,
+      ...(error ? { error } : {}),
+    })
+    if (history.consent === 'denied') return plain('consent')
+    if (!engine) return plain('no-model')
+    const events = await history.events()
+    if (!events.some((e) => e.itemId)) {
+      void engine.warmUp().catch(() => {})
+      return plain('no-history')
+    }
+    const st = engine.status
+    if (st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name)) return plain('model-error', st.error)
+    const budget = o.budgetMs ?? DEFAULT_BUDGET_MS
+    const deadline = timeout(Math.max(0, budget - (performance.now() - t0)))
+    if (!engine.ready) {
+      const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => describeError(err))
+      const first = await Promise.race([warm, deadline])
+      if (first === 'timeout') return plain('warming-up')
+      if (first !== 'ready') return plain(MODEL_FAULTS.has(first.name) ? 'model-error' : 'engine-error', first)
+    }
+    try {
+      const res = await Promise.race([engine.rerank(events, candidates, o), deadline])
+      if (res === 'timeout') return plain('budget')
+      return { items: res.items, coverage: res.coverage, personalized: res.personalized, why: res.why, backend: res.backend, latencyMs: performance.now() - t0 }
+    } catch (err) {
+      const e = describeError(err)
+      emitter.emit('error', e)
+      engine.restart()
+      return plain('engine-error', e)
+    }
+  }
 
   return {
+    rerank,
+    async warmUp() {
+      alive()
+      if (!engine) throw invalidOptions('warmUp() needs the model option')
+      if (engine.status.state === 'error') engine.restart()
+      await engine.warmUp()
+    },
     track(event) {
       alive()
       return history.add(validateEvent(event))
@@ -95,14 +199,19 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       await history.setConsent(state)
     },
     exportData: () => history.export(),
-    forget: () => history.forget(),
-    status: () => ({ ...history.status(), disposed }),
+    async forget() {
+      await engine?.clear()
+      await history.forget()
+      await eraseCaches(name)
+    },
+    status: () => ({ ...history.status(), disposed, engine: engine?.status ?? { state: 'idle' } }),
     ready: () => history.ready,
     flush: () => history.flush(),
     on: (name, listener) => emitter.on(name, listener),
     async dispose() {
       if (disposed) return
       disposed = true
+      engine?.stop()
       await history.dispose()
       emitter.clear()
     },

@@ -1,2 +1,164 @@
-// placeholder replaced below
-export {}
+// The engine: runs in a Web Worker, exposed with comlink. Loads and verifies the model, picks the
+// backend, keeps item vectors cached, and answers rerank calls. No model work ever runs on the page.
+
+import * as Comlink from 'comlink'
+import * as ort from 'onnxruntime-web/webgpu'
+import { describeError, InPageError } from '../src/errors'
+import type { Candidate, RerankOptions } from '../src/ranking/types'
+import type { StoredEvent } from '../src/types'
+import { chooseBackend, type BackendPreference } from './backend'
+import { loadManifest, loadModelFiles, type Progress } from './loader'
+import { vectorDbName } from '../src/history/erase'
+import { InpageModel, type OrtSession } from './model'
+import { personalize, type PersonalizeResult } from './personalize'
+import { VectorCache } from './vector-cache'
+
+export interface EngineConfig {
+  /** Base URL of the model folder (with manifest.json). */
+  modelUrl: string
+  /** Where ORT's wasm files are served; default: `ort/` beside this worker file. */
+  wasmPaths?: string
+  backend: BackendPreference
+  /** Recommender name: separates vector caches. */
+  name: string
+  /** WASM threads; default 1 without cross-origin isolation, else min(4, cores). */
+  numThreads?: number
+}
+
+export interface EngineInfo {
+  model: { name: string; version: string }
+  backend: 'webgpu' | 'wasm'
+  dropped: { backend: string; reason: string }[]
+  adapter?: { vendor?: string; architecture?: string; isFallbackAdapter?: boolean }
+  threads: number
+  threadsReason: string
+  loadMs: number
+  fromCache: boolean
+}
+
+export type EngineRerank = PersonalizeResult & { backend: 'webgpu' | 'wasm'; engineMs: number }
+
+class Engine {
+  private model: InpageModel | undefined
+  private cache: VectorCache | undefined
+  private loading: Promise<EngineInfo> | undefined
+  private information: EngineInfo | undefined
+  private name = 'default'
+
+  load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo> {
+    this.loading ??= this.doLoad(cfg, onProgress).catch((err) => {
+      this.loading = undefined // a later call may try again (e.g. after the file is fixed)
+      throw err
+    })
+    return this.loading
+  }
+
+  private async doLoad(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo> {
+    const t0 = performance.now()
+    this.name = cfg.name
+    const base = new URL(cfg.modelUrl, self.location.href).href
+    const manifest = await loadManifest(base)
+    let fromCache = true
+    const files = await loadModelFiles(base, manifest, (p) => {
+      fromCache &&= p.fromCache
+      onProgress?.(p)
+    })
+    const json = (f: string) => JSON.parse(new TextDecoder().decode(files.get(f)!)) as unknown
+
+    const isolated = self.crossOriginIsolated === true
+    const threads = cfg.numThreads ?? (isolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1)
+    ort.env.wasm.numThreads = threads
+    ort.env.wasm.wasmPaths = cfg.wasmPaths ?? new URL('./ort/', self.location.href).href
+    ort.env.logLevel = 'error'
+    const threadsReason = cfg.numThreads
+      ? `numThreads: ${cfg.numThreads} was requested`
+      : isolated
+        ? `cross-origin isolated: ${threads} threads`
+        : 'not cross-origin isolated (no COOP/COEP headers): 1 thread'
+
+    const choice = await chooseBackend(cfg.backend)
+    const dropped = [...choice.dropped]
+    let sessions: [OrtSession, OrtSession] | undefined
+    let backend: 'webgpu' | 'wasm' = 'wasm'
+    for (const ep of choice.order) {
+      try {
+        const opts = { executionProviders: [ep], graphOptimizationLevel: 'all' as const }
+        const enc = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), opts)
+        const usr = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.user.file)!), opts)
+        sessions = [enc, usr]
+        backend = ep
+        break
+      } catch (err) {
+        dropped.push({ backend: ep, reason: `session creation failed: ${describeError(err).message}` })
+      }
+    }
+    if (!sessions) throw new InPageError('ModelLoadError', `no backend could run the model: ${dropped.map((d) => `${d.backend}: ${d.reason}`).join('; ')}`)
+
+    this.model = new InpageModel(manifest, ort as never, sessions[0], sessions[1], {
+      tokenizer: json('tokenizer.json'),
+      tokenizerConfig: json('tokenizer_config.json'),
+      collabIndex: manifest.collab ? (json(manifest.collab.index) as { ids: string[] }) : undefined,
+      collab: manifest.collab ? files.get(manifest.collab.file) : undefined,
+      neighbors: manifest.scoring?.knn ? json(manifest.scoring.knn.file) : undefined,
+    })
+    const model = this.model
+    this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, (texts) => model.encode(texts))
+    this.information = {
+      model: { name: manifest.name, version: manifest.version },
+      backend,
+      dropped,
+      ...(choice.adapter ? { adapter: choice.adapter } : {}),
+      threads,
+      threadsReason,
+      loadMs: performance.now() - t0,
+      fromCache,
+    }
+    return this.information
+  }
+
+  private ready(): InpageModel {
+    if (!this.model) throw new InPageError('EngineError', 'the model is not loaded')
+    return this.model
+  }
+
+  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions): Promise<EngineRerank> {
+    const t0 = performance.now()
+    const out = await personalize(this.ready(), this.cache!, history, candidates, options)
+    return { ...out, backend: this.information!.backend, engineMs: performance.now() - t0 }
+  }
+
+  /** Text vectors straight from the encoder (parity checks, benchmarks). */
+  encode(texts: string[]): Promise<Float32Array[]> {
+    return this.ready().encode(texts)
+  }
+
+  tokenize(text: string): number[] {
+    return this.ready().tokenize(text)
+  }
+
+  userVectors(histories: { vecs: Float32Array[]; types: number[] }[]): Promise<Float32Array[]> {
+    return this.ready().userVectors(histories)
+  }
+
+  itemVector(text: Float32Array, id: string): Float32Array {
+    const m = this.ready()
+    return m.itemVector(text, m.collabVector(id))
+  }
+
+  cacheStats() {
+    return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 }
+  }
+
+  /** forget(): let go of the vector cache (the page deletes the databases and cached files). */
+  async clear(): Promise<void> {
+    this.cache?.close()
+    if (this.model) {
+      const model = this.model
+      this.cache = new VectorCache(vectorDbName(this.name), `${model.manifest.name}@${model.manifest.version}`, (t) => model.encode(t))
+    }
+  }
+}
+
+export type EngineApi = Engine
+
+Comlink.expose(new Engine())

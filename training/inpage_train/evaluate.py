@@ -93,7 +93,7 @@ def evaluate_all(ds, pop, ship, run, st, log, W_valid_knn, base_text, ft_text, k
         results["test"][f"{which}_no_knn"] = both(f"user model only {which}", lambda hs, sl: dense[sl], ts, ds, pop,
                                                   log, category=False)
         # text-only (no collab vectors anywhere, no knn): new store / new items
-        tdim = iv.shape[1] - W.shape[0] * 0 - (iv.shape[1] - ft_text.shape[1])
+        tdim = ft_text.shape[1]
         iv_t = iv.copy(); iv_t[:, tdim:] = 0
         uv_t = X.run_user(us, iv_t, ts.hists, st.max_history)
         dense_t = uv_t @ iv_t.T

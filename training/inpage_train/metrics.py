@@ -11,6 +11,8 @@ import numpy as np
 def ranks_from_scores(scores: np.ndarray, targets: np.ndarray, hists=None, exclude_history=True):
     """scores: [n, n_items] float; returns int ranks [n] (np.inf-like big value for misses)."""
     scores = np.array(scores, dtype=np.float64, copy=True)
+    if np.isnan(scores).any():
+        raise ValueError("NaN in scores")
     n, m = scores.shape
     miss = np.zeros(n, dtype=bool)
     if exclude_history and hists is not None:

@@ -284,7 +284,7 @@ def main(argv=None):
     write_card(ship, out, manifest)
     manifest = write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results)   # card hash included
     from .parity import write_parity
-    write_parity(ship, Path(args.parity) if not args.smoke else run / "parity.json", args.data)
+    write_parity(ship, Path(args.parity) if not args.smoke else run / "parity.json", args.data, fp32_dir=run)
     log(f"done in {time.time() - T:.0f}s -> {ship}")
     return out
 

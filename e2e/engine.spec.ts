@@ -1,0 +1,120 @@
+// The engine in a real worker: parity with the Python reference, integrity, caching, backends, progress.
+import { test, expect, type Page } from '@playwright/test'
+import { readFileSync } from 'node:fs'
+
+const fixture = JSON.parse(readFileSync('e2e/fixtures/parity.json', 'utf8'))
+const MODEL = '/models/inpage-sci-v1/'
+
+async function open(page: Page) {
+  await page.goto('/engine.html')
+  await page.waitForFunction(() => (window as unknown as { ready: boolean }).ready)
+}
+
+function cos(a: number[], b: number[]) {
+  let d = 0, na = 0, nb = 0
+  a.forEach((x, i) => { d += x * b[i]!; na += x * x; nb += b[i]! ** 2 })
+  return d / Math.sqrt(na * nb)
+}
+
+/** Runs the fixture through the worker and returns the engine's vectors. */
+async function runFixture(page: Page, backend: 'wasm' | 'webgpu') {
+  return page.evaluate(async ({ fixture, backend }) => {
+    const w = window as unknown as { startEngine: (c: object) => Promise<{ backend: string }>; engine: any }
+    const info = await w.startEngine({ backend })
+    const e = w.engine
+    const ids = await Promise.all(fixture.items.map((it: { text: string }) => e.tokenize(it.text)))
+    const vecs: Float32Array[] = await e.encode(fixture.items.map((it: { text: string }) => it.text))
+    const byId = new Map(fixture.items.map((it: { id: string }, i: number) => [it.id, vecs[i]]))
+    const histories = []
+    for (const h of fixture.histories) {
+      const hv = []
+      for (const id of h.ids) hv.push(await e.itemVector(byId.get(id), id))
+      histories.push({ vecs: hv, types: h.types })
+    }
+    const users: Float32Array[] = await e.userVectors(histories)
+    return { info, ids, vecs: vecs.map((v) => Array.from(v)), users: users.map((u) => Array.from(u)) }
+  }, { fixture, backend })
+}
+
+for (const backend of ['wasm', 'webgpu'] as const) {
+  test(`parity with the Python reference on ${backend}`, async ({ page }) => {
+    test.setTimeout(180_000)
+    await open(page)
+    const out = await runFixture(page, backend)
+    expect(out.info.backend).toBe(backend)
+    fixture.items.forEach((it: { input_ids: number[] }, i: number) => expect(out.ids[i]).toEqual(it.input_ids))
+    const itemCos = fixture.items.map((it: { text_vec_int8: number[] }, i: number) => cos(out.vecs[i]!, it.text_vec_int8))
+    const userCos = fixture.histories.map((h: { user_vec_int8: number[] }, i: number) => cos(out.users[i]!, h.user_vec_int8))
+    console.log(`${backend}: min item cosine ${Math.min(...itemCos).toFixed(5)}, min user cosine ${Math.min(...userCos).toFixed(5)}`)
+    for (const c of [...itemCos, ...userCos]) expect(c).toBeGreaterThanOrEqual(0.99)
+  })
+}
+
+test('auto drops the fallback WebGPU adapter and says why', async ({ page }) => {
+  await open(page)
+  const info = await page.evaluate(() => (window as unknown as { startEngine: (c: object) => Promise<any> }).startEngine({ backend: 'auto' }))
+  expect(info.backend).toBe('wasm')
+  expect(info.dropped[0].backend).toBe('webgpu')
+  expect(info.dropped[0].reason).toMatch(/fallback adapter/)
+  expect(info.threads).toBeGreaterThanOrEqual(1)
+  expect(info.threadsReason).toMatch(/cross-origin isolated/)
+})
+
+test('progress: loaded never decreases and the last event says 100 %', async ({ page }) => {
+  await open(page)
+  const progress = await page.evaluate(async () => {
+    const w = window as unknown as { startEngine: (c: object) => Promise<unknown>; progress: { loaded: number; total: number; percent: number }[] }
+    await w.startEngine({})
+    return w.progress
+  })
+  expect(progress.length).toBeGreaterThan(2)
+  for (let i = 1; i < progress.length; i++) expect(progress[i]!.loaded).toBeGreaterThanOrEqual(progress[i - 1]!.loaded)
+  expect(progress.at(-1)!.percent).toBe(100)
+  expect(progress.at(-1)!.loaded).toBe(progress.at(-1)!.total)
+  expect(progress.slice(0, -1).every((p) => p.percent < 100)).toBe(true)
+})
+
+test('the second page load fetches no model bytes', async ({ page }) => {
+  await open(page)
+  await page.evaluate(() => (window as unknown as { startEngine: (c: object) => Promise<unknown> }).startEngine({}))
+  const requests: string[] = []
+  page.context().on('request', (r) => requests.push(new URL(r.url()).pathname))
+  await page.reload()
+  await page.waitForFunction(() => (window as unknown as { ready: boolean }).ready)
+  const info = await page.evaluate(() => (window as unknown as { startEngine: (c: object) => Promise<{ fromCache: boolean }> }).startEngine({}))
+  expect(info.fromCache).toBe(true)
+  const modelBytes = requests.filter((p) => p.startsWith(MODEL) && !p.endsWith('/manifest.json'))
+  expect(modelBytes).toEqual([])
+})
+
+for (const [what, file, status, errorName] of [
+  ['a tampered model file', 'user.int8.onnx', 200, 'ModelIntegrityError'],
+  ['a missing model file', 'encoder.int8.onnx', 404, 'ModelLoadError'],
+] as const) {
+  test(`${what} is refused with ${errorName}, and the page keeps working`, async ({ page }) => {
+    await page.route(`**${MODEL}${file}`, async (route) => {
+      if (status === 404) return route.fulfill({ status: 404, body: 'not found' })
+      const res = await route.fetch()
+      const body = Buffer.from(await res.body())
+      const mid = body.length >> 1
+      body[mid] = body[mid]! ^ 0xff // one flipped byte
+      return route.fulfill({ response: res, body })
+    })
+    const pageErrors: string[] = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto('/')
+    await page.waitForFunction(() => Boolean(window.inpage))
+    const r = await page.evaluate(async (model) => {
+      const rec = window.inpage.createRecommender({ model, consent: 'granted', backend: 'wasm' })
+      const item = { title: 'Digital caliper', category: ['Industrial & Scientific', 'Measuring'] }
+      await rec.track({ type: 'view', itemId: 'h1', item })
+      let loadError = ''
+      await rec.warmUp().catch((e: Error) => (loadError = e.name))
+      const cands = [{ id: 'a', title: 'Gloves' }, { id: 'b', title: 'Micrometer', category: ['Industrial & Scientific', 'Measuring'] }]
+      const out = await rec.rerank(cands)
+      return { loadError, why: out.why, error: out.error?.name, ids: out.items.map((i) => i.id), engine: rec.status().engine.state, still: document.body.innerText.length > 0 }
+    }, MODEL)
+    expect(r).toEqual({ loadError: errorName, why: 'model-error', error: errorName, ids: ['a', 'b'], engine: 'error', still: true })
+    expect(pageErrors).toEqual([])
+  })
+}

@@ -1,0 +1,118 @@
+// The page's side of the engine: starts the worker lazily (one per recommender), restarts it when
+// it died, and never lets a fault reach the page as anything but a named error.
+
+import * as Comlink from 'comlink'
+import type { EngineApi, EngineConfig, EngineInfo, EngineRerank } from '../workers/engine'
+import type { Progress } from '../workers/loader'
+import type { Candidate, RerankOptions } from './ranking/types'
+import type { StoredEvent } from './types'
+import { describeError } from './errors'
+
+export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
+
+export interface EngineStatus {
+  state: EngineState
+  info?: EngineInfo
+  error?: { name: string; message: string }
+  progress?: Progress
+}
+
+let defaultWorkerUrl: string | URL | undefined
+
+/** The script-tag build knows its own URL only while it runs: it records the worker's here. */
+export function setDefaultWorkerUrl(url: string | URL) {
+  defaultWorkerUrl = url
+}
+
+function spawnWorker(url?: string | URL): Worker {
+  // `new URL('./inpage.worker.js', import.meta.url)` as a literal lets a consuming bundler (Vite,
+  // webpack 5) find the worker file and emit it unchanged; `workerUrl` overrides it for other setups.
+  const workerUrl = url ?? defaultWorkerUrl ?? new URL(/* @vite-ignore */ './inpage.worker.js', import.meta.url)
+  return new Worker(workerUrl, { type: 'module', name: 'inpage-engine' })
+}
+
+export class EngineClient {
+  private worker: Worker | undefined
+  private api: Comlink.Remote<EngineApi> | undefined
+  private loading: Promise<EngineInfo> | undefined
+  status: EngineStatus = { state: 'idle' }
+
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly workerUrl: string | URL | undefined,
+    private readonly onProgress: (p: Progress) => void,
+    private readonly onError: (e: { name: string; message: string }) => void,
+  ) {}
+
+  /** Starts the worker and the model load if not yet started; resolves when ready. */
+  warmUp(): Promise<EngineInfo> {
+    if (this.loading) return this.loading
+    this.status = { state: 'loading' }
+    const worker = spawnWorker(this.workerUrl)
+    worker.addEventListener('error', (e) => {
+      e.preventDefault()
+      this.fail({ name: 'EngineError', message: `the engine worker failed: ${e.message || 'script error'}` })
+    })
+    this.worker = worker
+    this.api = Comlink.wrap<EngineApi>(worker)
+    const progress = Comlink.proxy((p: Progress) => {
+      this.status = { ...this.status, progress: p }
+      this.onProgress(p)
+    })
+    this.loading = this.api.load(this.config, progress).then(
+      (info) => {
+        this.status = { state: 'ready', info, progress: this.status.progress }
+        return info
+      },
+      (err) => {
+        this.fail(describeError(err))
+        throw err
+      },
+    )
+    this.loading.catch(() => {}) // observed through status and the 'error' event
+    return this.loading
+  }
+
+  private fail(error: { name: string; message: string }) {
+    this.status = { state: 'error', error }
+    this.onError(error)
+    this.stop() // the next call starts a fresh worker
+  }
+
+  get ready(): boolean {
+    return this.status.state === 'ready'
+  }
+
+  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions): Promise<EngineRerank> {
+    await this.warmUp()
+    return this.api!.rerank(history, candidates, options)
+  }
+
+  /** Direct access for parity checks and benchmarks. */
+  async call<K extends 'encode' | 'tokenize' | 'userVectors' | 'itemVector' | 'cacheStats'>(
+    name: K,
+    ...args: Parameters<EngineApi[K]>
+  ): Promise<Awaited<ReturnType<EngineApi[K]>>> {
+    await this.warmUp()
+    const fn = this.api![name] as unknown as (...a: unknown[]) => Promise<Awaited<ReturnType<EngineApi[K]>>>
+    return fn(...args)
+  }
+
+  async clear() {
+    await this.api?.clear().catch(() => {})
+  }
+
+  /** Called when a rerank timed out or the worker stopped answering: start over next time. */
+  restart() {
+    this.stop()
+    this.status = { state: 'idle' }
+  }
+
+  stop() {
+    this.api?.[Comlink.releaseProxy]()
+    this.worker?.terminate()
+    this.worker = undefined
+    this.api = undefined
+    this.loading = undefined
+  }
+}

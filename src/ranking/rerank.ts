@@ -1,0 +1,73 @@
+// The whole ordering step as one pure function: what the worker, the eval harness and the tests run.
+
+import { blend, byScore, coverage, diversify, leafCategory, placeInSlots, serverSignal } from './order'
+import { explain, type HistoryItemEvent } from './reasons'
+import type { Candidate, RankedItem, RerankOptions, Coverage } from './types'
+import { zscore, type Vec } from './vectors'
+
+/** Chosen on the validation split (eval/README.md); storefronts may override per call. */
+export const DEFAULTS = { personalWeight: 0.7, queryWeight: 0.5, k: 10, lambda: 1 } as const
+
+export interface RankInput {
+  candidates: readonly Candidate[]
+  /** Raw personal score per candidate. */
+  personal: readonly number[]
+  /** Leave-one-out personal scores per history event, for reasons. */
+  without?: readonly (readonly number[])[]
+  events?: readonly HistoryItemEvent[]
+  /** On-device query relevance per candidate (search). */
+  queryRelevance?: readonly number[]
+  /** Item vectors for MMR similarity. */
+  vectors?: readonly (Vec | undefined)[]
+  purchased?: ReadonlySet<string>
+  options?: RerankOptions
+}
+
+export function rankCandidates(input: RankInput): { items: RankedItem[]; coverage: Coverage } {
+  const o = input.options ?? {}
+  const k = o.k ?? DEFAULTS.k
+  // Work on the kept candidates; `keep[j]` is the server index of kept candidate j.
+  const keep = input.candidates.map((_, i) => i).filter((i) => !(o.excludePurchased && input.purchased?.has(input.candidates[i]!.id)))
+  const cands = keep.map((i) => input.candidates[i]!)
+  const pick = <T>(xs: readonly T[] | undefined) => xs && keep.map((i) => xs[i]!)
+  const personalRaw = pick(input.personal)!
+  let personal = personalRaw
+  const q = pick(input.queryRelevance)
+  if (q) {
+    const zp = zscore(personalRaw)
+    const zq = zscore(q)
+    const w = o.queryWeight ?? DEFAULTS.queryWeight
+    personal = zp.map((p, j) => p + w * zq[j]!)
+  }
+  const scores = blend(serverSignal(cands), personal, o.personalWeight ?? DEFAULTS.personalWeight)
+  const preference = diversify(byScore(scores), scores, {
+    k,
+    lambda: o.diversity?.lambda ?? DEFAULTS.lambda,
+    maxPerCategory: o.diversity?.maxPerCategory,
+    vectors: pick(input.vectors),
+    categories: cands.map(leafCategory),
+  })
+  const order = placeInSlots(cands, preference, o.maxDisplacement)
+  const movedUp = order.filter((j, pos) => pos < j)
+  const reasons =
+    input.without && input.events ? explain(personalRaw, input.without.map((w) => pick(w)!), input.events, movedUp) : new Map()
+  return {
+    items: order.map((j) => ({
+      id: cands[j]!.id,
+      score: scores[j]!,
+      personal: personalRaw[j]!,
+      serverRank: keep[j]!,
+      reasons: reasons.get(j) ?? [],
+    })),
+    coverage: coverage(cands, order, k),
+  }
+}
+
+/** The server's order, untouched, in the same result shape. */
+export function serverOrder(candidates: readonly Candidate[], k: number = DEFAULTS.k): { items: RankedItem[]; coverage: Coverage } {
+  const order = candidates.map((_, i) => i)
+  return {
+    items: candidates.map((c, i) => ({ id: c.id, score: 0, personal: 0, serverRank: i, reasons: [] })),
+    coverage: coverage(candidates, order, k),
+  }
+}

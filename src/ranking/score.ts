@@ -1,0 +1,46 @@
+// The model's personal score: dot(user vector, item vector) plus, when the model ships
+// co-occurrence lists, a recency-weighted neighbour term (docs/model-contract.md).
+
+import { dot, type Vec } from './vectors'
+
+/** Neighbour lists: for a history item h, the weight w(h → i) of each neighbour i. */
+export type Neighbors = ReadonlyMap<string, ReadonlyMap<string, number>>
+
+export interface KnnSettings {
+  weight: number
+  decay: number
+}
+
+/** Unique items, most recent first (an item seen several times counts at its latest position). */
+export function recentUnique(historyIds: readonly string[]): string[] {
+  const seen = new Set<string>()
+  const out: string[] = []
+  for (let i = historyIds.length - 1; i >= 0; i--) {
+    const id = historyIds[i]!
+    if (!seen.has(id)) {
+      seen.add(id)
+      out.push(id)
+    }
+  }
+  return out
+}
+
+/** Σ over history items h (p = 0 for the most recent) of decay^p · w(h → i), per candidate. */
+export function knnScores(historyIds: readonly string[], candidateIds: readonly string[], neighbors: Neighbors, decay: number): number[] {
+  const out = new Array<number>(candidateIds.length).fill(0)
+  const index = new Map(candidateIds.map((id, i) => [id, i]))
+  recentUnique(historyIds).forEach((h, p) => {
+    const row = neighbors.get(h)
+    if (!row) return
+    const f = decay ** p
+    for (const [j, w] of row) {
+      const i = index.get(j)
+      if (i !== undefined) out[i]! += f * w
+    }
+  })
+  return out
+}
+
+export function personalScores(userVec: Vec, itemVecs: readonly Vec[], knn?: { settings: KnnSettings; scores: readonly number[] }): number[] {
+  return itemVecs.map((v, i) => dot(userVec, v) + (knn ? knn.settings.weight * knn.scores[i]! : 0))
+}

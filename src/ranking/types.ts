@@ -1,0 +1,90 @@
+// Types of the reranking call, shared by the main thread, the worker, eval and tests.
+
+import type { EventType } from '../types'
+
+/** One item the store's server proposes. Only public catalog data. */
+export interface Candidate {
+  id: string
+  title: string
+  brand?: string
+  /** Category path, root first. */
+  category?: string[]
+  description?: string
+  price?: number
+  /** The server's own relevance score (higher is better). Without it, the server's order is used. */
+  score?: number
+  /** A public item vector from aggregate logs (see the model card); `dims.collab` floats. */
+  vector?: number[]
+  /** Keeps its slot whatever the shopper's history says. */
+  pinned?: boolean
+  /** A paid placement: keeps its slot. */
+  sponsored?: boolean
+}
+
+export type Surface = 'category' | 'search' | 'rail' | (string & {})
+
+export interface RerankOptions {
+  surface?: Surface
+  /** Search query: encoded on the device, never sent anywhere. */
+  query?: string
+  /** How many top slots diversity and coverage look at. Default 10. */
+  k?: number
+  /** Give up and return the server's order after this many ms (warm-up continues). Default 300. */
+  budgetMs?: number
+  /** 0 = server order, 1 = personal order only. Default from the model's validation run. */
+  personalWeight?: number
+  /** Weight of on-device query relevance against the shopper's taste, for search. Default 0.5. */
+  queryWeight?: number
+  /** An item moves up at most this many positions (and down at most this many). Default: unbounded. */
+  maxDisplacement?: number
+  /** Drop candidates the shopper already bought. Default false. */
+  excludePurchased?: boolean
+  diversity?: {
+    /** MMR trade-off: 1 = relevance only, lower = more varied. Default 1. */
+    lambda?: number
+    /** At most this many items of one leaf category in the top k. Default: no cap. */
+    maxPerCategory?: number
+  }
+}
+
+export interface Reason {
+  /** The history event that raised this item's personal score. */
+  eventType: EventType
+  itemId: string
+  title: string
+  /** How much the personal score drops if that event is removed (> 0). */
+  contribution: number
+  /** A sentence for the shopper, e.g. "Because you viewed 'Nitrile gloves'". */
+  text: string
+}
+
+export interface RankedItem {
+  id: string
+  /** The blended score that ordered the list. */
+  score: number
+  /** The model's personal score alone (what reasons explain). */
+  personal: number
+  /** 0-based position in the server's order. */
+  serverRank: number
+  reasons: Reason[]
+}
+
+export type Why = 'personalized' | 'no-history' | 'consent' | 'warming-up' | 'budget' | 'engine-error' | 'model-error' | 'no-model'
+
+export interface Coverage {
+  k: number
+  /** Distinct leaf categories in the top k. */
+  categories: number
+  brands: number
+}
+
+export interface RerankResult {
+  items: RankedItem[]
+  personalized: boolean
+  why: Why
+  backend: 'webgpu' | 'wasm' | 'none'
+  latencyMs: number
+  coverage: Coverage
+  /** Set when `why` is an error: the error's name and message. */
+  error?: { name: string; message: string }
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest'
+import { blend, byScore, coverage, diversify, placeInSlots, serverSignal } from '../src/ranking/order'
+import { explain, reasonText } from '../src/ranking/reasons'
+import { rankCandidates, serverOrder } from '../src/ranking/rerank'
+import { knnScores, personalScores, recentUnique } from '../src/ranking/score'
+import { itemText } from '../src/ranking/text'
+import { zscore } from '../src/ranking/vectors'
+import type { Candidate } from '../src/ranking/types'
+
+const cands = (n: number, extra: (i: number) => Partial<Candidate> = () => ({})): Candidate[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `c${i}`, title: `Item ${i}`, category: ['Root', `cat${i % 3}`], ...extra(i) }))
+
+describe('itemText', () => {
+  it('matches the contract: title. categories. brand.', () => {
+    expect(itemText({ title: 'Gloves', category: ['Industrial & Scientific', 'Lab'], brand: 'Acme' })).toBe('Gloves. Industrial & Scientific Lab. Acme.')
+    expect(itemText({ title: ' Gloves ', category: [], brand: null })).toBe('Gloves.')
+  })
+})
+
+describe('blend', () => {
+  it('weight 0 keeps the server order, weight 1 follows the personal score', () => {
+    const c = cands(5)
+    const personal = [0, 1, 2, 3, 4]
+    expect(byScore(blend(serverSignal(c), personal, 0))).toEqual([0, 1, 2, 3, 4])
+    expect(byScore(blend(serverSignal(c), personal, 1))).toEqual([4, 3, 2, 1, 0])
+  })
+  it('uses server scores when every candidate has one', () => {
+    const c = cands(3, (i) => ({ score: [1, 5, 3][i] }))
+    expect(byScore(serverSignal(c))).toEqual([1, 2, 0])
+  })
+  it('zscore maps a constant list to zeros', () => {
+    expect(zscore([2, 2, 2])).toEqual([0, 0, 0])
+  })
+})
+
+describe('guardrails', () => {
+  it('pinned and sponsored items keep their slots', () => {
+    const c = cands(6, (i) => ({ pinned: i === 0, sponsored: i === 3 }))
+    const order = placeInSlots(c, [5, 4, 3, 2, 1, 0])
+    expect(order[0]).toBe(0)
+    expect(order[3]).toBe(3)
+    expect(order).toEqual([0, 5, 4, 3, 2, 1])
+  })
+  it('maxDisplacement bounds moves both ways', () => {
+    const c = cands(8)
+    const order = placeInSlots(c, [7, 6, 5, 4, 3, 2, 1, 0], 2)
+    order.forEach((i, pos) => expect(Math.abs(i - pos)).toBeLessThanOrEqual(2))
+    expect(new Set(order).size).toBe(8)
+  })
+  it('excludePurchased drops bought items', () => {
+    const c = cands(4)
+    const out = rankCandidates({ candidates: c, personal: [0, 0, 0, 0], purchased: new Set(['c1']), options: { excludePurchased: true } })
+    expect(out.items.map((i) => i.id)).toEqual(['c0', 'c2', 'c3'])
+    expect(out.items.map((i) => i.serverRank)).toEqual([0, 2, 3])
+  })
+})
+
+describe('diversity', () => {
+  it('a category cap spreads the top k', () => {
+    const c = cands(9, (i) => ({ category: ['Root', i < 6 ? 'same' : `other${i}`] }))
+    const scores = [9, 8, 7, 6, 5, 4, 3, 2, 1]
+    const order = diversify(byScore(scores), scores, { k: 4, lambda: 1, maxPerCategory: 2, categories: c.map((x) => x.category!.at(-1)!) })
+    expect(order.slice(0, 4)).toEqual([0, 1, 6, 7])
+    expect(coverage(c, order, 4).categories).toBe(3)
+  })
+  it('MMR with lambda < 1 prefers items unlike those picked', () => {
+    const vectors = [[1, 0], [0.99, 0.1], [0, 1]]
+    const scores = [1, 0.95, 0.9]
+    expect(diversify([0, 1, 2], scores, { k: 3, lambda: 0.5, vectors, categories: ['', '', ''] })).toEqual([0, 2, 1])
+    expect(diversify([0, 1, 2], scores, { k: 3, lambda: 1, vectors, categories: ['', '', ''] })).toEqual([0, 1, 2])
+  })
+})
+
+describe('knn term', () => {
+  const nb = new Map([
+    ['h1', new Map([['c0', 1], ['c1', 0.5]])],
+    ['h2', new Map([['c1', 1]])],
+  ])
+  it('weights the most recent history item most', () => {
+    expect(recentUnique(['h1', 'h2', 'h1'])).toEqual(['h1', 'h2'])
+    expect(knnScores(['h1', 'h2'], ['c0', 'c1', 'c2'], nb, 0.5)).toEqual([0.5, 1.25, 0])
+  })
+  it('adds to the dot product with its weight', () => {
+    expect(personalScores([1, 0], [[2, 0], [0, 1]], { settings: { weight: 2, decay: 1 }, scores: [1, 1] })).toEqual([4, 2])
+  })
+})
+
+describe('reasons', () => {
+  // A linear stand-in for the model: user = sum of history vectors, so each event's contribution is exact.
+  const events = [
+    { type: 'view' as const, itemId: 'h0', title: 'Safety goggles', vec: [1, 0, 0] },
+    { type: 'purchase' as const, itemId: 'h1', title: 'Nitrile gloves', vec: [0, 1, 0] },
+  ]
+  const items = [[0, 1, 0], [1, 0, 0], [0, 0, 1]]
+  const user = (evs: typeof events) => evs.reduce((u, e) => u.map((x, i) => x + e.vec[i]!), [0, 0, 0])
+  const score = (evs: typeof events) => personalScores(user(evs), items)
+  const full = score(events)
+  const without = events.map((_, e) => score(events.filter((_, j) => j !== e)))
+
+  it('cites the event that raised the item, and removing it lowers the score', () => {
+    const r = explain(full, without, events, [0, 1, 2])
+    expect(r.get(0)!.map((x) => x.itemId)).toEqual(['h1'])
+    expect(r.get(1)!.map((x) => x.itemId)).toEqual(['h0'])
+    expect(r.get(2)).toEqual([])
+    for (const [i, reasons] of r)
+      for (const reason of reasons) {
+        const e = events.findIndex((x) => x.itemId === reason.itemId)
+        expect(score(events.filter((_, j) => j !== e))[i]).toBeLessThan(full[i]!)
+        expect(reason.contribution).toBeCloseTo(full[i]! - without[e]![i]!)
+      }
+  })
+  it('writes a sentence for the shopper', () => {
+    expect(reasonText({ type: 'purchase', title: 'Nitrile gloves' })).toBe("Because you bought 'Nitrile gloves'")
+  })
+  it('rankCandidates attaches reasons only to items that moved up', () => {
+    const c = cands(3)
+    // Reverse the list so the server's last items are the ones the history favours.
+    const rev = <T,>(xs: readonly T[]) => xs.slice().reverse()
+    const out = rankCandidates({ candidates: c, personal: rev(full), without: without.map(rev), events, options: { personalWeight: 1 } })
+    for (const it of out.items) {
+      const pos = out.items.indexOf(it)
+      if (pos >= it.serverRank) expect(it.reasons).toEqual([])
+    }
+    expect(out.items.some((i) => i.reasons.length > 0)).toBe(true)
+  })
+})
+
+describe('determinism and server order', () => {
+  it('the same input gives the same order', () => {
+    const c = cands(50)
+    const personal = c.map((_, i) => Math.sin(i))
+    const a = rankCandidates({ candidates: c, personal, options: { diversity: { lambda: 0.7 } } })
+    const b = rankCandidates({ candidates: c, personal, options: { diversity: { lambda: 0.7 } } })
+    expect(a).toEqual(b)
+  })
+  it('serverOrder keeps the list as sent', () => {
+    expect(serverOrder(cands(3)).items.map((i) => i.id)).toEqual(['c0', 'c1', 'c2'])
+  })
+})

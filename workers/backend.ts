@@ -1,0 +1,44 @@
+// Which execution provider runs the model, chosen by what this browser has, not by assumption:
+// a fallback (software) WebGPU adapter is far slower than WASM, so 'auto' drops it.
+
+export type BackendPreference = 'auto' | 'webgpu' | 'wasm'
+
+export interface BackendChoice {
+  order: ('webgpu' | 'wasm')[]
+  dropped: { backend: 'webgpu' | 'wasm'; reason: string }[]
+  adapter?: { vendor?: string; architecture?: string; isFallbackAdapter?: boolean }
+}
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; isFallbackAdapter?: boolean }
+  isFallbackAdapter?: boolean
+}
+
+export async function chooseBackend(pref: BackendPreference): Promise<BackendChoice> {
+  const dropped: BackendChoice['dropped'] = []
+  if (pref === 'wasm') return { order: ['wasm'], dropped: [{ backend: 'webgpu', reason: "backend: 'wasm' was requested" }] }
+  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu
+  if (!gpu) {
+    dropped.push({ backend: 'webgpu', reason: 'navigator.gpu is not available in this browser or context' })
+    return { order: ['wasm'], dropped }
+  }
+  let adapter: GpuAdapterLike | null = null
+  try {
+    adapter = await gpu.requestAdapter()
+  } catch (err) {
+    dropped.push({ backend: 'webgpu', reason: `requestAdapter() failed: ${(err as Error).message}` })
+    return { order: ['wasm'], dropped }
+  }
+  if (!adapter) {
+    dropped.push({ backend: 'webgpu', reason: 'no WebGPU adapter' })
+    return { order: ['wasm'], dropped }
+  }
+  const info = { ...adapter.info, isFallbackAdapter: adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false }
+  const adapterInfo = { vendor: info.vendor, architecture: info.architecture, isFallbackAdapter: info.isFallbackAdapter }
+  if (pref === 'auto' && info.isFallbackAdapter) {
+    dropped.push({ backend: 'webgpu', reason: `fallback adapter (${info.architecture || 'software'}): slower than WASM` })
+    return { order: ['wasm'], dropped, adapter: adapterInfo }
+  }
+  // WebGPU first, WASM if its session cannot be made.
+  return { order: ['webgpu', 'wasm'], dropped, adapter: adapterInfo }
+}

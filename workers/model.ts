@@ -1,0 +1,142 @@
+// The model itself, independent of where it runs: tokenizer + two ONNX sessions + public item data.
+// The browser worker builds it with onnxruntime-web; eval builds it in Node with onnxruntime-node.
+
+import { Tokenizer } from '@huggingface/tokenizers'
+import type { Neighbors } from '../src/ranking/score'
+import type { Manifest } from './manifest'
+
+/** The parts of onnxruntime's API we use; onnxruntime-web and onnxruntime-node both provide them. */
+export interface OrtLike {
+  Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: number[]) => OrtTensor
+}
+export interface OrtTensor {
+  data: unknown
+  dims: readonly number[]
+  dispose?: () => void
+}
+export interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>
+  release?: () => Promise<void>
+}
+
+/** Item events the sequence model reads, mapped to the manifest's event types. */
+const MODEL_TYPE: Record<string, string> = { view: 'view', dwell: 'view', click: 'click', add_to_cart: 'add_to_cart', purchase: 'purchase' }
+
+export class InpageModel {
+  private readonly tokenizer: Tokenizer
+  private readonly collabIndex = new Map<string, number>()
+  readonly neighbors: Neighbors | undefined
+
+  constructor(
+    readonly manifest: Manifest,
+    private readonly ort: OrtLike,
+    private readonly encoder: OrtSession,
+    private readonly user: OrtSession,
+    files: { tokenizer: unknown; tokenizerConfig: unknown; collabIndex?: { ids: string[] }; collab?: ArrayBuffer; neighbors?: unknown },
+  ) {
+    this.tokenizer = new Tokenizer(files.tokenizer as object, files.tokenizerConfig as object)
+    if (files.collab && files.collabIndex) {
+      this.collab = new Float32Array(files.collab)
+      files.collabIndex.ids.forEach((id, i) => this.collabIndex.set(id, i))
+    }
+    this.neighbors = files.neighbors ? readNeighbors(files.neighbors) : undefined
+  }
+  private collab: Float32Array | undefined
+
+  get dims() {
+    return this.manifest.dims
+  }
+
+  /** Token ids exactly as the Python tokenizer makes them: [CLS] … [SEP], cut to maxTokens. */
+  tokenize(text: string): number[] {
+    const ids = this.tokenizer.encode(text).ids
+    const max = this.manifest.encoder.maxTokens
+    return ids.length > max ? [...ids.slice(0, max - 1), ids[ids.length - 1]!] : ids
+  }
+
+  /** Text vectors, batched and padded to the longest text in each batch. */
+  async encode(texts: readonly string[], batchSize = 32): Promise<Float32Array[]> {
+    const out = new Array<Float32Array>(texts.length)
+    const toks = texts.map((t) => this.tokenize(t))
+    // Similar lengths together: less padding, less work.
+    const order = toks.map((_, i) => i).sort((a, b) => toks[b]!.length - toks[a]!.length)
+    const d = this.dims.text
+    for (let s = 0; s < order.length; s += batchSize) {
+      const idx = order.slice(s, s + batchSize)
+      const len = Math.max(...idx.map((i) => toks[i]!.length))
+      const ids = new BigInt64Array(idx.length * len)
+      const mask = new BigInt64Array(idx.length * len)
+      idx.forEach((i, r) => toks[i]!.forEach((t, c) => {
+        ids[r * len + c] = BigInt(t)
+        mask[r * len + c] = 1n
+      }))
+      const res = await this.encoder.run({
+        input_ids: new this.ort.Tensor('int64', ids, [idx.length, len]),
+        attention_mask: new this.ort.Tensor('int64', mask, [idx.length, len]),
+      })
+      const data = res[this.manifest.encoder.output]!.data as Float32Array
+      idx.forEach((i, r) => (out[i] = data.slice(r * d, (r + 1) * d)))
+    }
+    return out
+  }
+
+  /** The public collaborative vector shipped for an item, if any. */
+  collabVector(id: string): Float32Array | undefined {
+    const i = this.collabIndex.get(id)
+    const d = this.dims.collab
+    return i === undefined || !this.collab ? undefined : this.collab.subarray(i * d, (i + 1) * d)
+  }
+
+  /** item vector = [text vector, public vector or zeros]. */
+  itemVector(text: Float32Array, collab?: ArrayLike<number>): Float32Array {
+    const v = new Float32Array(this.dims.item)
+    v.set(text.subarray(0, this.dims.text))
+    if (collab && collab.length === this.dims.collab) v.set(collab, this.dims.text)
+    return v
+  }
+
+  eventTypeId(type: string): number | undefined {
+    const t = MODEL_TYPE[type]
+    return t === undefined ? undefined : this.manifest.user.eventTypes[t]
+  }
+
+  /**
+   * User vectors for several histories at once (one batch, left-padded).
+   * Each history: item vectors oldest first, with their event type ids.
+   */
+  async userVectors(histories: readonly { vecs: readonly Float32Array[]; types: readonly number[] }[]): Promise<Float32Array[]> {
+    const d = this.dims.item
+    const L = Math.max(1, ...histories.map((h) => h.vecs.length))
+    const B = histories.length
+    const vecs = new Float32Array(B * L * d)
+    const types = new BigInt64Array(B * L)
+    const mask = new BigInt64Array(B * L)
+    histories.forEach((h, b) => {
+      const pad = L - h.vecs.length
+      h.vecs.forEach((v, j) => {
+        vecs.set(v, (b * L + pad + j) * d)
+        types[b * L + pad + j] = BigInt(h.types[j]!)
+        mask[b * L + pad + j] = 1n
+      })
+    })
+    const res = await this.user.run({
+      hist_vecs: new this.ort.Tensor('float32', vecs, [B, L, d]),
+      hist_types: new this.ort.Tensor('int64', types, [B, L]),
+      hist_mask: new this.ort.Tensor('int64', mask, [B, L]),
+    })
+    const data = res[this.manifest.user.output]!.data as Float32Array
+    return histories.map((_, b) => data.slice(b * d, (b + 1) * d))
+  }
+
+  async release() {
+    await this.encoder.release?.()
+    await this.user.release?.()
+  }
+}
+
+export function readNeighbors(raw: unknown): Neighbors {
+  const items = (raw as { items?: Record<string, [string, number][]> })?.items ?? {}
+  const out = new Map<string, Map<string, number>>()
+  for (const [h, row] of Object.entries(items)) out.set(h, new Map(row.map(([i, w]) => [i, w])))
+  return out
+}

@@ -1,0 +1,99 @@
+// Text vectors of items, cached in IndexedDB by (model version, item id, text hash): public catalog
+// data, bounded, and erased by forget(). Misses are encoded in batches.
+
+import { promisifyRequest } from 'idb-keyval'
+import { hasIndexedDB, openKvStore, type KvStore } from '../src/history/idb'
+import { textHash } from '../src/ranking/text'
+import type { TextVectorSource } from './personalize'
+
+export const VECTOR_CACHE_LIMIT = 20_000
+
+export class VectorCache implements TextVectorSource {
+  private readonly memory = new Map<string, Float32Array>()
+  private kv: KvStore | undefined
+  private writes = 0
+  hits = 0
+  misses = 0
+
+  constructor(
+    private readonly dbName: string,
+    private readonly version: string,
+    private readonly encode: (texts: string[]) => Promise<Float32Array[]>,
+    private readonly limit = VECTOR_CACHE_LIMIT,
+  ) {
+    if (hasIndexedDB()) this.kv = openKvStore(dbName)
+  }
+
+  private key(id: string, text: string) {
+    return `${this.version}|${id}|${textHash(text)}`
+  }
+
+  async textVectors(items: readonly { id: string; text: string }[]): Promise<Float32Array[]> {
+    const keys = items.map((it) => this.key(it.id, it.text))
+    const out: (Float32Array | undefined)[] = keys.map((k) => this.memory.get(k))
+    const missing = keys.map((_, i) => i).filter((i) => !out[i])
+    if (missing.length && this.kv) {
+      try {
+        const got = await this.kv.use('readonly', (s) => Promise.all(missing.map((i) => promisifyRequest(s.get(keys[i]!)))))
+        got.forEach((v, j) => {
+          if (v instanceof Float32Array) {
+            out[missing[j]!] = v
+            this.memory.set(keys[missing[j]!]!, v)
+          }
+        })
+      } catch {
+        // The cache is an optimisation: any IndexedDB fault just means encoding again.
+      }
+    }
+    const todo = keys.map((_, i) => i).filter((i) => !out[i])
+    this.hits += items.length - todo.length
+    this.misses += todo.length
+    if (todo.length) {
+      const vecs = await this.encode(todo.map((i) => items[i]!.text))
+      todo.forEach((i, j) => {
+        out[i] = vecs[j]!
+        this.memory.set(keys[i]!, vecs[j]!)
+      })
+      void this.persist(todo.map((i) => [keys[i]!, vecs[todo.indexOf(i)]!] as [string, Float32Array]))
+    }
+    if (this.memory.size > this.limit) for (const k of [...this.memory.keys()].slice(0, this.memory.size - this.limit)) this.memory.delete(k)
+    return out as Float32Array[]
+  }
+
+  private async persist(rows: [string, Float32Array][]) {
+    if (!this.kv) return
+    try {
+      await this.kv.use('readwrite', (s) => {
+        for (const [k, v] of rows) s.put(v, k)
+        return promisifyRequest(s.transaction)
+      })
+      this.writes += rows.length
+      if (this.writes > this.limit / 10) await this.trim()
+    } catch {
+      /* quota or a closed database: the memory copy still serves this page */
+    }
+  }
+
+  /** Keeps the cache bounded: drops entries of other model versions, then the surplus. */
+  private async trim() {
+    this.writes = 0
+    await this.kv!.use('readwrite', async (s) => {
+      const keys = (await promisifyRequest(s.getAllKeys())) as string[]
+      const stale = keys.filter((k) => !k.startsWith(`${this.version}|`))
+      const current = keys.length - stale.length
+      const surplus = keys.filter((k) => k.startsWith(`${this.version}|`)).slice(0, Math.max(0, current - this.limit))
+      for (const k of [...stale, ...surplus]) s.delete(k)
+      return promisifyRequest(s.transaction)
+    })
+  }
+
+  async size(): Promise<number> {
+    if (!this.kv) return this.memory.size
+    return this.kv.use('readonly', (s) => promisifyRequest(s.count()))
+  }
+
+  close() {
+    this.kv?.close()
+    this.memory.clear()
+  }
+}
