@@ -18,10 +18,19 @@ export default defineConfig({
       args: ['--enable-unsafe-webgpu'],
     },
   },
-  webServer: {
-    command: 'node scripts/serve.mjs',
-    url: 'http://127.0.0.1:4173/dist/inpage.js',
-    reuseExistingServer: !process.env.CI,
-    timeout: 30_000,
-  },
+  webServer: [
+    {
+      command: 'node scripts/serve.mjs',
+      url: 'http://127.0.0.1:4173/dist/inpage.js',
+      reuseExistingServer: !process.env.CI,
+      timeout: 30_000,
+    },
+    // The demo storefront (e2e/demo.spec.ts): its Vite server with the store API, on its own port.
+    {
+      command: 'node node_modules/vite/bin/vite.js --config demo/vite.config.ts --port 5173 --strictPort --host 127.0.0.1',
+      url: 'http://127.0.0.1:5173/api/store',
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+  ],
 })

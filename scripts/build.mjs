@@ -32,7 +32,8 @@ await lib('src/index.ts', ['es'], 'inpage.js')
 // (same length, so the source map stays right).
 const esm = `${dist}/inpage.js`
 writeFileSync(esm, readFileSync(esm, 'utf8').replace(/\/\* @vite-ignore \*\//g, (m) => ' '.repeat(m.length)))
-await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js')
+// Classic scripts have no import.meta: the IIFE finds its worker through document.currentScript.
+await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.meta.url': 'self.location.href' } })
 await lib('workers/engine.ts', ['es'], 'inpage.worker.js', {
   // ORT's "extern wasm" build loads its wasm glue and binary from wasmPaths at run time instead of
   // inlining 27 MB of base64 into the worker.

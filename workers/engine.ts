@@ -44,6 +44,8 @@ class Engine {
   private loading: Promise<EngineInfo> | undefined
   private information: EngineInfo | undefined
   private name = 'default'
+  /** User vectors (and leave-one-out variants) of recent histories. */
+  private readonly userMemo = new Map<string, Float32Array[]>()
 
   load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo> {
     this.loading ??= this.doLoad(cfg, onProgress).catch((err) => {
@@ -123,7 +125,7 @@ class Engine {
 
   async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions): Promise<EngineRerank> {
     const t0 = performance.now()
-    const out = await personalize(this.ready(), this.cache!, history, candidates, options)
+    const out = await personalize(this.ready(), this.cache!, history, candidates, options, this.userMemo)
     return { ...out, backend: this.information!.backend, engineMs: performance.now() - t0 }
   }
 
@@ -151,6 +153,7 @@ class Engine {
 
   /** forget(): let go of the vector cache (the page deletes the databases and cached files). */
   async clear(): Promise<void> {
+    this.userMemo.clear()
     this.cache?.close()
     if (this.model) {
       const model = this.model

@@ -101,10 +101,18 @@ export class InpageModel {
   }
 
   /**
-   * User vectors for several histories at once (one batch, left-padded).
+   * User vectors, one run per history. Not one padded batch: int8 dynamic quantization scales
+   * activations by the whole input tensor, so a batch would change each row's result and a
+   * reason's contribution would no longer be the exact drop when its event is left out.
    * Each history: item vectors oldest first, with their event type ids.
    */
   async userVectors(histories: readonly { vecs: readonly Float32Array[]; types: readonly number[] }[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = []
+    for (const h of histories) out.push((await this.userBatch([h]))[0]!)
+    return out
+  }
+
+  private async userBatch(histories: readonly { vecs: readonly Float32Array[]; types: readonly number[] }[]): Promise<Float32Array[]> {
     const d = this.dims.item
     const L = Math.max(1, ...histories.map((h) => h.vecs.length))
     const B = histories.length

@@ -34,6 +34,7 @@ export async function personalize(
   history: readonly StoredEvent[],
   candidates: readonly Candidate[],
   options: RerankOptions = {},
+  memo?: Map<string, Float32Array[]>,
 ): Promise<PersonalizeResult> {
   const events = modelEvents(model, history)
   if (!events.length) return { ...serverOrder(candidates, options.k), personalized: false, why: 'no-history' }
@@ -52,10 +53,19 @@ export async function personalize(
   const histTypes = events.map((e) => model.eventTypeId(e.type)!)
   const candVecs = candidates.map((c) => itemVec(c.id))
   // Row 0: the whole history; row e+1: history without event e (what reasons are made of).
-  const variants = [{ vecs: histVecs, types: histTypes }]
-  for (let e = 0; e < events.length; e++)
-    variants.push({ vecs: histVecs.filter((_, j) => j !== e), types: histTypes.filter((_, j) => j !== e) })
-  const users = await model.userVectors(variants)
+  // They depend on the history alone, so they are kept until it changes.
+  const key = events.map((e, j) => `${histTypes[j]}:${vecHash(histVecs[j]!)}`).join(',')
+  let users = memo?.get(key)
+  if (!users) {
+    const variants = [{ vecs: histVecs, types: histTypes }]
+    for (let e = 0; e < events.length; e++)
+      variants.push({ vecs: histVecs.filter((_, j) => j !== e), types: histTypes.filter((_, j) => j !== e) })
+    users = await model.userVectors(variants)
+    if (memo) {
+      if (memo.size >= 8) memo.delete(memo.keys().next().value!)
+      memo.set(key, users)
+    }
+  }
 
   const knn = model.manifest.scoring?.knn
   const histIds = events.map((e) => e.itemId!)
@@ -83,4 +93,12 @@ export async function personalize(
     options,
   })
   return { ...ranked, personalized: true, why: 'personalized' }
+}
+
+/** FNV-1a over a vector's bytes: a cache key for the user-vector memo. */
+function vecHash(v: Float32Array): string {
+  const b = new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+  let h = 0x811c9dc5
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+  return (h >>> 0).toString(36)
 }

@@ -145,8 +145,14 @@ def train_pairs(ds, window=1):
 
 
 def finetune(model: TextEncoder, ids, mask, pairs, n_frozen=4, epochs=1.0, batch=64, lr=1e-4,
-             scale=20.0, seed=0, max_steps=None, log=print, time_budget_s=None):
-    """MNRL (symmetric, in-batch negatives) on cached frozen-layer outputs; trains layers[n_frozen:] + proj."""
+             scale=20.0, seed=0, max_steps=None, log=print, time_budget_s=None, objective="pair",
+             rows=None, hist_items=3, hist_decay=0.5):
+    """Contrastive fine-tuning with in-batch negatives on cached frozen-layer outputs; trains layers[n_frozen:]
+    (+ proj).
+    objective="pair": MultipleNegativesRankingLoss (symmetric) on (history item -> next item) pairs.
+    objective="seq":  anchor = recency-weighted mean (hist_decay) of the last `hist_items` history item vectors
+                      of a train.inter row, positive = its next item (the text-only recommender's own scoring rule).
+    """
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     t0 = time.time()
@@ -162,12 +168,18 @@ def finetune(model: TextEncoder, ids, mask, pairs, n_frozen=4, epochs=1.0, batch
         for p in model.proj.parameters():
             p.requires_grad_(True); params.append(p)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    steps_per_epoch = max(1, len(pairs) // batch)
+    if objective == "seq":
+        hists, targets = rows
+        n_ex = len(targets)
+    else:
+        n_ex = len(pairs)
+    steps_per_epoch = max(1, n_ex // batch)
     total = int(math.ceil(epochs * steps_per_epoch))
     if max_steps:
         total = min(total, max_steps)
     warm = max(1, total // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)) if s >= warm else (s + 1) / warm)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
     model.train()
     for l in model.layers[:n_frozen]:
         l.eval()
@@ -175,26 +187,48 @@ def finetune(model: TextEncoder, ids, mask, pairs, n_frozen=4, epochs=1.0, batch
     lengths = torch.from_numpy(mask.sum(1))
     mask_t = torch.from_numpy(mask)
     losses = []
+
+    def embed_items(items):
+        it = torch.from_numpy(items)
+        T = int(lengths[it].max())
+        m = mask_t[it, :T]
+        h = model.run_layers(hid[it, :T].float(), m, n_frozen, None)
+        return model.head(h, m)
+
     while step < total:
-        perm = rng.permutation(len(pairs))
+        perm = rng.permutation(n_ex)
         for s in range(0, len(perm) - batch + 1, batch):
             if step >= total:
                 break
-            pb = pairs[perm[s:s + batch]]
-            items = np.concatenate([pb[:, 0], pb[:, 1]])
-            it = torch.from_numpy(items)
-            T = int(lengths[it].max())
-            h = hid[it, :T].float()
-            m = mask_t[it, :T]
-            h = model.run_layers(h, m, n_frozen, None)
-            v = model.head(h, m)
-            a, b = v[:batch], v[batch:]
+            sel = perm[s:s + batch]
+            if objective == "seq":
+                hs = [np.asarray(hists[i])[-hist_items:] for i in sel]
+                tg = np.asarray(targets)[sel]
+                uniq, inv = np.unique(np.concatenate(hs + [tg]), return_inverse=True)
+                v = embed_items(uniq)
+                off = 0
+                anchors = []
+                for h in hs:
+                    w = torch.tensor(hist_decay ** np.arange(len(h))[::-1].copy(), dtype=v.dtype)
+                    hv = v[torch.from_numpy(inv[off:off + len(h)])]
+                    anchors.append((hv * w[:, None]).sum(0) / w.sum())
+                    off += len(h)
+                a = F.normalize(torch.stack(anchors), dim=-1)
+                b = v[torch.from_numpy(inv[off:off + len(tg)])]
+                pos = tg
+            else:
+                pb = pairs[sel]
+                v = embed_items(np.concatenate([pb[:, 0], pb[:, 1]]))
+                a, b = v[:batch], v[batch:]
+                pos = pb[:, 1]
             logits = scale * a @ b.T
-            # same positive item twice in a batch is not a negative
-            same = torch.from_numpy(pb[:, 1][None, :] == pb[:, 1][:, None]) & ~torch.eye(batch, dtype=torch.bool)
+            # the same positive item twice in a batch is not a negative
+            same = torch.from_numpy(pos[None, :] == pos[:, None]) & ~torch.eye(batch, dtype=torch.bool)
             logits = logits.masked_fill(same, -1e4)
             lab = torch.arange(batch)
-            loss = 0.5 * (F.cross_entropy(logits, lab) + F.cross_entropy(logits.T, lab))
+            loss = F.cross_entropy(logits, lab)
+            if objective == "pair":
+                loss = 0.5 * (loss + F.cross_entropy(logits.T, lab))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -209,4 +243,4 @@ def finetune(model: TextEncoder, ids, mask, pairs, n_frozen=4, epochs=1.0, batch
                 break
     model.eval()
     return {"steps": step, "final_loss": float(np.mean(losses[-20:])) if losses else None,
-            "seconds": time.time() - t0}
+            "seconds": time.time() - t0, "objective": objective}

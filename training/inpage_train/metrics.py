@@ -26,7 +26,7 @@ def ranks_from_scores(scores: np.ndarray, targets: np.ndarray, hists=None, exclu
     higher = (scores > st).sum(1)
     ties = ((scores == st) & (ids < targets[:, None])).sum(1)
     ranks = (1 + higher + ties).astype(np.int64)
-    ranks[miss] = m + 1
+    ranks[miss] = 10 ** 9          # a miss whatever the catalogue size
     return ranks
 
 

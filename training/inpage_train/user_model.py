@@ -56,6 +56,10 @@ class UserModel(nn.Module):
         self.decay = nn.Parameter(torch.tensor(0.0))  # logit of the skip's recency decay
         self.drop = nn.Dropout(drop)
         self.max_history = max_history
+        # start as the recency-weighted mean of the history item vectors (a strong baseline); the transformer
+        # path learns a correction on top of it
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
 
     def forward(self, hist_vecs, hist_types, hist_mask):
         B, L, _ = hist_vecs.shape

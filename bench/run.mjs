@@ -1,0 +1,91 @@
+// Benchmarks in headless Chromium against the built library. Each figure is measured against a
+// baseline run in the same browser session and printed as a ratio. Never part of `npm test`.
+//   npm run bench            (builds first)
+// Writes bench/results.json and bench/results.md.
+import { chromium } from '@playwright/test'
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import os from 'node:os'
+
+const PORT = 4174
+const base = `http://127.0.0.1:${PORT}`
+const server = spawn(process.execPath, ['scripts/serve.mjs'], { env: { ...process.env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'inherit'] })
+await new Promise((r) => server.stdout.once('data', r))
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
+const p95 = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] }
+const results = []
+const record = (r) => {
+  results.push(r)
+  console.log(`${r.name.padEnd(48)} median ${r.median.toFixed(3)} ${r.unit}${r.p95 !== undefined ? `  p95 ${r.p95.toFixed(3)}` : ''}  baseline ${r.baseline_median?.toFixed(3) ?? '-'}  ratio ${r.ratio?.toFixed(2) ?? '-'}  (runs ${r.runs})`)
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--enable-unsafe-webgpu'] })
+try {
+  // --- track(): throughput and per-call latency vs the naive one-put-per-event idb-keyval code.
+  {
+    const RUNS = 5
+    const N = 500
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    await page.goto(`${base}/bench.html`)
+    await page.waitForFunction(() => window.ready)
+    const runs = []
+    for (let r = 0; r < RUNS; r++) {
+      runs.push(
+        await page.evaluate(async ({ N, r }) => {
+          const item = { title: 'Nitrile gloves, box of 100', brand: 'Acme', category: ['Industrial & Scientific', 'Lab'], price: 12 }
+          // inpage: validate + batch into one transaction per tick.
+          const rec = window.inpage.createRecommender({ name: `bench${r}`, consent: 'granted', retention: { maxEvents: 100000 } })
+          await rec.ready()
+          const lat = []
+          let t0 = performance.now()
+          const writes = []
+          for (let i = 0; i < N; i++) {
+            const s = performance.now()
+            writes.push(rec.track({ type: 'view', itemId: `i${i}`, item }))
+            lat.push(performance.now() - s)
+          }
+          await Promise.all(writes)
+          const inpageMs = performance.now() - t0
+          // Baseline: what a developer writes without inpage: one IndexedDB put per event.
+          const db = await new Promise((res, rej) => {
+            const q = indexedDB.open(`naive${r}`)
+            q.onupgradeneeded = () => q.result.createObjectStore('kv')
+            q.onsuccess = () => res(q.result)
+            q.onerror = () => rej(q.error)
+          })
+          t0 = performance.now()
+          await Promise.all(Array.from({ length: N }, (_, i) => new Promise((res) => {
+            const tx = db.transaction('kv', 'readwrite')
+            tx.objectStore('kv').put({ type: 'view', itemId: `i${i}`, item, ts: Date.now() }, i)
+            tx.oncomplete = res
+          })))
+          const naiveMs = performance.now() - t0
+          return { inpageMs, naiveMs, lat }
+        }, { N, r }),
+      )
+    }
+    const thr = runs.map((x) => (N / x.inpageMs) * 1000)
+    const base_ = runs.map((x) => (N / x.naiveMs) * 1000)
+    record({ name: 'track() throughput (500 events, to IndexedDB)', median: median(thr), unit: 'events/s', baseline_median: median(base_), ratio: median(thr) / median(base_), runs: RUNS, baseline: 'one IndexedDB put per event' })
+    const lat = runs.flatMap((x) => x.lat)
+    record({ name: 'track() call latency on the main thread', median: median(lat), p95: p95(lat), unit: 'ms', runs: lat.length })
+    await ctx.close()
+  }
+} finally {
+  await browser.close()
+  server.kill()
+}
+
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`
+writeFileSync('bench/results.json', JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2) + '\n')
+const md = [
+  `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+  '',
+  '| figure | median | p95 | unit | baseline median | ratio | runs |',
+  '|---|---|---|---|---|---|---|',
+  ...results.map((r) => `| ${r.name} | ${r.median.toFixed(2)} | ${r.p95?.toFixed(2) ?? ''} | ${r.unit} | ${r.baseline_median?.toFixed(2) ?? ''}${r.baseline ? ` (${r.baseline})` : ''} | ${r.ratio?.toFixed(2) ?? ''} | ${r.runs} |`),
+].join('\n')
+writeFileSync('bench/results.md', md + '\n')
+console.log('\nwrote bench/results.json and bench/results.md')

@@ -1,0 +1,101 @@
+// "Load your own catalog": a JSON array or a CSV with id,title,brand,category,price columns.
+// Category paths are written "Root > Sub > Leaf". File order is the popularity order.
+
+export interface Product {
+  id: string
+  title: string
+  brand?: string
+  category: string[]
+  description?: string
+  price?: number
+}
+
+export const MAX_ITEMS = 2000
+
+/** RFC 4180-ish: quoted fields, doubled quotes, commas and newlines inside quotes. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let field = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') field += '"', i++
+      else if (c === '"') quoted = false
+      else field += c
+    } else if (c === '"') quoted = true
+    else if (c === ',') row.push(field), (field = '')
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++
+      row.push(field)
+      if (row.some((f) => f.trim() !== '')) rows.push(row)
+      row = []
+      field = ''
+    } else field += c
+  }
+  row.push(field)
+  if (row.some((f) => f.trim() !== '')) rows.push(row)
+  return rows
+}
+
+function toProduct(o: Record<string, unknown>): Product | undefined {
+  const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v).trim() : '')
+  const id = str(o.id)
+  const title = str(o.title)
+  if (!id || !title) return undefined
+  const p: Product = { id, title, category: [] }
+  const brand = str(o.brand)
+  if (brand) p.brand = brand
+  if (Array.isArray(o.category)) p.category = o.category.map(str).filter(Boolean)
+  else if (str(o.category)) p.category = str(o.category).split('>').map((s) => s.trim()).filter(Boolean)
+  const price = parseFloat(str(o.price).replace(/[^0-9.]/g, ''))
+  if (Number.isFinite(price)) p.price = price
+  const description = str(o.description)
+  if (description) p.description = description.slice(0, 500)
+  return p
+}
+
+export interface Parsed {
+  items: Product[]
+  skipped: number
+}
+
+/** Parses a catalog file; throws an Error with a sentence for the user when it cannot. */
+export function parseCatalog(name: string, text: string): Parsed {
+  let records: Record<string, unknown>[]
+  if (/\.json$/i.test(name) || /^\s*\[/.test(text)) {
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch {
+      throw new Error('This JSON file does not parse.')
+    }
+    if (!Array.isArray(data)) throw new Error('The JSON file must hold an array of products.')
+    records = data.filter((d): d is Record<string, unknown> => !!d && typeof d === 'object')
+  } else {
+    const [header, ...rows] = parseCsv(text)
+    const cols = (header ?? []).map((c) => c.trim().toLowerCase())
+    if (!cols.includes('id') || !cols.includes('title')) throw new Error('The CSV needs a header row with at least id and title columns.')
+    records = rows.map((r) => Object.fromEntries(cols.map((c, i) => [c, r[i] ?? ''])))
+  }
+  const seen = new Set<string>()
+  const items: Product[] = []
+  let skipped = 0
+  for (const r of records) {
+    const p = toProduct(r)
+    if (!p || seen.has(p.id) || items.length >= MAX_ITEMS) {
+      skipped++
+      continue
+    }
+    seen.add(p.id)
+    items.push(p)
+  }
+  if (!items.length) throw new Error('No product with an id and a title was found.')
+  return { items, skipped }
+}
+
+export function toCsv(items: Product[]): string {
+  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
+  return ['id,title,brand,category,price', ...items.map((p) => [p.id, p.title, p.brand ?? '', p.category.join(' > '), p.price ?? ''].map((v) => q(String(v))).join(','))].join('\n')
+}

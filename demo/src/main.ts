@@ -1,0 +1,580 @@
+// The demo storefront: the store server's order beside this shopper's order, reranked in the tab by
+// inpage, with a shopper simulator, tuning knobs and a privacy panel. Plain TS + DOM.
+import { createRecommender, type Candidate, type ConsentState, type RerankResult, type StoredEvent, type Why } from 'inpage'
+import { $, download, fill, h, hue } from './dom'
+import { parseCatalog, toCsv, type Product } from './catalog-file'
+
+interface Shopper {
+  id: string
+  label: string
+  history: Product[]
+  next: Product
+}
+
+const SHOWN = 20
+const CANDIDATES = 60
+
+const rec = createRecommender({ name: 'demo', model: '/models/inpage-sci-v1/', wasmPaths: '/ort/' })
+
+// ---- state ---------------------------------------------------------------------------------
+
+const state = {
+  view: { kind: 'dept', dept: '' } as { kind: 'dept'; dept: string } | { kind: 'search'; q: string },
+  candidates: [] as Product[],
+  result: undefined as RerankResult | undefined,
+  own: undefined as { name: string; items: Product[] } | undefined,
+  knobs: { personalWeight: 0.7, lambda: 1, maxPerCategory: 0 },
+  shoppers: [] as Shopper[],
+  shopper: undefined as Shopper | undefined,
+  step: 0,
+  playing: undefined as ReturnType<typeof setInterval> | undefined,
+  requests: [] as string[],
+}
+let rerankSeq = 0
+
+/** Every request this page sends to the store server, logged for the privacy panel. */
+async function api<T>(path: string): Promise<T> {
+  state.requests.unshift(`GET ${path}`)
+  state.requests.length = Math.min(state.requests.length, 8)
+  renderRequests()
+  const res = await fetch(path)
+  const body = await res.json()
+  if (!res.ok) throw new Error(body.error ?? `${path}: ${res.status}`)
+  return body as T
+}
+
+const toCandidate = (p: Product): Candidate => ({
+  id: p.id,
+  title: p.title,
+  ...(p.brand ? { brand: p.brand } : {}),
+  category: p.category,
+  ...(p.description ? { description: p.description } : {}),
+  ...(p.price !== undefined ? { price: p.price } : {}),
+})
+
+const snapshot = (p: Product) => ({ title: p.title, brand: p.brand, category: p.category, price: p.price })
+const leaf = (p: Product) => p.category.at(-1) ?? ''
+
+// ---- the store's pages ---------------------------------------------------------------------
+
+async function loadPage() {
+  if (state.own) {
+    const q = state.view.kind === 'search' ? state.view.q.toLowerCase() : ''
+    const words = q.split(/\s+/).filter(Boolean)
+    // Own catalogs are searched here, in the tab: the demo server does not know them.
+    state.candidates = state.own.items.filter((p) => words.every((w) => `${p.title} ${p.brand ?? ''} ${p.category.join(' ')}`.toLowerCase().includes(w))).slice(0, 2000)
+  } else if (state.view.kind === 'search') {
+    state.candidates = (await api<{ items: Product[] }>(`/api/search?q=${encodeURIComponent(state.view.q)}&limit=${CANDIDATES}`)).items
+  } else {
+    state.candidates = (await api<{ items: Product[] }>(`/api/category?dept=${encodeURIComponent(state.view.dept)}&limit=${CANDIDATES}`)).items
+  }
+  // Until this page's rerank lands, the shopper's column shows the server's order, marked busy.
+  state.result = undefined
+  renderHead()
+  renderPersonal()
+  await personalize()
+}
+
+async function personalize() {
+  const seq = ++rerankSeq
+  if (!state.candidates.length) {
+    state.result = undefined
+    renderPersonal()
+    return
+  }
+  const { personalWeight, lambda, maxPerCategory } = state.knobs
+  const col = $('#personal-col')
+  col.dataset.state = 'busy'
+  const busy = setTimeout(() => col.classList.add('busy'), state.result ? 150 : 0)
+  const result = await rec.rerank(state.candidates.map(toCandidate), {
+    surface: state.view.kind === 'search' ? 'search' : 'category',
+    ...(state.view.kind === 'search' ? { query: state.view.q } : {}),
+    k: 10,
+    budgetMs: 20_000,
+    personalWeight,
+    diversity: { lambda, ...(maxPerCategory ? { maxPerCategory } : {}) },
+  })
+  clearTimeout(busy)
+  if (seq !== rerankSeq) return
+  col.classList.remove('busy')
+  col.dataset.state = 'done'
+  state.result = result
+  renderPersonal()
+  renderBadges()
+  if (result.why === 'warming-up') rec.warmUp().then(() => personalize(), () => {})
+}
+
+let again: ReturnType<typeof setTimeout> | undefined
+/** Reranks soon, once, after a burst of events or knob changes. */
+function personalizeSoon(ms = 120) {
+  clearTimeout(again)
+  again = setTimeout(() => void personalize(), ms)
+}
+
+// ---- rendering: header, lists --------------------------------------------------------------
+
+function renderHead() {
+  const v = state.view
+  $('#page-title').textContent = state.own
+    ? v.kind === 'search' ? `“${v.q}” in ${state.own.name}` : state.own.name
+    : v.kind === 'search' ? `Search results for “${v.q}”` : v.dept || 'Popular in the store'
+  $('#page-sub').textContent = state.own
+    ? `${state.candidates.length} of your products, in file order (your server's order), reranked on this device.`
+    : v.kind === 'search'
+      ? `${state.candidates.length} results from the store's search (BM25). The query goes to the store's search, never to inpage's model host.`
+      : `Top ${state.candidates.length} by popularity (purchase counts). The first ${SHOWN} are shown.`
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#departments button'))
+    b.classList.toggle('active', !state.own && v.kind === 'dept' && b.dataset.dept === v.dept)
+}
+
+function tile(p: Product) {
+  const initials = (p.brand ?? p.title).replace(/[^A-Za-z0-9 ]/g, '').split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0]!.toUpperCase()).join('')
+  const el = h('div', { class: 'tile', 'aria-hidden': 'true' }, initials || '•')
+  el.style.setProperty('--h', String(hue(leaf(p) || p.title)))
+  return el
+}
+
+function productRow(p: Product, rank: number, extra: { chip?: HTMLElement; reasons?: string[]; note?: string } = {}) {
+  const actions = h(
+    'div',
+    { class: 'actions' },
+    h('button', { type: 'button', class: 'ghost', title: 'Add to cart', onclick: () => act('add_to_cart', p) }, 'Add to cart'),
+    h('button', { type: 'button', class: 'ghost buy', title: 'Buy now', onclick: () => act('purchase', p) }, 'Buy'),
+  )
+  const meta = [p.brand, leaf(p)].filter(Boolean).join(' · ')
+  return h(
+    'li',
+    { class: 'product', 'data-id': p.id, onmouseenter: () => highlight(p.id, true), onmouseleave: () => highlight(p.id, false) },
+    h('span', { class: 'rank' }, String(rank)),
+    tile(p),
+    h(
+      'div',
+      { class: 'body' },
+      h('button', { type: 'button', class: 'title', title: p.title, onclick: () => act('click', p) }, p.title),
+      h('div', { class: 'meta' }, meta, p.price !== undefined ? h('span', { class: 'price' }, ` · $${p.price.toFixed(2)}`) : null),
+      ...(extra.reasons ?? []).map((r) => h('div', { class: 'reason', title: r }, r)),
+      extra.note ? h('div', { class: 'note' }, extra.note) : null,
+      actions,
+    ),
+    extra.chip ?? null,
+  )
+}
+
+function highlight(id: string, on: boolean) {
+  for (const el of document.querySelectorAll(`.product[data-id="${CSS.escape(id)}"]`)) el.classList.toggle('hover', on)
+}
+
+function renderServer() {
+  const personalRank = new Map(state.result?.personalized ? state.result.items.map((it, i) => [it.id, i] as const) : [])
+  $('#server-list').replaceChildren(
+    ...state.candidates.slice(0, SHOWN).map((p, i) => {
+      const now = personalRank.get(p.id)
+      const chip = now === undefined || now === i ? undefined : h('span', { class: 'chip quiet', title: `Now #${now + 1} for this shopper` }, `now #${now + 1}`)
+      return productRow(p, i + 1, { chip })
+    }),
+  )
+  if (!state.candidates.length) $('#server-list').append(h('li', { class: 'empty' }, 'No products here.'))
+}
+
+function movement(from: number, to: number) {
+  const d = from - to
+  if (d > 0) return h('span', { class: 'chip up', title: `Server rank #${from + 1}` }, from >= SHOWN ? `▲ from #${from + 1}` : `▲ ${d}`)
+  if (d < 0) return h('span', { class: 'chip down', title: `Server rank #${from + 1}` }, `▼ ${-d}`)
+  return h('span', { class: 'chip same', title: 'Same place as the server order' }, '=')
+}
+
+function renderPersonal() {
+  const res = state.result
+  const byId = new Map(state.candidates.map((p) => [p.id, p]))
+  const list = $('#personal-list')
+  list.classList.toggle('plain', !res?.personalized)
+  if (!res) {
+    list.replaceChildren(...state.candidates.slice(0, SHOWN).map((p, i) => productRow(p, i + 1)))
+    renderServer()
+    return renderWhy()
+  }
+  list.replaceChildren(
+    ...res.items.slice(0, SHOWN).map((it, i) => {
+      const p = byId.get(it.id)!
+      const reasons = res.personalized ? it.reasons.slice(0, 1).map((r) => r.text) : []
+      return productRow(p, i + 1, { chip: res.personalized ? movement(it.serverRank, i) : undefined, reasons })
+    }),
+  )
+  renderServer()
+  renderWhy()
+  renderNextPurchase()
+}
+
+const WHY: Record<Why, string> = {
+  personalized: 'Personalized for this shopper',
+  'no-history': 'No history yet: server order',
+  consent: 'Personalization is off: server order',
+  'warming-up': 'Model still loading: server order for now',
+  budget: 'Over the latency budget: server order',
+  'model-error': 'Model unavailable: server order',
+  'engine-error': 'Engine fault: server order',
+  'no-model': 'No model configured: server order',
+}
+
+function renderWhy() {
+  const res = state.result
+  const why = $('#why')
+  if (!res) return why.replaceChildren()
+  const moved = res.items.slice(0, SHOWN).filter((it, i) => it.serverRank !== i).length
+  fill(
+    why,
+    h('span', { class: `pill ${res.personalized ? 'ok' : 'neutral'}`, 'data-testid': 'why', 'data-why': res.why }, WHY[res.why]),
+    res.personalized ? h('span', { class: 'muted small' }, `${moved} of the top ${SHOWN} moved · top 10 spans ${res.coverage.categories} categories, ${res.coverage.brands} brands`) : null,
+    res.error ? h('span', { class: 'muted small' }, res.error.message) : null,
+  )
+}
+
+// ---- status: badges and the download progress ------------------------------------------------
+
+function badge(label: string, value: string, tone = '') {
+  return h('span', { class: `badge ${tone}` }, h('span', { class: 'badge-k' }, label), h('span', { class: 'badge-v' }, value))
+}
+
+function renderBadges() {
+  const st = rec.status()
+  const e = st.engine
+  const res = state.result
+  const engineText = e.state === 'ready' ? `ready${e.info ? ` · ${e.info.model.name} ${e.info.model.version}` : ''}` : e.state === 'error' ? 'error' : e.state
+  $('#badges').replaceChildren(
+    badge('Engine', engineText, e.state === 'ready' ? 'ok' : e.state === 'error' ? 'bad' : 'wait'),
+    badge('Backend', (e.info?.backend ?? (res?.backend !== 'none' ? res?.backend : undefined) ?? '…').toUpperCase() + (e.info ? ` · ${e.info.threads} thread${e.info.threads === 1 ? '' : 's'}` : '')),
+    badge('Rerank', res ? `${Math.round(res.latencyMs)} ms` : '…', res && res.latencyMs < 300 ? 'ok' : ''),
+    // The first personalized call encodes the page's item texts; later calls hit the vector cache.
+    badge('Model load', e.info ? `${(e.info.loadMs / 1000).toFixed(1)} s${e.info.fromCache ? ' · cached' : ''}` : '…'),
+    badge('History', `${st.events} event${st.events === 1 ? '' : 's'} · ${st.storage === 'indexeddb' ? 'IndexedDB' : st.storage}`),
+  )
+  const info = e.info
+  if (info?.dropped.length) $('#badges').append(h('span', { class: 'muted small', title: info.dropped.map((d) => `${d.backend}: ${d.reason}`).join('\n') }, `${info.dropped.map((d) => d.backend).join(', ')} not used`))
+}
+
+const mb = (n: number) => (n / 1e6).toFixed(1)
+rec.on('progress', (p) => {
+  const box = $('#progress')
+  box.hidden = false
+  $('#progress-fill').style.width = `${p.percent}%`
+  $('#progress-label').textContent = p.percent >= 100
+    ? `Model ready (${mb(p.total)} MB${p.fromCache ? ', from this browser’s cache' : ''})`
+    : `${p.fromCache ? 'Loading model from cache' : 'Downloading model'} · ${Math.floor(p.percent)}% · ${mb(p.loaded)} of ${mb(p.total)} MB`
+  if (p.percent >= 100) setTimeout(() => (box.hidden = true), 1500)
+  renderBadges()
+})
+rec.on('history', () => {
+  void renderPrivacy()
+  renderBadges()
+})
+rec.on('consent', () => void renderPrivacy())
+rec.on('error', () => renderBadges())
+
+// ---- shopper actions ------------------------------------------------------------------------
+
+async function act(type: 'click' | 'add_to_cart' | 'purchase', p: Product) {
+  const surface = state.view.kind === 'search' ? 'search' : 'category'
+  if (type === 'click') await rec.track({ type: 'view', itemId: p.id, item: snapshot(p), surface })
+  await rec.track({ type, itemId: p.id, item: snapshot(p), surface })
+  toast(type === 'purchase' ? `Bought “${p.title.slice(0, 48)}”` : type === 'add_to_cart' ? 'Added to cart' : `Viewed “${p.title.slice(0, 48)}”`)
+  personalizeSoon()
+}
+
+function toast(text: string) {
+  const t = h('div', { class: 'toast', role: 'status' }, text)
+  document.body.append(t)
+  setTimeout(() => t.classList.add('out'), 1600)
+  setTimeout(() => t.remove(), 2000)
+}
+
+// ---- shopper simulator ----------------------------------------------------------------------
+
+function renderSimulator() {
+  const card = $('#simulator')
+  const s = state.shopper
+  const select = h(
+    'select',
+    { id: 'shopper', 'aria-label': 'Shopper to replay', onchange: (e: Event) => pickShopper((e.target as HTMLSelectElement).value) },
+    h('option', { value: '' }, 'Pick a real shopper to replay…'),
+    ...state.shoppers.map((x) => h('option', { value: x.id, selected: x.id === s?.id, title: x.label }, x.label)),
+  )
+  const total = s?.history.length ?? 0
+  const controls = h(
+    'div',
+    { class: 'row' },
+    h('button', { type: 'button', id: 'sim-step', class: 'primary', disabled: !s || state.step >= total, onclick: () => void simStep() }, state.step === 0 ? 'Start' : 'Next purchase'),
+    h('button', { type: 'button', id: 'sim-play', disabled: !s || state.step >= total, onclick: togglePlay }, state.playing ? 'Pause' : 'Play all'),
+    h('button', { type: 'button', id: 'sim-reset', class: 'ghost', disabled: !s, onclick: () => void resetShopper() }, 'Reset'),
+  )
+  const timeline = s
+    ? h(
+        'ol',
+        { class: 'timeline' },
+        ...s.history.map((p, i) => h('li', { class: i < state.step ? 'done' : i === state.step ? 'current' : '' }, h('span', { class: 'dot' }), h('span', { class: 't' }, p.title))),
+      )
+    : null
+  fill(
+    card,
+    h('h3', { id: 'sim-h' }, 'Shopper simulator'),
+    h('p', { class: 'muted small' }, 'Replays a real purchase history from the dataset’s test split, one purchase at a time (a view, then a purchase), and reranks after each step.'),
+    select,
+    controls,
+    s ? h('div', { class: 'small', id: 'sim-progress' }, `Step ${state.step} of ${total}`) : null,
+    h('div', { id: 'next-purchase' }),
+    timeline,
+  )
+  renderNextPurchase()
+}
+
+/** Where the shopper's real next purchase (held out by the dataset) sits in both orders. */
+function renderNextPurchase() {
+  const box = document.getElementById('next-purchase')
+  const s = state.shopper
+  if (!box || !s || state.step === 0) return box?.replaceChildren()
+  const server = state.candidates.findIndex((p) => p.id === s.next.id)
+  const personal = state.result?.items.findIndex((it) => it.id === s.next.id) ?? -1
+  box.replaceChildren(
+    h(
+      'div',
+      { class: 'next' },
+      h('div', { class: 'small muted' }, 'Their real next purchase'),
+      h('div', { class: 't' }, s.next.title),
+      server < 0
+        ? h('div', { class: 'small' }, 'Not on this page. ', state.own ? null : h('button', { type: 'button', class: 'link', onclick: () => goDept(s.next.category[1] ?? '') }, 'Open its department'))
+        : h('div', { class: 'small' }, 'Server ', h('strong', {}, `#${server + 1}`), ' → this shopper ', h('strong', { class: personal < server ? 'ok-text' : '' }, `#${personal + 1}`)),
+    ),
+  )
+}
+
+async function pickShopper(id: string) {
+  stopPlay()
+  state.shopper = state.shoppers.find((s) => s.id === id)
+  state.step = 0
+  renderSimulator()
+}
+
+async function simStep() {
+  const s = state.shopper
+  if (!s || state.step >= s.history.length) return stopPlay()
+  if (rec.status().consent === 'denied') {
+    toast('Personalization is off: turn it on in the privacy panel first.')
+    return stopPlay()
+  }
+  const p = s.history[state.step]!
+  await rec.track({ type: 'view', itemId: p.id, item: snapshot(p), surface: 'product' })
+  await rec.track({ type: 'purchase', itemId: p.id, item: snapshot(p), surface: 'product' })
+  state.step++
+  if (state.step >= s.history.length) stopPlay()
+  renderSimulator()
+  await personalize()
+}
+
+function togglePlay() {
+  if (state.playing) return stopPlay()
+  state.playing = setInterval(() => void simStep(), 1800)
+  void simStep()
+}
+
+function stopPlay() {
+  clearInterval(state.playing)
+  state.playing = undefined
+  renderSimulator()
+}
+
+async function resetShopper() {
+  stopPlay()
+  await rec.forget()
+  state.step = 0
+  renderSimulator()
+  await renderPrivacy()
+  await personalize()
+}
+
+// ---- tuning knobs ---------------------------------------------------------------------------
+
+function slider(id: string, label: string, hint: string, min: number, max: number, step: number, value: number, fmt: (v: number) => string, set: (v: number) => void) {
+  const out = h('output', { for: id }, fmt(value))
+  const input = h('input', { id, type: 'range', min, max, step, value, oninput: () => {
+    const v = Number(input.value)
+    out.textContent = fmt(v)
+    set(v)
+    personalizeSoon(200)
+  } })
+  return h('label', { class: 'knob' }, h('span', { class: 'knob-head' }, h('span', {}, label), out), input, h('span', { class: 'muted small' }, hint))
+}
+
+function renderTuning() {
+  const k = state.knobs
+  const cap = h(
+    'select',
+    { id: 'max-per-category', onchange: () => ((k.maxPerCategory = Number(cap.value)), personalizeSoon()) },
+    ...[0, 1, 2, 3, 4, 5].map((n) => h('option', { value: n, selected: n === k.maxPerCategory }, n ? `at most ${n} per category` : 'no cap')),
+  )
+  $('#tuning').replaceChildren(
+    h('h3', { id: 'tune-h' }, 'Tuning'),
+    slider('personal-weight', 'Personalization strength', '0 = the server’s order, 1 = this shopper’s taste only.', 0, 1, 0.05, k.personalWeight, (v) => v.toFixed(2), (v) => (k.personalWeight = v)),
+    slider('lambda', 'Relevance vs variety', 'MMR λ: 1 = relevance only, lower = more varied top 10.', 0, 1, 0.05, k.lambda, (v) => v.toFixed(2), (v) => (k.lambda = v)),
+    h('label', { class: 'knob' }, h('span', { class: 'knob-head' }, h('span', {}, 'Category cap in the top 10')), cap),
+  )
+}
+
+// ---- privacy panel --------------------------------------------------------------------------
+
+const VERB: Record<string, string> = { view: 'Viewed', click: 'Opened', add_to_cart: 'Added to cart', purchase: 'Bought', search: 'Searched', dwell: 'Looked at' }
+
+function eventRow(e: StoredEvent) {
+  const what = e.type === 'search' ? `“${e.query ?? ''}”` : e.item?.title ?? e.itemId ?? ''
+  const time = new Date(e.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+  return h('li', {}, h('span', { class: `ev ev-${e.type}` }, VERB[e.type] ?? e.type), h('span', { class: 't', title: what }, what), h('span', { class: 'muted small' }, time))
+}
+
+let privacySeq = 0
+async function renderPrivacy() {
+  const seq = ++privacySeq
+  const doc = await rec.exportData()
+  if (seq !== privacySeq) return
+  const consent = rec.status().consent
+  const choice = (value: ConsentState, label: string, hint: string) =>
+    h('button', { type: 'button', class: consent === value ? 'seg active' : 'seg', 'aria-pressed': String(consent === value), 'data-consent': value, title: hint, onclick: () => void setConsent(value) }, label)
+  const events = [...doc.events].reverse()
+  const where =
+    consent === 'denied' ? 'nothing is kept' : consent === 'pending' || rec.status().storage !== 'indexeddb' ? 'in this tab’s memory only, nothing written' : 'in this browser’s IndexedDB'
+  $('#privacy').replaceChildren(
+    h('h3', { id: 'privacy-h' }, 'Privacy'),
+    h(
+      'p',
+      { class: 'small' },
+      h('strong', {}, 'inpage sends nothing. '),
+      'Your history, the model’s scores, the reranking and the reasons are computed and kept in this tab. The model and ORT files are downloads like images.',
+    ),
+    h(
+      'p',
+      { class: 'small muted' },
+      'This store’s own server is not personalized: it sees the department you open and the words you type in its search box, as any store’s search does. It never sees the history below.',
+    ),
+    h('div', { class: 'segmented', role: 'group', 'aria-label': 'Consent' }, choice('denied', 'Off', 'Nothing stored; server order'), choice('pending', 'This visit', 'Kept in memory until you leave'), choice('granted', 'Remember', 'Stored in this browser')),
+    h('div', { class: 'stored-head' }, h('strong', { 'data-testid': 'stored-count' }, `${events.length} event${events.length === 1 ? '' : 's'} stored`), h('span', { class: 'muted small' }, ` · ${where}`), h('div', { class: 'muted small' }, `Kept at most ${doc.retention.maxAgeDays} days and ${doc.retention.maxEvents} events.`)),
+    events.length
+      ? h('ul', { class: 'events', 'data-testid': 'stored-events' }, ...events.slice(0, 60).map(eventRow))
+      : h('p', { class: 'empty small', 'data-testid': 'stored-events-empty' }, 'Nothing is stored about you.'),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'button', id: 'export', onclick: () => void exportJson() }, 'Export JSON'),
+      h('button', { type: 'button', id: 'forget', class: 'danger', onclick: () => void forget() }, 'Forget everything'),
+    ),
+    h('details', { class: 'requests' }, h('summary', { class: 'small' }, 'Requests this page sent to the store server'), h('ul', { id: 'requests', class: 'small mono' })),
+  )
+  renderRequests()
+}
+
+function renderRequests() {
+  document.getElementById('requests')?.replaceChildren(...state.requests.map((r) => h('li', {}, r)))
+}
+
+async function setConsent(s: ConsentState) {
+  await rec.setConsent(s)
+  await renderPrivacy()
+  renderBadges()
+  await personalize()
+}
+
+async function exportJson() {
+  download(`inpage-export-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`, JSON.stringify(await rec.exportData(), null, 2))
+}
+
+async function forget() {
+  stopPlay()
+  await rec.forget()
+  state.step = 0
+  renderSimulator()
+  await renderPrivacy()
+  renderBadges()
+  toast('Everything inpage stored was erased.')
+  await personalize()
+}
+
+// ---- load your own catalog ------------------------------------------------------------------
+
+function renderOwnCatalog(message?: { text: string; bad?: boolean }) {
+  const input = h('input', { type: 'file', id: 'catalog-file', accept: '.json,.csv,application/json,text/csv', onchange: () => void loadFile(input.files?.[0]) })
+  fill(
+    $('#own-catalog'),
+    h('h3', { id: 'own-h' }, 'Try it on your catalog'),
+    h('p', { class: 'muted small' }, 'A JSON array or a CSV with id, title, brand, category (“Root > Sub > Leaf”), price. File order is your server’s order. The file is read in this tab and sent nowhere.'),
+    h('label', { class: 'file' }, input, h('span', {}, state.own ? `Using ${state.own.name} · ${state.own.items.length} products` : 'Choose a file…')),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'button', class: 'ghost', onclick: () => download('sample-catalog.csv', toCsv(state.candidates.slice(0, 30)), 'text/csv') }, 'Sample CSV'),
+      state.own ? h('button', { type: 'button', class: 'ghost', id: 'catalog-reset', onclick: () => void useDemoCatalog() }, 'Back to the demo catalog') : null,
+    ),
+    message ? h('p', { class: `small ${message.bad ? 'error' : 'ok-text'}`, role: 'status' }, message.text) : null,
+  )
+}
+
+async function loadFile(file?: File) {
+  if (!file) return
+  try {
+    const { items, skipped } = parseCatalog(file.name, await file.text())
+    state.own = { name: file.name, items }
+    state.view = { kind: 'dept', dept: '' }
+    ;($('#q') as HTMLInputElement).value = ''
+    renderOwnCatalog({ text: `Loaded ${items.length} products${skipped ? `, skipped ${skipped} (no id/title, duplicate, or over 2000)` : ''}.` })
+    await loadPage()
+  } catch (e) {
+    renderOwnCatalog({ text: (e as Error).message, bad: true })
+  }
+}
+
+async function useDemoCatalog() {
+  state.own = undefined
+  state.view = { kind: 'dept', dept: '' }
+  renderOwnCatalog()
+  await loadPage()
+}
+
+// ---- start ----------------------------------------------------------------------------------
+
+function goDept(dept: string) {
+  state.own = undefined
+  renderOwnCatalog()
+  state.view = { kind: 'dept', dept }
+  ;($('#q') as HTMLInputElement).value = ''
+  void loadPage()
+}
+
+async function start() {
+  $('#search').addEventListener('submit', (e) => {
+    e.preventDefault()
+    const q = ($('#q') as HTMLInputElement).value.trim()
+    state.view = q ? { kind: 'search', q } : { kind: 'dept', dept: '' }
+    // The query is part of the shopper's history too, on the device only.
+    if (q) void rec.track({ type: 'search', query: q, surface: 'search' }).catch(() => {})
+    void loadPage()
+  })
+  renderTuning()
+  renderOwnCatalog()
+  renderBadges()
+  void renderPrivacy()
+  void rec.warmUp().then(renderBadges, renderBadges)
+  const [store, shoppers] = await Promise.all([
+    api<{ departments: { name: string; count: number }[] }>('/api/store'),
+    api<{ shoppers: Shopper[] }>('/api/shoppers'),
+  ])
+  state.shoppers = shoppers.shoppers
+  renderSimulator()
+  const nav = $('#departments')
+  const go = goDept
+  nav.replaceChildren(
+    h('button', { type: 'button', 'data-dept': '', onclick: () => go('') }, 'All departments'),
+    ...store.departments.map((d) => h('button', { type: 'button', 'data-dept': d.name, title: `${d.count} products`, onclick: () => go(d.name) }, d.name)),
+  )
+  await loadPage()
+  document.body.dataset.ready = 'true'
+}
+
+void start().catch((e) => {
+  document.body.dataset.ready = 'error'
+  $('#page-sub').textContent = `The store server failed: ${(e as Error).message}`
+})

@@ -1,0 +1,179 @@
+// The demo's store server, as a Vite plugin: a plain, NON-personalized backend over the real catalog.
+// It knows the catalog and aggregate popularity, never the shopper. Endpoints (JSON):
+//   GET /api/store                    departments and counts
+//   GET /api/category?dept=&limit=    a department's items by popularity ('' = the whole store)
+//   GET /api/search?q=&limit=         BM25 over item text (the store's ordinary search)
+//   GET /api/shoppers                 a few real test users of the dataset, for the simulator
+// Popularity = how often an item occurs in the training histories (valid.inter's history lists).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Plugin } from 'vite'
+
+export interface Product {
+  id: string
+  title: string
+  brand?: string
+  category: string[]
+  description?: string
+}
+
+export interface Shopper {
+  id: string
+  label: string
+  history: Product[]
+  /** The purchase the dataset held out (test target): where does it land? */
+  next: Product
+}
+
+interface Row {
+  item: number
+  asin: string
+  title: string
+  brand: string | null
+  categories: string[] | null
+  description: string | null
+}
+
+const tokenize = (s: string) => s.toLowerCase().match(/[a-z0-9]+(?:\.[0-9]+)?/g) ?? []
+const department = (p: Product) => p.category[1] ?? 'Other'
+
+export class Store {
+  readonly products: Product[]
+  readonly popularity: number[]
+  private byPopularity: number[]
+  private index = new Map<string, [number, number][]>() // term → [doc, tf]
+  private lengths: number[] = []
+  private avgLength = 0
+  private testRows: { user: string; history: number[]; target: number }[] = []
+
+  constructor(dir: string) {
+    const rows: Row[] = readFileSync(join(dir, 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    rows.sort((a, b) => a.item - b.item)
+    this.products = rows.map((r) => ({
+      id: r.asin,
+      title: r.title,
+      ...(r.brand ? { brand: r.brand } : {}),
+      category: r.categories ?? [],
+      ...(r.description ? { description: r.description.slice(0, 280) } : {}),
+    }))
+    this.popularity = new Array(rows.length).fill(0)
+    for (const line of readFileSync(join(dir, 'valid.inter'), 'utf8').trim().split('\n').slice(1)) {
+      const [, hist] = line.split('\t')
+      for (const i of hist!.split(' ')) this.popularity[Number(i)]!++
+    }
+    // Ties keep catalog order, so the server's order is stable.
+    this.byPopularity = this.products.map((_, i) => i).sort((a, b) => this.popularity[b]! - this.popularity[a]! || a - b)
+    rows.forEach((r, doc) => {
+      // Title counts twice: the store's search favours title matches.
+      const terms = [...tokenize(r.title), ...tokenize(r.title), ...tokenize(r.brand ?? ''), ...tokenize((r.categories ?? []).slice(1).join(' ')), ...tokenize(r.description ?? '')]
+      this.lengths[doc] = terms.length
+      const tf = new Map<string, number>()
+      for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1)
+      for (const [t, n] of tf) {
+        let posting = this.index.get(t)
+        if (!posting) this.index.set(t, (posting = []))
+        posting.push([doc, n])
+      }
+    })
+    this.avgLength = this.lengths.reduce((a, b) => a + b, 0) / this.lengths.length
+    for (const line of readFileSync(join(dir, 'test.inter'), 'utf8').trim().split('\n').slice(1)) {
+      const [user, hist, target] = line.split('\t')
+      this.testRows.push({ user: user!, history: hist!.split(' ').map(Number), target: Number(target) })
+    }
+  }
+
+  departments() {
+    const counts = new Map<string, number>()
+    for (const p of this.products) counts.set(department(p), (counts.get(department(p)) ?? 0) + 1)
+    return [...counts].filter(([name, n]) => n >= 25 && name !== 'Other').sort((a, b) => b[1] - a[1]).map(([name, count]) => ({ name, count }))
+  }
+
+  category(dept: string, limit: number): Product[] {
+    return this.byPopularity.filter((i) => !dept || department(this.products[i]!) === dept).slice(0, limit).map((i) => this.products[i]!)
+  }
+
+  search(q: string, limit: number): Product[] {
+    const k1 = 1.2
+    const b = 0.75
+    const n = this.products.length
+    const scores = new Map<number, number>()
+    for (const term of new Set(tokenize(q))) {
+      const posting = this.index.get(term)
+      if (!posting) continue
+      const idf = Math.log(1 + (n - posting.length + 0.5) / (posting.length + 0.5))
+      for (const [doc, tf] of posting) {
+        const s = (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * this.lengths[doc]!) / this.avgLength))
+        scores.set(doc, (scores.get(doc) ?? 0) + s)
+      }
+    }
+    return [...scores].sort((x, y) => y[1] - x[1] || this.popularity[y[0]]! - this.popularity[x[0]]! || x[0] - y[0]).slice(0, limit).map(([doc]) => this.products[doc]!)
+  }
+
+  /** Test users with 8–20 purchases, mostly in one department: a visible taste, several departments. */
+  shoppers(count = 8): Shopper[] {
+    const picked: Shopper[] = []
+    const seen = new Set<string>()
+    for (const row of this.testRows) {
+      if (row.history.length < 8 || row.history.length > 20) continue
+      const depts = row.history.map((i) => department(this.products[i]!))
+      const top = [...new Set(depts)].map((d) => [d, depts.filter((x) => x === d).length] as const).sort((a, b) => b[1] - a[1])[0]!
+      if (top[1] / depts.length < 0.6 || seen.has(top[0]) || top[0] === 'Other') continue
+      seen.add(top[0])
+      picked.push({
+        id: row.user,
+        label: `#${row.user} · ${top[0]} · ${row.history.length} purchases`,
+        history: row.history.map((i) => this.products[i]!),
+        next: this.products[row.target]!,
+      })
+      if (picked.length === count) break
+    }
+    return picked
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
+  res.end(JSON.stringify(body))
+}
+
+const clamp = (v: string | null, def: number) => Math.max(1, Math.min(200, Number(v) || def))
+
+/** Connect middleware for /api/*; the Store loads on first use. */
+export function storeApi(dataDir: string) {
+  let store: Store | undefined
+  return (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const url = new URL(req.url ?? '/', 'http://store')
+    if (!url.pathname.startsWith('/api/')) return next()
+    try {
+      store ??= new Store(join(dataDir, 'amazon-scientific'))
+    } catch (e) {
+      return send(res, 500, { error: `cannot read the catalog in ${dataDir} (set INPAGE_DATA): ${(e as Error).message}` })
+    }
+    const q = url.searchParams
+    switch (url.pathname) {
+      case '/api/store':
+        return send(res, 200, { name: 'Benchmark Supply Co.', items: store.products.length, departments: store.departments() })
+      case '/api/category':
+        return send(res, 200, { items: store.category(q.get('dept') ?? '', clamp(q.get('limit'), 60)) })
+      case '/api/search':
+        return send(res, 200, { items: store.search(q.get('q') ?? '', clamp(q.get('limit'), 60)) })
+      case '/api/shoppers':
+        return send(res, 200, { shoppers: store.shoppers() })
+      default:
+        return send(res, 404, { error: 'no such endpoint' })
+    }
+  }
+}
+
+export function storeServer(dataDir: string): Plugin {
+  return {
+    name: 'inpage-demo-store',
+    configureServer(server) {
+      server.middlewares.use(storeApi(dataDir))
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(storeApi(dataDir))
+    },
+  }
+}

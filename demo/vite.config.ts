@@ -1,0 +1,50 @@
+// The demo storefront: a plain TS + DOM app that imports the *built* library as a store would
+// (`inpage` → this repository's package, i.e. dist/), beside a small non-personalized store server.
+//   /            the storefront (demo/index.html)
+//   /api/*       the store server (demo/store-server.ts): categories, search, simulator shoppers
+//   /models/*    the shipped model (public/models)
+//   /ort/*       onnxruntime-web's wasm files (dist/ort), passed to the library as wasmPaths
+// INPAGE_DATA moves the data folder (default ../shared/data beside this repository).
+import { defineConfig } from 'vite'
+import { createReadStream, existsSync, statSync } from 'node:fs'
+import { basename, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { storeServer } from './store-server'
+
+const repo = fileURLToPath(new URL('..', import.meta.url))
+const dataDir = resolve(repo, process.env.INPAGE_DATA ?? '../shared/data')
+const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
+
+/** Serves dist/ort/* at /ort/ untouched (Vite must not transform ORT's glue module). */
+function ortFiles(req: IncomingMessage, res: ServerResponse, next: () => void) {
+  const path = (req.url ?? '').split('?')[0]!
+  if (!path.startsWith('/ort/')) return next()
+  const file = resolve(repo, 'dist/ort', basename(path))
+  if (!existsSync(file)) return next()
+  res.writeHead(200, {
+    ...isolation,
+    'Content-Type': file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript',
+    'Content-Length': statSync(file).size,
+  })
+  createReadStream(file).pipe(res)
+}
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  publicDir: resolve(repo, 'public'),
+  resolve: { alias: { inpage: repo } },
+  optimizeDeps: { exclude: ['inpage'] },
+  server: { headers: isolation, port: 5173, strictPort: true, fs: { allow: [repo] } },
+  preview: { headers: isolation, port: 5173, strictPort: true },
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
+  worker: { format: 'es' },
+  plugins: [
+    storeServer(dataDir),
+    {
+      name: 'inpage-demo-ort',
+      configureServer: (server) => void server.middlewares.use(ortFiles),
+      configurePreviewServer: (server) => void server.middlewares.use(ortFiles),
+    },
+  ],
+})

@@ -1,0 +1,166 @@
+// The script tag with nothing else: window.InPage, auto-wiring from data attributes, view/click
+// tracking, in-place reordering that moves the page's own nodes, and consent.
+import { test, expect, type Page } from '@playwright/test'
+import { inCategory, type CatalogItem } from './catalog'
+import { inpageDatabases } from './helpers'
+import type * as Api from '../src/script-tag'
+
+declare global {
+  interface Window {
+    InPage: typeof Api
+  }
+}
+
+const glass = inCategory('Glassware & Labware')
+const glue = inCategory('Adhesives & Sealants')
+const isGlass = new Set(glass.map((g) => g.id))
+// The store's category page: 20 adhesives first (as the server ranks them), then 20 glassware items.
+const listed = [...glue.slice(0, 20), ...glass.slice(3, 23)]
+// Glassware the shopper buys from a "buy again" block outside the list.
+const bought = glass.slice(0, 3)
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
+const itemHtml = (it: CatalogItem, tag = 'li') =>
+  `<${tag} data-inpage-item="${esc(it.id)}" data-title="${esc(it.title)}" data-brand="${esc(it.brand ?? '')}"` +
+  ` data-category="${esc(it.category.join(' > '))}" style="height:90px;border:1px solid #ccc;margin:4px 0">` +
+  `<span>${esc(it.title)}</span> <button data-inpage-event="purchase">Buy</button></${tag}>`
+
+function storePage(consent: string) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<script src="/dist/inpage.iife.js" data-model="/models/inpage-sci-v1/" data-wasm-paths="/dist/ort/"
+  data-backend="wasm" data-consent="${consent}" data-dwell-ms="300" data-name="store"></script></head>
+<body><h1>Lab supplies</h1>
+<section id="again">${bought.map((it) => itemHtml(it, 'div')).join('')}</section>
+<ul id="list" data-inpage-rerank="category" data-budget-ms="60000" style="list-style:none;padding:0">
+${listed.map((it) => itemHtml(it)).join('\n')}
+</ul></body></html>`
+}
+
+/** Serves the generated store page at /script-tag-store.html with the isolation headers. */
+async function openStore(page: Page, consent = 'granted') {
+  await page.route('**/script-tag-store.html', (route) =>
+    route.fulfill({
+      contentType: 'text/html; charset=utf-8',
+      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+      body: storePage(consent),
+    }),
+  )
+  await page.goto('/script-tag-store.html')
+  await page.waitForFunction(() => Boolean(window.InPage?.recommender))
+}
+
+const order = (page: Page) => page.locator('#list > li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.inpageItem!))
+const stored = (page: Page) => page.evaluate(async () => (await window.InPage.recommender!.exportData()).events)
+
+/** Runs embed.refresh() and returns the reranked event's detail for the list. */
+const refresh = (page: Page) =>
+  page.evaluate(async () => {
+    const [res] = await window.InPage.embed!.refresh()
+    return res!
+  })
+
+test('the static page: one script tag gives InPage, a recommender and wired items', async ({ page }) => {
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await page.goto('/script-tag.html')
+  await page.waitForFunction(() => Boolean(window.InPage?.recommender))
+  expect(await page.evaluate(() => typeof window.InPage.createRecommender)).toBe('function')
+  expect(await page.evaluate(() => window.InPage.recommender!.status().consent)).toBe('pending')
+  await page.locator('[data-inpage-item="demo-3"] button').click()
+  await expect.poll(async () => (await stored(page)).map((e) => `${e.type}:${e.itemId}`)).toContain('purchase:demo-3')
+  const ev = (await stored(page)).find((e) => e.type === 'purchase')!
+  expect(ev.item).toMatchObject({ title: 'Borosilicate glass beaker set, 50/100/250 ml', brand: 'LabCraft', price: 18 })
+  expect(ev.item!.category).toEqual(['Industrial & Scientific', 'Lab & Scientific Products', 'Glassware & Labware'])
+  expect(ev.surface).toBe('category')
+  // Pending consent: the event lives in memory only, no database exists.
+  expect(await inpageDatabases(page)).toEqual([])
+  expect(errors).toEqual([])
+})
+
+test('views count after the dwell time at 50% visibility; clicks and buy buttons are tracked', async ({ page }) => {
+  await page.setViewportSize({ width: 900, height: 600 })
+  await openStore(page)
+  // The first screen: the three "buy again" items and a few list items are visible.
+  await expect.poll(async () => (await stored(page)).filter((e) => e.type === 'view').length, { timeout: 10_000 }).toBeGreaterThan(2)
+  await page.waitForTimeout(800)
+  const views = (await stored(page)).filter((e) => e.type === 'view').map((e) => e.itemId)
+  expect(views).toContain(bought[0]!.id)
+  const far = listed[35]!.id
+  expect(views).not.toContain(far)
+  // Scrolling it into view, but leaving before the dwell time, does not count...
+  await page.locator(`[data-inpage-item="${far}"]`).scrollIntoViewIfNeeded()
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await page.waitForTimeout(600)
+  expect((await stored(page)).filter((e) => e.type === 'view').map((e) => e.itemId)).not.toContain(far)
+  // ...staying does, once.
+  await page.locator(`[data-inpage-item="${far}"]`).scrollIntoViewIfNeeded()
+  await expect.poll(async () => (await stored(page)).filter((e) => e.type === 'view').map((e) => e.itemId)).toContain(far)
+  await page.locator(`[data-inpage-item="${far}"] span`).click()
+  await page.locator(`[data-inpage-item="${far}"] button`).click()
+  await expect.poll(async () => (await stored(page)).filter((e) => e.itemId === far).map((e) => e.type)).toEqual(['view', 'click', 'purchase'])
+  // Granted: the events are in IndexedDB and survive a reload.
+  expect(await inpageDatabases(page)).toContain('inpage:store:history')
+  await page.reload()
+  await page.waitForFunction(() => Boolean(window.InPage?.recommender))
+  expect((await stored(page)).filter((e) => e.itemId === far).map((e) => e.type)).toEqual(['view', 'click', 'purchase'])
+})
+
+test('after glassware purchases the list is reordered toward glassware by moving the same nodes', async ({ page }) => {
+  test.setTimeout(180_000)
+  await openStore(page)
+  const before = await order(page)
+  expect(before).toEqual(listed.map((i) => i.id))
+  for (const it of bought) await page.locator(`#again [data-inpage-item="${it.id}"] button`).click()
+  await expect.poll(async () => (await stored(page)).filter((e) => e.type === 'purchase').length).toBe(3)
+  // Tag every node so identity can be checked after the move.
+  await page.evaluate(() => document.querySelectorAll('#list > li').forEach((el, i) => ((el as unknown as { tag: number }).tag = i)))
+  const event = page.evaluate(
+    () => new Promise<unknown>((r) => document.getElementById('list')!.addEventListener('inpage:reranked', (e) => r((e as CustomEvent).detail), { once: true })),
+  )
+  const res = await refresh(page)
+  expect(await event).toEqual(res)
+  expect(res.personalized).toBe(true)
+  expect(res.why).toBe('personalized')
+  const after = await order(page)
+  expect(after).toEqual(res.items.map((i) => i.id))
+  expect(after).not.toEqual(before)
+  expect([...after].sort()).toEqual([...before].sort())
+  const glassTop = after.slice(0, 10).filter((id) => isGlass.has(id)).length
+  console.log(`script tag: glassware in the list's top 10: before 0, after ${glassTop}`)
+  expect(glassTop).toBeGreaterThanOrEqual(6)
+  // The same nodes moved: each still carries its tag, and the tag follows its item.
+  const tags = await page.locator('#list > li').evaluateAll((els) => els.map((e) => (e as unknown as { tag?: number }).tag))
+  expect(tags).toEqual(after.map((id) => before.indexOf(id)))
+  expect(await page.locator('#list > li').count()).toBe(listed.length)
+  // A reload reorders on its own, from the stored history.
+  await page.reload()
+  const detail = await page.evaluate(
+    () => new Promise<{ personalized: boolean; items: { id: string }[] }>((r) => document.getElementById('list')!.addEventListener('inpage:reranked', (e) => r((e as CustomEvent).detail), { once: true })),
+  )
+  expect(detail.personalized).toBe(true)
+  expect(await order(page)).toEqual(detail.items.map((i) => i.id))
+})
+
+test('consent denied: nothing is stored and the list keeps the server order', async ({ page }) => {
+  test.setTimeout(120_000)
+  const requests: string[] = []
+  page.on('request', (r) => requests.push(`${r.method()} ${r.url()}`))
+  await openStore(page, 'denied')
+  await page.waitForTimeout(800) // past the dwell time with items in view
+  for (const it of bought) await page.locator(`#again [data-inpage-item="${it.id}"] button`).click()
+  await page.locator('#list > li').first().click()
+  expect(await stored(page)).toEqual([])
+  expect(await inpageDatabases(page)).toEqual([])
+  const res = await refresh(page)
+  expect(res).toMatchObject({ personalized: false, why: 'consent' })
+  expect(await order(page)).toEqual(listed.map((i) => i.id))
+  // Granting later starts storing; denying again erases.
+  await page.evaluate(() => window.InPage.recommender!.setConsent('granted'))
+  await page.locator(`#again [data-inpage-item="${bought[0]!.id}"] button`).click()
+  await expect.poll(async () => (await stored(page)).length).toBeGreaterThan(0)
+  await page.evaluate(() => window.InPage.recommender!.setConsent('denied'))
+  expect(await stored(page)).toEqual([])
+  expect(await inpageDatabases(page)).toEqual([])
+  // Nothing the shopper did went anywhere: only GETs of the page, the library and the model.
+  expect(requests.filter((r) => !r.startsWith('GET '))).toEqual([])
+})

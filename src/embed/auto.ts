@@ -1,0 +1,31 @@
+// Auto-wiring from the script tag's own attributes:
+//   <script src="/inpage/inpage.iife.js" data-model="/models/inpage-sci-v1/"></script>
+// creates one recommender (InPage.recommender), tracks `[data-inpage-item]` elements and reorders
+// `[data-inpage-rerank]` lists once the DOM is ready.
+
+import { createRecommender, type ConsentState, type Recommender, type RecommenderOptions } from '../index'
+import { wire, type Embed } from './wire'
+
+export interface AutoWired {
+  recommender?: Recommender
+  embed?: Embed
+}
+
+/** Reads data-model, data-consent, data-backend, data-wasm-paths, data-name, data-dwell-ms, data-budget-ms. */
+export function autoWire(script: HTMLScriptElement | null): AutoWired {
+  const d = script?.dataset
+  if (!d?.model) return {}
+  const o: RecommenderOptions = { model: d.model }
+  if (d.consent) o.consent = d.consent as ConsentState
+  if (d.backend) o.backend = d.backend as RecommenderOptions['backend']
+  // Relative to the page, like data-model, so both can sit in the same folder.
+  if (d.wasmPaths) o.wasmPaths = new URL(d.wasmPaths, location.href).href
+  if (d.name) o.name = d.name
+  const recommender = createRecommender(o)
+  const num = (v?: string) => (v && Number(v) >= 0 ? Number(v) : undefined)
+  const embed = wire(recommender, { dwellMs: num(d.dwellMs), budgetMs: num(d.budgetMs) })
+  const go = () => void embed.refresh().catch((e) => console.warn('inpage:', e))
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go, { once: true })
+  else go()
+  return { recommender, embed }
+}

@@ -1,0 +1,156 @@
+// Data-attribute wiring for the script tag: tracks marked items on view and click, and reorders
+// marked lists in place by moving their own DOM nodes. Uses only inpage's public API.
+
+import type { Candidate, Recommender, RerankOptions, RerankResult, TrackEvent } from '../index'
+
+export interface WireOptions {
+  /** How long an item must stay at least half visible before it counts as viewed. Default 1000. */
+  dwellMs?: number
+  /** Budget of each list's rerank() (a list's `data-budget-ms` wins). Default: the library's. */
+  budgetMs?: number
+}
+
+export interface Embed {
+  /** Reorders every `[data-inpage-rerank]` list now (e.g. after the page added items). */
+  refresh(): Promise<RerankResult[]>
+  /** Stops tracking and observing. Lists keep their order. */
+  stop(): void
+}
+
+const ITEM = '[data-inpage-item]'
+const LIST = '[data-inpage-rerank]'
+const EVENT_TYPES = ['click', 'add_to_cart', 'purchase'] as const
+
+/** The public fields a page wrote on an item element. Never reads its text content. */
+export function readItem(el: HTMLElement): Candidate {
+  const d = el.dataset
+  const c: Candidate = { id: d.inpageItem!, title: d.title ?? '' }
+  if (d.brand) c.brand = d.brand
+  if (d.category) c.category = d.category.split('>').map((s) => s.trim()).filter(Boolean)
+  const price = parseFloat(d.price ?? '')
+  if (Number.isFinite(price) && price >= 0) c.price = price
+  if (d.pinned !== undefined) c.pinned = true
+  if (d.sponsored !== undefined) c.sponsored = true
+  return c
+}
+
+function surfaceOf(el: Element): string {
+  const holder = el.closest<HTMLElement>('[data-inpage-surface],' + LIST)
+  return holder?.dataset.inpageSurface ?? holder?.dataset.inpageRerank ?? 'page'
+}
+
+function track(rec: Recommender, el: HTMLElement, type: TrackEvent['type']) {
+  const { id, title, brand, category, price } = readItem(el)
+  // Item elements with missing fields are the page's bug; tracking must never break the page.
+  rec.track({ type, itemId: id, item: { title, brand, category, price }, surface: surfaceOf(el) }).catch(() => {})
+}
+
+/**
+ * Moves the list's item children into `order` (ids), keeping every other child where it was: each
+ * item's slot is held by a marker while the nodes move, so the nodes themselves survive.
+ */
+export function reorder(list: Element, order: string[]) {
+  const items = [...list.children].filter((c): c is HTMLElement => c instanceof HTMLElement && c.matches(ITEM))
+  const byId = new Map(items.map((el) => [el.dataset.inpageItem!, el]))
+  const next = order.map((id) => byId.get(id)).filter((el): el is HTMLElement => !!el)
+  for (const el of items) if (!next.includes(el)) next.push(el)
+  if (next.every((el, i) => el === items[i])) return
+  const marks = items.map((el) => {
+    const m = document.createComment('')
+    el.before(m)
+    return m
+  })
+  marks.forEach((m, i) => m.replaceWith(next[i]!))
+}
+
+function inView(el: Element) {
+  const r = el.getBoundingClientRect()
+  return r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth
+}
+
+export function wire(rec: Recommender, options: WireOptions = {}, root: Document = document): Embed {
+  const dwellMs = options.dwellMs ?? 1000
+  const timers = new Map<Element, ReturnType<typeof setTimeout>>()
+  const viewed = new WeakSet<Element>()
+  const watched = new WeakSet<Element>()
+  const io = new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) {
+        const el = e.target as HTMLElement
+        clearTimeout(timers.get(el))
+        timers.delete(el)
+        if (e.isIntersecting && e.intersectionRatio >= 0.5 && !viewed.has(el))
+          timers.set(
+            el,
+            setTimeout(() => {
+              timers.delete(el)
+              viewed.add(el)
+              track(rec, el, 'view')
+            }, dwellMs),
+          )
+      }
+    },
+    { threshold: [0, 0.5] },
+  )
+  const scan = (node: ParentNode) => {
+    const found = [...node.querySelectorAll<HTMLElement>(ITEM)]
+    if (node instanceof HTMLElement && node.matches(ITEM)) found.push(node)
+    for (const el of found) if (!watched.has(el)) watched.add(el), io.observe(el)
+  }
+  // Clicks inside an item: `data-inpage-event="add_to_cart|purchase"` on a button says which kind.
+  const onClick = (ev: Event) => {
+    const t = ev.target instanceof Element ? ev.target : null
+    const el = t?.closest<HTMLElement>(ITEM)
+    if (!el) return
+    const kind = t!.closest<HTMLElement>('[data-inpage-event]')?.dataset.inpageEvent as (typeof EVENT_TYPES)[number] | undefined
+    track(rec, el, kind && EVENT_TYPES.includes(kind) ? kind : 'click')
+  }
+  root.addEventListener('click', onClick, true)
+  const mo = new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement) scan(n)
+  })
+
+  async function rerankList(list: HTMLElement, retry: boolean): Promise<RerankResult> {
+    const d = list.dataset
+    const candidates = [...list.children].filter((c): c is HTMLElement => c instanceof HTMLElement && c.matches(ITEM)).map(readItem)
+    const o: RerankOptions = { surface: d.inpageRerank || 'category' }
+    if (d.query) o.query = d.query
+    const budget = Number(d.budgetMs ?? options.budgetMs)
+    if (budget >= 0) o.budgetMs = budget
+    const k = Number(d.k)
+    if (k > 0) o.k = k
+    const w = Number(d.personalWeight)
+    if (d.personalWeight && w >= 0 && w <= 1) o.personalWeight = w
+    const result = await rec.rerank(candidates, o)
+    reorder(list, result.items.map((i) => i.id))
+    list.dispatchEvent(new CustomEvent('inpage:reranked', { detail: result, bubbles: true }))
+    // The model was still loading: reorder once more when it is ready, unless the shopper is
+    // already looking at the list (never move what is on screen).
+    if (retry && result.why === 'warming-up')
+      rec.warmUp().then(
+        () => (inView(list) ? undefined : rerankList(list, false)),
+        () => {},
+      )
+    return result
+  }
+
+  const refresh = () => Promise.all([...root.querySelectorAll<HTMLElement>(LIST)].map((l) => rerankList(l, true)))
+
+  const start = () => {
+    scan(root)
+    mo.observe(root.documentElement, { childList: true, subtree: true })
+  }
+  if (root.readyState === 'loading') root.addEventListener('DOMContentLoaded', start, { once: true })
+  else start()
+
+  return {
+    refresh,
+    stop() {
+      io.disconnect()
+      mo.disconnect()
+      root.removeEventListener('click', onClick, true)
+      for (const t of timers.values()) clearTimeout(t)
+      timers.clear()
+    },
+  }
+}
