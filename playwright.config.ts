@@ -25,10 +25,13 @@ export default defineConfig({
       reuseExistingServer: !process.env.CI,
       timeout: 30_000,
     },
-    // The demo storefront (e2e/demo.spec.ts): its Vite server with the store API, on its own port.
+    // The demo storefront (e2e/demo.spec.ts), built as it would be deployed and served by `vite
+    // preview` with the store API, on its own port (5173 stays free for `npm run demo`).
     {
-      command: 'node node_modules/vite/bin/vite.js --config demo/vite.config.ts --port 5173 --strictPort --host 127.0.0.1',
-      url: 'http://127.0.0.1:5173/api/store',
+      command:
+        'node node_modules/vite/bin/vite.js build --config demo/vite.config.ts --logLevel warn && ' +
+        'node node_modules/vite/bin/vite.js preview --config demo/vite.config.ts --port 5174 --strictPort --host 127.0.0.1',
+      url: 'http://127.0.0.1:5174/api/store',
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
     },

@@ -4,10 +4,12 @@
 // Writes bench/results.json and bench/results.md.
 import { chromium } from '@playwright/test'
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import os from 'node:os'
 
 const PORT = 4174
+const DATA = process.env.INPAGE_DATA ?? join(process.cwd(), '..', 'shared', 'data')
 const base = `http://127.0.0.1:${PORT}`
 const server = spawn(process.execPath, ['scripts/serve.mjs'], { env: { ...process.env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'inherit'] })
 await new Promise((r) => server.stdout.once('data', r))
@@ -71,6 +73,42 @@ try {
     record({ name: 'track() throughput (500 events, to IndexedDB)', median: median(thr), unit: 'events/s', baseline_median: median(base_), ratio: median(thr) / median(base_), runs: RUNS, baseline: 'one IndexedDB put per event' })
     const lat = runs.flatMap((x) => x.lat)
     record({ name: 'track() call latency on the main thread', median: median(lat), p95: p95(lat), unit: 'ms', runs: lat.length })
+    await ctx.close()
+  }
+  // --- rerank(): warm (vectors cached) at 100 and 1,000 candidates, cold at 100 uncached candidates.
+  // Baseline in the same session: the same engine with nothing cached, i.e. every candidate and
+  // history item encoded on every call (what a page without inpage's vector cache would do).
+  {
+    const items = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+      .map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
+    const history = items.slice(2000, 2008)
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    await page.goto(`${base}/bench.html`)
+    await page.waitForFunction(() => window.ready)
+    const out = await page.evaluate(async ({ items, history }) => {
+      const rec = window.inpage.createRecommender({ model: '/models/inpage-sci-v1/', consent: 'granted', backend: 'wasm', name: 'bench-rerank' })
+      for (const h of history) await rec.track({ type: 'purchase', itemId: h.id, item: { title: h.title, brand: h.brand, category: h.category } })
+      const t0 = performance.now()
+      await rec.warmUp()
+      const warmUpMs = performance.now() - t0
+      const time = async (cands) => { const s = performance.now(); const r = await rec.rerank(cands, { budgetMs: 600_000 }); if (!r.personalized) throw new Error(r.why); return performance.now() - s }
+      const res = { warmUpMs, info: rec.status().engine.info }
+      for (const n of [100, 1000]) {
+        const cands = items.slice(0, n)
+        await time(cands) // fill the vector cache
+        res[`warm${n}`] = []
+        for (let i = 0; i < (n === 100 ? 30 : 10); i++) res[`warm${n}`].push(await time(cands))
+      }
+      res.cold100 = []
+      for (let r = 0; r < 5; r++) res.cold100.push(await time(items.slice(0, 100).map((c) => ({ ...c, id: `${c.id}-cold${r}`, title: `${c.title} (${r})` }))))
+      return res
+    }, { items, history })
+    record({ name: 'rerank 100 candidates, warm (vectors cached)', median: median(out.warm100), p95: p95(out.warm100), unit: 'ms', baseline_median: median(out.cold100), ratio: median(out.cold100) / median(out.warm100), runs: out.warm100.length, baseline: 'same 100, nothing cached' })
+    record({ name: 'rerank 1,000 candidates, warm (vectors cached)', median: median(out.warm1000), p95: p95(out.warm1000), unit: 'ms', runs: out.warm1000.length })
+    record({ name: 'rerank 100 candidates, cold (encode all, WASM)', median: median(out.cold100), p95: p95(out.cold100), unit: 'ms', runs: out.cold100.length })
+    record({ name: 'engine warm-up (worker + model + sessions)', median: out.warmUpMs, unit: 'ms', runs: 1 })
+    console.log(`engine: ${JSON.stringify(out.info)}`)
     await ctx.close()
   }
 } finally {

@@ -10,7 +10,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { storeServer } from './store-server'
+import { storeServer } from './store-server.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const dataDir = resolve(repo, process.env.INPAGE_DATA ?? '../shared/data')

@@ -4,7 +4,8 @@
 import { test, expect, type Page, type TestInfo } from '@playwright/test'
 import { copyFileSync, mkdirSync } from 'node:fs'
 
-const DEMO = 'http://127.0.0.1:5173/'
+// The built demo under `vite preview` (see playwright.config.ts).
+const DEMO = 'http://127.0.0.1:5174/'
 
 async function shot(page: Page, testInfo: TestInfo, name: string) {
   const file = testInfo.outputPath(`${name}.png`)
@@ -26,6 +27,8 @@ async function open(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true', { timeout: 30_000 })
   // The model loaded (the download progress ran to 100 %).
   await expect(page.locator('#badges')).toContainText('ready', { timeout: 60_000 })
+  // The download progress bar ran to the end.
+  await expect(page.locator('#progress')).toHaveAttribute('data-percent', '100')
   await settled(page)
 }
 
@@ -88,7 +91,7 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   await expect(page.getByTestId('stored-events').locator('li')).toHaveCount(13) // 12 + the search
   await expect(page.getByTestId('stored-events')).toContainText('“filament”')
   await shot(page, testInfo, 'privacy')
-  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export').click()])
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.locator('#export').click()])
   const doc = JSON.parse(await (await import('node:fs/promises')).readFile((await download.path())!, 'utf8'))
   expect(doc.format).toBe('inpage-export')
   expect(doc.events).toHaveLength(13)

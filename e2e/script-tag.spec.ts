@@ -25,10 +25,10 @@ const itemHtml = (it: CatalogItem, tag = 'li') =>
   ` data-category="${esc(it.category.join(' > '))}" style="height:90px;border:1px solid #ccc;margin:4px 0">` +
   `<span>${esc(it.title)}</span> <button data-inpage-event="purchase">Buy</button></${tag}>`
 
-function storePage(consent: string) {
+function storePage(consent: string, extra = '') {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <script src="/dist/inpage.iife.js" data-model="/models/inpage-sci-v1/" data-wasm-paths="/dist/ort/"
-  data-backend="wasm" data-consent="${consent}" data-dwell-ms="300" data-name="store"></script></head>
+  data-backend="wasm" data-consent="${consent}" data-dwell-ms="300" data-name="store"${extra}></script></head>
 <body><h1>Lab supplies</h1>
 <section id="again">${bought.map((it) => itemHtml(it, 'div')).join('')}</section>
 <ul id="list" data-inpage-rerank="category" data-budget-ms="60000" style="list-style:none;padding:0">
@@ -37,7 +37,7 @@ ${listed.map((it) => itemHtml(it)).join('\n')}
 }
 
 /** Serves the generated store page at /script-tag-store.html with the isolation headers. */
-async function openStore(page: Page, consent = 'granted') {
+async function openStore(page: Page, consent = 'granted', ready = true) {
   await page.route('**/script-tag-store.html', (route) =>
     route.fulfill({
       contentType: 'text/html; charset=utf-8',
@@ -46,7 +46,7 @@ async function openStore(page: Page, consent = 'granted') {
     }),
   )
   await page.goto('/script-tag-store.html')
-  await page.waitForFunction(() => Boolean(window.InPage?.recommender))
+  if (ready) await page.waitForFunction(() => Boolean(window.InPage?.recommender))
 }
 
 const order = (page: Page) => page.locator('#list > li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.inpageItem!))
@@ -163,4 +163,39 @@ test('consent denied: nothing is stored and the list keeps the server order', as
   expect(await inpageDatabases(page)).toEqual([])
   // Nothing the shopper did went anywhere: only GETs of the page, the library and the model.
   expect(requests.filter((r) => !r.startsWith('GET '))).toEqual([])
+})
+
+test('under the strict CSP the script tag tracks and reorders, with no policy violation', async ({ page }) => {
+  test.setTimeout(120_000)
+  await page.addInitScript(() => {
+    ;(window as unknown as { violations: string[] }).violations = []
+    document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { violations: string[] }).violations.push(`${e.violatedDirective} ${e.blockedURI}`))
+  })
+  const response = await page.goto('/script-tag.csp.html')
+  expect(response!.headers()['content-security-policy']).toContain("script-src 'self'")
+  await page.waitForFunction(() => Boolean(window.InPage?.recommender))
+  const list = page.locator('ul[data-inpage-rerank] > li')
+  const before = await list.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.inpageItem!))
+  await page.locator('[data-inpage-item="csp-g1"] button').click()
+  await page.locator('[data-inpage-item="csp-g2"] button').click()
+  await expect.poll(async () => (await stored(page)).filter((e) => e.type === 'purchase').length).toBe(2)
+  await page.evaluate(() => document.querySelectorAll('ul > li').forEach((el) => ((el as unknown as { keep: string }).keep = (el as HTMLElement).dataset.inpageItem!)))
+  const res = await refresh(page)
+  expect(res).toMatchObject({ personalized: true, why: 'personalized', backend: 'wasm' })
+  const after = await list.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.inpageItem!))
+  expect(after).toEqual(res.items.map((i) => i.id))
+  expect(after).not.toEqual(before)
+  expect(after.slice(0, 3).filter((id) => id.startsWith('csp-g')).length).toBeGreaterThanOrEqual(2)
+  expect(await list.evaluateAll((els) => els.every((e) => (e as unknown as { keep?: string }).keep === (e as HTMLElement).dataset.inpageItem))).toBe(true)
+  expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([])
+})
+
+test('a bad attribute is reported and InPage stays usable', async ({ page }) => {
+  const messages: string[] = []
+  page.on('console', (m) => m.type() === 'error' && messages.push(m.text()))
+  await openStore(page, 'maybe', false)
+  await page.waitForFunction(() => Boolean(window.InPage))
+  expect(await page.evaluate(() => [typeof window.InPage.createRecommender, typeof window.InPage.recommender])).toEqual(['function', 'undefined'])
+  expect(messages.join('\n')).toContain('InvalidOptionsError')
+  expect(await order(page)).toEqual(listed.map((i) => i.id))
 })

@@ -6,7 +6,7 @@ import type { EngineApi, EngineConfig, EngineInfo, EngineRerank } from '../worke
 import type { Progress } from '../workers/loader'
 import type { Candidate, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './types'
-import { describeError } from './errors'
+import { describeError, InPageError } from './errors'
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
 
@@ -44,11 +44,15 @@ export class EngineClient {
     private readonly onError: (e: { name: string; message: string }) => void,
   ) {}
 
+  /** Rejects when the current worker dies (crash, kill, out of memory). */
+  private died: Promise<never> = new Promise(() => {})
+
   /** Starts the worker and the model load if not yet started; resolves when ready. */
   warmUp(): Promise<EngineInfo> {
     if (this.loading) return this.loading
     this.status = { state: 'loading' }
     const worker = spawnWorker(this.workerUrl)
+    this.died = this.watch(worker)
     worker.addEventListener('error', (e) => {
       e.preventDefault()
       this.fail({ name: 'EngineError', message: `the engine worker failed: ${e.message || 'script error'}` })
@@ -59,7 +63,7 @@ export class EngineClient {
       this.status = { ...this.status, progress: p }
       this.onProgress(p)
     })
-    this.loading = this.api.load(this.config, progress).then(
+    this.loading = Promise.race([this.api.load(this.config, progress), this.died]).then(
       (info) => {
         this.status = { state: 'ready', info, progress: this.status.progress }
         return info
@@ -71,6 +75,28 @@ export class EngineClient {
     )
     this.loading.catch(() => {}) // observed through status and the 'error' event
     return this.loading
+  }
+
+  /**
+   * The worker holds a Web Lock for its whole life; asking for the same lock here is granted only
+   * when the worker is gone. A dead worker fails its pending calls at once instead of hanging.
+   */
+  private watch(worker: Worker): Promise<never> {
+    const locks = (globalThis.navigator as Navigator & { locks?: LockManager })?.locks
+    if (!locks) return new Promise(() => {})
+    const name = `inpage-engine:${Math.random().toString(36).slice(2)}`
+    const api = Comlink.wrap<EngineApi>(worker)
+    const died = api.hold(name).then(
+      () =>
+        new Promise<never>((_, reject) => {
+          void locks.request(name, () => {
+            if (this.worker === worker) this.fail({ name: 'EngineError', message: 'the engine worker stopped' })
+            reject(new InPageError('EngineError', 'the engine worker stopped'))
+          })
+        }),
+    )
+    died.catch(() => {})
+    return died
   }
 
   private fail(error: { name: string; message: string }) {
@@ -85,7 +111,7 @@ export class EngineClient {
 
   async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions): Promise<EngineRerank> {
     await this.warmUp()
-    return this.api!.rerank(history, candidates, options)
+    return Promise.race([this.api!.rerank(history, candidates, options), this.died])
   }
 
   /** Direct access for parity checks and benchmarks. */

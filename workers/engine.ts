@@ -23,6 +23,8 @@ export interface EngineConfig {
   name: string
   /** WASM threads; default 1 without cross-origin isolation, else min(4, cores). */
   numThreads?: number
+  /** A Web Lock this worker holds for its whole life, so the page learns at once when it dies. */
+  lifeLock?: string
 }
 
 export interface EngineInfo {
@@ -46,6 +48,13 @@ class Engine {
   private name = 'default'
   /** User vectors (and leave-one-out variants) of recent histories. */
   private readonly userMemo = new Map<string, Float32Array[]>()
+
+  /** Takes the life lock; resolves once it is held (the page then waits on it). */
+  async hold(lock: string): Promise<void> {
+    const locks = (self.navigator as Navigator & { locks?: LockManager }).locks
+    if (!locks) return
+    await new Promise<void>((held) => void locks.request(lock, () => (held(), new Promise<never>(() => {}))))
+  }
 
   load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo> {
     this.loading ??= this.doLoad(cfg, onProgress).catch((err) => {

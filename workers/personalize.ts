@@ -35,6 +35,8 @@ export async function personalize(
   candidates: readonly Candidate[],
   options: RerankOptions = {},
   memo?: Map<string, Float32Array[]>,
+  /** Leave-one-out user vectors for reasons; eval turns them off when it only needs the order. */
+  withReasons = true,
 ): Promise<PersonalizeResult> {
   const events = modelEvents(model, history)
   if (!events.length) return { ...serverOrder(candidates, options.k), personalized: false, why: 'no-history' }
@@ -55,15 +57,15 @@ export async function personalize(
   // Row 0: the whole history; row e+1: history without event e (what reasons are made of).
   // They depend on the history alone, so they are kept until it changes.
   const key = events.map((e, j) => `${histTypes[j]}:${vecHash(histVecs[j]!)}`).join(',')
-  let users = memo?.get(key)
+  let users = memo?.get(withReasons ? key : `${key}|plain`)
   if (!users) {
     const variants = [{ vecs: histVecs, types: histTypes }]
-    for (let e = 0; e < events.length; e++)
+    for (let e = 0; withReasons && e < events.length; e++)
       variants.push({ vecs: histVecs.filter((_, j) => j !== e), types: histTypes.filter((_, j) => j !== e) })
     users = await model.userVectors(variants)
     if (memo) {
       if (memo.size >= 8) memo.delete(memo.keys().next().value!)
-      memo.set(key, users)
+      memo.set(withReasons ? key : `${key}|plain`, users)
     }
   }
 
@@ -73,7 +75,7 @@ export async function personalize(
   const score = (u: Float32Array, hist: string[]) =>
     personalScores(u, candVecs, knn && model.neighbors ? { settings: knn, scores: knnScores(hist, candIds, model.neighbors, knn.decay) } : undefined)
   const personal = score(users[0]!, histIds)
-  const without = events.map((_, e) => score(users[e + 1]!, histIds.filter((_, j) => j !== e)))
+  const without = withReasons ? events.map((_, e) => score(users![e + 1]!, histIds.filter((_, j) => j !== e))) : undefined
 
   let queryRelevance: number[] | undefined
   if (options.query) {

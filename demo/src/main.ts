@@ -54,6 +54,7 @@ const toCandidate = (p: Product): Candidate => ({
 
 const snapshot = (p: Product) => ({ title: p.title, brand: p.brand, category: p.category, price: p.price })
 const leaf = (p: Product) => p.category.at(-1) ?? ''
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
 // ---- the store's pages ---------------------------------------------------------------------
 
@@ -121,7 +122,7 @@ function renderHead() {
   $('#page-sub').textContent = state.own
     ? `${state.candidates.length} of your products, in file order (your server's order), reranked on this device.`
     : v.kind === 'search'
-      ? `${state.candidates.length} results from the store's search (BM25). The query goes to the store's search, never to inpage's model host.`
+      ? `${state.candidates.length} results from the store's own search (BM25), reranked here with the query encoded on this device.`
       : `Top ${state.candidates.length} by popularity (purchase counts). The first ${SHOWN} are shown.`
   for (const b of document.querySelectorAll<HTMLButtonElement>('#departments button'))
     b.classList.toggle('active', !state.own && v.kind === 'dept' && b.dataset.dept === v.dept)
@@ -191,6 +192,7 @@ function renderPersonal() {
   if (!res) {
     list.replaceChildren(...state.candidates.slice(0, SHOWN).map((p, i) => productRow(p, i + 1)))
     renderServer()
+    renderHint()
     return renderWhy()
   }
   list.replaceChildren(
@@ -203,6 +205,21 @@ function renderPersonal() {
   renderServer()
   renderWhy()
   renderNextPurchase()
+  renderHint()
+}
+
+const HINT: Partial<Record<Why, string>> = {
+  'no-history': 'No history yet, so this shopper sees the server’s order. Pick a shopper in the simulator, or open and buy a few products, and watch this column change.',
+  consent: 'Personalization is off for this shopper (privacy panel). Nothing is stored, and the server’s order is shown.',
+  'model-error': 'The model could not be loaded, so the server’s order is shown. The store keeps working.',
+  'engine-error': 'The engine hit a fault, so the server’s order is shown. The store keeps working.',
+}
+
+function renderHint() {
+  const text = state.result ? HINT[state.result.why] : undefined
+  const el = $('#personal-hint')
+  el.hidden = !text
+  el.textContent = text ?? ''
 }
 
 const WHY: Record<Why, string> = {
@@ -224,7 +241,7 @@ function renderWhy() {
   fill(
     why,
     h('span', { class: `pill ${res.personalized ? 'ok' : 'neutral'}`, 'data-testid': 'why', 'data-why': res.why }, WHY[res.why]),
-    res.personalized ? h('span', { class: 'muted small' }, `${moved} of the top ${SHOWN} moved · top 10 spans ${res.coverage.categories} categories, ${res.coverage.brands} brands`) : null,
+    res.personalized ? h('span', { class: 'muted small' }, `${moved} of the top ${SHOWN} moved · top ${res.coverage.k} spans ${plural(res.coverage.categories, 'category', 'categories')}, ${plural(res.coverage.brands, 'brand')}`) : null,
     res.error ? h('span', { class: 'muted small' }, res.error.message) : null,
   )
 }
@@ -242,20 +259,23 @@ function renderBadges() {
   const engineText = e.state === 'ready' ? `ready${e.info ? ` · ${e.info.model.name} ${e.info.model.version}` : ''}` : e.state === 'error' ? 'error' : e.state
   $('#badges').replaceChildren(
     badge('Engine', engineText, e.state === 'ready' ? 'ok' : e.state === 'error' ? 'bad' : 'wait'),
-    badge('Backend', (e.info?.backend ?? (res?.backend !== 'none' ? res?.backend : undefined) ?? '…').toUpperCase() + (e.info ? ` · ${e.info.threads} thread${e.info.threads === 1 ? '' : 's'}` : '')),
+    badge('Backend', (e.info?.backend === 'webgpu' ? 'WebGPU' : (e.info?.backend ?? (res?.backend !== 'none' ? res?.backend : undefined) ?? '…').toUpperCase()) + (e.info ? ` · ${e.info.threads} thread${e.info.threads === 1 ? '' : 's'}` : '')),
     badge('Rerank', res ? `${Math.round(res.latencyMs)} ms` : '…', res && res.latencyMs < 300 ? 'ok' : ''),
     // The first personalized call encodes the page's item texts; later calls hit the vector cache.
     badge('Model load', e.info ? `${(e.info.loadMs / 1000).toFixed(1)} s${e.info.fromCache ? ' · cached' : ''}` : '…'),
     badge('History', `${st.events} event${st.events === 1 ? '' : 's'} · ${st.storage === 'indexeddb' ? 'IndexedDB' : st.storage}`),
   )
   const info = e.info
-  if (info?.dropped.length) $('#badges').append(h('span', { class: 'muted small', title: info.dropped.map((d) => `${d.backend}: ${d.reason}`).join('\n') }, `${info.dropped.map((d) => d.backend).join(', ')} not used`))
+  const name = (b: string) => (b === 'webgpu' ? 'WebGPU' : b.toUpperCase())
+  if (info?.dropped.length)
+    $('#badges').append(h('span', { class: 'muted small', title: info.dropped.map((d) => `${name(d.backend)}: ${d.reason}`).join('\n') }, `${info.dropped.map((d) => name(d.backend)).join(', ')} not used (hover for why)`))
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(1)
 rec.on('progress', (p) => {
   const box = $('#progress')
   box.hidden = false
+  box.dataset.percent = String(Math.floor(p.percent))
   $('#progress-fill').style.width = `${p.percent}%`
   $('#progress-label').textContent = p.percent >= 100
     ? `Model ready (${mb(p.total)} MB${p.fromCache ? ', from this browser’s cache' : ''})`

@@ -21,7 +21,14 @@ export function autoWire(script: HTMLScriptElement | null): AutoWired {
   // Relative to the page, like data-model, so both can sit in the same folder.
   if (d.wasmPaths) o.wasmPaths = new URL(d.wasmPaths, location.href).href
   if (d.name) o.name = d.name
-  const recommender = createRecommender(o)
+  let recommender: Recommender
+  try {
+    recommender = createRecommender(o)
+  } catch (e) {
+    // A typo in an attribute must not take window.InPage down with it.
+    console.error(`inpage: the script tag's data attributes were refused: ${(e as Error).name}: ${(e as Error).message}`)
+    return {}
+  }
   const num = (v?: string) => (v && Number(v) >= 0 ? Number(v) : undefined)
   const embed = wire(recommender, { dwellMs: num(d.dwellMs), budgetMs: num(d.budgetMs) })
   const go = () => void embed.refresh().catch((e) => console.warn('inpage:', e))

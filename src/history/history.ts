@@ -269,7 +269,12 @@ export class History {
   async forget(): Promise<void> {
     await this.ready
     this.queue.splice(0).forEach((q) => q.done())
-    await this.erase()
+    try {
+      await this.erase()
+    } catch (err) {
+      // Blocked by a tab that keeps the database open: memory is erased now, the database when it lets go.
+      this.report(err)
+    }
     this.post({ type: 'forget' })
   }
 

@@ -1,9 +1,14 @@
 // A custom idb-keyval store that lets go of its connection when another tab deletes or upgrades
 // the database (idb-keyval alone keeps it open and blocks that tab's forget()).
 
-import { promisifyRequest, type UseStore } from 'idb-keyval'
+import { type UseStore } from 'idb-keyval'
+import { InPageError } from '../errors'
 
 export const STORE_NAME = 'kv'
+/** How long an open may wait (behind another tab's blocked delete) before writes go to memory. */
+export const OPEN_TIMEOUT_MS = 5000
+/** How long a blocked delete waits for other tabs to close before it is reported. */
+export const BLOCKED_GRACE_MS = 1000
 
 export interface KvStore {
   use: UseStore
@@ -24,8 +29,29 @@ export function openKvStore(dbName: string): KvStore {
   const getDB = () => {
     if (dbp) return dbp
     const req = indexedDB.open(dbName)
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE_NAME)
-    dbp = promisifyRequest(req).then((db) => {
+    // An open queues behind another tab's pending delete (blocked by a tab that never closes): give
+    // up after a while instead of hanging every write; if it opens later, let go at once.
+    let late = false
+    req.onupgradeneeded = () => {
+      if (late) req.transaction?.abort() // creates nothing nobody waits for
+      else req.result.createObjectStore(STORE_NAME)
+    }
+    const opened = new Promise<IDBDatabase>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        late = true
+        reject(new InPageError('StorageError', `${dbName}: opening waits on another tab that keeps the database open`))
+      }, OPEN_TIMEOUT_MS)
+      req.onsuccess = () => {
+        clearTimeout(timer)
+        if (late) req.result.close()
+        else resolve(req.result)
+      }
+      req.onerror = () => {
+        clearTimeout(timer)
+        reject(req.error)
+      }
+    })
+    dbp = opened.then((db) => {
       db.onversionchange = () => {
         db.close()
         dbp = undefined
@@ -46,11 +72,28 @@ export function openKvStore(dbName: string): KvStore {
   }
 }
 
-/** Deletes a whole database. Resolves when gone; `blocked` only delays it (other tabs close on versionchange). */
-export function deleteDatabase(dbName: string): Promise<void> {
+/**
+ * Deletes a whole database. Resolves when gone. Tabs running inpage close on versionchange; a tab
+ * that keeps its connection anyway (an old build, devtools) blocks the delete: after `graceMs` this
+ * rejects with StorageError, and the browser deletes the database as soon as that tab lets go.
+ */
+export function deleteDatabase(dbName: string, graceMs = BLOCKED_GRACE_MS): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = indexedDB.deleteDatabase(dbName)
-    req.onsuccess = () => resolve()
-    req.onerror = () => reject(req.error)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    req.onsuccess = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    req.onerror = () => {
+      clearTimeout(timer)
+      reject(req.error)
+    }
+    req.onblocked = () => {
+      timer ??= setTimeout(
+        () => reject(new InPageError('StorageError', `${dbName}: another tab keeps the database open; it is deleted as soon as that tab closes`)),
+        graceMs,
+      )
+    }
   })
 }

@@ -4,6 +4,7 @@
 
 import { promisifyRequest } from 'idb-keyval'
 import type { StoredEvent } from '../types'
+import { EVENT_TYPES } from './events'
 import { deleteDatabase, hasIndexedDB, openKvStore, type KvStore } from './idb'
 
 /** Current schema. 1 = one array under the key 'history' (the first prototype); 2 = a key per event. */
@@ -39,10 +40,35 @@ export interface EventStore {
 
 const EVENT_RANGE = () => IDBKeyRange.bound(['e'], ['e', []])
 
+const optString = (x: unknown) => x === undefined || typeof x === 'string'
+const optNumber = (x: unknown) => x === undefined || (typeof x === 'number' && Number.isFinite(x))
+
+/** The shape of a stored item, checked field by field: a record another script wrote must not reach the engine. */
+function isStoredItem(v: unknown): boolean {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false
+  const i = v as Record<string, unknown>
+  const cat = i.category
+  return (
+    typeof i.title === 'string' &&
+    optString(i.brand) &&
+    optNumber(i.price) &&
+    (cat === undefined || (Array.isArray(cat) && cat.every((c) => typeof c === 'string')))
+  )
+}
+
 export function isStoredEvent(v: unknown): v is StoredEvent {
-  if (!v || typeof v !== 'object') return false
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false
   const e = v as StoredEvent
-  return typeof e.type === 'string' && typeof e.ts === 'number' && Number.isFinite(e.ts)
+  return (
+    (EVENT_TYPES as readonly unknown[]).includes(e.type) &&
+    typeof e.ts === 'number' &&
+    Number.isFinite(e.ts) &&
+    optString(e.itemId) &&
+    (e.item === undefined || isStoredItem(e.item)) &&
+    optString(e.query) &&
+    optString(e.surface) &&
+    optNumber(e.dwellMs)
+  )
 }
 
 /** Keys to drop, given all event keys oldest first. */

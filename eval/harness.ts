@@ -1,0 +1,447 @@
+// The evaluation harness: the shipped ONNX files through onnxruntime-node, and the same TypeScript
+// the browser runs (workers/personalize.ts, src/ranking). Protocols and metrics: eval/README.md.
+
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { knnScores, personalScores } from '../src/ranking/score'
+import { rankCandidates } from '../src/ranking/rerank'
+import { itemText } from '../src/ranking/text'
+import { dot } from '../src/ranking/vectors'
+import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
+import type { StoredEvent } from '../src/types'
+import type { InpageModel } from '../workers/model'
+import { modelEvents, personalize, type TextVectorSource } from '../workers/personalize'
+import { BM25 } from './bm25'
+import { loadDataset, type Dataset, type Row } from './data'
+import { Exposure, MISS, metricsFromRanks, rankOf, topK, type RankMetrics } from './metrics'
+import type { LoadedModel } from './model-node'
+
+export type Protocol = 'full' | 'category' | 'search'
+export type Split = 'valid' | 'test'
+
+export const PERSONAL_WEIGHT_GRID = [0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] as const
+export const QUERY_WEIGHT_GRID = [0.25, 0.5, 1] as const
+export const TEXT_DECAY_GRID = [0.5, 0.8, 1.0] as const
+
+export interface EvalOptions {
+  protocol: Protocol
+  split: Split
+  excludeHistory: boolean
+  /** Only the first N rows of the split. */
+  users?: number
+  personalWeight: number
+  queryWeight: number
+  diversity: { lambda: number; maxPerCategory?: number }
+  /** Valid-only settings search: personalWeight (category), queryWeight (search), text-only decay (full). */
+  grid?: boolean
+  /** Recency decay of the text-only baseline's mean of history text vectors. */
+  textDecay: number
+  /** Decay of the item-kNN baseline (the model card's item-kNN row uses 0.8). */
+  knnDecay: number
+  /** Candidate list length of the category and search protocols. */
+  pageSize: number
+  /** Reasons (leave-one-out user vectors) for the inpage systems in the category protocol. */
+  reasons: boolean
+  progress?: (done: number, total: number) => void
+}
+
+export const DEFAULT_OPTIONS: Omit<EvalOptions, 'protocol' | 'split' | 'personalWeight' | 'queryWeight'> = {
+  excludeHistory: true,
+  diversity: { lambda: 0.7, maxPerCategory: 3 },
+  textDecay: 0.5,
+  knnDecay: 0.8,
+  pageSize: 100,
+  reasons: true,
+}
+
+export interface SystemMetrics extends RankMetrics {
+  'coverage@10': number
+  'gini@10': number
+  rows: number
+  /** Category protocol, inpage systems: share of the items moved up into the top 10 that carry a reason. */
+  'moved_up_with_reason@10'?: number
+  moved_up?: number
+}
+
+export interface GridPoint {
+  personalWeight?: number
+  queryWeight?: number
+  textDecay?: number
+  system: string
+  metrics: RankMetrics
+}
+
+export interface EvalResult {
+  protocol: Protocol
+  split: Split
+  users: number
+  data: string
+  model: { name: string; version: string }
+  excludeHistory: boolean
+  semiSynthetic?: string
+  settings: Record<string, unknown>
+  systems: Record<string, SystemMetrics>
+  grid?: GridPoint[]
+  best?: Record<string, number>
+  seconds: number
+}
+
+/** What a protocol needs about the catalogue and the model, built once per dataset and model. */
+export interface Context {
+  ds: Dataset
+  model: InpageModel
+  ids: string[]
+  candidates: Candidate[]
+  texts: string[]
+  textVecs: Float32Array[]
+  itemVecs: Float32Array[]
+  source: TextVectorSource
+  encodeSeconds: number
+}
+
+export async function buildContext(
+  ds: Dataset,
+  loaded: LoadedModel,
+  opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void } = {},
+): Promise<Context> {
+  const { model } = loaded
+  const t0 = performance.now()
+  const ids = ds.items.map((r) => r.asin)
+  const candidates: Candidate[] = ds.items.map((r) => ({
+    id: r.asin,
+    title: r.title,
+    ...(r.brand ? { brand: r.brand } : {}),
+    category: r.categories,
+    ...(r.description ? { description: r.description } : {}),
+  }))
+  const texts = candidates.map((c) => itemText(c))
+  // Encoder batches of 128, sorted by length, as training/inpage_train/export.run_encoder makes them: int8
+  // dynamic quantization scales each batch as a whole, so this reproduces the Python vectors exactly.
+  const batch = opts.encodeBatch ?? 128
+  const key = createHash('sha256').update(loaded.encoderSha).update(`|b${batch}|`).update(texts.join('\n')).digest('hex').slice(0, 16)
+  const cacheFile = opts.cacheDir ? join(opts.cacheDir, `textvec-${key}.f32`) : undefined
+  const d = model.dims.text
+  let textVecs: Float32Array[]
+  if (cacheFile && existsSync(cacheFile)) {
+    const b = readFileSync(cacheFile)
+    const all = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
+    textVecs = texts.map((_, i) => all.slice(i * d, (i + 1) * d))
+  } else {
+    opts.log?.(`encoding ${texts.length} item texts with ${model.manifest.encoder.file}…`)
+    textVecs = await model.encode(texts, batch)
+    if (cacheFile) {
+      mkdirSync(opts.cacheDir!, { recursive: true })
+      const all = new Float32Array(texts.length * d)
+      textVecs.forEach((v, i) => all.set(v, i * d))
+      writeFileSync(cacheFile, new Uint8Array(all.buffer))
+    }
+  }
+  const itemVecs = textVecs.map((v, i) => model.itemVector(v, model.collabVector(ids[i]!)))
+  const byId = new Map(ids.map((id, i) => [id, textVecs[i]!]))
+  const source: TextVectorSource = {
+    async textVectors(items) {
+      const missing = items.filter((it) => !byId.has(it.id))
+      if (missing.length) (await model.encode(missing.map((m) => m.text))).forEach((v, i) => byId.set(missing[i]!.id, v))
+      return items.map((it) => byId.get(it.id)!)
+    },
+  }
+  return { ds, model, ids, candidates, texts, textVecs, itemVecs, source, encodeSeconds: (performance.now() - t0) / 1000 }
+}
+
+/** A data row's history as the browser stores it: each item a 'purchase' with its public fields, oldest first. */
+export function historyEvents(ctx: Context, hist: readonly number[]): StoredEvent[] {
+  return hist.map((i, j) => {
+    const c = ctx.candidates[i]!
+    return { type: 'purchase', itemId: c.id, item: { title: c.title, ...(c.brand ? { brand: c.brand } : {}), category: c.category ?? [] }, ts: j }
+  })
+}
+
+/** Recency-weighted mean of history text vectors (most recent weight 1, then decay^p). */
+export function textUser(ctx: Context, hist: readonly number[], decay: number): Float32Array {
+  const u = new Float32Array(ctx.model.dims.text)
+  hist.forEach((i, j) => {
+    const w = decay ** (hist.length - 1 - j)
+    const v = ctx.textVecs[i]!
+    for (let k = 0; k < u.length; k++) u[k]! += w * v[k]!
+  })
+  return u
+}
+
+/** A model whose encoder remembers the texts it has seen (search queries repeat across rows). */
+function memoEncoder(model: InpageModel): InpageModel {
+  const cache = new Map<string, Float32Array>()
+  const m = Object.create(model) as InpageModel
+  m.encode = async (texts: readonly string[], batchSize?: number) => {
+    const missing = [...new Set(texts.filter((t) => !cache.has(t)))]
+    if (missing.length) (await model.encode(missing, batchSize)).forEach((v, i) => cache.set(missing[i]!, v))
+    return texts.map((t) => cache.get(t)!)
+  }
+  return m
+}
+
+class SystemStats {
+  readonly ranks: number[] = []
+  readonly exposure: Exposure
+  movedUp = 0
+  movedUpWithReason = 0
+  constructor(nItems: number) {
+    this.exposure = new Exposure(nItems)
+  }
+  result(): SystemMetrics {
+    const out: SystemMetrics = {
+      ...metricsFromRanks(this.ranks),
+      'coverage@10': this.exposure.coverage(),
+      'gini@10': this.exposure.gini(),
+      rows: this.ranks.length,
+    }
+    if (this.movedUp > 0) {
+      out['moved_up_with_reason@10'] = this.movedUpWithReason / this.movedUp
+      out.moved_up = this.movedUp
+    }
+    return out
+  }
+}
+
+class Stats {
+  private readonly by = new Map<string, SystemStats>()
+  constructor(private readonly nItems: number) {}
+  get(name: string): SystemStats {
+    let s = this.by.get(name)
+    if (!s) this.by.set(name, (s = new SystemStats(this.nItems)))
+    return s
+  }
+  results(): Record<string, SystemMetrics> {
+    return Object.fromEntries([...this.by].map(([k, v]) => [k, v.result()]))
+  }
+}
+
+/** 1-based position of `id` in a reranked list, MISS when absent. */
+function position(items: readonly RankedItem[], id: string): number {
+  const p = items.findIndex((it) => it.id === id)
+  return p < 0 ? MISS : p + 1
+}
+
+export function rows(ctx: Context, split: Split, users?: number): Row[] {
+  const all = ctx.ds.splits[split]
+  if (!all) throw new Error(`split ${split} not loaded`)
+  return users ? all.slice(0, users) : all
+}
+
+export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult> {
+  const t0 = performance.now()
+  const data = rows(ctx, o.split, o.users)
+  const stats = new Stats(ctx.ids.length)
+  const grid = new Map<string, { point: Omit<GridPoint, 'metrics'>; ranks: number[] }>()
+  const gridRank = (point: Omit<GridPoint, 'metrics'>, rank: number) => {
+    const key = JSON.stringify(point)
+    let g = grid.get(key)
+    if (!g) grid.set(key, (g = { point, ranks: [] }))
+    g.ranks.push(rank)
+  }
+  const knn = ctx.model.manifest.scoring?.knn
+  const nb = ctx.model.neighbors
+  const run = { full: fullRow, category: listRow, search: listRow }[o.protocol]
+  const env = makeEnv(ctx, o)
+  for (let r = 0; r < data.length; r++) {
+    await run(ctx, o, env, data[r]!, r, stats, gridRank)
+    o.progress?.(r + 1, data.length)
+  }
+  const gridOut = [...grid.values()].map((g) => ({ ...g.point, metrics: metricsFromRanks(g.ranks) }))
+  const result: EvalResult = {
+    protocol: o.protocol,
+    split: o.split,
+    users: data.length,
+    data: ctx.ds.dir,
+    model: { name: ctx.model.manifest.name, version: ctx.model.manifest.version },
+    excludeHistory: o.excludeHistory,
+    settings: {
+      personalWeight: o.personalWeight,
+      queryWeight: o.protocol === 'search' ? o.queryWeight : undefined,
+      diversity: o.diversity,
+      textDecay: o.textDecay,
+      itemKnnDecay: o.knnDecay,
+      knn: knn && nb ? knn : undefined,
+      pageSize: o.protocol === 'full' ? undefined : o.pageSize,
+    },
+    systems: stats.results(),
+    seconds: (performance.now() - t0) / 1000,
+  }
+  if (o.protocol === 'search')
+    result.semiSynthetic =
+      'SEMI-SYNTHETIC: the data has no search queries; the query is the target item\'s leaf category name (even rows) or brand (odd rows, leaf category when it has none), candidates = top-100 items by BM25 over item text.'
+  if (gridOut.length) {
+    result.grid = gridOut
+    const best = (f: (g: GridPoint) => number | undefined) =>
+      gridOut.filter((g) => f(g) !== undefined && g.system === 'inpage-int8').sort((a, b) => b.metrics['ndcg@10'] - a.metrics['ndcg@10'])[0]
+    const b: Record<string, number> = {}
+    const pw = best((g) => g.personalWeight)
+    if (o.protocol === 'category' && pw?.personalWeight !== undefined) b.personalWeight = pw.personalWeight
+    const qw = best((g) => g.queryWeight)
+    if (qw?.queryWeight !== undefined) b.queryWeight = qw.queryWeight
+    const td = gridOut.filter((g) => g.system === 'text-only').sort((a, c) => c.metrics['ndcg@10'] - a.metrics['ndcg@10'])[0]
+    if (td?.textDecay !== undefined) b.textDecay = td.textDecay
+    result.best = b
+  }
+  return result
+}
+
+type GridRank = (point: Omit<GridPoint, 'metrics'>, rank: number) => void
+
+interface Env {
+  allIds: string[]
+  knnSettings: { weight: number; decay: number } | undefined
+  pages: Map<string, number[]>
+  bm25?: BM25
+  searchCache: Map<string, { doc: number; score: number }[]>
+  memo: Map<string, Float32Array[]>
+  model: InpageModel
+}
+
+function makeEnv(ctx: Context, o: EvalOptions): Env {
+  const { ds } = ctx
+  const pages = new Map<string, number[]>()
+  if (o.protocol === 'category') {
+    const by = new Map<string, number[]>()
+    ds.catKeys.forEach((c, i) => {
+      let l = by.get(c)
+      if (!l) by.set(c, (l = []))
+      l.push(i)
+    })
+    for (const [c, l] of by) pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, o.pageSize))
+  }
+  const knn = ctx.model.manifest.scoring?.knn
+  return {
+    allIds: ctx.ids,
+    knnSettings: knn && ctx.model.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
+    pages,
+    bm25: o.protocol === 'search' ? new BM25(ctx.texts) : undefined,
+    searchCache: new Map(),
+    memo: new Map(),
+    model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
+  }
+}
+
+/** Full ranking over the whole catalogue, ranks by the README's rule. */
+async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: number, stats: Stats, gridRank: GridRank) {
+  const { ds, model } = ctx
+  const excl = o.excludeHistory ? row.hist : undefined
+  const add = (name: string, scores: ArrayLike<number>) => {
+    const s = stats.get(name)
+    s.ranks.push(rankOf(scores, row.target, excl))
+    s.exposure.add(topK(scores, 10, excl))
+  }
+  add('popularity', ds.pop)
+  const histIds = row.hist.map((i) => ctx.ids[i]!)
+  if (model.neighbors) add('item-knn', knnScores(histIds, env.allIds, model.neighbors, o.knnDecay))
+  const textScores = (decay: number) => {
+    const u = textUser(ctx, row.hist, decay)
+    return ctx.textVecs.map((v) => dot(u, v))
+  }
+  add('text-only', textScores(o.textDecay))
+  if (o.grid) for (const d of TEXT_DECAY_GRID) gridRank({ textDecay: d, system: 'text-only' }, rankOf(textScores(d), row.target, excl))
+
+  // inpage-int8: the user model on the history the browser would read, then score.ts over every item.
+  const events = modelEvents(model, historyEvents(ctx, row.hist))
+  const evIds = events.map((e) => e.itemId!)
+  const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
+  const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }])
+  const scores = personalScores(u!, ctx.itemVecs, env.knnSettings && model.neighbors ? { settings: env.knnSettings, scores: knnScores(evIds, env.allIds, model.neighbors, env.knnSettings.decay) } : undefined)
+  add('inpage-int8', scores)
+
+  // inpage-int8-diverse: the model's top `pageSize` (history excluded), reordered by rankCandidates with MMR.
+  const top = topK(scores, o.pageSize, excl)
+  const ranked = rankCandidates({
+    candidates: top.map((i) => ({ ...ctx.candidates[i]!, score: scores[i]! })),
+    personal: top.map((i) => scores[i]!),
+    vectors: top.map((i) => ctx.textVecs[i]!),
+    options: { personalWeight: 1, k: 10, diversity: o.diversity },
+  }).items
+  const s = stats.get('inpage-int8-diverse')
+  s.ranks.push(excl && excl.includes(row.target) ? MISS : position(ranked, ctx.ids[row.target]!))
+  s.exposure.add(ranked.slice(0, 10).map((it) => top[it.serverRank]!))
+}
+
+/** Category page or search results: a server list of candidates, reranked by rankCandidates / personalize. */
+async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: number, stats: Stats, gridRank: GridRank) {
+  const { ds } = ctx
+  const target = ctx.ids[row.target]!
+  let list: number[]
+  let serverScores: number[] | undefined
+  let query: string | undefined
+  if (o.protocol === 'category') list = env.pages.get(ds.catKeys[row.target]!) ?? []
+  else {
+    const it = ds.items[row.target]!
+    const leaf = it.categories.at(-1) ?? ''
+    query = (r % 2 === 1 && it.brand?.trim() ? it.brand : leaf) || it.title
+    let hits = env.searchCache.get(query)
+    if (!hits) env.searchCache.set(query, (hits = env.bm25!.search(query, o.pageSize)))
+    list = hits.map((h) => h.doc)
+    serverScores = hits.map((h) => h.score)
+  }
+  const candidates = list.map((i, j) => (serverScores ? { ...ctx.candidates[i]!, score: serverScores[j]! } : ctx.candidates[i]!))
+  const history = historyEvents(ctx, row.hist)
+  const histSet = new Set(row.hist)
+  const missAll = o.excludeHistory && histSet.has(row.target)
+  const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
+  const kept = list.filter((i) => !(o.excludeHistory && histSet.has(i)))
+  const keptPos = new Map(kept.map((i, j) => [ctx.ids[i]!, j]))
+  const base: RerankOptions = { k: 10, excludePurchased: o.excludeHistory, personalWeight: o.personalWeight, ...(query ? { query, queryWeight: o.queryWeight } : {}) }
+  const record = (name: string, items: readonly RankedItem[], withReasons = false) => {
+    const s = stats.get(name)
+    s.ranks.push(missAll ? MISS : position(items, target))
+    const top = items.slice(0, 10)
+    s.exposure.add(top.map((it) => idIndex(ctx, it.id)))
+    if (withReasons)
+      top.forEach((it, pos) => {
+        if (pos < keptPos.get(it.id)!) {
+          s.movedUp++
+          if (it.reasons.length) s.movedUpWithReason++
+        }
+      })
+  }
+  // The server's own order (category: popularity; search: BM25).
+  record('server', kept.map((i, j) => ({ id: ctx.ids[i]!, score: 0, personal: 0, serverRank: j, reasons: [] })))
+  const baseline = (name: string, personal: number[]) => {
+    const opts = { ...base }
+    delete opts.query // baselines have no on-device query encoder
+    record(name, rankCandidates({ candidates, personal, purchased, options: opts }).items)
+  }
+  if (o.protocol === 'search') baseline('popularity', list.map((i) => ds.pop[i]!))
+  else record('popularity', kept.map((i, j) => ({ id: ctx.ids[i]!, score: 0, personal: 0, serverRank: j, reasons: [] })))
+  const histIds = row.hist.map((i) => ctx.ids[i]!)
+  if (ctx.model.neighbors) baseline('item-knn', knnScores(histIds, list.map((i) => ctx.ids[i]!), ctx.model.neighbors, o.knnDecay))
+  const u = textUser(ctx, row.hist, o.textDecay)
+  baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
+
+  const reasons = o.reasons && o.protocol === 'category'
+  const res = await personalize(env.model, ctx.source, history, candidates, base, env.memo, reasons)
+  record('inpage-int8', res.items, reasons)
+  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, env.memo, reasons)
+  record('inpage-int8-diverse', div.items, reasons)
+
+  if (o.grid && o.protocol === 'category')
+    for (const pw of PERSONAL_WEIGHT_GRID) {
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, env.memo, false)
+      gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
+      const kn = rankCandidates({ candidates, personal: knnScores(histIds, list.map((i) => ctx.ids[i]!), ctx.model.neighbors ?? new Map(), o.knnDecay), purchased, options: { ...base, personalWeight: pw } })
+      gridRank({ personalWeight: pw, system: 'item-knn' }, missAll ? MISS : position(kn.items, target))
+    }
+  if (o.grid && o.protocol === 'search')
+    for (const qw of QUERY_WEIGHT_GRID) {
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, env.memo, false)
+      gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
+    }
+}
+
+const indexCache = new WeakMap<Context, Map<string, number>>()
+function idIndex(ctx: Context, id: string): number {
+  let m = indexCache.get(ctx)
+  if (!m) indexCache.set(ctx, (m = new Map(ctx.ids.map((x, i) => [x, i]))))
+  return m.get(id)!
+}
+
+/** Load the data and the model, build the context (cached item vectors) in one call. */
+export async function setup(dataDir: string, loaded: LoadedModel, splits: Split[], opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void } = {}) {
+  return buildContext(loadDataset(dataDir, splits), loaded, opts)
+}

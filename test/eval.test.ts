@@ -1,0 +1,169 @@
+// eval/: metric definitions (../shared/data/README.md), BM25, the converter, and the harness end to end
+// on a tiny fixture with the real shipped model through onnxruntime-node.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BM25, tokenize } from '../eval/bm25'
+import { convert, convertFiles, parseCsv } from '../eval/convert'
+import { categoryKey, loadDataset, readInter } from '../eval/data'
+import { DEFAULT_OPTIONS, buildContext, evaluate, historyEvents, type Context, type EvalOptions } from '../eval/harness'
+import { Exposure, MISS, gini, metricsFromRanks, rankOf, topK } from '../eval/metrics'
+import { loadModel, type LoadedModel } from '../eval/model-node'
+import { markdown, svg } from '../eval/report'
+import { knnScores, personalScores } from '../src/ranking/score'
+import { personalize } from '../workers/personalize'
+
+describe('eval metrics', () => {
+  it('ranks ties by the smaller item id', () => {
+    const s = [0.5, 0.9, 0.5, 0.1]
+    expect(rankOf(s, 1)).toBe(1)
+    expect(rankOf(s, 0)).toBe(2) // item 1 higher; item 2 ties but has a larger id
+    expect(rankOf(s, 2)).toBe(3) // item 1 higher, item 0 ties with a smaller id
+    expect(rankOf(s, 3)).toBe(4)
+    expect(rankOf([0, 0, 0], 2)).toBe(3)
+  })
+  it('excludes history items (−∞), and a target in the history is a miss', () => {
+    const s = [0.5, 0.9, 0.5, 0.1]
+    expect(rankOf(s, 2, [1])).toBe(2)
+    expect(rankOf(s, 3, [0, 1, 2])).toBe(1)
+    expect(rankOf(s, 1, [1])).toBe(MISS)
+  })
+  it('computes Recall, NDCG and MRR at 10', () => {
+    const m = metricsFromRanks([1, 3, 10, 11, MISS])
+    expect(m['recall@10']).toBeCloseTo(3 / 5, 12)
+    expect(m['ndcg@10']).toBeCloseTo((1 + 1 / Math.log2(4) + 1 / Math.log2(11)) / 5, 12)
+    expect(m['mrr@10']).toBeCloseTo((1 + 1 / 3 + 1 / 10) / 5, 12)
+    expect(metricsFromRanks([3])['ndcg@10']).toBe(0.5)
+  })
+  it('top-k follows the same order and skips excluded items', () => {
+    const s = [0.5, 0.9, 0.5, 0.1, 0.7]
+    expect(topK(s, 3)).toEqual([1, 4, 0])
+    expect(topK(s, 3, [4])).toEqual([1, 0, 2])
+    expect(topK(s, 10)).toEqual([1, 4, 0, 2, 3])
+    for (let t = 0; t < s.length; t++) expect(topK(s, 5).indexOf(t) + 1).toBe(rankOf(s, t))
+  })
+  it('coverage and Gini of top-10 exposure', () => {
+    const e = new Exposure(4)
+    e.add([0, 1])
+    e.add([0])
+    expect(e.coverage()).toBe(0.5)
+    expect(gini([1, 1, 1, 1])).toBe(0)
+    expect(gini([0, 0, 0, 4])).toBeCloseTo(0.75, 12)
+    expect(e.gini()).toBeCloseTo(gini([2, 1, 0, 0]), 12)
+  })
+  it('category page key: categories[2], or the last entry of a shorter path', () => {
+    expect(categoryKey(['a', 'b', 'c', 'd'])).toBe('c')
+    expect(categoryKey(['a', 'b'])).toBe('b')
+    expect(categoryKey([])).toBe('')
+  })
+})
+
+describe('BM25', () => {
+  const docs = ['nitrile gloves large', 'latex gloves', 'safety glasses clear', 'nitrile nitrile gloves box of 100', 'gloves']
+  const bm = new BM25(docs)
+  it('finds the documents with the query terms, rarer terms first', () => {
+    const hits = bm.search('nitrile gloves', 10)
+    expect(hits.map((h) => h.doc).sort()).toEqual([0, 1, 3, 4])
+    expect([0, 3]).toContain(hits[0]!.doc)
+    expect(bm.idf('nitrile')).toBeGreaterThan(bm.idf('gloves'))
+    expect(bm.search('glasses', 10).map((h) => h.doc)).toEqual([2])
+    expect(bm.search('unknownword', 10)).toEqual([])
+  })
+  it('breaks ties by the smaller index and tokenizes case-insensitively', () => {
+    expect(new BM25(['a b', 'a b']).search('A', 2).map((h) => h.doc)).toEqual([0, 1])
+    expect(tokenize('3D-Printing, PLA!')).toEqual(['3d', 'printing', 'pla'])
+  })
+})
+
+describe('converter', () => {
+  it('parses quoted CSV', () => {
+    expect(parseCsv('a,b\n"x, y","say ""hi"""\r\n1,2')).toEqual([['a', 'b'], ['x, y', 'say "hi"'], ['1', '2']])
+  })
+  it('makes train/valid/test rows in time order, ids by first appearance, drops short users', () => {
+    const csv = 'user,item,timestamp\nu1,B,2\nu1,A,1\nu1,C,3\nu1,D,4\nu2,A,1\nu2,B,2\nu3,C,2020-01-02\nu3,A,2020-01-01\nu3,D,2020-01-03\n'
+    const items = ['{"id":"A","title":"Alpha","brand":"X","categories":["Root","Sub","Leaf"]}', '{"id":"Z","title":"Zed","categories":"Root > Other"}'].join('\n')
+    const { files, stats } = convert(csv, items, { maxHistory: 2 })
+    expect(stats).toMatchObject({ users: 2, droppedUsers: 1, events: 7, itemsWithoutEvents: 1, itemsWithoutMetadata: 3 })
+    // u1: A B C D → ids 0 1 2 3; u3: A C D → 0 2 3; Z (no events) → 4
+    expect(readInter(files['test.inter']!)).toEqual([{ user: '0', hist: [1, 2], target: 3 }, { user: '1', hist: [0, 2], target: 3 }])
+    expect(readInter(files['valid.inter']!)).toEqual([{ user: '0', hist: [0, 1], target: 2 }, { user: '1', hist: [0], target: 2 }])
+    expect(readInter(files['train.inter']!)).toEqual([{ user: '0', hist: [0], target: 1 }])
+    const out = files['items.jsonl']!.trim().split('\n').map((l) => JSON.parse(l))
+    expect(out[0]).toMatchObject({ item: 0, asin: 'A', title: 'Alpha', brand: 'X', categories: ['Root', 'Sub', 'Leaf'], text: 'Alpha. Root Sub Leaf. X.' })
+    expect(out[4]).toMatchObject({ item: 4, asin: 'Z', categories: ['Root', 'Other'], brand: null })
+    expect(out[1]).toMatchObject({ asin: 'B', title: 'B' })
+    expect(files.user2index).toBe('u1\t0\nu3\t1\n')
+  })
+  it('rejects a CSV without the required columns', () => {
+    expect(() => convert('user,item\n', '')).toThrow(/timestamp/)
+  })
+})
+
+describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', () => {
+  let dir: string
+  let loaded: LoadedModel
+  let ctx: Context
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'inpage-eval-'))
+    const stats = convertFiles('eval/fixtures/tiny/events.csv', 'eval/fixtures/tiny/items.jsonl', join(dir, 'tiny'))
+    expect(stats.users).toBe(8)
+    loaded = await loadModel('public/models/inpage-sci-v1', { threads: 1 })
+    ctx = await buildContext(loadDataset(join(dir, 'tiny'), ['valid', 'test']), loaded)
+  }, 60_000)
+  afterAll(async () => {
+    await loaded?.model.release()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const opts = (o: Partial<EvalOptions>): EvalOptions => ({ ...DEFAULT_OPTIONS, protocol: 'full', split: 'test', personalWeight: 0.7, queryWeight: 0.5, ...o })
+
+  it('scores the full catalogue with the same numbers personalize() computes', async () => {
+    const row = ctx.ds.splits.test![0]!
+    const history = historyEvents(ctx, row.hist)
+    const cands = ctx.candidates.slice(0, 20)
+    const res = await personalize(loaded.model, ctx.source, history, cands, { personalWeight: 1 }, undefined, false)
+    const [u] = await loaded.model.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
+    const knn = loaded.model.manifest.scoring!.knn!
+    const ids = cands.map((c) => c.id)
+    const direct = personalScores(u!, ctx.itemVecs.slice(0, 20), { settings: knn, scores: knnScores(row.hist.map((i) => ctx.ids[i]!), ids, loaded.model.neighbors!, knn.decay) })
+    for (const it of res.items) expect(it.personal).toBeCloseTo(direct[ids.indexOf(it.id)]!, 5)
+  })
+
+  it('runs every protocol and writes the documented shape', async () => {
+    for (const protocol of ['full', 'category', 'search'] as const) {
+      const r = await evaluate(ctx, opts({ protocol, grid: true }))
+      expect(r).toMatchObject({ protocol, split: 'test', users: 8, excludeHistory: true })
+      for (const s of ['popularity', 'item-knn', 'text-only', 'inpage-int8', 'inpage-int8-diverse']) {
+        const m = r.systems[s]!
+        expect(m, s).toBeDefined()
+        for (const k of ['recall@10', 'ndcg@10', 'mrr@10', 'coverage@10', 'gini@10'] as const) {
+          expect(m[k]).toBeGreaterThanOrEqual(0)
+          expect(m[k]).toBeLessThanOrEqual(1)
+        }
+        expect(m['ndcg@10']).toBeLessThanOrEqual(m['recall@10'])
+      }
+      expect(r.grid!.length).toBeGreaterThan(0)
+      expect(markdown(r)).toContain('| inpage-int8 |')
+      expect(svg(r)).toMatch(/^<svg[\s\S]*<\/svg>\n$/)
+      if (protocol === 'category') {
+        expect(r.systems.server).toEqual(r.systems.popularity)
+        expect(r.grid!.filter((g) => g.system === 'inpage-int8').map((g) => g.personalWeight)).toEqual([0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1])
+        const share = r.systems['inpage-int8']!['moved_up_with_reason@10']
+        if (share !== undefined) expect(share).toBeGreaterThan(0)
+      }
+      if (protocol === 'search') expect(r.semiSynthetic).toMatch(/SEMI-SYNTHETIC/)
+    }
+  }, 30_000)
+
+  it('keeps history items with --no-exclude-history', async () => {
+    const a = await evaluate(ctx, opts({ users: 8 }))
+    const b = await evaluate(ctx, opts({ users: 8, excludeHistory: false }))
+    expect(b.excludeHistory).toBe(false)
+    expect(a.systems.popularity!.rows).toBe(b.systems.popularity!.rows)
+  })
+
+  it('the fixture files are the converter input format', () => {
+    expect(readFileSync('eval/fixtures/tiny/events.csv', 'utf8').split('\n')[0]).toBe('user,item,timestamp')
+  })
+})
