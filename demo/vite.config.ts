@@ -6,7 +6,7 @@
 //   /ort/*       onnxruntime-web's wasm files (dist/ort), passed to the library as wasmPaths
 // INPAGE_DATA moves the data folder (default ../shared/data beside this repository).
 import { defineConfig } from 'vite'
-import { createReadStream, existsSync, statSync } from 'node:fs'
+import { createReadStream, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -21,13 +21,21 @@ function ortFiles(req: IncomingMessage, res: ServerResponse, next: () => void) {
   const path = (req.url ?? '').split('?')[0]!
   if (!path.startsWith('/ort/')) return next()
   const file = resolve(repo, 'dist/ort', basename(path))
-  if (!existsSync(file)) return next()
+  let size: number
+  try {
+    size = statSync(file).size
+  } catch {
+    return next()
+  }
   res.writeHead(200, {
     ...isolation,
     'Content-Type': file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript',
-    'Content-Length': statSync(file).size,
+    'Content-Length': size,
   })
-  createReadStream(file).pipe(res)
+  // `npm run build` may delete dist/ while a file streams: end that response, keep the server up.
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res)
 }
 
 export default defineConfig({

@@ -1,31 +1,37 @@
 #!/usr/bin/env node
 // Runs the TypeScript eval CLI in plain Node: bundles eval/cli.ts (with src/ranking and workers/,
-// dependencies left external) into eval/.build/cli.mjs with Vite's SSR build, then starts it.
+// dependencies left external) with Vite's SSR build into eval/.build/<pid>/cli.mjs (one folder per
+// process, so runs can overlap), imports it, and removes the folder when done.
 // `npm run eval -- <args>` = `node eval/run.mjs <args>`.
 import { build } from 'vite'
+import { rmSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const outDir = `${root}eval/.build`
-await build({
-  root,
-  configFile: false,
-  logLevel: 'warn',
-  publicDir: false,
-  build: {
-    ssr: `${root}eval/cli.ts`,
-    outDir,
-    emptyOutDir: true,
-    target: 'node20',
-    minify: false,
-    sourcemap: true,
-    rollupOptions: { output: { entryFileNames: 'cli.mjs', format: 'es' } },
-  },
-})
-const { main } = await import(pathToFileURL(`${outDir}/cli.mjs`).href)
+const outDir = `${root}eval/.build/${process.pid}`
+let code = 0
 try {
+  await build({
+    root,
+    configFile: false,
+    logLevel: 'warn',
+    publicDir: false,
+    build: {
+      ssr: `${root}eval/cli.ts`,
+      outDir,
+      emptyOutDir: true,
+      target: 'node20',
+      minify: false,
+      sourcemap: false,
+      rollupOptions: { output: { entryFileNames: 'cli.mjs', format: 'es' } },
+    },
+  })
+  const { main } = await import(pathToFileURL(`${outDir}/cli.mjs`).href)
   await main(process.argv.slice(2))
 } catch (err) {
-  console.error(err instanceof Error ? err.message : err)
-  process.exit(1)
+  console.error(err instanceof Error ? (process.env.DEBUG ? err.stack : err.message) : err)
+  code = 1
+} finally {
+  rmSync(outDir, { recursive: true, force: true })
 }
+process.exit(code)

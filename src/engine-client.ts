@@ -114,6 +114,13 @@ export class EngineClient {
     return Promise.race([this.api!.rerank(history, candidates, options), this.died])
   }
 
+  /** Warms the vector cache for these candidates in the background; faults only mean no warm cache. */
+  prefetch(candidates: Candidate[]) {
+    this.warmUp()
+      .then(() => this.api?.prefetch(candidates))
+      .catch(() => {})
+  }
+
   /** Direct access for parity checks and benchmarks. */
   async call<K extends 'encode' | 'tokenize' | 'userVectors' | 'itemVector' | 'cacheStats'>(
     name: K,

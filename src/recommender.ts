@@ -139,6 +139,14 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       )
     : undefined
 
+  /** Erases what inpage derived besides the history (item vectors, cached model files); reports faults. */
+  async function eraseDerived() {
+    await engine?.clear()
+    await eraseCaches(name).catch((err) => emitter.emit('error', describeError(err)))
+  }
+  // Denied at start (the site's option, or Global Privacy Control): leftovers of an earlier grant go too.
+  void history.ready.then(() => (history.consent === 'denied' ? eraseDerived() : undefined)).catch(() => {})
+
   async function rerank(raw: Candidate[], callOptions: RerankOptions = {}): Promise<RerankResult> {
     alive()
     const t0 = performance.now()
@@ -156,7 +164,8 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     if (!engine) return plain('no-model')
     const events = await history.events()
     if (!events.some((e) => e.itemId)) {
-      void engine.warmUp().catch(() => {})
+      // No history yet: get the model and these candidates' vectors ready for the first event.
+      engine.prefetch(candidates)
       return plain('no-history')
     }
     const st = engine.status
@@ -197,6 +206,8 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       alive()
       if (!CONSENT.includes(state)) throw new InPageError('ConsentError', `consent must be one of ${CONSENT.join(', ')}`)
       await history.setConsent(state)
+      // The item-vector cache is keyed by the ids of items this shopper saw: denied keeps none of it.
+      if (state === 'denied') await eraseDerived()
     },
     exportData: () => history.export(),
     async forget() {

@@ -96,6 +96,33 @@ const candidateLike = fc.oneof(
     ),
   },
 )
+/** Lists a storefront might really send: mostly well-typed, with hostile text, keys and numbers mixed in. */
+const plausibleList = fc.uniqueArray(
+  fc
+    .record(
+      {
+        id: fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s.trim() !== ''),
+        title: fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom(HUGE, '<img src=x onerror=alert(1)>', '__proto__')),
+        brand: fc.oneof(fc.string({ maxLength: 20 }), fc.constant(null)),
+        category: fc.array(fc.string({ maxLength: 20 }), { maxLength: 14 }),
+        price: fc.oneof(fc.double({ min: 0, max: 1e9, noNaN: true }), fc.constant(undefined)),
+        score: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(undefined)),
+        vector: fc.oneof(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { maxLength: 70 }), fc.constant(undefined)),
+        description: fc.oneof(fc.string({ maxLength: 50 }), fc.constant(HUGE)),
+        pinned: fc.boolean(),
+        sponsored: fc.boolean(),
+      },
+      { requiredKeys: ['id', 'title'] },
+    )
+    .chain((c) =>
+      objectOf(fc.constantFrom(...HOSTILE_KEYS), anyValue).map((extra) => {
+        for (const k of Reflect.ownKeys(extra)) Object.defineProperty(c, k, Object.getOwnPropertyDescriptor(extra, k)!)
+        return c
+      }),
+    ),
+  { selector: (c) => c.id, maxLength: 30 },
+)
+
 const optionsLike: fc.Arbitrary<RerankOptions> = fc.record({
   k: numbers,
   personalWeight: numbers,
@@ -148,6 +175,7 @@ function checkCleanItem(it: unknown) {
 
 describe('fuzz: validateEvent (what track() runs)', () => {
   it('returns a clean event or throws InvalidEventError, never anything else (4,000 cases)', () => {
+    let accepted = 0
     fc.assert(
       fc.property(eventLike, (raw) => {
         const out = named(() => validateEvent(raw))
@@ -155,6 +183,7 @@ describe('fuzz: validateEvent (what track() runs)', () => {
           expect(out.error).toBe('InvalidEventError')
           return
         }
+        accepted++
         onlyKeys(out, EVENT_KEYS)
         expect(Number.isFinite(out.ts)).toBe(true)
         if (out.item) checkCleanItem(out.item)
@@ -166,19 +195,24 @@ describe('fuzz: validateEvent (what track() runs)', () => {
       }),
       { numRuns: 4000 },
     )
+    expect(accepted).toBeGreaterThan(200) // the generators reach the accepting paths, not only the first check
   })
 })
 
 describe('fuzz: validateCandidates (what rerank() runs first)', () => {
   it('returns clean candidates or throws InvalidCandidatesError (3,000 cases)', () => {
+    let accepted = 0
     fc.assert(
-      fc.property(fc.oneof({ weight: 1, arbitrary: anyValue }, { weight: 6, arbitrary: fc.array(candidateLike, { maxLength: 12 }) }), (raw) => {
+      fc.property(
+        fc.oneof({ weight: 1, arbitrary: anyValue }, { weight: 4, arbitrary: fc.array(candidateLike, { maxLength: 12 }) }, { weight: 4, arbitrary: plausibleList }),
+        (raw) => {
         const out = named(() => validateCandidates(raw))
         if (isError(out)) {
           expect(out.error).toBe('InvalidCandidatesError')
           return
         }
         expect(out).toHaveLength((raw as unknown[]).length)
+        if (out.length) accepted++
         for (const c of out) {
           onlyKeys(c, CANDIDATE_KEYS)
           expect(typeof c.id).toBe('string')
@@ -187,9 +221,11 @@ describe('fuzz: validateCandidates (what rerank() runs first)', () => {
           if (c.pinned !== undefined) expect(c.pinned).toBe(true)
         }
         expect(structuredClone(out)).toEqual(out)
-      }),
+        },
+      ),
       { numRuns: 3000 },
     )
+    expect(accepted).toBeGreaterThan(100)
   })
 
   it('10,000 items: over the default cap → InvalidCandidatesError; under a raised cap → validated', () => {
@@ -203,7 +239,7 @@ describe('fuzz: validateCandidates (what rerank() runs first)', () => {
 
 /** Candidates that passed validation: the ranking functions' real input domain. */
 const validCandidates = fc
-  .array(candidateLike, { maxLength: 40 })
+  .oneof(fc.array(candidateLike, { maxLength: 40 }), plausibleList as fc.Arbitrary<unknown[]>)
   .map((raw) => {
     const seen = new Set<unknown>()
     const dedup = raw.filter((c) => {

@@ -4,6 +4,7 @@
 import * as Comlink from 'comlink'
 import * as ort from 'onnxruntime-web/webgpu'
 import { describeError, InPageError } from '../src/errors'
+import { itemText } from '../src/ranking/text'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
 import { chooseBackend, type BackendPreference } from './backend'
@@ -136,6 +137,12 @@ class Engine {
     const t0 = performance.now()
     const out = await personalize(this.ready(), this.cache!, history, candidates, options, this.userMemo)
     return { ...out, backend: this.information!.backend, engineMs: performance.now() - t0 }
+  }
+
+  /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
+  async prefetch(candidates: Candidate[]): Promise<void> {
+    this.ready()
+    await this.cache!.textVectors(candidates.map((c) => ({ id: c.id, text: itemText(c) })))
   }
 
   /** Text vectors straight from the encoder (parity checks, benchmarks). */

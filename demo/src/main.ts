@@ -58,7 +58,16 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 // ---- the store's pages ---------------------------------------------------------------------
 
+/** Loads the current view; a store-server failure is said on the page, never thrown. */
 async function loadPage() {
+  try {
+    await loadView()
+  } catch (e) {
+    toast(`The store server did not answer: ${(e as Error).message}`)
+  }
+}
+
+async function loadView() {
   if (state.own) {
     const q = state.view.kind === 'search' ? state.view.q.toLowerCase() : ''
     const words = q.split(/\s+/).filter(Boolean)
@@ -263,7 +272,7 @@ function renderBadges() {
     badge('Rerank', res ? `${Math.round(res.latencyMs)} ms` : '…', res && res.latencyMs < 300 ? 'ok' : ''),
     // The first personalized call encodes the page's item texts; later calls hit the vector cache.
     badge('Model load', e.info ? `${(e.info.loadMs / 1000).toFixed(1)} s${e.info.fromCache ? ' · cached' : ''}` : '…'),
-    badge('History', `${st.events} event${st.events === 1 ? '' : 's'} · ${st.storage === 'indexeddb' ? 'IndexedDB' : st.storage}`),
+    badge('History', `${plural(st.events, 'event')} · ${st.consent === 'denied' ? 'off' : st.consent === 'pending' ? 'this visit only' : st.storage === 'indexeddb' ? 'IndexedDB' : 'memory'}`),
   )
   const info = e.info
   const name = (b: string) => (b === 'webgpu' ? 'WebGPU' : b.toUpperCase())

@@ -11,8 +11,11 @@ export interface WireOptions {
 }
 
 export interface Embed {
-  /** Reorders every `[data-inpage-rerank]` list now (e.g. after the page added items). */
-  refresh(): Promise<RerankResult[]>
+  /**
+   * Reorders every `[data-inpage-rerank]` list now (e.g. after the page added items). One result per
+   * list, in document order; `undefined` for a list with no usable item or one rerank() refused.
+   */
+  refresh(): Promise<(RerankResult | undefined)[]>
   /** Stops tracking and observing. Lists keep their order. */
   stop(): void
 }
@@ -110,9 +113,11 @@ export function wire(rec: Recommender, options: WireOptions = {}, root: Document
     for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement) scan(n)
   })
 
-  async function rerankList(list: HTMLElement, retry: boolean): Promise<RerankResult> {
+  async function rerankList(list: HTMLElement, retry: boolean): Promise<RerankResult | undefined> {
     const d = list.dataset
-    const candidates = [...list.children].filter((c): c is HTMLElement => c instanceof HTMLElement && c.matches(ITEM)).map(readItem)
+    // Items without a title cannot be ranked: they keep to the end of the list.
+    const candidates = [...list.children].filter((c): c is HTMLElement => c instanceof HTMLElement && c.matches(ITEM)).map(readItem).filter((c) => c.id && c.title)
+    if (!candidates.length) return undefined
     const o: RerankOptions = { surface: d.inpageRerank || 'category' }
     if (d.query) o.query = d.query
     const budget = Number(d.budgetMs ?? options.budgetMs)
@@ -121,7 +126,14 @@ export function wire(rec: Recommender, options: WireOptions = {}, root: Document
     if (k > 0) o.k = k
     const w = Number(d.personalWeight)
     if (d.personalWeight && w >= 0 && w <= 1) o.personalWeight = w
-    const result = await rec.rerank(candidates, o)
+    let result: RerankResult
+    try {
+      result = await rec.rerank(candidates, o)
+    } catch (e) {
+      // Bad markup (e.g. duplicate ids) is the page's bug: say so, keep the page's order.
+      console.warn('inpage: a list was not reranked:', e)
+      return undefined
+    }
     reorder(list, result.items.map((i) => i.id))
     list.dispatchEvent(new CustomEvent('inpage:reranked', { detail: result, bubbles: true }))
     // The model was still loading: reorder once more when it is ready, unless the shopper is

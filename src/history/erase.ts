@@ -11,7 +11,8 @@ export function vectorDbName(name: string) {
 
 /** Erases the item-vector cache database and every cached model file. */
 export async function eraseCaches(name: string): Promise<void> {
-  if (hasIndexedDB()) await deleteDatabase(vectorDbName(name))
+  // Cached files first: a vector database blocked by another tab (StorageError) must not keep them.
   if (typeof caches !== 'undefined')
     for (const k of await caches.keys()) if (k.startsWith(MODEL_CACHE_PREFIX)) await caches.delete(k)
+  if (hasIndexedDB()) await deleteDatabase(vectorDbName(name))
 }

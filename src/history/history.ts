@@ -251,6 +251,7 @@ export class History {
   }
 
   async export(): Promise<ExportDocument> {
+    await this.ready // storage kind and consent are known only once the store is open
     return {
       format: 'inpage-export',
       version: 1,

@@ -42,11 +42,14 @@ class Settings:
     # encoder fine-tuning
     enc_frozen_layers: int = 4
     enc_epochs: float = 1.0
-    enc_batch: int = 64
-    enc_lr: float = 1e-4
-    enc_max_steps: int = 0
+    enc_batch: int = 32
+    enc_lr: float = 5e-5
+    enc_max_steps: int = 300
     enc_pair_window: int = 1
     enc_proj_dim: int = 0
+    enc_objective: str = "seq"
+    enc_hist_items: int = 3
+    enc_time_budget_s: int = 900
     # public collaborative signal
     knn_min_count: int = 2
     knn_gamma: float = 0.8
@@ -58,10 +61,11 @@ class Settings:
     user_d: int = 128
     user_layers: int = 2
     user_heads: int = 2
-    user_epochs: int = 20
+    user_epochs: int = 10
     user_batch: int = 256
     user_lr: float = 2e-3
     user_temp: float = 0.05
+    user_eval_every: int = 2
     collab_drop_hist: float = 0.25
     collab_drop_cat: float = 0.1
     max_history: int = 50
@@ -202,12 +206,28 @@ def main(argv=None):
     timing["encode_base"] = time.time() - t
     pairs = E.train_pairs(ds, st.enc_pair_window)
     t = time.time()
+    base_state = {k: v.clone() for k, v in enc.state_dict().items()}
     enc_info = E.finetune(enc, ids, mask, pairs, n_frozen=st.enc_frozen_layers, epochs=st.enc_epochs,
-                          batch=st.enc_batch, lr=st.enc_lr, seed=st.seed, max_steps=st.enc_max_steps or None, log=log)
+                          batch=st.enc_batch, lr=st.enc_lr, seed=st.seed, max_steps=st.enc_max_steps or None, log=log,
+                          objective=st.enc_objective, rows=(ds.train.hists, ds.train.targets),
+                          hist_items=st.enc_hist_items, time_budget_s=st.enc_time_budget_s or None)
     timing["encoder_finetune"] = time.time() - t
     t = time.time()
     text = E.encode(enc, ids, mask)
     timing["encode_finetuned"] = time.time() - t
+    # choose base vs fine-tuned on valid (text-only recommender: recency-weighted mean of history text vectors)
+    from .evaluate import recency_mean
+    def text_valid(tv):
+        uv = recency_mean(tv, ds.valid.hists, 0.5)
+        return M.evaluate(lambda hs, sl: uv[sl] @ tv.T, ds.valid, ds.n_items)[0]["ndcg@10"]
+    vb, vf = text_valid(base_text), text_valid(text)
+    enc_info.update({"valid_ndcg_text_only_base": vb, "valid_ndcg_text_only_finetuned": vf})
+    log(f"valid text-only N@10: base {vb:.4f} fine-tuned {vf:.4f}")
+    if vf < vb and not st.smoke:
+        log("fine-tuning did not help on valid: shipping the base encoder weights")
+        enc.load_state_dict(base_state); text = base_text; enc_info["selected"] = "base"
+    else:
+        enc_info["selected"] = "finetuned"
     torch.save(enc.state_dict(), run / "encoder.pt")
     text_dim = text.shape[1]
     item_vecs = np.concatenate([text, collab], 1).astype(np.float32)
@@ -217,10 +237,18 @@ def main(argv=None):
     t = time.time()
     seed_all(st.seed)
     um = U.UserModel(item_dim, st.user_d, st.user_layers, st.user_heads, st.max_history)
+    kn_valid_sel = K.score(ds.valid.hists, W, 0.8)
+
+    def user_valid(model):
+        uv = U.user_vectors(model, item_vecs, ds.valid.hists, st.max_history)
+        dense = uv @ item_vecs.T
+        return max(M.evaluate(lambda hs, sl: dense[sl] + wt * kn_valid_sel[sl], ds.valid, ds.n_items)[0]["ndcg@10"]
+                   for wt in (0.25, 0.5, 1.0, 2.0))
     user_info = U.train(um, item_vecs, ds.train.hists, ds.train.targets, text_dim, ds.cat_keys,
                         epochs=st.user_epochs, batch=min(st.user_batch, len(ds.train.targets)), lr=st.user_lr,
                         collab_drop_hist=st.collab_drop_hist, collab_drop_cat=st.collab_drop_cat,
-                        temp=st.user_temp, seed=st.seed, log=log)
+                        temp=st.user_temp, seed=st.seed, log=log, eval_fn=None if st.smoke else user_valid,
+                        eval_every=st.user_eval_every)
     timing["user_train"] = time.time() - t
     torch.save(um.state_dict(), run / "user.pt")
 

@@ -66,7 +66,7 @@ class Trained:
         return np.concatenate(out)
 
 
-def train_sasrec(ds, seed=0, epochs=30, batch=128, lr=2e-3, log=print, smoke=False, time_budget_s=600):
+def train_sasrec(ds, seed=0, epochs=30, batch=128, lr=2e-3, log=print, smoke=False, time_budget_s=480):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     m = SASRec(ds.n_items)

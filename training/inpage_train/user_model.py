@@ -116,7 +116,7 @@ def augment(seq, rng, cat_items, cat_of, p_insert=0.2, p_cart=0.05):
 
 def train(model, item_vecs, hists, targets, text_dim, cat_keys, epochs=20, batch=256, lr=2e-3,
           collab_drop_hist=0.25, collab_drop_cat=0.1, temp=0.05, seed=0, max_steps=None, log=print,
-          augment_types=True, time_budget_s=None, hist_drop=0.1):
+          augment_types=True, time_budget_s=None, hist_drop=0.1, eval_fn=None, eval_every=2):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     cat_of = {}
@@ -140,6 +140,12 @@ def train(model, item_vecs, hists, targets, text_dim, cat_keys, epochs=20, batch
     t0 = time.time()
     step = 0
     losses = []
+    history = []
+    best = None
+    if eval_fn is not None:   # model selection on valid, starting with the untrained (recency-mean) state
+        v = eval_fn(model); history.append({"step": 0, "valid": v})
+        best = (v, 0, {k: x.clone() for k, x in model.state_dict().items()})
+        log(f"user step 0 valid {v:.4f}")
     while step < total:
         perm = rng.permutation(n)
         model.train()
@@ -176,10 +182,20 @@ def train(model, item_vecs, hists, targets, text_dim, cat_keys, epochs=20, batch
             losses.append(loss.item()); step += 1
             if step % steps_per_epoch == 0 or step == total:
                 log(f"user step {step}/{total} loss {np.mean(losses[-steps_per_epoch:]):.4f} {time.time() - t0:.0f}s")
+                if eval_fn is not None and (step % (eval_every * steps_per_epoch) == 0 or step == total):
+                    v = eval_fn(model); model.train(); history.append({"step": step, "valid": v})
+                    log(f"user step {step} valid {v:.4f}")
+                    if v > best[0]:
+                        best = (v, step, {k: x.clone() for k, x in model.state_dict().items()})
             if time_budget_s and time.time() - t0 > time_budget_s:
                 log(f"user time budget reached at step {step}"); total = step; break
     model.eval()
-    return {"steps": step, "final_loss": float(np.mean(losses[-50:])) if losses else None, "seconds": time.time() - t0}
+    info = {"steps": step, "final_loss": float(np.mean(losses[-50:])) if losses else None, "seconds": time.time() - t0}
+    if best is not None:
+        model.load_state_dict(best[2])
+        info.update({"selected_step": best[1], "selected_valid": best[0], "valid_history": history})
+        log(f"user model: kept step {best[1]} (valid {best[0]:.4f})")
+    return info
 
 
 @torch.no_grad()
