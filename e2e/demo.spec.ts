@@ -111,11 +111,13 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
 test('consent off keeps nothing and shows the server order; a team can load its own catalog', async ({ page }, testInfo) => {
   test.setTimeout(180_000)
   await open(page)
+  page.on('console', (m) => m.text().startsWith('inpage demo:') && console.log(m.text()))
   await page.locator('[data-consent="denied"]').click()
+  await expect(page.locator('[data-consent="denied"]')).toHaveAttribute('aria-pressed', 'true')
   await page.locator('#shopper').selectOption({ index: 1 })
   await page.locator('#sim-step').click()
   await expect(page.getByTestId('stored-events-empty')).toBeVisible()
-  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'consent')
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'consent', { timeout: 15_000 })
   await page.locator('[data-consent="granted"]').click()
   await expect(page.locator('[data-consent="granted"]')).toHaveAttribute('aria-pressed', 'true')
 

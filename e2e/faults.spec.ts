@@ -350,6 +350,8 @@ test('an old tab that never closes its connection: forget() and opening are not 
     return { res, status: rec.status() }
   })
   expect(opened.res).toBe('done')
+  expect(opened.status.storage).toBe('memory') // says so, rather than waiting for the other tab
+  expect(opened.status.storageFallback).toMatch(/StorageError/)
   // When the old tab lets go, the queued delete runs: A1 is erased for good.
   await old.evaluate(() => (window as unknown as { held: IDBDatabase }).held.close())
   await fresh.close()

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { validateEvent, LIMITS } from '../src/history/events'
+import { isStoredEvent } from '../src/history/store'
 import { validateCandidates } from '../src/candidates'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
 import { createRecommender } from '../src/index'
@@ -190,12 +191,33 @@ describe('fuzz: validateEvent (what track() runs)', () => {
         if (out.itemId !== undefined) expect(typeof out.itemId === 'string' && out.itemId.length <= LIMITS.id).toBe(true)
         if (out.query !== undefined) expect(out.query.length).toBeLessThanOrEqual(LIMITS.query)
         if (out.dwellMs !== undefined) expect(Number.isFinite(out.dwellMs)).toBe(true)
-        // The clean event survives structured clone (IndexedDB, postMessage) unchanged.
+        // The clean event survives structured clone (IndexedDB, postMessage) unchanged, and the check
+        // on read accepts it: no valid event is ever skipped as corrupt.
         expect(structuredClone(out)).toEqual(out)
+        expect(isStoredEvent(structuredClone(out))).toBe(true)
       }),
       { numRuns: 4000 },
     )
     expect(accepted).toBeGreaterThan(200) // the generators reach the accepting paths, not only the first check
+  })
+})
+
+describe('fuzz: isStoredEvent (what reading the history runs on every record)', () => {
+  it('never throws, and accepts only records the engine can read (1,000 cases)', () => {
+    fc.assert(
+      fc.property(fc.oneof(anyValue, eventLike, eventLike.map((e) => ({ ...(e as object), ts: Date.now() }))), (raw) => {
+        const ok = isStoredEvent(raw)
+        if (!ok) return
+        const e = raw as unknown as Record<string, unknown>
+        expect(Number.isFinite(e.ts)).toBe(true)
+        const item = e.item as Record<string, unknown> | undefined
+        if (item !== undefined) {
+          expect(typeof item.title).toBe('string')
+          expect(item.category === undefined || (Array.isArray(item.category) && item.category.every((c) => typeof c === 'string'))).toBe(true)
+        }
+      }),
+      { numRuns: 1000 },
+    )
   })
 })
 

@@ -296,7 +296,12 @@ rec.on('history', () => {
   void renderPrivacy()
   renderBadges()
 })
-rec.on('consent', () => void renderPrivacy())
+// The consent state changes before setConsent() has finished erasing: rerank at once.
+rec.on('consent', () => {
+  void renderPrivacy()
+  renderBadges()
+  personalizeSoon(0)
+})
 rec.on('error', () => renderBadges())
 
 // ---- shopper actions ------------------------------------------------------------------------
@@ -502,7 +507,9 @@ function renderRequests() {
 }
 
 async function setConsent(s: ConsentState) {
+  const t0 = performance.now()
   await rec.setConsent(s)
+  if (performance.now() - t0 > 1000) console.info(`inpage demo: setConsent('${s}') took ${Math.round(performance.now() - t0)} ms`)
   await renderPrivacy()
   renderBadges()
   await personalize()

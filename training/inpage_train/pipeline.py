@@ -150,7 +150,7 @@ def main(argv=None):
 
     st = Settings()
     if args.smoke:
-        st = Settings(enc_max_steps=1, enc_batch=8, user_epochs=1, collab_dim=8, knn_weights=(0.0, 1.0),
+        st = Settings(enc_max_steps=1, enc_batch=8, user_epochs=1, collab_dim=8, knn_weights=(0.0, 1.0), max_tokens=24,
                       knn_decays=(0.8,), smoke=True, max_history=50)
     if args.no_baselines:
         st.baselines = False
