@@ -7,6 +7,18 @@ import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import os from 'node:os'
+import { build } from 'vite'
+import { rmSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+/** Bundles a TypeScript file for plain Node (like eval/run.mjs) and returns the bundle's path. */
+async function bundle(entry) {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const outDir = `${root}bench/tmp/${process.pid}`
+  await build({ root, configFile: false, logLevel: 'warn', publicDir: false, build: { ssr: `${root}${entry}`, outDir, emptyOutDir: true, target: 'node20', minify: false, rollupOptions: { output: { entryFileNames: 'out.mjs', format: 'es' } } } })
+  process.on('exit', () => rmSync(outDir, { recursive: true, force: true }))
+  return `${outDir}/out.mjs`
+}
 
 const PORT = 4174
 const DATA = process.env.INPAGE_DATA ?? join(process.cwd(), '..', 'shared', 'data')
@@ -79,9 +91,9 @@ try {
   // Baseline in the same session: the same engine with nothing cached, i.e. every candidate and
   // history item encoded on every call (what a page without inpage's vector cache would do).
   {
-    const items = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const catalog = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
       .map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
-    const history = items.slice(2000, 2008)
+    const history = catalog.slice(2000, 2008)
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
     await page.goto(`${base}/bench.html`)
@@ -103,7 +115,7 @@ try {
       res.cold100 = []
       for (let r = 0; r < 5; r++) res.cold100.push(await time(items.slice(0, 100).map((c) => ({ ...c, id: `${c.id}-cold${r}`, title: `${c.title} (${r})` }))))
       return res
-    }, { items, history })
+    }, { items: catalog, history })
     record({ name: 'rerank 100 candidates, warm (vectors cached)', median: median(out.warm100), p95: p95(out.warm100), unit: 'ms', baseline_median: median(out.cold100), ratio: median(out.cold100) / median(out.warm100), runs: out.warm100.length, baseline: 'same 100, nothing cached' })
     record({ name: 'rerank 1,000 candidates, warm (vectors cached)', median: median(out.warm1000), p95: p95(out.warm1000), unit: 'ms', runs: out.warm1000.length })
     record({ name: 'rerank 100 candidates, cold (encode all, WASM)', median: median(out.cold100), p95: p95(out.cold100), unit: 'ms', runs: out.cold100.length })
@@ -111,9 +123,87 @@ try {
     console.log(`engine: ${JSON.stringify(out.info)}`)
     await ctx.close()
   }
+  const items = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  const texts100 = items.slice(3000, 3100).map((d) => [d.title, (d.categories ?? []).join(' '), d.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.')
+
+  // --- Cold encode of 100 item texts in the worker (WASM 1 and 2 threads; WebGPU on the fallback
+  // adapter, 10 texts, for the record) against onnxruntime-node natively with the same threads.
+  {
+    const RUNS = 3
+    const native = await import(pathToFileURL(await bundle('bench/native.ts')).href)
+    for (const threads of [1, 2]) {
+      const ctx = await browser.newContext()
+      const page = await ctx.newPage()
+      await page.goto(`${base}/engine.html`)
+      await page.waitForFunction(() => window.ready)
+      const web = await page.evaluate(async ({ texts, threads, RUNS }) => {
+        await window.startEngine({ backend: 'wasm', numThreads: threads })
+        await window.engine.encode(texts.slice(0, 8))
+        const out = []
+        for (let r = 0; r < RUNS; r++) { const t0 = performance.now(); await window.engine.encode(texts); out.push(performance.now() - t0) }
+        return out
+      }, { texts: texts100, threads, RUNS })
+      await ctx.close()
+      const nat = await native.encodeNative('public/models/inpage-sci-v1', texts100, threads, RUNS)
+      record({ name: `encode 100 texts, worker WASM ${threads} thread${threads > 1 ? 's' : ''}`, median: median(web), unit: 'ms', baseline_median: median(nat), ratio: median(web) / median(nat), runs: RUNS, baseline: `onnxruntime-node, ${threads} thread${threads > 1 ? 's' : ''}` })
+    }
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    await page.goto(`${base}/engine.html`)
+    await page.waitForFunction(() => window.ready)
+    const gpu = await page.evaluate(async (texts) => {
+      await window.startEngine({ backend: 'webgpu' })
+      await window.engine.encode(texts.slice(0, 2))
+      const t0 = performance.now(); await window.engine.encode(texts.slice(0, 10)); return performance.now() - t0
+    }, texts100)
+    await ctx.close()
+    record({ name: 'encode 10 texts, worker WebGPU (SwiftShader fallback)', median: gpu, unit: 'ms', runs: 1, baseline: 'for the record: a software adapter' })
+  }
+
+  // --- First personalized rerank after page load: model from the network vs from the Cache API,
+  // plus long tasks on the main thread and the memory the page and its worker hold after warm-up.
+  {
+    const hist = items.slice(2000, 2006).map((d) => ({ id: d.asin, item: { title: d.title, category: d.categories ?? [] } }))
+    const cands = items.slice(0, 100).map((d) => ({ id: d.asin, title: d.title, category: d.categories ?? [] }))
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    const first = async () => {
+      await page.goto(`${base}/bench.html`)
+      await page.waitForFunction(() => window.ready)
+      return page.evaluate(async ({ hist, cands }) => {
+        const t0 = performance.now()
+        const rec = window.inpage.createRecommender({ model: '/models/inpage-sci-v1/', consent: 'granted', backend: 'wasm', name: 'bench-first' })
+        for (const h of hist) await rec.track({ type: 'purchase', itemId: h.id, item: h.item })
+        let r
+        do r = await rec.rerank(cands, { budgetMs: 60_000 })
+        while (!r.personalized)
+        const ms = performance.now() - t0
+        let memory
+        try { memory = (await performance.measureUserAgentSpecificMemory()).bytes } catch {}
+        return { ms, fromCache: rec.status().engine.info.fromCache, longTasks: window.longTasks.filter((d) => d > 50).length, memory }
+      }, { hist, cands })
+    }
+    const net = await first()
+    const cached = await first()
+    record({ name: 'first rerank after page load, model from Cache API', median: cached.ms, unit: 'ms', baseline_median: net.ms, ratio: cached.ms / net.ms, runs: 1, baseline: 'model from the network (first visit)' })
+    record({ name: 'long tasks (> 50 ms) on the main thread, load + track + rerank', median: net.longTasks + cached.longTasks, unit: 'tasks', runs: 2 })
+    if (cached.memory) record({ name: 'page + worker memory after warm-up', median: cached.memory / 2 ** 20, unit: 'MiB', runs: 1 })
+    await ctx.close()
+  }
 } finally {
   await browser.close()
   server.kill()
+}
+
+// --- Sizes: what users download.
+{
+  const { brotliCompressSync } = await import('node:zlib')
+  for (const f of ['dist/inpage.js', 'dist/inpage.iife.js', 'dist/inpage.worker.js'])
+    record({ name: `${f} (brotli)`, median: brotliCompressSync(readFileSync(f)).length / 1024, unit: 'kB', runs: 1 })
+  const man = JSON.parse(readFileSync('public/models/inpage-sci-v1/manifest.json', 'utf8'))
+  const bytes = Object.values(man.files).reduce((s, f) => s + f.bytes, 0)
+  record({ name: 'model files (all, as fetched once)', median: bytes / 1e6, unit: 'MB', runs: 1 })
+  record({ name: 'ORT wasm (dist/ort, as fetched once)', median: readFileSync('dist/ort/ort-wasm-simd-threaded.asyncify.wasm').length / 1e6, unit: 'MB', runs: 1 })
 }
 
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`

@@ -327,10 +327,8 @@ test("setConsent('denied') after a session erases the item-vector cache too, not
 })
 
 test('consent pending: reranking with the in-memory history writes no database (item-vector cache included)', async ({ page }) => {
-  // KNOWN GAP, reported: the engine worker persists its item-vector cache (keys `<model>|<itemId>|<hash>`,
-  // i.e. ids of items this shopper viewed) whatever the consent. The fix is in workers/ (persist only
-  // under a grant); remove test.fail() when it lands.
-  test.fail()
+  // The item-vector cache's keys (`<model>|<itemId>|<hash>`) tell which items this shopper saw, so the
+  // worker keeps it in memory only until consent is granted.
   test.setTimeout(120_000)
   await openHarness(page)
   const r = await page.evaluate(

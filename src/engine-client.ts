@@ -109,15 +109,15 @@ export class EngineClient {
     return this.status.state === 'ready'
   }
 
-  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions): Promise<EngineRerank> {
+  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist: boolean): Promise<EngineRerank> {
     await this.warmUp()
-    return Promise.race([this.api!.rerank(history, candidates, options), this.died])
+    return Promise.race([this.api!.rerank(history, candidates, options, persist), this.died])
   }
 
   /** Warms the vector cache for these candidates in the background; faults only mean no warm cache. */
-  prefetch(candidates: Candidate[]) {
+  prefetch(candidates: Candidate[], persist: boolean) {
     this.warmUp()
-      .then(() => this.api?.prefetch(candidates))
+      .then(() => this.api?.prefetch(candidates, persist))
       .catch(() => {})
   }
 

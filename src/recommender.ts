@@ -165,7 +165,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     const events = await history.events()
     if (!events.some((e) => e.itemId)) {
       // No history yet: get the model and these candidates' vectors ready for the first event.
-      engine.prefetch(candidates)
+      engine.prefetch(candidates, history.consent === 'granted')
       return plain('no-history')
     }
     const st = engine.status
@@ -179,7 +179,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       if (first !== 'ready') return plain(MODEL_FAULTS.has(first.name) ? 'model-error' : 'engine-error', first)
     }
     try {
-      const res = await Promise.race([engine.rerank(events, candidates, o), deadline])
+      const res = await Promise.race([engine.rerank(events, candidates, o, history.consent === 'granted'), deadline])
       if (res === 'timeout') return plain('budget')
       return { items: res.items, coverage: res.coverage, personalized: res.personalized, why: res.why, backend: res.backend, latencyMs: performance.now() - t0 }
     } catch (err) {

@@ -133,15 +133,19 @@ class Engine {
     return this.model
   }
 
-  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions): Promise<EngineRerank> {
+  /** `persist`: the shopper granted consent, so item vectors may be kept in IndexedDB. */
+  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist = false): Promise<EngineRerank> {
     const t0 = performance.now()
+    this.ready()
+    this.cache!.persistent = persist
     const out = await personalize(this.ready(), this.cache!, history, candidates, options, this.userMemo)
     return { ...out, backend: this.information!.backend, engineMs: performance.now() - t0 }
   }
 
   /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
-  async prefetch(candidates: Candidate[]): Promise<void> {
+  async prefetch(candidates: Candidate[], persist = false): Promise<void> {
     this.ready()
+    this.cache!.persistent = persist
     await this.cache!.textVectors(candidates.map((c) => ({ id: c.id, text: itemText(c) })))
   }
 

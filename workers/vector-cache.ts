@@ -1,5 +1,5 @@
-// Text vectors of items, cached in IndexedDB by (model version, item id, text hash): public catalog
-// data, bounded, and erased by forget(). Misses are encoded in batches.
+// Text vectors of items, cached by (model version, item id, text hash): in memory always, in
+// IndexedDB only under consent; bounded, and erased by forget(). Misses are encoded in batches.
 
 import { promisifyRequest } from 'idb-keyval'
 import { hasIndexedDB, openKvStore, type KvStore } from '../src/history/idb'
@@ -20,8 +20,19 @@ export class VectorCache implements TextVectorSource {
     private readonly version: string,
     private readonly encode: (texts: string[]) => Promise<Float32Array[]>,
     private readonly limit = VECTOR_CACHE_LIMIT,
-  ) {
-    if (hasIndexedDB()) this.kv = openKvStore(dbName)
+  ) {}
+
+  /**
+   * Whether vectors may be kept in IndexedDB. Only under a grant: the cached ids tell which items
+   * this shopper saw. Without it the cache lives in this worker's memory and no database is opened
+   * (even a read would create one).
+   */
+  set persistent(on: boolean) {
+    if (on && !this.kv && hasIndexedDB()) this.kv = openKvStore(this.dbName)
+    if (!on && this.kv) {
+      this.kv.close()
+      this.kv = undefined
+    }
   }
 
   private key(id: string, text: string) {

@@ -71,6 +71,12 @@ def evaluate_all(ds, pop, ship, run, st, log, W_valid_knn, base_text, ft_text, k
     results["test"]["popularity"] = both("popularity", lambda hs, sl: np.tile(pop, (len(hs), 1)), ts, ds, pop, log)
     kn_test = K.score(ts.hists, W, knn_only_decay)
     results["test"]["item_knn"] = both("item-kNN", lambda hs, sl: kn_test[sl], ts, ds, pop, log)
+    # server-side item-kNN without privacy threshold or neighbour cap (k=1): the price of the threshold on test
+    cu, cw = K.cooc(ds.train_histories(), ds.n_items, st.knn_gamma, 1.0)
+    W1 = K.weights(cu, cw, pop, 1, st.knn_alpha, st.knn_beta, None)
+    kn1 = K.score(ts.hists, W1, knn_only_decay)
+    results["test"]["item_knn_k1"] = both("item-kNN k=1 (no threshold)", lambda hs, sl: kn1[sl], ts, ds, pop, log)
+    del W1, kn1, cu, cw
     if baselines:
         from .sasrec import train_sasrec
         t = time.time()

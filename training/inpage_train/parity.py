@@ -29,7 +29,7 @@ def _vecs(ship, ds, tok, max_tokens, enc_sess, item_ids, collab):
 def write_parity(ship: Path, out: Path, data_dir=None, fp32_dir: Path | None = None):
     ship = Path(ship)
     man = json.loads((ship / "manifest.json").read_text())
-    fp32_dir = Path(fp32_dir) if fp32_dir else D.REPO_ROOT / "training" / "runs" / "default"
+    fp32_dir = Path(fp32_dir) if fp32_dir else D.REPO_ROOT / "training" / "runs" / "final"
     ds = D.load(data_dir)
     tok = load_tokenizer(ship)
     mt = man["encoder"]["maxTokens"]
