@@ -4,6 +4,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { itemText } from '../src/ranking/text'
+import { parseCsv } from './csv'
+
+export { parseCsv }
 
 export interface ConvertOptions {
   /** Longest history kept per row (most recent items). Default 50, as in the Amazon data. */
@@ -20,32 +23,6 @@ export interface ConvertStats {
   itemsWithoutMetadata: number
   events: number
   trainRows: number
-}
-
-/** RFC 4180-ish CSV: commas, double-quoted fields with "" escapes, \n or \r\n line ends. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++
-      else if (ch === '"') quoted = false
-      else field += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') row.push(field), (field = '')
-    else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++
-      row.push(field)
-      if (row.length > 1 || row[0] !== '') rows.push(row)
-      row = []
-      field = ''
-    } else field += ch
-  }
-  if (field !== '' || row.length) rows.push([...row, field])
-  return rows
 }
 
 function timestamp(s: string, line: number): number {

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { nameOf } from './helpers'
 import { validateCandidates, DEFAULT_MAX_CANDIDATES } from '../src/candidates'
 import { History, dbNameFor } from '../src/history/history'
 
-const nameOf = (f: () => unknown) => {
-  try {
-    f()
-  } catch (e) {
-    return (e as Error).name
-  }
-  return 'no error'
-}
 
 describe('validateCandidates', () => {
   it('keeps known fields only and truncates long strings', () => {

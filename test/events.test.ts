@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { nameOf } from './helpers'
 import { validateEvent, LIMITS } from '../src/history/events'
 
 const item = { title: 'Nitrile gloves', brand: 'Acme', category: ['Industrial & Scientific', 'Lab Supplies'], price: 12.5 }
-const nameOf = (f: () => unknown) => {
-  try {
-    f()
-  } catch (e) {
-    return (e as Error).name
-  }
-  return 'no error'
-}
 
 describe('validateEvent', () => {
   it('keeps the known fields of a view and stamps the time', () => {

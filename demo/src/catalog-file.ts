@@ -1,6 +1,8 @@
 // "Load your own catalog": a JSON array or a CSV with id,title,brand,category,price columns.
 // Category paths are written "Root > Sub > Leaf". File order is the popularity order.
 
+import { parseCsv } from '../../eval/csv'
+
 export interface Product {
   id: string
   title: string
@@ -11,33 +13,6 @@ export interface Product {
 }
 
 export const MAX_ITEMS = 2000
-
-/** RFC 4180-ish: quoted fields, doubled quotes, commas and newlines inside quotes. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') field += '"', i++
-      else if (c === '"') quoted = false
-      else field += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') row.push(field), (field = '')
-    else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++
-      row.push(field)
-      if (row.some((f) => f.trim() !== '')) rows.push(row)
-      row = []
-      field = ''
-    } else field += c
-  }
-  row.push(field)
-  if (row.some((f) => f.trim() !== '')) rows.push(row)
-  return rows
-}
 
 function toProduct(o: Record<string, unknown>): Product | undefined {
   const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v).trim() : '')
