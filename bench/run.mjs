@@ -4,7 +4,7 @@
 // Writes bench/results.json and bench/results.md.
 import { chromium } from '@playwright/test'
 import { spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import os from 'node:os'
 import { build } from 'vite'
@@ -29,6 +29,8 @@ await new Promise((r) => server.stdout.once('data', r))
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 const p95 = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] }
 const results = []
+/** BENCH_ONLY=naive,encode runs only those sections. */
+const want = (name) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(name)
 const record = (r) => {
   results.push(r)
   console.log(`${r.name.padEnd(48)} median ${r.median.toFixed(3)} ${r.unit}${r.p95 !== undefined ? `  p95 ${r.p95.toFixed(3)}` : ''}  baseline ${r.baseline_median?.toFixed(3) ?? '-'}  ratio ${r.ratio?.toFixed(2) ?? '-'}  (runs ${r.runs})`)
@@ -37,7 +39,7 @@ const record = (r) => {
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--enable-unsafe-webgpu'] })
 try {
   // --- track(): throughput and per-call latency vs the naive one-put-per-event idb-keyval code.
-  {
+  if (want('track')) {
     const RUNS = 5
     const N = 500
     const ctx = await browser.newContext()
@@ -90,7 +92,7 @@ try {
   // --- rerank(): warm (vectors cached) at 100 and 1,000 candidates, cold at 100 uncached candidates.
   // Baseline in the same session: the same engine with nothing cached, i.e. every candidate and
   // history item encoded on every call (what a page without inpage's vector cache would do).
-  {
+  if (want('rerank')) {
     const catalog = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
       .map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
     const history = catalog.slice(2000, 2008)
@@ -124,11 +126,68 @@ try {
     await ctx.close()
   }
   const items = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+
+  // --- Warm rerank against the naive code a developer would write with transformers.js: load the
+  // same int8 encoder with AutoModel on the main thread, embed every candidate and history item on
+  // each call, user = mean of the history's vectors, score = dot product.
+  if (want('naive')) {
+    const dir = 'bench/tmp/naive-model'
+    mkdirSync(`${dir}/onnx`, { recursive: true })
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(`public/models/inpage-sci-v1/${f}`, `${dir}/${f}`)
+    copyFileSync('public/models/inpage-sci-v1/encoder.int8.onnx', `${dir}/onnx/model_quantized.onnx`)
+    const cat = items.map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
+    const history = cat.slice(2000, 2008)
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    await page.goto(`${base}/bench.html`)
+    await page.waitForFunction(() => window.ready)
+    const out = await page.evaluate(async ({ cat, history }) => {
+      const text = (c) => [c.title, c.category.join(' '), c.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.'
+      const { AutoTokenizer, AutoModel, env } = await import('/vendor-transformers/transformers.min.js')
+      env.allowRemoteModels = false
+      env.allowLocalModels = true
+      env.localModelPath = '/bench-tmp/'
+      env.backends.onnx.wasm.wasmPaths = '/dist/ort/'
+      const tokenizer = await AutoTokenizer.from_pretrained('naive-model')
+      const model = await AutoModel.from_pretrained('naive-model', { dtype: 'q8', device: 'wasm' })
+      const embed = async (texts) => {
+        const inputs = await tokenizer(texts, { padding: true, truncation: true, max_length: 64 })
+        const { text_vec } = await model({ input_ids: inputs.input_ids, attention_mask: inputs.attention_mask })
+        return text_vec.tolist()
+      }
+      const naive = async (cands) => {
+        const t0 = performance.now()
+        const h = await embed(history.map(text))
+        const u = h[0].map((_, j) => h.reduce((s, v) => s + v[j], 0) / h.length)
+        const c = await embed(cands.map(text))
+        const order = c.map((v, i) => [v.reduce((s, x, j) => s + x * u[j], 0), i]).sort((a, b) => b[0] - a[0])
+        return { ms: performance.now() - t0, top: order[0][1] }
+      }
+      const rec = window.inpage.createRecommender({ model: '/models/inpage-sci-v1/', consent: 'granted', backend: 'wasm', name: 'bench-naive' })
+      for (const h of history) await rec.track({ type: 'purchase', itemId: h.id, item: { title: h.title, brand: h.brand, category: h.category } })
+      await rec.warmUp()
+      const cands = cat.slice(0, 100)
+      await naive(cands.slice(0, 4))
+      await rec.rerank(cands, { budgetMs: 600_000 })
+      const res = { naive: [], inpage: [] }
+      for (let r = 0; r < 5; r++) {
+        res.naive.push((await naive(cands)).ms)
+        const t0 = performance.now()
+        const out = await rec.rerank(cands, { budgetMs: 600_000 })
+        if (!out.personalized) throw new Error(out.why)
+        res.inpage.push(performance.now() - t0)
+      }
+      return res
+    }, { cat, history })
+    record({ name: 'warm rerank 100 vs naive transformers.js', median: median(out.inpage), p95: p95(out.inpage), unit: 'ms', baseline_median: median(out.naive), ratio: median(out.naive) / median(out.inpage), runs: out.inpage.length, baseline: 'transformers.js AutoModel on the main thread, embed all each call (ratio = times faster)' })
+    await ctx.close()
+  }
+
   const texts100 = items.slice(3000, 3100).map((d) => [d.title, (d.categories ?? []).join(' '), d.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.')
 
   // --- Cold encode of 100 item texts in the worker (WASM 1 and 2 threads; WebGPU on the fallback
   // adapter, 10 texts, for the record) against onnxruntime-node natively with the same threads.
-  {
+  if (want('encode')) {
     const RUNS = 3
     const native = await import(pathToFileURL(await bundle('bench/native.ts')).href)
     for (const threads of [1, 2]) {
@@ -162,7 +221,7 @@ try {
 
   // --- First personalized rerank after page load: model from the network vs from the Cache API,
   // plus long tasks on the main thread and the memory the page and its worker hold after warm-up.
-  {
+  if (want('first')) {
     const hist = items.slice(2000, 2006).map((d) => ({ id: d.asin, item: { title: d.title, category: d.categories ?? [] } }))
     const cands = items.slice(0, 100).map((d) => ({ id: d.asin, title: d.title, category: d.categories ?? [] }))
     const ctx = await browser.newContext()

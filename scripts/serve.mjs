@@ -3,6 +3,7 @@
 //   /dist/*       the built library       /models/*   public/models (the shipped model)
 //   /consumer/*   e2e/consumer/dist       /*          e2e/pages
 //   /vendor/*     comlink's ESM build, for pages that talk to the worker directly (parity checks)
+//   /vendor-transformers/*, /bench-tmp/*   transformers.js and its model layout, for the bench's naive baseline
 // A page named *.csp.html gets the strict CSP the README documents.
 import { createServer } from 'node:http'
 import { createReadStream, statSync } from 'node:fs'
@@ -17,6 +18,8 @@ const mounts = [
   ['/consumer/', 'e2e/consumer/dist'],
   ['/fixtures/', 'e2e/fixtures'],
   ['/vendor/', 'node_modules/comlink/dist/esm'],
+  ['/vendor-transformers/', 'node_modules/@huggingface/transformers/dist'],
+  ['/bench-tmp/', 'bench/tmp'],
   ['/', 'e2e/pages'],
 ]
 const types = {
