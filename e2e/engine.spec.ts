@@ -97,6 +97,18 @@ test('auto drops the fallback WebGPU adapter and says why', async ({ page }) => 
   expect(info.threadsReason).toMatch(/cross-origin isolated/)
 })
 
+test('without cross-origin isolation WASM runs on one thread and says why', async ({ page }) => {
+  await page.goto('/plain/engine.html')
+  await page.waitForFunction(() => (window as unknown as { ready: boolean }).ready)
+  const info = await page.evaluate(async () => {
+    const w = window as unknown as { startEngine: (c: object) => Promise<any> }
+    return { isolated: crossOriginIsolated, ...(await w.startEngine({ backend: 'wasm' })) }
+  })
+  expect(info.isolated).toBe(false)
+  expect(info.threads).toBe(1)
+  expect(info.threadsReason).toMatch(/not cross-origin isolated/)
+})
+
 test('progress: loaded never decreases and the last event says 100 %', async ({ page }) => {
   await open(page)
   const progress = await page.evaluate(async () => {

@@ -46,12 +46,12 @@ export function resolvePath(urlPath) {
 }
 
 const server = createServer((req, res) => {
-  const file = resolvePath(req.url ?? '/')
-  const headers = {
-    'Cross-Origin-Opener-Policy': 'same-origin',
-    'Cross-Origin-Embedder-Policy': 'require-corp',
-    'Cache-Control': 'no-cache',
-  }
+  // /plain/<path> serves <path> without the isolation headers: a site that is not cross-origin isolated.
+  const plain = (req.url ?? '/').startsWith('/plain/')
+  const file = resolvePath(plain ? req.url.slice('/plain'.length) : (req.url ?? '/'))
+  const headers = plain
+    ? { 'Cache-Control': 'no-cache' }
+    : { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-cache' }
   if (!file) {
     res.writeHead(404, headers).end('not found')
     return
