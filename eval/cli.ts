@@ -23,7 +23,7 @@ const USAGE = `usage:
   npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all]
                   [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
-                  [--model public/models/inpage-sci-v1] [--out eval/results] [--encode-batch 128]
+                  [--model public/models/inpage-sci-v1] [--out eval/results] [--encode-batch 1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50]`
 
 export function parseArgs(argv: readonly string[]): Record<string, string | boolean> {
@@ -93,7 +93,7 @@ export async function main(argv: readonly string[]) {
 
   const t0 = performance.now()
   const loaded = await loadModel(modelDir)
-  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch: num(a['encode-batch'], 128), log })
+  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch: num(a['encode-batch'], 1), log })
   log(`model ${loaded.model.manifest.name}, ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
   mkdirSync(outDir, { recursive: true })
   for (const protocol of protocols) {

@@ -116,9 +116,10 @@ export async function buildContext(
     ...(r.description ? { description: r.description } : {}),
   }))
   const texts = candidates.map((c) => itemText(c))
-  // Encoder batches of 128, sorted by length, as training/inpage_train/export.run_encoder makes them: int8
-  // dynamic quantization scales each batch as a whole, so this reproduces the Python vectors exactly.
-  const batch = opts.encodeBatch ?? 128
+  // One text per encoder run, as the browser engine does (int8 dynamic quantization scales each batch
+  // as a whole, so batch-mates would change an item's vector). --encode-batch 128 reproduces the
+  // Python card's batching instead.
+  const batch = opts.encodeBatch ?? 1
   const key = createHash('sha256').update(loaded.encoderSha).update(`|b${batch}|`).update(texts.join('\n')).digest('hex').slice(0, 16)
   const cacheFile = opts.cacheDir ? join(opts.cacheDir, `textvec-${key}.f32`) : undefined
   const d = model.dims.text

@@ -54,8 +54,14 @@ export class InpageModel {
     return ids.length > max ? [...ids.slice(0, max - 1), ids[ids.length - 1]!] : ids
   }
 
-  /** Text vectors, batched and padded to the longest text in each batch. */
-  async encode(texts: readonly string[], batchSize = 32): Promise<Float32Array[]> {
+  /**
+   * Text vectors. One text per run by default: int8 dynamic quantization scales activations by the
+   * whole batch, so batching would make an item's vector depend on its batch-mates (and on padding),
+   * and a cached vector would differ from a fresh one. On WASM one-by-one costs nothing measurable
+   * (50 texts: 814 ms at batch 1, 821 ms at batch 32). Larger batches are sorted by length and padded
+   * to the longest.
+   */
+  async encode(texts: readonly string[], batchSize = 1): Promise<Float32Array[]> {
     const out = new Array<Float32Array>(texts.length)
     const toks = texts.map((t) => this.tokenize(t))
     // Similar lengths together: less padding, less work.

@@ -6,10 +6,11 @@ import type { Candidate, RankedItem, RerankOptions, Coverage } from './types'
 import { zscore, type Vec } from './vectors'
 
 /**
- * personalWeight 0.6 and queryWeight 0.5 were chosen on the validation split with `npm run eval`
- * (category protocol: NDCG@10 0.2810 at 0.6 vs 0.2793 at 0.7 and 0.2665 at 1.0; eval/README.md).
+ * personalWeight 0.5 and queryWeight 0.5 were chosen on the validation split with `npm run eval`
+ * (category protocol, model inpage-sci-v1 1.0.0: NDCG@10 0.2693 at 0.5 vs 0.2674 at 0.6 and 0.2594
+ * at 0.3; eval/README.md).
  */
-export const DEFAULTS = { personalWeight: 0.6, queryWeight: 0.5, k: 10, lambda: 1 } as const
+export const DEFAULTS = { personalWeight: 0.5, queryWeight: 0.5, k: 10, lambda: 1 } as const
 
 export interface RankInput {
   candidates: readonly Candidate[]

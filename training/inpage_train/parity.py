@@ -22,7 +22,8 @@ N_ITEMS = 50
 def _vecs(ship, ds, tok, max_tokens, enc_sess, item_ids, collab):
     enc = tok([ds.texts[i] for i in item_ids], truncation=True, max_length=max_tokens, padding=True,
               return_tensors="np")
-    text = X.run_encoder(enc_sess, enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64))
+    # One text per run, as the browser engine encodes: int8 dynamic quantization scales a whole batch.
+    text = X.run_encoder(enc_sess, enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64), batch=1)
     return np.concatenate([text, collab[item_ids]], 1), text
 
 

@@ -373,5 +373,23 @@ def write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results):
     return man
 
 
+def refresh(run_dir, ship=None):
+    """Rewrite MODEL_CARD.md and manifest.json of a finished run from its metrics.json (no retraining)."""
+    run_dir = Path(run_dir)
+    ship = Path(ship) if ship else REPO / "public" / "models" / MODEL_NAME
+    out = json.loads((run_dir / "metrics.json").read_text())
+    st = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in out["settings"].items()})
+    old = json.loads((ship / "manifest.json").read_text())
+    args = (ship, st, old["dims"]["text"], old["dims"]["item"], out["chosen"]["knn_weight"], out["chosen"]["knn_decay"],
+            out["results"])
+    man = write_manifest(*args)
+    from .card import write_card
+    write_card(ship, out, man)
+    return write_manifest(*args)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--refresh":
+        refresh(*sys.argv[2:])
+    else:
+        main()
