@@ -12,6 +12,10 @@ import { DEFAULT_OPTIONS, buildContext, evaluate, historyEvents, type Context, t
 import { Exposure, MISS, gini, metricsFromRanks, rankOf, topK } from '../eval/metrics'
 import { loadModel, type LoadedModel } from '../eval/model-node'
 import { markdown, svg } from '../eval/report'
+import { makeTiny } from '../eval/fixtures/tiny'
+
+/** The shared dataset (../shared/data, or INPAGE_DATA): read, never copied into the repository. */
+const DATA = process.env.INPAGE_DATA ?? join(process.cwd(), '..', 'shared', 'data')
 import { knnScores, personalScores } from '../src/ranking/score'
 import { personalize } from '../workers/personalize'
 
@@ -105,9 +109,11 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
   let dir: string
   let loaded: LoadedModel
   let ctx: Context
+  let tiny: { events: string; items: string }
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'inpage-eval-'))
-    const stats = convertFiles('eval/fixtures/tiny/events.csv', 'eval/fixtures/tiny/items.jsonl', join(dir, 'tiny'))
+    tiny = makeTiny(join(DATA, 'amazon-scientific'), join(dir, 'input'))
+    const stats = convertFiles(tiny.events, tiny.items, join(dir, 'tiny'))
     expect(stats.users).toBe(8)
     loaded = await loadModel('public/models/inpage-sci-v1', { threads: 1 })
     ctx = await buildContext(loadDataset(join(dir, 'tiny'), ['valid', 'test']), loaded)
@@ -164,6 +170,6 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
   })
 
   it('the fixture files are the converter input format', () => {
-    expect(readFileSync('eval/fixtures/tiny/events.csv', 'utf8').split('\n')[0]).toBe('user,item,timestamp')
+    expect(readFileSync(tiny.events, 'utf8').split('\n')[0]).toBe('user,item,timestamp')
   })
 })
