@@ -87,8 +87,12 @@ test('a search result list reorders toward that kind too, and the query never le
   const results = [...glue.slice(20, 35), ...glass.slice(23, 38)]
   const out = await rerank(page, results, { surface: 'search', query: 'clear container' })
   expect(out.personalized).toBe(true)
+  // The server's top 10 holds no glassware; the personal order puts at least half there, and the model
+  // scores the glassware above the adhesives on average.
   const glassTop = out.items.slice(0, 10).filter((i) => isGlass.has(i.id)).length
-  expect(glassTop).toBeGreaterThanOrEqual(6)
+  expect(glassTop).toBeGreaterThanOrEqual(5)
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+  expect(mean(out.items.filter((i) => isGlass.has(i.id)).map((i) => i.personal))).toBeGreaterThan(mean(out.items.filter((i) => !isGlass.has(i.id)).map((i) => i.personal)))
   expect(requests.filter((r) => r.includes('clear') || r.includes('container'))).toEqual([])
 })
 

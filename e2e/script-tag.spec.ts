@@ -193,7 +193,11 @@ test('under the strict CSP the script tag tracks and reorders, with no policy vi
   const after = await list.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.inpageItem!))
   expect(after).toEqual(res.items.map((i) => i.id))
   expect(after).not.toEqual(before)
-  expect(after.slice(0, 3).filter((id) => id.startsWith('csp-g')).length).toBeGreaterThanOrEqual(2)
+  // Toward glassware: a glass item leads, and the model scores every glass item above every adhesive
+  // (how far the order moves is the blend's business: personalWeight 0.5 on a 6-item list).
+  expect(after[0]!.startsWith('csp-g')).toBe(true)
+  const personal = (kind: string) => res.items.filter((i) => i.id.startsWith(kind)).map((i) => i.personal)
+  expect(Math.min(...personal('csp-g'))).toBeGreaterThan(Math.max(...personal('csp-a')))
   expect(await list.evaluateAll((els) => els.every((e) => (e as unknown as { keep?: string }).keep === (e as HTMLElement).dataset.inpageItem))).toBe(true)
   expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([])
 })
