@@ -36,6 +36,10 @@ const record = (r) => {
   console.log(`${r.name.padEnd(48)} median ${r.median.toFixed(3)} ${r.unit}${r.p95 !== undefined ? `  p95 ${r.p95.toFixed(3)}` : ''}  baseline ${r.baseline_median?.toFixed(3) ?? '-'}  ratio ${r.ratio?.toFixed(2) ?? '-'}  (runs ${r.runs})`)
 }
 
+// The shared catalog, read once: raw rows (`items`) and the public candidate fields (`catalog`).
+const items = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+const catalog = items.map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--enable-unsafe-webgpu'] })
 try {
   // --- track(): throughput and per-call latency vs the naive one-put-per-event idb-keyval code.
@@ -93,8 +97,6 @@ try {
   // Baseline in the same session: the same engine with nothing cached, i.e. every candidate and
   // history item encoded on every call (what a page without inpage's vector cache would do).
   if (want('rerank')) {
-    const catalog = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-      .map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
     const history = catalog.slice(2000, 2008)
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
@@ -125,7 +127,6 @@ try {
     console.log(`engine: ${JSON.stringify(out.info)}`)
     await ctx.close()
   }
-  const items = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
 
   // --- Warm rerank against the naive code a developer would write with transformers.js: load the
   // same int8 encoder with AutoModel on the main thread, embed every candidate and history item on
@@ -135,8 +136,7 @@ try {
     mkdirSync(`${dir}/onnx`, { recursive: true })
     for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(`public/models/inpage-sci-v1/${f}`, `${dir}/${f}`)
     copyFileSync('public/models/inpage-sci-v1/encoder.int8.onnx', `${dir}/onnx/model_quantized.onnx`)
-    const cat = items.map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
-    const history = cat.slice(2000, 2008)
+    const history = catalog.slice(2000, 2008)
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
     await page.goto(`${base}/bench.html`)
@@ -178,7 +178,7 @@ try {
         res.inpage.push(performance.now() - t0)
       }
       return res
-    }, { cat, history })
+    }, { cat: catalog, history })
     record({ name: 'warm rerank 100 vs naive transformers.js', median: median(out.inpage), p95: p95(out.inpage), unit: 'ms', baseline_median: median(out.naive), ratio: median(out.naive) / median(out.inpage), runs: out.inpage.length, baseline: 'transformers.js AutoModel on the main thread, embed all each call (ratio = times faster)' })
     await ctx.close()
   }
