@@ -52,7 +52,7 @@ const FAULTS: Fault[] = [
   {
     what: 'a truncated encoder file',
     errorName: 'ModelIntegrityError',
-    message: /encoder\.int8\.onnx: \d+ bytes, the manifest says 13510885/,
+    message: new RegExp(`encoder\\.int8\\.onnx: \\d+ bytes, the manifest says ${manifest.files["encoder.int8.onnx"].bytes}`),
     bad: 'encoder.int8.onnx',
     route: (page) =>
       page.route(`**${MODEL}encoder.int8.onnx`, async (route) => {

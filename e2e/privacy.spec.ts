@@ -7,6 +7,10 @@ import { openHarness } from './helpers'
 
 const MODEL = '/models/inpage-sci-v1/'
 const ORIGIN = 'http://127.0.0.1:4173'
+// The public vector's length a server would send with a candidate (the shipped model's dims.collab).
+const SHIPPED = JSON.parse(readFileSync('public/models/inpage-sci-v1/manifest.json', 'utf8')) as { version: string; dims: { collab: number } }
+const COLLAB_DIMS = SHIPPED.dims.collab
+const CACHE = `inpage-model:inpage-sci-v1@${SHIPPED.version}`
 // The policy scripts/serve.mjs sends with *.csp.html pages (read, not imported: importing starts the server).
 const STRICT_CSP = /export const STRICT_CSP = "([^"]+)"/.exec(readFileSync('scripts/serve.mjs', 'utf8'))![1]!
 const glass = inCategory('Glassware & Labware')
@@ -161,7 +165,7 @@ test('network audit: a full session sends only GETs of its own library, model an
   await openHarness(page)
   phase = 'session'
   const out = await page.evaluate(
-    async ({ model, seen, cands, S }) => {
+    async ({ model, seen, cands, S, dims }) => {
       const rec = window.inpage.createRecommender({ model, consent: 'granted', backend: 'wasm' })
       await rec.track({ type: 'search', query: S.query, surface: S.surface })
       for (const s of seen) {
@@ -170,7 +174,7 @@ test('network audit: a full session sends only GETs of its own library, model an
       }
       await rec.track({ type: 'purchase', itemId: seen[0]!.id, item: seen[0]!.item })
       await rec.warmUp()
-      const withVectors = cands.map((c, i) => ({ ...c, vector: Array.from({ length: 64 }, (_, j) => (j === i % 64 ? S.vector : 0.01 * j)) }))
+      const withVectors = cands.map((c, i) => ({ ...c, vector: Array.from({ length: dims }, (_, j) => (j === i % dims ? S.vector : 0.01 * j)) }))
       const a = await rec.rerank(withVectors as never, { budgetMs: 30_000, surface: S.surface })
       const b = await rec.rerank(withVectors as never, { budgetMs: 30_000, query: S.rerankQuery, surface: 'search' })
       const c = await rec.rerank(cands as never, { budgetMs: 30_000, query: S.query })
@@ -178,7 +182,7 @@ test('network audit: a full session sends only GETs of its own library, model an
       await new Promise((r) => setTimeout(r, 1000)) // anything sent late (beacons, timers) is caught too
       return { why: [a.why, b.why, c.why], cookie: document.cookie, local: localStorage.length, session: sessionStorage.length }
     },
-    { model: MODEL, seen, cands, S: SECRETS },
+    { model: MODEL, seen, cands, S: SECRETS, dims: COLLAB_DIMS },
   )
   expect(out.why).toEqual(['personalized', 'personalized', 'personalized'])
   expect(sockets).toEqual([])
@@ -248,8 +252,8 @@ test('forget() after a full session leaves nothing of inpage in IndexedDB, the C
   expect(before.why).toBe('personalized')
   const full = await footprint(page)
   expect(full.databases).toEqual(['inpage:default:history', 'inpage:default:vectors'])
-  expect(full.caches).toEqual(['inpage-model:inpage-sci-v1@1.0.0'])
-  expect(await page.evaluate(async () => (await caches.open('inpage-model:inpage-sci-v1@1.0.0')).keys().then((k) => k.length))).toBeGreaterThan(4)
+  expect(full.caches).toEqual([CACHE])
+  expect(await page.evaluate(async (name) => (await caches.open(name)).keys().then((k) => k.length), CACHE)).toBeGreaterThan(4)
 
   await page.evaluate(async () => {
     await window.rec.forget()
@@ -298,7 +302,7 @@ test("setConsent('denied') after a session erases the item-vector cache too, not
   expect(r.caches).toEqual([])
 
   // Denied from the start (the site's option after a revocation, or GPC): leftovers of an earlier grant go too.
-  await page.evaluate(async (model) => {
+  await page.evaluate(async ({ model, version }) => {
     const rec = window.inpage.createRecommender({ model, consent: 'granted', backend: 'wasm' })
     await rec.warmUp() // model files cached again
     const db = await new Promise<IDBDatabase>((res) => {
@@ -307,11 +311,11 @@ test("setConsent('denied') after a session erases the item-vector cache too, not
       q.onsuccess = () => res(q.result)
     })
     const tx = db.transaction('kv', 'readwrite')
-    tx.objectStore('kv').put(new Float32Array(4), 'inpage-sci-v1@1.0.0|B000LEFTOVER|x')
+    tx.objectStore('kv').put(new Float32Array(4), `inpage-sci-v1@${version}|B000LEFTOVER|x`)
     await new Promise((r) => (tx.oncomplete = r))
     db.close()
     await rec.dispose()
-  }, MODEL)
+  }, { model: MODEL, version: SHIPPED.version })
   await page.reload()
   await page.waitForFunction(() => Boolean(window.inpage))
   const later = await page.evaluate(async (model) => {

@@ -244,3 +244,92 @@ def finetune(model: TextEncoder, ids, mask, pairs, n_frozen=4, epochs=1.0, batch
     model.eval()
     return {"steps": step, "final_loss": float(np.mean(losses[-20:])) if losses else None,
             "seconds": time.time() - t0, "objective": objective}
+
+
+def _anchors(v, hists, hist_items, decay):
+    """Recency-weighted mean (decay per step back) of the last `hist_items` history vectors (0 = all)."""
+    out = []
+    for h in hists:
+        h = np.asarray(h)[-hist_items:] if hist_items else np.asarray(h)
+        w = torch.tensor(decay ** np.arange(len(h))[::-1].copy(), dtype=v.dtype)
+        out.append((v[torch.from_numpy(h)] * w[:, None]).sum(0) / w.sum())
+    return torch.stack(out)
+
+
+def finetune_head(model: TextEncoder, base_vecs, rows, epochs=3, batch=256, lr=3e-3, reg=1e-2, hist_items=5,
+                  hist_decay=0.5, seed=0, log=print, eval_fn=None, calib_steps=50):
+    """objective="head": fine-tune a square projection on top of the pretrained encoder's pooled output
+    (identity at start, so step 0 IS the base encoder) for next-item prediction with a FULL-catalogue softmax:
+    anchor = recency-weighted mean of the history's projected item vectors, positive = the next item, every
+    other catalogue item (except the history's own) a negative; an L2 pull toward the identity keeps the
+    pretrained geometry (search queries go through the same projection). Cheap enough for this CPU: the
+    frozen encoder's vectors are computed once, so each step costs one [n_items x H] matmul.
+    base_vecs: [n_items, H] the frozen encoder's vectors. Selection on valid (eval_fn(vecs) -> score) after
+    every epoch, starting from the identity. Leaves the selected projection in model.proj."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    base = torch.from_numpy(np.asarray(base_vecs, dtype=np.float32))
+    H = base.shape[1]
+    eye = torch.eye(H)
+    model.proj = nn.Linear(H, H, bias=False)
+    model.out_dim = H
+    Wp = model.proj.weight
+    with torch.no_grad():
+        Wp.copy_(eye)
+    log_scale = nn.Parameter(torch.tensor(math.log(20.0)))
+    hists, targets = rows
+    targets = np.asarray(targets)
+    n = len(targets)
+    t0 = time.time()
+
+    def vecs():
+        return F.normalize(base @ Wp.T, dim=-1)
+
+    def batch_loss(idx):
+        v = vecs()
+        a = _anchors(v, [hists[i] for i in idx], hist_items, hist_decay)
+        logits = (a @ v.T) * log_scale.exp()
+        for r, i in enumerate(idx):
+            h = np.asarray(hists[i])
+            logits[r, torch.from_numpy(h[h != targets[i]])] = -1e4
+        return F.cross_entropy(logits, torch.from_numpy(targets[idx]))
+
+    # temperature first (identity projection), then projection + temperature
+    cal = torch.optim.Adam([log_scale], lr=0.05)
+    for _ in range(calib_steps):
+        loss = batch_loss(rng.choice(n, min(batch, n), replace=False))
+        cal.zero_grad(); loss.backward(); cal.step()
+    Wp.grad = None
+    opt = torch.optim.Adam([Wp, log_scale], lr=lr)
+    history, best = [], None
+    if eval_fn is not None:
+        with torch.no_grad():
+            v0 = eval_fn(vecs().numpy())
+        best = (v0, 0, Wp.detach().clone()); history.append({"epoch": 0, "valid": v0})
+        log(f"enc head epoch 0 (identity = base encoder) valid {v0:.4f}, temp {float(torch.exp(-log_scale.detach())):.4f}")
+    losses = []
+    for ep in range(1, epochs + 1):
+        perm = rng.permutation(n)
+        for s in range(0, n - batch + 1 if n >= batch else 1, batch):
+            loss = batch_loss(perm[s:s + batch]) + reg * ((Wp - eye) ** 2).sum()
+            opt.zero_grad(); loss.backward(); opt.step()
+            losses.append(loss.item())
+        msg = f"enc head epoch {ep} loss {np.mean(losses[-max(1, n // batch):]):.4f} {time.time() - t0:.0f}s"
+        if eval_fn is not None:
+            with torch.no_grad():
+                v = eval_fn(vecs().numpy())
+            history.append({"epoch": ep, "valid": v}); msg += f" valid {v:.4f}"
+            if v > best[0]:
+                best = (v, ep, Wp.detach().clone())
+        log(msg)
+    with torch.no_grad():
+        if best is not None:
+            Wp.copy_(best[2])
+    model.eval()
+    info = {"objective": "head", "epochs": epochs, "seconds": time.time() - t0,
+            "final_loss": float(np.mean(losses[-20:])) if losses else None,
+            "temp": float(torch.exp(-log_scale.detach()))}
+    if best is not None:
+        info.update({"selected_epoch": best[1], "selected_valid": best[0], "valid_history": history})
+        log(f"enc head: kept epoch {best[1]} (valid {best[0]:.4f})")
+    return info

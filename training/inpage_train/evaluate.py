@@ -50,7 +50,9 @@ def load_shipped(ship, ds, st, which):
 
 
 def evaluate_all(ds, pop, ship, run, st, log, W_valid_knn, base_text, ft_text, knn_weight, knn_decay,
-                 baselines=True, knn_only_decay=0.8):
+                 baselines=True, knn_only_decay=0.8, untrained=None, noisy_fn=None):
+    """untrained: the user model before training (torch), for the row that shows what training adds.
+    noisy_fn(hists) -> (hists, types): the same histories with semi-synthetic browse events."""
     results = {"valid": {}, "test": {}}
     # text-only recency decay chosen on valid
     dec_choice = {}
@@ -105,6 +107,24 @@ def evaluate_all(ds, pop, ship, run, st, log, W_valid_knn, base_text, ft_text, k
         dense_t = uv_t @ iv_t.T
         results["test"][f"{which}_text_only"] = both(f"text only {which}", lambda hs, sl: dense_t[sl], ts, ds, pop,
                                                      log, category=False)
+        if which == "int8" and noisy_fn is not None:
+            nh, nt = noisy_fn(ts.hists)
+            ns = type(ts)(ts.users, nh, ts.targets)
+            kn_n = K.score(nh, W, knn_decay)
+            uv_n = X.run_user(us, iv, nh, st.max_history, types=nt)
+            dn = uv_n @ iv.T
+            results["test"]["int8_noisy"] = both("full int8, browse noise", lambda hs, sl: dn[sl] + knn_weight * kn_n[sl],
+                                                 ns, ds, pop, log)
+            if untrained is not None:
+                from .user_model import user_vectors
+                u0n = user_vectors(untrained, iv, nh, st.max_history, types=nt) @ iv.T
+                results["test"]["untrained_noisy"] = both("untrained user model fp32, browse noise",
+                                                          lambda hs, sl: u0n[sl] + knn_weight * kn_n[sl], ns, ds, pop, log)
+        if which == "int8" and untrained is not None:
+            from .user_model import user_vectors
+            u0 = user_vectors(untrained, iv, ts.hists, st.max_history) @ iv.T
+            results["test"]["untrained"] = both("untrained user model fp32 (recency mean + prior) + kNN",
+                                                lambda hs, sl: u0[sl] + knn_weight * kn[sl], ts, ds, pop, log)
         log(f"eval {which} {time.time() - t:.0f}s")
     f32 = results["test"]["fp32"]["full"]["ndcg@10"]
     i8 = results["test"]["int8"]["full"]["ndcg@10"]

@@ -48,18 +48,28 @@ def weights(cu, cw, pop, min_count=1, alpha=0.5, beta=0.5, top_n=None):
     return w.astype(np.float32)
 
 
+def recent_unique(h):
+    """Distinct items, most recent first (the browser's `recentUnique`)."""
+    seen, out = set(), []
+    for it in reversed([int(x) for x in h]):
+        if it not in seen:
+            seen.add(it); out.append(it)
+    return out
+
+
 def hist_matrix(hists, n_items, decay):
     rows, cols, vals = [], [], []
     for r, h in enumerate(hists):
-        L = len(h)
-        for p_, it in enumerate(h[::-1]):      # p = 0 for the most recent
-            rows.append(r); cols.append(int(it)); vals.append(decay ** p_)
+        for p_, it in enumerate(recent_unique(h)):      # p = 0 for the most recent distinct item
+            rows.append(r); cols.append(it); vals.append(decay ** p_)
     return sp.csr_matrix((vals, (rows, cols)), shape=(len(hists), n_items), dtype=np.float32)
 
 
 def score(hists, w, decay):
-    """Σ_{h, p} decay^p w(h -> i) for every item i (duplicates in the history add up, like the browser)."""
-    return np.asarray(hist_matrix(hists, w.shape[0], decay) @ w)
+    """Σ_p decay^p w(h_p -> i) over the history's distinct items h_p, most recent first (like the browser's
+    knnScores: a repeated item counts once, at its latest position). w: dense or scipy.sparse."""
+    out = hist_matrix(hists, w.shape[0], decay) @ w
+    return out.toarray() if sp.issparse(out) else np.asarray(out)
 
 
 def to_neighbors_json(w, asins, min_count, digits=4):

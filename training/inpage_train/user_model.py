@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -42,8 +43,19 @@ class Block(nn.Module):
 
 
 class UserModel(nn.Module):
-    def __init__(self, item_dim, d=128, layers=2, heads=2, max_history=50, n_types=4, drop=0.2):
+    """hist_vecs [B,L,item_dim] (left-padded, last slot = most recent), hist_types [B,L], hist_mask [B,L]
+    -> user_vec [B,item_dim]; score(item) = user_vec · item_vec.
+
+    prior_dims: trailing item-vector dims that are item *priors* (the popularity feature), not item content:
+    the recency-mean skip path ignores them and the output starts at `prior_init` there, so the initial
+    state is exactly "recency-weighted mean of history vectors + prior_init × popularity feature"."""
+
+    def __init__(self, item_dim, d=128, layers=2, heads=2, max_history=50, n_types=4, drop=0.2,
+                 prior_dims=0, prior_init=0.0):
         super().__init__()
+        # per-event pooling logit from the transformer (zero at start): the user vector is a weighted mean of
+        # the history's vectors whose weights the model learns from content, event type and recency
+        self.pool = nn.Linear(d, 1)
         self.inp = nn.Linear(item_dim, d)
         self.pos = nn.Embedding(max_history, d)     # recency position: 0 = most recent
         self.typ = nn.Embedding(n_types, d)
@@ -56,10 +68,18 @@ class UserModel(nn.Module):
         self.decay = nn.Parameter(torch.tensor(0.0))  # logit of the skip's recency decay
         self.drop = nn.Dropout(drop)
         self.max_history = max_history
-        # start as the recency-weighted mean of the history item vectors (a strong baseline); the transformer
-        # path learns a correction on top of it
+        skip_mask = torch.ones(item_dim)
+        if prior_dims:
+            skip_mask[-prior_dims:] = 0
+        self.register_buffer("skip_mask", skip_mask)
+        # the transformer path learns a correction on top of the recency mean (+ prior): zero output at start
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        nn.init.zeros_(self.pool.weight)
+        nn.init.zeros_(self.pool.bias)
+        if prior_dims:
+            with torch.no_grad():
+                self.out.bias[-prior_dims:] = prior_init
 
     def forward(self, hist_vecs, hist_types, hist_mask):
         B, L, _ = hist_vecs.shape
@@ -72,11 +92,12 @@ class UserModel(nn.Module):
         for b in self.blocks:
             x = b(x, add_mask)
         h = self.ln(x[:, -1])
-        # recency-weighted mean of the raw history vectors (a strong text-only baseline), as a skip path
-        g = torch.sigmoid(self.decay)
-        w = torch.pow(g, rec.to(hist_vecs.dtype)).unsqueeze(0) * maskf
+        # weights ∝ decay^recency × exp(pool(x)) over the real events (at start: the recency-weighted mean)
+        lw = rec.to(hist_vecs.dtype).unsqueeze(0) * F.logsigmoid(self.decay) + self.pool(self.ln(x)).squeeze(-1)
+        lw = lw.masked_fill(hist_mask == 0, -1e4)
+        w = torch.softmax(lw, dim=1) * maskf
         pooled = (hist_vecs * w.unsqueeze(-1)).sum(1) / w.sum(1, keepdim=True).clamp(min=1e-6)
-        return self.out(h) + self.skip * pooled
+        return self.out(h) + self.skip * pooled * self.skip_mask
 
 
 def pad_batch(seqs, types, max_history):
@@ -114,74 +135,151 @@ def augment(seq, rng, cat_items, cat_of, p_insert=0.2, p_cart=0.05):
     return seq, types
 
 
-def train(model, item_vecs, hists, targets, text_dim, cat_keys, epochs=20, batch=256, lr=2e-3,
+@dataclass
+class Level:
+    """Training examples whose public aggregates were built WITHOUT their targets: every shopper's training
+    sequence cut by `cut` items (history = the first n-cut items, target = item n-cut+1), and the collab
+    vectors, popularity feature and neighbour weights recomputed from the cut sequences alone. This mirrors
+    valid/test exactly (their aggregates never saw the target) and removes the leak that made the model
+    trust co-occurrence evidence that cannot exist for an unseen pair."""
+    hists: list
+    targets: np.ndarray
+    item_vecs: np.ndarray        # [n_items, item_dim] (text ‖ collab ‖ prior) from the cut sequences
+    knn: object                  # scipy.sparse [n_items, n_items] neighbour weights from the cut sequences
+
+
+def train(model, levels, text_dim, cat_keys, knn_weight=0.5, knn_decay=0.8, epochs=10, batch=256, lr=1e-3,
           collab_drop_hist=0.25, collab_drop_cat=0.1, temp=0.05, seed=0, max_steps=None, log=print,
-          augment_types=True, time_budget_s=None, hist_drop=0.1, eval_fn=None, eval_every=2):
+          augment_types=True, time_budget_s=None, hist_drop=0.1, eval_fn=None, eval_every=1, calib_steps=150, learn_knn=True, freeze_prior=0,
+          hard_k=0, hard_weight=0.0, learn_temp=True, pool_only=False):
+    """Next-item prediction, full softmax over the catalogue with the score the browser computes:
+    logit(i) = (user·item_i + knn_weight × Σ_p decay^p w(h_p → i)) / temp; the history's own items are
+    masked (the browser and the metrics exclude them). The kNN term is a fixed input, so the transformer
+    learns what co-occurrence misses instead of re-learning it. Model selection on valid (eval_fn) after
+    every `eval_every` epochs, starting from the untrained state (step 0)."""
+    from . import knn as K
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    cat_of = {}
-    cat_items = {}
     keys = sorted(set(cat_keys))
     kid = {k: i for i, k in enumerate(keys)}
-    for i, k in enumerate(cat_keys):
-        cat_of[i] = kid[k]
-        cat_items.setdefault(kid[k], []).append(i)
+    cat_of = {i: kid[k] for i, k in enumerate(cat_keys)}
+    cat_items = {}
+    for i, k in cat_of.items():
+        cat_items.setdefault(k, []).append(i)
     cat_items = {k: np.array(v) for k, v in cat_items.items()}
-    iv = torch.from_numpy(item_vecs)
-    D = iv.shape[1]
+    ivs = [torch.from_numpy(lv.item_vecs) for lv in levels]
+    D = ivs[0].shape[1]
     has_collab = D > text_dim
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    n = len(targets)
-    steps_per_epoch = max(1, n // batch)
+    # training-only calibration: the softmax temperature and the kNN term's weight are learned with the model,
+    # so the transformer is not pushed to distort the user vector to fix the scale (the shipped kNN weight is
+    # chosen on valid afterwards)
+    log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temp)), requires_grad=learn_temp)
+    knn_coef = nn.Parameter(torch.tensor(float(knn_weight)), requires_grad=learn_knn)
+    calib = [p for p in (log_scale, knn_coef) if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": [p for p in model.parameters()]}, {"params": calib, "weight_decay": 0.0}],
+                            lr=lr, weight_decay=0.01)
+    def batch_loss(li, idx):
+        lv, iv = levels[li], ivs[li]
+        seqs, tys = [], []
+        for i in idx:
+            h = lv.hists[i]
+            if augment_types:
+                sq, ty = augment(h, rng, cat_items, cat_of)
+            else:
+                sq, ty = [int(x) for x in h], [0] * len(h)
+            if hist_drop and len(sq) > 2:  # drop random older events (robustness to short/partial histories)
+                keep = [j for j in range(len(sq)) if j == len(sq) - 1 or rng.random() > hist_drop]
+                sq = [sq[j] for j in keep]; ty = [ty[j] for j in keep]
+            seqs.append(sq); tys.append(ty)
+        tg = torch.from_numpy(lv.targets[idx])
+        ids, ty, m = pad_batch(seqs, tys, model.max_history)
+        hv = iv[torch.from_numpy(ids)] * torch.from_numpy(m)[..., None]
+        if has_collab and collab_drop_hist:
+            drop = torch.from_numpy(rng.random(len(idx)) < collab_drop_hist)
+            hv[drop, :, text_dim:] = 0
+        cat = iv
+        if has_collab and collab_drop_cat:
+            cm = torch.from_numpy(rng.random(iv.shape[0]) < collab_drop_cat)
+            cat = iv.clone(); cat[cm, text_dim:] = 0
+        kn = torch.from_numpy(K.score([sq[-model.max_history:] for sq in seqs], lv.knn, knn_decay).astype(np.float32))
+        u = model(hv, torch.from_numpy(ty), torch.from_numpy(m))
+        logits = (u @ cat.T + knn_coef * kn) * log_scale.exp()
+        hmask = torch.zeros_like(logits, dtype=torch.bool)
+        for r, sq in enumerate(seqs):
+            hmask[r, sq] = True
+        hmask[torch.arange(len(idx)), tg] = False
+        logits = logits.masked_fill(hmask, -1e4)
+        loss = F.cross_entropy(logits, tg)
+        if hard_k:
+            # listwise loss on the untrained scorer's top hard_k (+ the target): the part of the ranking that
+            # decides NDCG@10, so training optimises where the product's top slots are decided
+            cand = torch.cat([tg[:, None], torch.from_numpy(hard[li][idx])], 1)
+            hl = logits.gather(1, cand)
+            hl[:, 1:] = hl[:, 1:].masked_fill(cand[:, 1:] == tg[:, None], -1e4)
+            loss = (1 - hard_weight) * loss + hard_weight * F.cross_entropy(hl, torch.zeros_like(tg))
+        return loss
+
+    hard = []
+    if hard_k:
+        for lv in levels:
+            u0 = user_vectors(model, lv.item_vecs, lv.hists, model.max_history)
+            sc = u0 @ lv.item_vecs.T + knn_weight * K.score(lv.hists, lv.knn, knn_decay)
+            for r, h in enumerate(lv.hists):
+                sc[r, h] = -np.inf
+            hard.append(np.argpartition(-sc, hard_k, axis=1)[:, :hard_k].astype(np.int64))
+        log(f"user hard candidates: top {hard_k} of the untrained scorer for {sum(len(h) for h in hard)} rows")
+    if pool_only:
+        # the transformer may only re-weight the history's events (no free direction added to the user vector)
+        model.out.weight.requires_grad_(False); model.out.bias.requires_grad_(False)
+    if freeze_prior and not pool_only:
+        # the prior's weight stays the value chosen on valid: full-softmax cross-entropy alone would raise it
+        # (popularity helps the middle of the ranking) at the cost of the top-10 the product shows
+        def _zero_tail(g):
+            g = g.clone(); g[-freeze_prior:] = 0; return g
+        model.out.weight.register_hook(_zero_tail)
+        model.out.bias.register_hook(_zero_tail)
+    chunks = []
+    for li, lv in enumerate(levels):
+        n = len(lv.targets)
+        chunks += [(li, s) for s in range(0, max(n - batch + 1, 1), batch)]
+    steps_per_epoch = len(chunks)
     total = epochs * steps_per_epoch
     if max_steps:
         total = min(total, max_steps)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(total, 2), pct_start=0.1)
     t0 = time.time()
-    step = 0
-    losses = []
-    history = []
-    best = None
-    if eval_fn is not None:   # model selection on valid, starting with the untrained (recency-mean) state
+    step, losses, history, best = 0, [], [], None
+    if eval_fn is not None:
         v = eval_fn(model); history.append({"step": 0, "valid": v})
         best = (v, 0, {k: x.clone() for k, x in model.state_dict().items()})
         log(f"user step 0 valid {v:.4f}")
+    # calibrate temperature and kNN weight on the untrained model first (a wrong scale makes the first
+    # updates distort the user vector instead of learning anything)
+    model.eval()
+    cal = torch.optim.Adam(calib, lr=0.05)
+    loss = torch.tensor(float("nan"))
+    for _ in range(calib_steps):
+        li = int(rng.integers(len(levels)))
+        loss = batch_loss(li, rng.choice(len(levels[li].targets), min(batch, len(levels[li].targets)), replace=False))
+        cal.zero_grad(); loss.backward(); cal.step()
+    model.zero_grad(set_to_none=True)
+    log(f"user calibration: temp {float(torch.exp(-log_scale.detach())):.4f} knn weight {float(knn_coef.detach()):.3f} loss {loss.item():.4f}")
     while step < total:
-        perm = rng.permutation(n)
+        order = rng.permutation(len(chunks))
+        perms = [rng.permutation(len(lv.targets)) for lv in levels]
         model.train()
-        for s in range(0, n - batch + 1 if n >= batch else 1, batch):
+        for c in order:
             if step >= total:
                 break
-            idx = perm[s:s + batch]
-            seqs, tys = [], []
-            for i in idx:
-                h = hists[i]
-                if augment_types:
-                    sq, ty = augment(h, rng, cat_items, cat_of)
-                else:
-                    sq, ty = list(h), [0] * len(h)
-                if hist_drop and len(sq) > 2:  # drop random older events (robustness to short/partial histories)
-                    keep = [j for j in range(len(sq)) if j == len(sq) - 1 or rng.random() > hist_drop]
-                    sq = [sq[j] for j in keep]; ty = [ty[j] for j in keep]
-                seqs.append(sq); tys.append(ty)
-            ids, ty, m = pad_batch(seqs, tys, model.max_history)
-            hv = iv[torch.from_numpy(ids)]
-            if has_collab and collab_drop_hist:
-                drop = torch.from_numpy(rng.random(len(idx)) < collab_drop_hist)
-                hv[drop, :, text_dim:] = 0
-            cat = iv
-            if has_collab and collab_drop_cat:
-                cm = torch.from_numpy(rng.random(iv.shape[0]) < collab_drop_cat)
-                cat = iv.clone(); cat[cm, text_dim:] = 0
-            u = model(hv, torch.from_numpy(ty), torch.from_numpy(m))
-            logits = (u @ cat.T) / temp
-            loss = F.cross_entropy(logits, torch.from_numpy(targets[idx]))
+            li, s = chunks[c]
+            loss = batch_loss(li, perms[li][s:s + batch])
             opt.zero_grad(); loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step(); sched.step()
             losses.append(loss.item()); step += 1
             if step % steps_per_epoch == 0 or step == total:
-                log(f"user step {step}/{total} loss {np.mean(losses[-steps_per_epoch:]):.4f} {time.time() - t0:.0f}s")
+                log(f"user step {step}/{total} loss {np.mean(losses[-steps_per_epoch:]):.4f} temp {float(torch.exp(-log_scale.detach())):.4f} "
+                    f"knn {float(knn_coef.detach()):.3f} {time.time() - t0:.0f}s")
                 if eval_fn is not None and (step % (eval_every * steps_per_epoch) == 0 or step == total):
                     v = eval_fn(model); model.train(); history.append({"step": step, "valid": v})
                     log(f"user step {step} valid {v:.4f}")
@@ -190,7 +288,8 @@ def train(model, item_vecs, hists, targets, text_dim, cat_keys, epochs=20, batch
             if time_budget_s and time.time() - t0 > time_budget_s:
                 log(f"user time budget reached at step {step}"); total = step; break
     model.eval()
-    info = {"steps": step, "final_loss": float(np.mean(losses[-50:])) if losses else None, "seconds": time.time() - t0}
+    info = {"steps": step, "final_loss": float(np.mean(losses[-50:])) if losses else None, "seconds": time.time() - t0,
+            "learned_temp": float(torch.exp(-log_scale.detach())), "learned_knn_coef": float(knn_coef.detach())}
     if best is not None:
         model.load_state_dict(best[2])
         info.update({"selected_step": best[1], "selected_valid": best[0], "valid_history": history})
