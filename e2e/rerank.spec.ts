@@ -43,10 +43,10 @@ test('a category page reorders toward what the shopper viewed and bought, with r
   const byPersonal = [...out.items].sort((a, b) => b.personal - a.personal).slice(0, 10)
   const glassPersonal = byPersonal.filter((i) => isGlass.has(i.id)).length
   console.log(`glassware in top 10: server 0, personalized ${glassTop}, model alone ${glassPersonal}; latency ${out.latencyMs.toFixed(0)} ms`)
-  // The model alone prefers what the shopper bought; the default blend (personalWeight 0.5) gives the
-  // server's order an equal say, so about half of the top 10 turns over (model 2.0.0: 10 and 5).
+  // The model alone prefers what the shopper bought, and the default blend (personalWeight 0.8 without
+  // a query) lets that turn most of the top 10 over (model 2.0.0: 10 of 10 both ways).
   expect(glassPersonal).toBeGreaterThanOrEqual(8)
-  expect(glassTop).toBeGreaterThanOrEqual(4)
+  expect(glassTop).toBeGreaterThanOrEqual(6)
   const movedUp = out.items.filter((it, pos) => pos < it.serverRank)
   const withReasons = movedUp.filter((it) => it.reasons.length > 0)
   expect(withReasons.length).toBeGreaterThan(0)

@@ -194,7 +194,7 @@ test('under the strict CSP the script tag tracks and reorders, with no policy vi
   expect(after).toEqual(res.items.map((i) => i.id))
   expect(after).not.toEqual(before)
   // Toward glassware: a glass item leads, and the model scores every glass item above every adhesive
-  // (how far the order moves is the blend's business: personalWeight 0.5 on a 6-item list).
+  // (how far the order moves is the blend's business: personalWeight 0.8 on a 6-item list).
   expect(after[0]!.startsWith('csp-g')).toBe(true)
   const personal = (kind: string) => res.items.filter((i) => i.id.startsWith(kind)).map((i) => i.personal)
   expect(Math.min(...personal('csp-g'))).toBeGreaterThan(Math.max(...personal('csp-a')))

@@ -103,7 +103,7 @@ export async function main(argv: readonly string[]) {
       split,
       excludeHistory: !a['no-exclude-history'],
       users: typeof a.users === 'string' ? Number(a.users) : undefined,
-      personalWeight: num(a['personal-weight'], DEFAULTS.personalWeight),
+      personalWeight: num(a['personal-weight'], protocol === 'search' ? DEFAULTS.searchPersonalWeight : DEFAULTS.personalWeight),
       queryWeight: num(a['query-weight'], DEFAULTS.queryWeight),
       diversity: {
         lambda: num(a.lambda, DEFAULT_OPTIONS.diversity.lambda),

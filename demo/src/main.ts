@@ -23,7 +23,7 @@ const state = {
   candidates: [] as Product[],
   result: undefined as RerankResult | undefined,
   own: undefined as { name: string; items: Product[] } | undefined,
-  knobs: { personalWeight: 0.7, lambda: 1, maxPerCategory: 0 },
+  knobs: { personalWeight: 0.8, lambda: 1, maxPerCategory: 0 }, // the library's default without a query
   shoppers: [] as Shopper[],
   shopper: undefined as Shopper | undefined,
   step: 0,

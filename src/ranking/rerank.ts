@@ -6,11 +6,12 @@ import type { Candidate, RankedItem, RerankOptions, Coverage } from './types'
 import { zscore, type Vec } from './vectors'
 
 /**
- * personalWeight 0.5 and queryWeight 0.5 were chosen on the validation split with `npm run eval`
- * (category protocol, model inpage-sci-v1 1.0.0: NDCG@10 0.2693 at 0.5 vs 0.2674 at 0.6 and 0.2594
- * at 0.3; eval/README.md).
+ * Blend weights chosen on the validation split with `npm run eval` (model inpage-sci-v1 2.0.0, eval/README.md):
+ * without a query (category pages, rails) personalWeight 0.8 (category NDCG@10 0.2826; 0.5 → 0.2729, 1 → 0.2808);
+ * with a query (search) personalWeight 0.5 and queryWeight 0.25 (search NDCG@10 0.5377; the best of
+ * personalWeight {0.3, 0.5, 0.6, 0.8} × queryWeight {0.25, 0.5, 1}).
  */
-export const DEFAULTS = { personalWeight: 0.5, queryWeight: 0.5, k: 10, lambda: 1 } as const
+export const DEFAULTS = { personalWeight: 0.8, searchPersonalWeight: 0.5, queryWeight: 0.25, k: 10, lambda: 1 } as const
 
 export interface RankInput {
   candidates: readonly Candidate[]
@@ -43,7 +44,7 @@ export function rankCandidates(input: RankInput): { items: RankedItem[]; coverag
     const w = o.queryWeight ?? DEFAULTS.queryWeight
     personal = zp.map((p, j) => p + w * zq[j]!)
   }
-  const scores = blend(serverSignal(cands), personal, o.personalWeight ?? DEFAULTS.personalWeight)
+  const scores = blend(serverSignal(cands), personal, o.personalWeight ?? (q ? DEFAULTS.searchPersonalWeight : DEFAULTS.personalWeight))
   const preference = diversify(byScore(scores), scores, {
     k,
     lambda: o.diversity?.lambda ?? DEFAULTS.lambda,

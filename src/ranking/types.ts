@@ -31,9 +31,9 @@ export interface RerankOptions {
   k?: number
   /** Give up and return the server's order after this many ms (warm-up continues). Default 300. */
   budgetMs?: number
-  /** 0 = server order, 1 = personal order only. Default from the model's validation run. */
+  /** 0 = server order, 1 = personal order only. Default 0.8, or 0.5 with a `query` (chosen on validation). */
   personalWeight?: number
-  /** Weight of on-device query relevance against the shopper's taste, for search. Default 0.5. */
+  /** Weight of on-device query relevance against the shopper's taste, for search. Default 0.25. */
   queryWeight?: number
   /** An item moves up at most this many positions (and down at most this many). Default: unbounded. */
   maxDisplacement?: number
