@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Plugin } from 'vite'
+import { BM25 } from '../eval/bm25'
 
 export interface Product {
   id: string
@@ -35,16 +36,13 @@ interface Row {
   description: string | null
 }
 
-const tokenize = (s: string) => s.toLowerCase().match(/[a-z0-9]+(?:\.[0-9]+)?/g) ?? []
 const department = (p: Product) => p.category[1] ?? 'Other'
 
 export class Store {
   readonly products: Product[]
   readonly popularity: number[]
   private byPopularity: number[]
-  private index = new Map<string, [number, number][]>() // term → [doc, tf]
-  private lengths: number[] = []
-  private avgLength = 0
+  private readonly bm25: BM25
   private testRows: { user: string; history: number[]; target: number }[] = []
 
   constructor(dir: string) {
@@ -64,19 +62,8 @@ export class Store {
     }
     // Ties keep catalog order, so the server's order is stable.
     this.byPopularity = this.products.map((_, i) => i).sort((a, b) => this.popularity[b]! - this.popularity[a]! || a - b)
-    rows.forEach((r, doc) => {
-      // Title counts twice: the store's search favours title matches.
-      const terms = [...tokenize(r.title), ...tokenize(r.title), ...tokenize(r.brand ?? ''), ...tokenize((r.categories ?? []).slice(1).join(' ')), ...tokenize(r.description ?? '')]
-      this.lengths[doc] = terms.length
-      const tf = new Map<string, number>()
-      for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1)
-      for (const [t, n] of tf) {
-        let posting = this.index.get(t)
-        if (!posting) this.index.set(t, (posting = []))
-        posting.push([doc, n])
-      }
-    })
-    this.avgLength = this.lengths.reduce((a, b) => a + b, 0) / this.lengths.length
+    // The same BM25 as eval's search protocol; the title counts twice: the store's search favours title matches.
+    this.bm25 = new BM25(rows.map((r) => [r.title, r.title, r.brand ?? '', (r.categories ?? []).slice(1).join(' '), r.description ?? ''].join(' ')))
     for (const line of readFileSync(join(dir, 'test.inter'), 'utf8').trim().split('\n').slice(1)) {
       const [user, hist, target] = line.split('\t')
       this.testRows.push({ user: user!, history: hist!.split(' ').map(Number), target: Number(target) })
@@ -94,20 +81,9 @@ export class Store {
   }
 
   search(q: string, limit: number): Product[] {
-    const k1 = 1.2
-    const b = 0.75
-    const n = this.products.length
-    const scores = new Map<number, number>()
-    for (const term of new Set(tokenize(q))) {
-      const posting = this.index.get(term)
-      if (!posting) continue
-      const idf = Math.log(1 + (n - posting.length + 0.5) / (posting.length + 0.5))
-      for (const [doc, tf] of posting) {
-        const s = (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * this.lengths[doc]!) / this.avgLength))
-        scores.set(doc, (scores.get(doc) ?? 0) + s)
-      }
-    }
-    return [...scores].sort((x, y) => y[1] - x[1] || this.popularity[y[0]]! - this.popularity[x[0]]! || x[0] - y[0]).slice(0, limit).map(([doc]) => this.products[doc]!)
+    const s = this.bm25.scores(q)
+    const hits = [...s.keys()].filter((doc) => s[doc]! > 0)
+    return hits.sort((x, y) => s[y]! - s[x]! || this.popularity[y]! - this.popularity[x]! || x - y).slice(0, limit).map((doc) => this.products[doc]!)
   }
 
   /** Test users with 8–20 purchases, mostly in one department: a visible taste, several departments. */
