@@ -164,12 +164,7 @@ def noisy_histories(hists, cat_keys, seed):
     """Valid histories with SEMI-SYNTHETIC browse events inserted (user_model.augment, fixed seed): the
     browser records views and clicks, the data has none; a user model must not be fooled by them."""
     rng = np.random.default_rng(seed)
-    kid = {k: i for i, k in enumerate(sorted(set(cat_keys)))}
-    cat_of = {i: kid[k] for i, k in enumerate(cat_keys)}
-    cat_items = {}
-    for i, k in cat_of.items():
-        cat_items.setdefault(k, []).append(i)
-    cat_items = {k: np.array(v) for k, v in cat_items.items()}
+    cat_of, cat_items = U.category_index(cat_keys)
     out = [U.augment(h, rng, cat_items, cat_of, p_insert=0.5, p_cart=0.0) for h in hists]
     return [np.array(h, dtype=np.int64) for h, _ in out], [t for _, t in out]
 

@@ -114,6 +114,16 @@ def pad_batch(seqs, types, max_history):
     return ids, ty, m
 
 
+def category_index(cat_keys):
+    """(item -> category number, category number -> its items) for augment()."""
+    kid = {k: i for i, k in enumerate(sorted(set(cat_keys)))}
+    cat_of = {i: kid[k] for i, k in enumerate(cat_keys)}
+    cat_items = {}
+    for i, k in cat_of.items():
+        cat_items.setdefault(k, []).append(i)
+    return cat_of, {k: np.array(v) for k, v in cat_items.items()}
+
+
 def augment(seq, rng, cat_items, cat_of, p_insert=0.2, p_cart=0.05):
     """SEMI-SYNTHETIC event types (the data has purchases only):
     - with prob p_insert, 1-2 browse events (view/click) of a random item from the category of a random
@@ -160,13 +170,7 @@ def train(model, levels, text_dim, cat_keys, knn_weight=0.5, knn_decay=0.8, epoc
     from . import knn as K
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    keys = sorted(set(cat_keys))
-    kid = {k: i for i, k in enumerate(keys)}
-    cat_of = {i: kid[k] for i, k in enumerate(cat_keys)}
-    cat_items = {}
-    for i, k in cat_of.items():
-        cat_items.setdefault(k, []).append(i)
-    cat_items = {k: np.array(v) for k, v in cat_items.items()}
+    cat_of, cat_items = category_index(cat_keys)
     ivs = [torch.from_numpy(lv.item_vecs) for lv in levels]
     D = ivs[0].shape[1]
     has_collab = D > text_dim
