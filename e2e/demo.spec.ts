@@ -68,10 +68,11 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   await expect(page.locator('#badges')).toContainText(/WASM|WEBGPU/)
   await expect(page.locator('#badges')).toContainText(/Rerank\d+ ms/)
 
-  // The knobs reach rerank(): weight 0 gives the server's order back.
+  // The knobs reach rerank(): weight 0 gives the server's order back, the default weight this order.
+  const weight = await page.locator('#personal-weight').inputValue()
   await page.locator('#personal-weight').fill('0')
   await expect.poll(() => ids(page, 'personal')).toEqual(server)
-  await page.locator('#personal-weight').fill('0.7')
+  await page.locator('#personal-weight').fill(weight)
   await expect.poll(() => ids(page, 'personal')).toEqual(personal)
   await settled(page)
   await shot(page, testInfo, 'simulator')

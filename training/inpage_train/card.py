@@ -213,8 +213,8 @@ EMNLP 2019; research-use terms apply). Everything computed from a shopper's hist
 
 **How the user model was trained without leakage**: collaborative vectors, popularity and neighbour weights
 computed from the same sequences whose next items are the targets would let the model trust co-occurrence evidence
-that cannot exist for an unseen pair (the first version's trained states all lost on valid for this reason, the
-likely cause). Here every training row comes from sequences cut by c = 1, 2, 3 items: history = the first n−c
+that cannot exist for an unseen pair (version 1's trained states all lost on valid and this leak was the suspected
+cause; removing it was not enough on its own — see "Exploration"). Here every training row comes from sequences cut by c = 1, 2, 3 items: history = the first n−c
 items, target = item n−c+1, and all public aggregates are recomputed from the cut sequences alone — as for
 valid/test, whose aggregates never saw the target. Loss: full-softmax cross-entropy over the catalogue on the
 score the browser computes (kNN term included as a fixed input, history items masked), temperature and kNN weight
