@@ -21,7 +21,7 @@ const ROOT = projectRoot()
 
 const USAGE = `usage:
   npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all]
-                  [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q]
+                  [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--no-popularity-prior]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--model public/models/inpage-sci-v1] [--out eval/results] [--encode-batch 1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50]`
@@ -112,10 +112,11 @@ export async function main(argv: readonly string[]) {
       textDecay: num(a['text-decay'], DEFAULT_OPTIONS.textDecay),
       grid: !!a.grid,
       reasons: !a['no-reasons'],
+      popularityPrior: !a['no-popularity-prior'],
       progress: progressBar(`${protocol}/${split}`),
     }
     const r = await evaluate(ctx, o)
-    const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.users ? `-n${o.users}` : ''}`
+    const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${o.users ? `-n${o.users}` : ''}`
     writeFileSync(join(outDir, `${file}.json`), JSON.stringify(r, null, 1) + '\n')
     writeFileSync(join(outDir, `${file}.md`), markdown(r))
     writeFileSync(join(outDir, `${file}.svg`), svg(r))

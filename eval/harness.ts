@@ -43,6 +43,8 @@ export interface EvalOptions {
   pageSize: number
   /** Reasons (leave-one-out user vectors) for the inpage systems in the category protocol. */
   reasons: boolean
+  /** The model's popularity prior on (RerankOptions.popularityPrior). */
+  popularityPrior: boolean
   progress?: (done: number, total: number) => void
 }
 
@@ -53,6 +55,7 @@ export const DEFAULT_OPTIONS: Omit<EvalOptions, 'protocol' | 'split' | 'personal
   knnDecay: 0.8,
   pageSize: 100,
   reasons: true,
+  popularityPrior: true,
 }
 
 export interface SystemMetrics extends RankMetrics {
@@ -264,6 +267,7 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
       itemKnnDecay: o.knnDecay,
       knn: knn && nb ? knn : undefined,
       pageSize: o.protocol === 'full' ? undefined : o.pageSize,
+      popularityPrior: o.popularityPrior,
     },
     systems: stats.results(),
     seconds: (performance.now() - t0) / 1000,
@@ -297,6 +301,8 @@ interface Env {
   searchCache: Map<string, { doc: number; score: number }[]>
   memo: Map<string, Float32Array[]>
   model: InpageModel
+  /** The catalogue's item vectors as candidates (without the prior when it is off). */
+  candVecs: Float32Array[]
 }
 
 function makeEnv(ctx: Context, o: EvalOptions): Env {
@@ -318,6 +324,7 @@ function makeEnv(ctx: Context, o: EvalOptions): Env {
     pages,
     bm25: o.protocol === 'search' ? new BM25(ctx.texts) : undefined,
     searchCache: new Map(),
+    candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
     memo: new Map(),
     model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
   }
@@ -347,7 +354,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const evIds = events.map((e) => e.itemId!)
   const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
   const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }])
-  const scores = personalScores(u!, ctx.itemVecs, env.knnSettings && model.neighbors ? { settings: env.knnSettings, scores: knnScores(evIds, env.allIds, model.neighbors, env.knnSettings.decay) } : undefined)
+  const scores = personalScores(u!, env.candVecs, env.knnSettings && model.neighbors ? { settings: env.knnSettings, scores: knnScores(evIds, env.allIds, model.neighbors, env.knnSettings.decay) } : undefined)
   add('inpage-int8', scores)
 
   // inpage-int8-diverse: the model's top `pageSize` (history excluded), reordered by rankCandidates with MMR.
@@ -387,7 +394,13 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
   const kept = list.filter((i) => !(o.excludeHistory && histSet.has(i)))
   const keptPos = new Map(kept.map((i, j) => [ctx.ids[i]!, j]))
-  const base: RerankOptions = { k: 10, excludePurchased: o.excludeHistory, personalWeight: o.personalWeight, ...(query ? { query, queryWeight: o.queryWeight } : {}) }
+  const base: RerankOptions = {
+    k: 10,
+    excludePurchased: o.excludeHistory,
+    personalWeight: o.personalWeight,
+    popularityPrior: o.popularityPrior,
+    ...(query ? { query, queryWeight: o.queryWeight } : {}),
+  }
   const record = (name: string, items: readonly RankedItem[], withReasons = false) => {
     const s = stats.get(name)
     s.ranks.push(missAll ? MISS : position(items, target))

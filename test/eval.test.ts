@@ -136,6 +136,28 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     for (const it of res.items) expect(it.personal).toBeCloseTo(direct[ids.indexOf(it.id)]!, 5)
   })
 
+  it('popularityPrior: false removes exactly the prior term, user-vector weight × item prior, from each personal score', async () => {
+    const m = loaded.model
+    expect(m.priorRange).toBeDefined() // the shipped model carries a prior (collab.json layout)
+    const [a, b] = m.priorRange!
+    const row = ctx.ds.splits.test![0]!
+    const history = historyEvents(ctx, row.hist)
+    const cands = ctx.candidates.slice(0, 20)
+    const on = await personalize(m, ctx.source, history, cands, { personalWeight: 1 }, undefined, false)
+    const off = await personalize(m, ctx.source, history, cands, { personalWeight: 1, popularityPrior: false }, undefined, false)
+    const [u] = await m.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
+    const personalOff = new Map(off.items.map((it) => [it.id, it.personal]))
+    let moved = 0
+    for (const it of on.items) {
+      const v = ctx.itemVecs[ctx.ids.indexOf(it.id)]!
+      let prior = 0
+      for (let d = a; d < b; d++) prior += u![d]! * v[d]!
+      expect(personalOff.get(it.id)!).toBeCloseTo(it.personal - prior, 5)
+      if (Math.abs(prior) > 1e-4) moved++
+    }
+    expect(moved).toBeGreaterThan(0)
+  })
+
   it('runs every protocol and writes the documented shape', async () => {
     for (const protocol of ['full', 'category', 'search'] as const) {
       const r = await evaluate(ctx, opts({ protocol, grid: true }))

@@ -32,16 +32,34 @@ export class InpageModel {
     private readonly ort: OrtLike,
     private readonly encoder: OrtSession,
     private readonly user: OrtSession,
-    files: { tokenizer: unknown; tokenizerConfig: unknown; collabIndex?: { ids: string[] }; collab?: ArrayBuffer; neighbors?: unknown },
+    files: {
+      tokenizer: unknown
+      tokenizerConfig: unknown
+      collabIndex?: { ids: string[]; layout?: { prior?: [number, number] } }
+      collab?: ArrayBuffer
+      neighbors?: unknown
+    },
   ) {
     this.tokenizer = new Tokenizer(files.tokenizer as object, files.tokenizerConfig as object)
     if (files.collab && files.collabIndex) {
       this.collab = new Float32Array(files.collab)
       files.collabIndex.ids.forEach((id, i) => this.collabIndex.set(id, i))
+      const prior = files.collabIndex.layout?.prior
+      if (prior) this.priorRange = [this.dims.text + prior[0], this.dims.text + prior[1]]
     }
     this.neighbors = files.neighbors ? readNeighbors(files.neighbors) : undefined
   }
   private collab: Float32Array | undefined
+  /** Where the popularity prior sits in an item vector, if the model ships one (collab.json `layout`). */
+  readonly priorRange: readonly [number, number] | undefined
+
+  /** The item vector without its popularity prior (the same vector when the model has none). */
+  withoutPrior(v: Float32Array): Float32Array {
+    if (!this.priorRange) return v
+    const out = v.slice()
+    out.fill(0, this.priorRange[0], this.priorRange[1])
+    return out
+  }
 
   get dims() {
     return this.manifest.dims

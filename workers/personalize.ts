@@ -53,7 +53,8 @@ export async function personalize(
 
   const histVecs = events.map((e) => itemVec(e.itemId!))
   const histTypes = events.map((e) => model.eventTypeId(e.type)!)
-  const candVecs = candidates.map((c) => itemVec(c.id))
+  // Without the prior only the candidates lose it: the history keeps the vectors the model was trained on.
+  const candVecs = candidates.map((c) => (options.popularityPrior === false ? model.withoutPrior(itemVec(c.id)) : itemVec(c.id)))
   // Row 0: the whole history; row e+1: history without event e (what reasons are made of).
   // They depend on the history alone, so they are kept until it changes.
   const key = events.map((e, j) => `${histTypes[j]}:${vecHash(histVecs[j]!)}`).join(',')

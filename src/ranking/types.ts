@@ -37,6 +37,12 @@ export interface RerankOptions {
   queryWeight?: number
   /** An item moves up at most this many positions (and down at most this many). Default: unbounded. */
   maxDisplacement?: number
+  /**
+   * Let the model's popularity prior count (models that ship one, e.g. inpage-sci-v1 2.x). `false` widens
+   * exposure at some accuracy: on valid, full-catalog coverage@10 0.57 → 0.79 and category NDCG@10
+   * 0.2826 → 0.2778 (eval/README.md). Default true.
+   */
+  popularityPrior?: boolean
   /** Drop candidates the shopper already bought. Default false. */
   excludePurchased?: boolean
   diversity?: {
