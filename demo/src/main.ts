@@ -23,7 +23,7 @@ const state = {
   candidates: [] as Product[],
   result: undefined as RerankResult | undefined,
   own: undefined as { name: string; items: Product[] } | undefined,
-  knobs: { personalWeight: 0.8, lambda: 1, maxPerCategory: 0 }, // the library's default without a query
+  knobs: { personalWeight: 0.8, lambda: 1, maxPerCategory: 0, popularityPrior: true }, // the library's defaults without a query
   shoppers: [] as Shopper[],
   shopper: undefined as Shopper | undefined,
   step: 0,
@@ -92,7 +92,7 @@ async function personalize() {
     renderPersonal()
     return
   }
-  const { personalWeight, lambda, maxPerCategory } = state.knobs
+  const { personalWeight, lambda, maxPerCategory, popularityPrior } = state.knobs
   const col = $('#personal-col')
   col.dataset.state = 'busy'
   const busy = setTimeout(() => col.classList.add('busy'), state.result ? 150 : 0)
@@ -102,6 +102,7 @@ async function personalize() {
     k: 10,
     budgetMs: 20_000,
     personalWeight,
+    popularityPrior,
     diversity: { lambda, ...(maxPerCategory ? { maxPerCategory } : {}) },
   })
   clearTimeout(busy)
@@ -449,6 +450,13 @@ function renderTuning() {
     slider('personal-weight', 'Personalization strength', '0 = the server’s order, 1 = this shopper’s taste only.', 0, 1, 0.05, k.personalWeight, (v) => v.toFixed(2), (v) => (k.personalWeight = v)),
     slider('lambda', 'Relevance vs variety', 'MMR λ: 1 = relevance only, lower = more varied top 10.', 0, 1, 0.05, k.lambda, (v) => v.toFixed(2), (v) => (k.lambda = v)),
     h('label', { class: 'knob' }, h('span', { class: 'knob-head' }, h('span', {}, 'Category cap in the top 10')), cap),
+    h(
+      'label',
+      { class: 'knob' },
+      h('span', { class: 'knob-head' }, h('span', {}, 'Popularity prior')),
+      h('input', { id: 'popularity-prior', type: 'checkbox', checked: k.popularityPrior, onchange: (e: Event) => ((k.popularityPrior = (e.target as HTMLInputElement).checked), personalizeSoon()) }),
+      h('span', { class: 'muted small' }, 'Off: less weight on best-sellers, wider exposure of the catalog.'),
+    ),
   )
 }
 

@@ -126,6 +126,7 @@ export function wire(rec: Recommender, options: WireOptions = {}, root: Document
     if (k > 0) o.k = k
     const w = Number(d.personalWeight)
     if (d.personalWeight && w >= 0 && w <= 1) o.personalWeight = w
+    if (d.popularityPrior === 'false') o.popularityPrior = false
     let result: RerankResult
     try {
       result = await rec.rerank(candidates, o)
