@@ -142,6 +142,12 @@ def shortfalls(out):
                  f"category page rose {V1_TEST['category']:.4f} -> {c8:.4f}. Version 1 was chosen on full ranking alone; this "
                  "one on the mean of both protocols (category pages are what the library reranks in a store). Most of the "
                  "full-ranking cost is the popularity prior (see its valid grid above).")
+    ti = out["results"].get("event_type_influence_valid")
+    if ti:
+        L.append("- Event types: how far the most recent event moves the user vector, relative to a purchase (valid "
+                 "histories, int8): " + ", ".join(f"{k} {v:.2f}" for k, v in ti.items()) + ". The model learned from "
+                 "the semi-synthetic browse events to discount views and clicks; the kNN term still counts every "
+                 "distinct history item alike, whatever its type.")
     if e.get("selected") == "base":
         L.append(f"- **Encoder fine-tuning did not beat the base encoder on valid** (text-only N@10 "
                  f"{e.get('valid_ndcg_text_only_finetuned', float('nan')):.4f} vs {e.get('valid_ndcg_text_only_base', float('nan')):.4f}).")

@@ -49,6 +49,27 @@ def load_shipped(ship, ds, st, which):
     return np.concatenate([text, collab], 1).astype(np.float32), text
 
 
+def event_type_influence(sess, item_vecs, hists, max_history, n=400, seed=0):
+    """How much the most recent event moves the user vector, by its type, relative to a purchase:
+    mean over n histories of |u(h, last as type) − u(h without last)| / |u(h, last as purchase) − u(h without last)|."""
+    from .user_model import EVENT_TYPES
+    rng = np.random.default_rng(seed)
+    rows = [r for r in rng.permutation(len(hists)) if len(hists[r]) >= 3][:n]
+    out = {}
+    for name, tid in EVENT_TYPES.items():
+        ratios = []
+        for r in rows:
+            h = hists[r]
+            without = X.run_user(sess, item_vecs, [h[:-1]], max_history)[0]
+            base = X.run_user(sess, item_vecs, [h], max_history)[0]
+            types = [[0] * len(h)]
+            types[0][-1] = tid
+            typed = X.run_user(sess, item_vecs, [h], max_history, types=types)[0]
+            ratios.append(np.linalg.norm(typed - without) / max(np.linalg.norm(base - without), 1e-9))
+        out[name] = float(np.mean(ratios))
+    return out
+
+
 def evaluate_all(ds, pop, ship, run, st, log, W_valid_knn, base_text, ft_text, knn_weight, knn_decay,
                  baselines=True, knn_only_decay=0.8, untrained=None, noisy_fn=None):
     """untrained: the user model before training (torch), for the row that shows what training adds.
@@ -120,6 +141,9 @@ def evaluate_all(ds, pop, ship, run, st, log, W_valid_knn, base_text, ft_text, k
                 u0n = user_vectors(untrained, iv, nh, st.max_history, types=nt) @ iv.T
                 results["test"]["untrained_noisy"] = both("untrained user model fp32, browse noise",
                                                           lambda hs, sl: u0n[sl] + knn_weight * kn_n[sl], ns, ds, pop, log)
+        if which == "int8":
+            results["event_type_influence_valid"] = event_type_influence(us, iv, ds.valid.hists, st.max_history)
+            log(f"event-type influence (valid histories, int8): {results['event_type_influence_valid']}")
         if which == "int8" and untrained is not None:
             from .user_model import user_vectors
             u0 = user_vectors(untrained, iv, ts.hists, st.max_history) @ iv.T
