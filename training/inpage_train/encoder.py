@@ -206,14 +206,10 @@ def finetune(model: TextEncoder, ids, mask, pairs, n_frozen=4, epochs=1.0, batch
                 tg = np.asarray(targets)[sel]
                 uniq, inv = np.unique(np.concatenate(hs + [tg]), return_inverse=True)
                 v = embed_items(uniq)
-                off = 0
-                anchors = []
-                for h in hs:
-                    w = torch.tensor(hist_decay ** np.arange(len(h))[::-1].copy(), dtype=v.dtype)
-                    hv = v[torch.from_numpy(inv[off:off + len(h)])]
-                    anchors.append((hv * w[:, None]).sum(0) / w.sum())
-                    off += len(h)
-                a = F.normalize(torch.stack(anchors), dim=-1)
+                # the history rows of `v` (indices into uniq), then the targets after them
+                off = int(sum(len(h) for h in hs))
+                rows_v = np.split(inv[:off], np.cumsum([len(h) for h in hs])[:-1])
+                a = F.normalize(_anchors(v, rows_v, 0, hist_decay), dim=-1)
                 b = v[torch.from_numpy(inv[off:off + len(tg)])]
                 pos = tg
             else:

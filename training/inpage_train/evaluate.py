@@ -10,6 +10,7 @@ from . import export as X
 from . import knn as K
 from . import metrics as M
 from .data import popularity
+from .user_model import EVENT_TYPES, user_vectors
 
 
 def recency_mean(vecs, hists, decay):
@@ -52,22 +53,42 @@ def load_shipped(ship, ds, st, which):
 def event_type_influence(sess, item_vecs, hists, max_history, n=400, seed=0):
     """How much the most recent event moves the user vector, by its type, relative to a purchase:
     mean over n histories of |u(h, last as type) − u(h without last)| / |u(h, last as purchase) − u(h without last)|."""
-    from .user_model import EVENT_TYPES
     rng = np.random.default_rng(seed)
     rows = [r for r in rng.permutation(len(hists)) if len(hists[r]) >= 3][:n]
-    out = {}
-    for name, tid in EVENT_TYPES.items():
-        ratios = []
-        for r in rows:
-            h = hists[r]
-            without = X.run_user(sess, item_vecs, [h[:-1]], max_history)[0]
-            base = X.run_user(sess, item_vecs, [h], max_history)[0]
+    ratios = {name: [] for name in EVENT_TYPES}
+    for r in rows:
+        h = hists[r]
+        without = X.run_user(sess, item_vecs, [h[:-1]], max_history)[0]
+        moved = np.linalg.norm(X.run_user(sess, item_vecs, [h], max_history)[0] - without)   # last event a purchase
+        for name, tid in EVENT_TYPES.items():
             types = [[0] * len(h)]
             types[0][-1] = tid
             typed = X.run_user(sess, item_vecs, [h], max_history, types=types)[0]
-            ratios.append(np.linalg.norm(typed - without) / max(np.linalg.norm(base - without), 1e-9))
-        out[name] = float(np.mean(ratios))
-    return out
+            ratios[name].append(np.linalg.norm(typed - without) / max(moved, 1e-9))
+    return {name: float(np.mean(v)) for name, v in ratios.items()}
+
+
+def int8_extras(results, ds, pop, st, log, us, iv, kn, W, knn_weight, knn_decay, untrained, noisy_fn):
+    """The shipped model on test histories with semi-synthetic browse events, the untrained user model beside it,
+    and how much each event type moves the user vector (valid histories)."""
+    ts = ds.test
+    if noisy_fn is not None:
+        nh, nt = noisy_fn(ts.hists)
+        ns = type(ts)(ts.users, nh, ts.targets)
+        kn_n = K.score(nh, W, knn_decay)
+        dn = X.run_user(us, iv, nh, st.max_history, types=nt) @ iv.T
+        results["test"]["int8_noisy"] = both("full int8, browse noise", lambda hs, sl: dn[sl] + knn_weight * kn_n[sl],
+                                             ns, ds, pop, log)
+        if untrained is not None:
+            u0n = user_vectors(untrained, iv, nh, st.max_history, types=nt) @ iv.T
+            results["test"]["untrained_noisy"] = both("untrained user model fp32, browse noise",
+                                                      lambda hs, sl: u0n[sl] + knn_weight * kn_n[sl], ns, ds, pop, log)
+    results["event_type_influence_valid"] = event_type_influence(us, iv, ds.valid.hists, st.max_history)
+    log(f"event-type influence (valid histories, int8): {results['event_type_influence_valid']}")
+    if untrained is not None:
+        u0 = user_vectors(untrained, iv, ts.hists, st.max_history) @ iv.T
+        results["test"]["untrained"] = both("untrained user model fp32 (recency mean + prior) + kNN",
+                                            lambda hs, sl: u0[sl] + knn_weight * kn[sl], ts, ds, pop, log)
 
 
 def evaluate_all(ds, pop, ship, run, st, log, W_valid_knn, base_text, ft_text, knn_weight, knn_decay,
@@ -128,27 +149,8 @@ def evaluate_all(ds, pop, ship, run, st, log, W_valid_knn, base_text, ft_text, k
         dense_t = uv_t @ iv_t.T
         results["test"][f"{which}_text_only"] = both(f"text only {which}", lambda hs, sl: dense_t[sl], ts, ds, pop,
                                                      log, category=False)
-        if which == "int8" and noisy_fn is not None:
-            nh, nt = noisy_fn(ts.hists)
-            ns = type(ts)(ts.users, nh, ts.targets)
-            kn_n = K.score(nh, W, knn_decay)
-            uv_n = X.run_user(us, iv, nh, st.max_history, types=nt)
-            dn = uv_n @ iv.T
-            results["test"]["int8_noisy"] = both("full int8, browse noise", lambda hs, sl: dn[sl] + knn_weight * kn_n[sl],
-                                                 ns, ds, pop, log)
-            if untrained is not None:
-                from .user_model import user_vectors
-                u0n = user_vectors(untrained, iv, nh, st.max_history, types=nt) @ iv.T
-                results["test"]["untrained_noisy"] = both("untrained user model fp32, browse noise",
-                                                          lambda hs, sl: u0n[sl] + knn_weight * kn_n[sl], ns, ds, pop, log)
         if which == "int8":
-            results["event_type_influence_valid"] = event_type_influence(us, iv, ds.valid.hists, st.max_history)
-            log(f"event-type influence (valid histories, int8): {results['event_type_influence_valid']}")
-        if which == "int8" and untrained is not None:
-            from .user_model import user_vectors
-            u0 = user_vectors(untrained, iv, ts.hists, st.max_history) @ iv.T
-            results["test"]["untrained"] = both("untrained user model fp32 (recency mean + prior) + kNN",
-                                                lambda hs, sl: u0[sl] + knn_weight * kn[sl], ts, ds, pop, log)
+            int8_extras(results, ds, pop, st, log, us, iv, kn, W, knn_weight, knn_decay, untrained, noisy_fn)
         log(f"eval {which} {time.time() - t:.0f}s")
     f32 = results["test"]["fp32"]["full"]["ndcg@10"]
     i8 = results["test"]["int8"]["full"]["ndcg@10"]

@@ -6,6 +6,7 @@ choose settings on valid -> ONNX export + int8 -> evaluate test ONCE -> ship fil
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -133,14 +134,15 @@ def prior_feature(pop, st):
     return (np.log1p(pop) / st.prior_scale).astype(np.float32)
 
 
-def public_vectors(hists, n_items, st):
+def public_vectors(hists, n_items, st, cooc=None):
     """What a store publishes from its order logs (aggregates over all shoppers, nothing per shopper):
     popularity, neighbour weights (pairs seen by < k shoppers dropped), and per-item public vectors =
-    collab_scale × collaborative SVD vector ‖ popularity prior. Returns (pop, W dense, pub [n, collab_dim+1], known)."""
+    collab_scale × collaborative SVD vector ‖ popularity prior. Returns (pop, W dense, pub [n, collab_dim+1], known).
+    cooc: K.cooc(hists, ...) when the caller already has it."""
     pop = np.zeros(n_items, dtype=np.float64)
     for h in hists:
         np.add.at(pop, h, 1)
-    cu, cw = K.cooc(hists, n_items, st.knn_gamma, 1.0)
+    cu, cw = cooc if cooc is not None else K.cooc(hists, n_items, st.knn_gamma, 1.0)
     W = K.weights(cu, cw, pop, st.knn_min_count, st.knn_alpha, st.knn_beta, st.knn_top_n)
     collab, known = collab_vectors(cu, st.knn_min_count, st.collab_dim, st.seed)
     pub = np.concatenate([collab * st.collab_scale, prior_feature(pop, st)[:, None]], 1).astype(np.float32)
@@ -237,10 +239,9 @@ def main(argv=None):
         m, _ = M.evaluate(lambda hs, sl: K.score(hs, w, 0.8), ds.valid, ds.n_items)
         knn_report[f"k={mc}"] = {"valid": m, "pairs": int((w > 0).sum())}
         log(f"knn min_count={mc}: valid {m} pairs {(w > 0).sum()}")
-    W = K.weights(cu, cw, pop, st.knn_min_count, st.knn_alpha, st.knn_beta, st.knn_top_n)
+    _, W, collab, known = public_vectors(ds.train_histories(), ds.n_items, st, cooc=(cu, cw))   # collab ‖ prior
     nb = K.to_neighbors_json(W, ds.asins, st.knn_min_count)
     W = K.from_neighbors_json(nb, asin_to_id, ds.n_items)   # exactly what ships (rounded weights)
-    _, _, collab, known = public_vectors(ds.train_histories(), ds.n_items, st)   # collab ‖ popularity prior
     timing["collab"] = time.time() - t
     log(f"collab: {known.sum()} items with vectors, dim {st.collab_dim}; {timing['collab']:.1f}s")
 
@@ -281,7 +282,8 @@ def main(argv=None):
     log(f"valid text-only N@10: base {vb:.4f} fine-tuned {vf:.4f}")
     if vf <= vb and not st.smoke:
         log("fine-tuning did not help on valid: shipping the base encoder weights")
-        enc.proj = None if st.enc_objective == "head" else enc.proj
+        if st.enc_objective == "head":
+            enc.proj = None        # finetune_head added it; the base state has none
         enc.load_state_dict(base_state); text = base_text; enc_info["selected"] = "base"
     else:
         enc_info["selected"] = "finetuned"
@@ -335,7 +337,6 @@ def main(argv=None):
     with torch.no_grad():
         um.out.bias[-1] = prior_w * st.prior_scale
     log(f"prior weight chosen on valid: {prior_w}")
-    import copy
     um_untrained = copy.deepcopy(um).eval()
     levels = leakfree_levels(ds, text, st) if not st.smoke else [
         U.Level(ds.train.hists, ds.train.targets, item_vecs, Wcsr)]
@@ -422,7 +423,6 @@ def size_tradeoff(enc, bert, st, run, ids, mask, log, text_valid, shipped_valid)
     the full 30,522-token vocabulary, and fewer transformer layers (top layers dropped). Pruning changes no
     catalogue vector (every catalogue token is kept); only text with word pieces outside the catalogue (search
     queries) differs: they map to [UNK]. Quality = valid text-only N@10 of the fp32 module."""
-    import copy
     full = E.TextEncoder(bert, keep_ids=None, proj_dim=enc.proj.weight.shape[0] if enc.proj is not None else 0,
                          max_tokens=st.max_tokens)
     sd = {k: v for k, v in enc.state_dict().items() if not k.startswith("word.") and k != "remap"}

@@ -160,8 +160,8 @@ class Level:
 
 def train(model, levels, text_dim, cat_keys, knn_weight=0.5, knn_decay=0.8, epochs=10, batch=256, lr=1e-3,
           collab_drop_hist=0.25, collab_drop_cat=0.1, temp=0.05, seed=0, max_steps=None, log=print,
-          augment_types=True, time_budget_s=None, hist_drop=0.1, eval_fn=None, eval_every=1, calib_steps=150, learn_knn=True, freeze_prior=0,
-          hard_k=0, hard_weight=0.0, learn_temp=True, pool_only=False):
+          augment_types=True, time_budget_s=None, hist_drop=0.1, eval_fn=None, eval_every=1, calib_steps=150,
+          freeze_prior=0, pool_only=False):
     """Next-item prediction, full softmax over the catalogue with the score the browser computes:
     logit(i) = (user·item_i + knn_weight × Σ_p decay^p w(h_p → i)) / temp; the history's own items are
     masked (the browser and the metrics exclude them). The kNN term is a fixed input, so the transformer
@@ -177,10 +177,10 @@ def train(model, levels, text_dim, cat_keys, knn_weight=0.5, knn_decay=0.8, epoc
     # training-only calibration: the softmax temperature and the kNN term's weight are learned with the model,
     # so the transformer is not pushed to distort the user vector to fix the scale (the shipped kNN weight is
     # chosen on valid afterwards)
-    log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temp)), requires_grad=learn_temp)
-    knn_coef = nn.Parameter(torch.tensor(float(knn_weight)), requires_grad=learn_knn)
-    calib = [p for p in (log_scale, knn_coef) if p.requires_grad]
-    opt = torch.optim.AdamW([{"params": [p for p in model.parameters()]}, {"params": calib, "weight_decay": 0.0}],
+    log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temp)))
+    knn_coef = nn.Parameter(torch.tensor(float(knn_weight)))
+    calib = [log_scale, knn_coef]
+    opt = torch.optim.AdamW([{"params": list(model.parameters())}, {"params": calib, "weight_decay": 0.0}],
                             lr=lr, weight_decay=0.01)
     def batch_loss(li, idx):
         lv, iv = levels[li], ivs[li]
@@ -213,25 +213,8 @@ def train(model, levels, text_dim, cat_keys, knn_weight=0.5, knn_decay=0.8, epoc
             hmask[r, sq] = True
         hmask[torch.arange(len(idx)), tg] = False
         logits = logits.masked_fill(hmask, -1e4)
-        loss = F.cross_entropy(logits, tg)
-        if hard_k:
-            # listwise loss on the untrained scorer's top hard_k (+ the target): the part of the ranking that
-            # decides NDCG@10, so training optimises where the product's top slots are decided
-            cand = torch.cat([tg[:, None], torch.from_numpy(hard[li][idx])], 1)
-            hl = logits.gather(1, cand)
-            hl[:, 1:] = hl[:, 1:].masked_fill(cand[:, 1:] == tg[:, None], -1e4)
-            loss = (1 - hard_weight) * loss + hard_weight * F.cross_entropy(hl, torch.zeros_like(tg))
-        return loss
+        return F.cross_entropy(logits, tg)
 
-    hard = []
-    if hard_k:
-        for lv in levels:
-            u0 = user_vectors(model, lv.item_vecs, lv.hists, model.max_history)
-            sc = u0 @ lv.item_vecs.T + knn_weight * K.score(lv.hists, lv.knn, knn_decay)
-            for r, h in enumerate(lv.hists):
-                sc[r, h] = -np.inf
-            hard.append(np.argpartition(-sc, hard_k, axis=1)[:, :hard_k].astype(np.int64))
-        log(f"user hard candidates: top {hard_k} of the untrained scorer for {sum(len(h) for h in hard)} rows")
     if pool_only:
         # the transformer may only re-weight the history's events (no free direction added to the user vector)
         model.out.weight.requires_grad_(False); model.out.bias.requires_grad_(False)
