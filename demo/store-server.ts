@@ -10,14 +10,7 @@ import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Plugin } from 'vite'
 import { BM25 } from '../eval/bm25'
-
-export interface Product {
-  id: string
-  title: string
-  brand?: string
-  category: string[]
-  description?: string
-}
+import type { Product } from './src/catalog-file'
 
 export interface Shopper {
   id: string

@@ -3,13 +3,7 @@
 import { createRecommender, type Candidate, type ConsentState, type RerankResult, type StoredEvent, type Why } from 'inpage'
 import { $, download, fill, h, hue } from './dom'
 import { parseCatalog, toCsv, type Product } from './catalog-file'
-
-interface Shopper {
-  id: string
-  label: string
-  history: Product[]
-  next: Product
-}
+import type { Shopper } from '../store-server'
 
 const SHOWN = 20
 const CANDIDATES = 60
