@@ -31,10 +31,17 @@ function spawnWorker(url?: string | URL): Worker {
   return new Worker(workerUrl, { type: 'module', name: 'inpage-engine' })
 }
 
+/** A worker that has not answered its first call by then is taken for dead (e.g. a script that never ran). */
+export const WORKER_START_MS = 15_000
+
 export class EngineClient {
   private worker: Worker | undefined
   private api: Comlink.Remote<EngineApi> | undefined
   private loading: Promise<EngineInfo> | undefined
+  /** Rejects when the current worker dies or is stopped (crash, kill, failed script, forget()). */
+  private died: Promise<never> = new Promise(() => {})
+  private kill: ((err: Error) => void) | undefined
+  private startTimer: ReturnType<typeof setTimeout> | undefined
   status: EngineStatus = { state: 'idle' }
 
   constructor(
@@ -44,21 +51,34 @@ export class EngineClient {
     private readonly onError: (e: { name: string; message: string }) => void,
   ) {}
 
-  /** Rejects when the current worker dies (crash, kill, out of memory). */
-  private died: Promise<never> = new Promise(() => {})
-
-  /** Starts the worker and the model load if not yet started; resolves when ready. */
+  /** Starts the worker and the model load if not yet started; resolves when ready, rejects with a named error. */
   warmUp(): Promise<EngineInfo> {
     if (this.loading) return this.loading
     this.status = { state: 'loading' }
-    const worker = spawnWorker(this.workerUrl)
-    this.died = this.watch(worker)
+    let worker: Worker
+    try {
+      worker = spawnWorker(this.workerUrl)
+    } catch (err) {
+      // e.g. SecurityError: a workerUrl on another origin (a library served from a CDN).
+      const e = new InPageError('EngineError', `the engine worker could not be created: ${describeError(err).name}: ${describeError(err).message}`)
+      this.fail(describeError(e))
+      return Promise.reject(e)
+    }
+    this.worker = worker
+    this.died = new Promise<never>((_, reject) => (this.kill = reject))
+    this.died.catch(() => {})
+    const dead = (message: string) => {
+      if (this.worker !== worker) return
+      this.fail({ name: 'EngineError', message })
+    }
     worker.addEventListener('error', (e) => {
       e.preventDefault()
-      this.fail({ name: 'EngineError', message: `the engine worker failed: ${e.message || 'script error'}` })
+      // A worker file that 404s, is not JavaScript or throws while starting.
+      dead(`the engine worker failed: ${(e as ErrorEvent).message || 'its script could not be loaded or run'}`)
     })
-    this.worker = worker
+    worker.addEventListener('messageerror', () => dead('the engine worker sent a message that could not be read'))
     this.api = Comlink.wrap<EngineApi>(worker)
+    this.watch(worker, this.api, dead)
     const progress = Comlink.proxy((p: Progress) => {
       this.status = { ...this.status, progress: p }
       this.onProgress(p)
@@ -69,7 +89,7 @@ export class EngineClient {
         return info
       },
       (err) => {
-        this.fail(describeError(err))
+        if (this.worker === worker) this.fail(describeError(err))
         throw err
       },
     )
@@ -78,31 +98,28 @@ export class EngineClient {
   }
 
   /**
-   * The worker holds a Web Lock for its whole life; asking for the same lock here is granted only
-   * when the worker is gone. A dead worker fails its pending calls at once instead of hanging.
+   * The worker holds a Web Lock for its whole life; asking for the same lock here is granted only when
+   * the worker is gone, so a dead worker fails its pending calls at once instead of hanging. Its first
+   * answer (taking the lock) also proves it started: no answer within WORKER_START_MS means it did not.
    */
-  private watch(worker: Worker): Promise<never> {
+  private watch(worker: Worker, api: Comlink.Remote<EngineApi>, dead: (message: string) => void) {
     const locks = (globalThis.navigator as Navigator & { locks?: LockManager })?.locks
-    if (!locks) return new Promise(() => {})
     const name = `inpage-engine:${Math.random().toString(36).slice(2)}`
-    const api = Comlink.wrap<EngineApi>(worker)
-    const died = api.hold(name).then(
-      () =>
-        new Promise<never>((_, reject) => {
-          void locks.request(name, () => {
-            if (this.worker === worker) this.fail({ name: 'EngineError', message: 'the engine worker stopped' })
-            reject(new InPageError('EngineError', 'the engine worker stopped'))
-          })
-        }),
+    this.startTimer = setTimeout(() => dead(`the engine worker did not start within ${WORKER_START_MS / 1000} s`), WORKER_START_MS)
+    api.hold(locks ? name : undefined).then(
+      () => {
+        clearTimeout(this.startTimer)
+        if (locks) void locks.request(name, () => dead('the engine worker stopped'))
+      },
+      () => {},
     )
-    died.catch(() => {})
-    return died
   }
 
   private fail(error: { name: string; message: string }) {
     this.status = { state: 'error', error }
     this.onError(error)
     this.stop() // the next call starts a fresh worker
+    this.status = { state: 'error', error }
   }
 
   get ready(): boolean {
@@ -117,7 +134,7 @@ export class EngineClient {
   /** Warms the vector cache for these candidates in the background; faults only mean no warm cache. */
   prefetch(candidates: Candidate[], persist: boolean) {
     this.warmUp()
-      .then(() => this.api?.prefetch(candidates, persist))
+      .then(() => Promise.race([this.api?.prefetch(candidates, persist), this.died]))
       .catch(() => {})
   }
 
@@ -131,21 +148,22 @@ export class EngineClient {
     return fn(...args)
   }
 
-  async clear() {
-    await this.api?.clear().catch(() => {})
-  }
-
   /** Called when a rerank timed out or the worker stopped answering: start over next time. */
   restart() {
     this.stop()
     this.status = { state: 'idle' }
   }
 
+  /** Ends the worker now, and with it any work in progress: its pending calls reject at once. */
   stop() {
+    clearTimeout(this.startTimer)
+    this.kill?.(new InPageError('EngineError', 'the engine worker was stopped'))
+    this.kill = undefined
     this.api?.[Comlink.releaseProxy]()
     this.worker?.terminate()
     this.worker = undefined
     this.api = undefined
     this.loading = undefined
+    if (this.status.state !== 'error') this.status = { state: 'idle' }
   }
 }

@@ -10,6 +10,8 @@ export type InPageErrorName =
   | 'StorageError'
   | 'ModelLoadError'
   | 'ModelIntegrityError'
+  /** The model's numbers cannot rank: non-finite or overflowing scores, NaN output, vectors of the wrong dimension. */
+  | 'ModelDataError'
   | 'EngineError'
   | 'DisposedError'
 
@@ -31,4 +33,11 @@ export function describeError(err: unknown): { name: string; message: string } {
     return { name: typeof e.name === 'string' ? e.name : 'Error', message: String(e.message) }
   }
   return { name: 'Error', message: String(err) }
+}
+
+export const modelData = (message: string) => new InPageError('ModelDataError', message)
+
+/** Throws ModelDataError unless every number is finite. */
+export function assertFinite(xs: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) throw modelData(`${what}: entry ${i} is ${xs[i]}`)
 }

@@ -4,9 +4,10 @@ import { validateCandidates, DEFAULT_MAX_CANDIDATES } from './candidates'
 import { Emitter } from './emitter'
 import { EngineClient, type EngineStatus } from './engine-client'
 import { describeError, InPageError, invalidOptions } from './errors'
-import { eraseCaches } from './history/erase'
+import { eraseCaches, listVectorCache } from './history/erase'
 import { History, type ExportDocument } from './history/history'
 import { validateEvent } from './history/events'
+import { validateRerankOptions } from './options'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
 import type { ConsentState, RetentionOptions, StorageKind, TrackEvent } from './types'
@@ -65,16 +66,16 @@ export interface Recommender {
   /**
    * Reorders the server's candidates for this shopper, on the device. Never rejects for engine or model
    * faults: it returns the server's order with `personalized: false` and `why` saying what happened.
-   * Throws `InvalidCandidatesError` for candidates it cannot rank.
+   * Rejects with `InvalidCandidatesError` for candidates it cannot rank, `InvalidOptionsError` for bad options.
    */
   rerank(candidates: Candidate[], options?: RerankOptions): Promise<RerankResult>
   /** Starts the worker and model download now (e.g. at idle time) instead of at the first rerank. */
   warmUp(): Promise<void>
-  /** Records a shopper event. Throws `InvalidEventError` for bad input (nothing is written); never throws for storage faults. */
+  /** Records a shopper event. Rejects with `InvalidEventError` for bad input (nothing is written); never for storage faults. */
   track(event: TrackEvent): Promise<void>
   /** Changes consent: 'granted' stores, 'pending' keeps events in memory only, 'denied' erases and keeps nothing. */
   setConsent(state: ConsentState): Promise<void>
-  /** A versioned JSON document of everything inpage stored for this shopper. */
+  /** A versioned JSON document of everything inpage stored for this shopper, item-vector cache keys included. */
   exportData(): Promise<ExportDocument>
   /** Erases every byte inpage stored: history and caches. */
   forget(): Promise<void>
@@ -98,6 +99,7 @@ function checkOptions(o: RecommenderOptions) {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw invalidOptions(`retention.${k} must be a positive number`)
   }
   if (o.storage !== undefined && o.storage !== 'auto' && o.storage !== 'memory') throw invalidOptions("storage must be 'auto' or 'memory'")
+  if (o.rerankDefaults !== undefined) validateRerankOptions(o.rerankDefaults, 'rerankDefaults.')
   if (o.backend !== undefined && !['auto', 'webgpu', 'wasm'].includes(o.backend)) throw invalidOptions("backend must be one of 'auto', 'webgpu', 'wasm'")
   if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw invalidOptions('model must be the URL of the model folder')
   for (const k of ['numThreads', 'maxCandidates'] as const) {
@@ -106,11 +108,14 @@ function checkOptions(o: RecommenderOptions) {
   }
 }
 
-const MODEL_FAULTS = new Set(['ModelLoadError', 'ModelIntegrityError'])
+const MODEL_FAULTS = new Set(['ModelLoadError', 'ModelIntegrityError', 'ModelDataError'])
 const DEFAULT_BUDGET_MS = 300
 
-function timeout(ms: number): Promise<'timeout'> {
-  return new Promise((r) => setTimeout(() => r('timeout'), ms))
+/** A timer to race against; `clear()` it once the race is decided. */
+function timeout(ms: number): { promise: Promise<'timeout'>; clear: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const promise = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))
+  return { promise, clear: () => clearTimeout(timer) }
 }
 
 export function createRecommender(options: RecommenderOptions = {}): Recommender {
@@ -130,6 +135,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     if (disposed) throw new InPageError('DisposedError', 'this recommender was disposed')
   }
   const name = options.name ?? 'default'
+  const defaults = validateRerankOptions(options.rerankDefaults, 'rerankDefaults.')
   const engine = options.model
     ? new EngineClient(
         { modelUrl: new URL(options.model, globalThis.location?.href).href, wasmPaths: options.wasmPaths, backend: options.backend ?? 'auto', name, numThreads: options.numThreads },
@@ -139,19 +145,26 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       )
     : undefined
 
+  /** Bumped by forget() and a denial: a rerank that started before answers as if it had not run. */
+  let epoch = 0
   /** Erases what inpage derived besides the history (item vectors, cached model files); reports faults. */
   async function eraseDerived() {
-    await engine?.clear()
     await eraseCaches(name).catch((err) => emitter.emit('error', describeError(err)))
+  }
+  /** Ends the worker's work in progress (e.g. encoding a long page) and its hold on the vector database. */
+  function cancelEngine() {
+    epoch++
+    engine?.restart()
   }
   // Denied at start (the site's option, or Global Privacy Control): leftovers of an earlier grant go too.
   void history.ready.then(() => (history.consent === 'denied' ? eraseDerived() : undefined)).catch(() => {})
 
-  async function rerank(raw: Candidate[], callOptions: RerankOptions = {}): Promise<RerankResult> {
+  async function rerank(raw: Candidate[], callOptions?: RerankOptions): Promise<RerankResult> {
     alive()
     const t0 = performance.now()
     const candidates = validateCandidates(raw, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES)
-    const o: RerankOptions = { ...options.rerankDefaults, ...callOptions }
+    const o: RerankOptions = { ...defaults, ...validateRerankOptions(callOptions) }
+    const started = epoch
     const plain = (why: Why, error?: { name: string; message: string }): RerankResult => ({
       ...serverOrder(candidates, o.k),
       personalized: false,
@@ -160,33 +173,42 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       latencyMs: performance.now() - t0,
       ...(error ? { error } : {}),
     })
+    // History erased or consent denied while this call ran: what it computed is of a history that is gone.
+    const stale = () => (history.consent === 'denied' ? plain('consent') : plain('no-history'))
     if (history.consent === 'denied') return plain('consent')
     if (!engine) return plain('no-model')
-    const events = await history.events()
-    if (!events.some((e) => e.itemId)) {
-      // No history yet: get the model and these candidates' vectors ready for the first event.
-      engine.prefetch(candidates, history.consent === 'granted')
-      return plain('no-history')
-    }
-    const st = engine.status
-    if (st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name)) return plain('model-error', st.error)
-    const budget = o.budgetMs ?? DEFAULT_BUDGET_MS
-    const deadline = timeout(Math.max(0, budget - (performance.now() - t0)))
-    if (!engine.ready) {
-      const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => describeError(err))
-      const first = await Promise.race([warm, deadline])
-      if (first === 'timeout') return plain('warming-up')
-      if (first !== 'ready') return plain(MODEL_FAULTS.has(first.name) ? 'model-error' : 'engine-error', first)
-    }
+    const deadline = timeout(Math.max(0, (o.budgetMs ?? DEFAULT_BUDGET_MS) - (performance.now() - t0)))
     try {
-      const res = await Promise.race([engine.rerank(events, candidates, o, history.consent === 'granted'), deadline])
+      const events = await history.events()
+      if (started !== epoch) return stale()
+      if (!events.some((e) => e.itemId)) {
+        // No history yet: get the model and these candidates' vectors ready for the first event.
+        engine.prefetch(candidates, history.consent === 'granted')
+        return plain('no-history')
+      }
+      const st = engine.status
+      if (st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name)) return plain('model-error', st.error)
+      if (!engine.ready) {
+        const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => describeError(err))
+        const first = await Promise.race([warm, deadline.promise])
+        if (started !== epoch) return stale()
+        if (first === 'timeout') return plain('warming-up')
+        if (first !== 'ready') return plain(MODEL_FAULTS.has(first.name) ? 'model-error' : 'engine-error', first)
+      }
+      const res = await Promise.race([engine.rerank(events, candidates, o, history.consent === 'granted'), deadline.promise])
+      if (started !== epoch) return stale()
       if (res === 'timeout') return plain('budget')
       return { items: res.items, coverage: res.coverage, personalized: res.personalized, why: res.why, backend: res.backend, latencyMs: performance.now() - t0 }
     } catch (err) {
+      if (started !== epoch) return stale()
       const e = describeError(err)
       emitter.emit('error', e)
+      // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size) are this call's fault, not the worker's.
+      if (e.name === 'ModelDataError') return plain('model-error', e)
       engine.restart()
       return plain('engine-error', e)
+    } finally {
+      deadline.clear()
     }
   }
 
@@ -198,22 +220,30 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       if (engine.status.state === 'error') engine.restart()
       await engine.warmUp()
     },
-    track(event) {
+    // async: bad input rejects (never a synchronous throw from a Promise-returning call).
+    async track(event) {
       alive()
       return history.add(validateEvent(event))
     },
     async setConsent(state) {
       alive()
       if (!CONSENT.includes(state)) throw new InPageError('ConsentError', `consent must be one of ${CONSENT.join(', ')}`)
-      await history.setConsent(state)
+      // Synchronously, in this order: the history stops (memory now, database next), then the worker's work.
+      const erased = history.setConsent(state)
+      if (state === 'denied') cancelEngine()
+      await erased
       // The item-vector cache is keyed by the ids of items this shopper saw: denied keeps none of it.
       if (state === 'denied') await eraseDerived()
     },
-    exportData: () => history.export(),
+    async exportData() {
+      const doc = await history.export()
+      return { ...doc, itemVectorCache: await listVectorCache(name) }
+    },
     async forget() {
-      await engine?.clear()
-      await history.forget()
-      await eraseCaches(name)
+      const erased = history.forget()
+      cancelEngine()
+      await erased
+      await eraseDerived()
     },
     status: () => ({ ...history.status(), disposed, engine: engine?.status ?? { state: 'idle' } }),
     ready: () => history.ready,

@@ -9,13 +9,14 @@ import { isStoredEvent } from '../src/history/store'
 import { validateCandidates } from '../src/candidates'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
 import { createRecommender } from '../src/index'
+import { validateRerankOptions } from '../src/options'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 
 // A fixed seed: CI runs the same 10,000+ cases every time (a failure names its seed and path to replay);
 // FUZZ_SEED=<n> explores other ones.
 fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261128) })
 
-const NAMED = new Set(['InvalidEventError', 'InvalidCandidatesError', 'InvalidOptionsError', 'ConsentError'])
+const NAMED = new Set(['InvalidEventError', 'InvalidCandidatesError', 'InvalidOptionsError', 'ConsentError', 'ModelDataError'])
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__']
 const EVENT_KEYS = new Set(['type', 'itemId', 'item', 'query', 'dwellMs', 'surface', 'ts'])
 const ITEM_KEYS = new Set(['title', 'brand', 'category', 'price'])
@@ -298,16 +299,27 @@ describe('fuzz: the pure ranking functions', () => {
         (cands, personal, query, options, vectors, withReasons) => {
           const n = cands.length
           const events = withReasons ? [{ type: 'view' as const, itemId: 'h', title: '<img src=x onerror=alert(1)>' }] : undefined
-          const out = rankCandidates({
-            candidates: cands,
-            personal: personal.slice(0, n),
-            queryRelevance: query?.slice(0, n),
-            vectors: vectors.slice(0, n).map((v) => v ?? undefined),
-            without: events && [personal.slice(0, n).map((p) => p - 1)],
-            events,
-            purchased: new Set(cands.filter((_, i) => i % 3 === 0).map((c) => c.id)),
-            options,
-          })
+          const run = () =>
+            rankCandidates({
+              candidates: cands,
+              personal: personal.slice(0, n),
+              queryRelevance: query?.slice(0, n),
+              vectors: vectors.slice(0, n).map((v) => v ?? undefined),
+              without: events && [personal.slice(0, n).map((p) => p - 1)],
+              events,
+              purchased: new Set(cands.filter((_, i) => i % 3 === 0).map((c) => c.id)),
+              options,
+            })
+          // Non-finite scores (or weights the public API would have refused) are ModelDataError, never an order.
+          const finite = personal.slice(0, n).every(Number.isFinite) && (!query || query.slice(0, n).every(Number.isFinite))
+          const validOptions = !isError(named(() => validateRerankOptions(options)))
+          const out = named(run)
+          if (isError(out)) {
+            expect(out.error).toBe('ModelDataError')
+            expect(finite && validOptions).toBe(false)
+            return
+          }
+          expect(finite).toBe(true)
           const kept = options.excludePurchased ? cands.filter((_, i) => i % 3 !== 0) : cands
           expect(out.items.map((i) => i.id).sort()).toEqual(kept.map((c) => c.id).sort())
           for (const it of out.items) expect(cands[it.serverRank]!.id).toBe(it.id)
@@ -334,9 +346,11 @@ describe('fuzz: the public API (createRecommender in memory, no model)', () => {
     rec.on('error', (e) => errors.push(e.name))
     await fc.assert(
       fc.asyncProperty(eventLike, fc.oneof(anyValue, fc.array(candidateLike, { maxLength: 6 })), async (ev, cands) => {
-        const t = await (async () => named(() => rec.track(ev as never)))()
-        if (isError(t)) expect(t.error).toBe('InvalidEventError')
-        else await t
+        // track() never throws synchronously: bad input rejects.
+        const t = named(() => rec.track(ev as never))
+        expect(isError(t)).toBe(false)
+        const settled = await (t as Promise<void>).then(() => 'ok', (e: Error) => e.name)
+        if (settled !== 'ok') expect(settled).toBe('InvalidEventError')
         let r: unknown
         try {
           r = await rec.rerank(cands as never)

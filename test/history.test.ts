@@ -201,9 +201,9 @@ describe('faults', () => {
     expect(h2.status().skipped).toBe(1)
   })
 
-  it('track throws InvalidEventError synchronously and writes nothing', async () => {
+  it('track rejects with InvalidEventError (never a synchronous throw) and writes nothing', async () => {
     const rec = createRecommender({ name: uniq(), consent: 'granted' })
-    expect(() => rec.track({ type: 'view' } as never)).toThrow(expect.objectContaining({ name: 'InvalidEventError' }))
+    await expect(rec.track({ type: 'view' } as never)).rejects.toMatchObject({ name: 'InvalidEventError' })
     await rec.flush()
     expect(rec.status().events).toBe(0)
   })
@@ -211,5 +211,68 @@ describe('faults', () => {
   it('rejects bad options with InvalidOptionsError', () => {
     expect(() => createRecommender({ name: 'a b' })).toThrow(expect.objectContaining({ name: 'InvalidOptionsError' }))
     expect(() => createRecommender({ retention: { maxEvents: -1 } })).toThrow(expect.objectContaining({ name: 'InvalidOptionsError' }))
+  })
+})
+
+// Hardening (issue 17): the consent/erase queue and bursts, in Node with fake-indexeddb. The same
+// promises are proved in real Chromium by e2e/hostile.spec.ts.
+describe('consent and erase run in call order; the last call wins', () => {
+  it('a grant still opening the store never writes after a later denial', async () => {
+    const name = uniq()
+    const h = new History({ name })
+    const a = h.setConsent('granted')
+    void h.add(view('x', 1))
+    const b = h.setConsent('denied')
+    await Promise.all([a, b])
+    await h.flush()
+    expect(h.consent).toBe('denied')
+    expect(await dbNames()).not.toContain(dbNameFor(name))
+    const again = new History({ name })
+    await again.ready
+    expect(again.consent).toBe('pending')
+  })
+
+  it('deny then grant, unawaited: the denial erases what came before, the grant starts afresh', async () => {
+    const name = uniq()
+    const h = new History({ name, consent: 'granted' })
+    await h.add(view('old', 1))
+    const a = h.setConsent('denied')
+    void h.add(view('dropped', 2)) // tracked while denied
+    const b = h.setConsent('granted')
+    void h.add(view('new', 3))
+    await Promise.all([a, b])
+    await h.flush()
+    const again = new History({ name })
+    expect((await again.events()).map((e) => e.itemId)).toEqual(['new'])
+    expect(again.consent).toBe('granted')
+  })
+
+  it('forget() during a write drops the rest of the burst; nothing is written after the erase', async () => {
+    const name = uniq()
+    const h = new History({ name, consent: 'granted', retention: { maxEvents: 5000 } })
+    await h.ready
+    for (let i = 0; i < 3000; i++) void h.add(view(`b${i}`, i))
+    const flushing = h.flush()
+    await new Promise((r) => setTimeout(r, 0))
+    await h.forget()
+    await flushing
+    expect(await h.events()).toEqual([])
+    expect(await dbNames()).not.toContain(dbNameFor(name))
+  })
+
+  it('150,000 events while pending keep the newest maxEvents, without a stack overflow', async () => {
+    for (const storage of ['auto', 'memory'] as const) {
+      const h = new History({ name: uniq(), storage })
+      const errors: string[] = []
+      const h2 = new History({ name: uniq(), storage, onError: (e) => errors.push(e.name) })
+      for (let i = 0; i < 150_000; i++) void h2.add(view(`i${i}`, i))
+      await h2.flush()
+      const evs = await h2.events()
+      expect(evs.length).toBe(1000)
+      expect(evs.at(-1)!.itemId).toBe('i149999')
+      expect(errors).toEqual([])
+      await h.dispose()
+      await h2.dispose()
+    }
   })
 })

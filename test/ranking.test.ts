@@ -5,6 +5,7 @@ import { rankCandidates, serverOrder } from '../src/ranking/rerank'
 import { knnScores, personalScores, recentUnique } from '../src/ranking/score'
 import { itemText } from '../src/ranking/text'
 import { zscore } from '../src/ranking/vectors'
+import { validateRerankOptions } from '../src/options'
 import type { Candidate } from '../src/ranking/types'
 
 const cands = (n: number, extra: (i: number) => Partial<Candidate> = () => ({})): Candidate[] =>
@@ -135,5 +136,27 @@ describe('determinism and server order', () => {
   })
   it('serverOrder keeps the list as sent', () => {
     expect(serverOrder(cands(3)).items.map((i) => i.id)).toEqual(['c0', 'c1', 'c2'])
+  })
+})
+
+describe('numbers (issue 17): overflow-safe standard scores, refused non-finite scores, validated options', () => {
+  it('zscore of finite extremes stays finite and keeps the order', () => {
+    const z = zscore([1.7e308, -1.7e308, 0, Number.MAX_VALUE])
+    expect(z.every(Number.isFinite)).toBe(true)
+    expect(z[3]).toBeGreaterThanOrEqual(z[0]!)
+    expect(z[0]).toBeGreaterThan(z[2]!)
+    expect(z[2]).toBeGreaterThan(z[1]!)
+  })
+  it('rankCandidates refuses NaN or infinite personal scores with ModelDataError', () => {
+    const candidates = [{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }]
+    for (const bad of [NaN, Infinity, -Infinity])
+      expect(() => rankCandidates({ candidates, personal: [1, bad] })).toThrow(expect.objectContaining({ name: 'ModelDataError' }))
+    expect(rankCandidates({ candidates, personal: [1.7e308, -1.7e308] }).items.map((i) => i.id)).toEqual(['a', 'b'])
+  })
+  it('validateRerankOptions refuses bad values by name and copies known keys only', () => {
+    for (const bad of [{ personalWeight: NaN }, { personalWeight: 1.5 }, { k: 0 }, { k: 1.5 }, { budgetMs: Infinity }, { queryWeight: -1 }, { maxDisplacement: -1 }, { diversity: { lambda: -0.1 } }, { diversity: 3 }, { popularityPrior: 1 }, { query: [] }, 'x'])
+      expect(() => validateRerankOptions(bad)).toThrow(expect.objectContaining({ name: 'InvalidOptionsError' }))
+    const clean = validateRerankOptions(JSON.parse('{"k": 5, "__proto__": {"polluted": 1}, "extra": 1, "diversity": {"lambda": 0.5}}'))
+    expect(clean).toEqual({ k: 5, diversity: { lambda: 0.5 } })
   })
 })

@@ -24,8 +24,6 @@ export interface EngineConfig {
   name: string
   /** WASM threads; default 1 without cross-origin isolation, else min(4, cores). */
   numThreads?: number
-  /** A Web Lock this worker holds for its whole life, so the page learns at once when it dies. */
-  lifeLock?: string
 }
 
 export interface EngineInfo {
@@ -46,14 +44,13 @@ class Engine {
   private cache: VectorCache | undefined
   private loading: Promise<EngineInfo> | undefined
   private information: EngineInfo | undefined
-  private name = 'default'
   /** User vectors (and leave-one-out variants) of recent histories. */
   private readonly userMemo = new Map<string, Float32Array[]>()
 
-  /** Takes the life lock; resolves once it is held (the page then waits on it). */
-  async hold(lock: string): Promise<void> {
+  /** The worker's first answer: takes the life lock (when given) and resolves once it is held. */
+  async hold(lock?: string): Promise<void> {
     const locks = (self.navigator as Navigator & { locks?: LockManager }).locks
-    if (!locks) return
+    if (!locks || !lock) return
     await new Promise<void>((held) => void locks.request(lock, () => (held(), new Promise<never>(() => {}))))
   }
 
@@ -67,7 +64,6 @@ class Engine {
 
   private async doLoad(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo> {
     const t0 = performance.now()
-    this.name = cfg.name
     const base = new URL(cfg.modelUrl, self.location.href).href
     const manifest = await loadManifest(base)
     let fromCache = true
@@ -114,7 +110,7 @@ class Engine {
       neighbors: manifest.scoring?.knn ? json(manifest.scoring.knn.file) : undefined,
     })
     const model = this.model
-    this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, (texts) => model.encode(texts))
+    this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, manifest.dims.text, (texts) => model.encode(texts))
     this.information = {
       model: { name: manifest.name, version: manifest.version },
       backend,
@@ -169,16 +165,6 @@ class Engine {
 
   cacheStats() {
     return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 }
-  }
-
-  /** forget(): let go of the vector cache (the page deletes the databases and cached files). */
-  async clear(): Promise<void> {
-    this.userMemo.clear()
-    this.cache?.close()
-    if (this.model) {
-      const model = this.model
-      this.cache = new VectorCache(vectorDbName(this.name), `${model.manifest.name}@${model.manifest.version}`, (t) => model.encode(t))
-    }
   }
 }
 

@@ -87,7 +87,7 @@ export class InpageModel {
     const d = this.dims.text
     for (let s = 0; s < order.length; s += batchSize) {
       const idx = order.slice(s, s + batchSize)
-      const len = Math.max(...idx.map((i) => toks[i]!.length))
+      const len = idx.reduce((m, i) => Math.max(m, toks[i]!.length), 0)
       const ids = new BigInt64Array(idx.length * len)
       const mask = new BigInt64Array(idx.length * len)
       idx.forEach((i, r) => toks[i]!.forEach((t, c) => {

@@ -9,6 +9,7 @@ import type { HistoryItemEvent } from '../src/ranking/reasons'
 import type { Candidate, Coverage, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
 import type { InpageModel } from './model'
+import { assertFinite, modelData } from '../src/errors'
 
 /** Text vectors for items, from wherever is cheapest (cache, or the encoder). */
 export interface TextVectorSource {
@@ -47,7 +48,11 @@ export async function personalize(
   for (const c of candidates) texts.set(c.id, itemText(c))
   const ids = [...texts.keys()]
   const vecs = await source.textVectors(ids.map((id) => ({ id, text: texts.get(id)! })))
+  vecs.forEach((v, i) => expectVector(v, model.dims.text, `the text vector of "${ids[i]}"`))
   const textVec = new Map(ids.map((id, i) => [id, vecs[i]!]))
+  for (const c of candidates)
+    if (c.vector && c.vector.length !== model.dims.collab)
+      throw modelData(`candidate "${c.id}": vector has ${c.vector.length} floats, the model reads ${model.dims.collab}`)
   const serverVec = new Map(candidates.filter((c) => c.vector).map((c) => [c.id, c.vector!]))
   const itemVec = (id: string) => model.itemVector(textVec.get(id)!, serverVec.get(id) ?? model.collabVector(id))
 
@@ -64,6 +69,7 @@ export async function personalize(
     for (let e = 0; withReasons && e < events.length; e++)
       variants.push({ vecs: histVecs.filter((_, j) => j !== e), types: histTypes.filter((_, j) => j !== e) })
     users = await model.userVectors(variants)
+    users.forEach((u, i) => expectVector(u, model.dims.item, i ? `user vector without event ${i - 1}` : 'the user vector'))
     if (memo) {
       if (memo.size >= 8) memo.delete(memo.keys().next().value!)
       memo.set(withReasons ? key : `${key}|plain`, users)
@@ -96,6 +102,12 @@ export async function personalize(
     options,
   })
   return { ...ranked, personalized: true, why: 'personalized' }
+}
+
+/** Throws ModelDataError for a vector of the wrong length or with a non-finite float. */
+function expectVector(v: ArrayLike<number> | undefined, dims: number, what: string) {
+  if (!v || v.length !== dims) throw modelData(`${what} has ${v?.length ?? 0} floats, the model makes ${dims}`)
+  assertFinite(v, what)
 }
 
 /** FNV-1a over a vector's bytes: a cache key for the user-vector memo. */

@@ -18,6 +18,8 @@ export class VectorCache implements TextVectorSource {
   constructor(
     private readonly dbName: string,
     private readonly version: string,
+    /** Floats per vector: a stored entry of another length, or with a non-finite float, is a miss. */
+    private readonly dims: number,
     private readonly encode: (texts: string[]) => Promise<Float32Array[]>,
     private readonly limit = VECTOR_CACHE_LIMIT,
   ) {}
@@ -47,7 +49,7 @@ export class VectorCache implements TextVectorSource {
       try {
         const got = await this.kv.use('readonly', (s) => Promise.all(missing.map((i) => promisifyRequest(s.get(keys[i]!)))))
         got.forEach((v, j) => {
-          if (v instanceof Float32Array) {
+          if (this.usable(v)) {
             out[missing[j]!] = v
             this.memory.set(keys[missing[j]!]!, v)
           }
@@ -71,6 +73,11 @@ export class VectorCache implements TextVectorSource {
     return out as Float32Array[]
   }
 
+  /** Another script can write this database: what it holds is checked before it is trusted. */
+  private usable(v: unknown): v is Float32Array {
+    return v instanceof Float32Array && v.length === this.dims && v.every(Number.isFinite)
+  }
+
   private async persist(rows: [string, Float32Array][]) {
     if (!this.kv) return
     try {
@@ -79,16 +86,17 @@ export class VectorCache implements TextVectorSource {
         return promisifyRequest(s.transaction)
       })
       this.writes += rows.length
-      if (this.writes > this.limit / 10) await this.trim()
+      // Closed meanwhile (consent revoked): never reopen the database just to trim it.
+      if (this.kv && this.writes > this.limit / 10) await this.trim(this.kv)
     } catch {
       /* quota or a closed database: the memory copy still serves this page */
     }
   }
 
   /** Keeps the cache bounded: drops entries of other model versions, then the surplus. */
-  private async trim() {
+  private async trim(kv: KvStore) {
     this.writes = 0
-    await this.kv!.use('readwrite', async (s) => {
+    await kv.use('readwrite', async (s) => {
       const keys = (await promisifyRequest(s.getAllKeys())) as string[]
       const stale = keys.filter((k) => !k.startsWith(`${this.version}|`))
       const current = keys.length - stale.length
@@ -98,13 +106,9 @@ export class VectorCache implements TextVectorSource {
     })
   }
 
-  async size(): Promise<number> {
-    if (!this.kv) return this.memory.size
-    return this.kv.use('readonly', (s) => promisifyRequest(s.count()))
-  }
-
   close() {
     this.kv?.close()
+    this.kv = undefined
     this.memory.clear()
   }
 }

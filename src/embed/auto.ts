@@ -13,22 +13,25 @@ export interface AutoWired {
 
 /** Reads data-model, data-consent, data-backend, data-wasm-paths, data-name, data-dwell-ms, data-budget-ms. */
 export function autoWire(script: HTMLScriptElement | null): AutoWired {
+  // Whatever the attributes say, the page keeps working and window.InPage stays defined.
+  try {
+    return wireFromAttributes(script)
+  } catch (e) {
+    console.error(`inpage: the script tag's data attributes were refused: ${(e as Error)?.name}: ${(e as Error)?.message}`)
+    return {}
+  }
+}
+
+function wireFromAttributes(script: HTMLScriptElement | null): AutoWired {
   const d = script?.dataset
   if (!d?.model) return {}
   const o: RecommenderOptions = { model: d.model }
   if (d.consent) o.consent = d.consent as ConsentState
   if (d.backend) o.backend = d.backend as RecommenderOptions['backend']
-  // Relative to the page, like data-model, so both can sit in the same folder.
+  // Relative to the page, like data-model, so both can sit in the same folder. A bad URL throws here.
   if (d.wasmPaths) o.wasmPaths = new URL(d.wasmPaths, location.href).href
   if (d.name) o.name = d.name
-  let recommender: Recommender
-  try {
-    recommender = createRecommender(o)
-  } catch (e) {
-    // A typo in an attribute must not take window.InPage down with it.
-    console.error(`inpage: the script tag's data attributes were refused: ${(e as Error).name}: ${(e as Error).message}`)
-    return {}
-  }
+  const recommender = createRecommender(o)
   const num = (v?: string) => (v && Number(v) >= 0 ? Number(v) : undefined)
   const embed = wire(recommender, { dwellMs: num(d.dwellMs), budgetMs: num(d.budgetMs) })
   const go = () => void embed.refresh().catch((e) => console.warn('inpage:', e))

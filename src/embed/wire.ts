@@ -2,6 +2,7 @@
 // marked lists in place by moving their own DOM nodes. Uses only inpage's public API.
 
 import type { Candidate, Recommender, RerankOptions, RerankResult, TrackEvent } from '../index'
+import { LIMITS } from '../history/events'
 
 export interface WireOptions {
   /** How long an item must stay at least half visible before it counts as viewed. Default 1000. */
@@ -42,10 +43,22 @@ function surfaceOf(el: Element): string {
   return holder?.dataset.inpageSurface ?? holder?.dataset.inpageRerank ?? 'page'
 }
 
+const warned = new WeakSet<Element>()
+
 function track(rec: Recommender, el: HTMLElement, type: TrackEvent['type']) {
-  const { id, title, brand, category, price } = readItem(el)
-  // Item elements with missing fields are the page's bug; tracking must never break the page.
-  rec.track({ type, itemId: id, item: { title, brand, category, price }, surface: surfaceOf(el) }).catch(() => {})
+  // Item elements with missing or bad fields (no data-title, an empty or over-long id) are the page's
+  // bug: say so once per element, and never throw into the page's own handlers.
+  const skip = (e: unknown) => {
+    if (warned.has(el)) return
+    warned.add(el)
+    console.warn(`inpage: an item element was not tracked: ${(e as Error)?.name}: ${(e as Error)?.message}`, el)
+  }
+  try {
+    const { id, title, brand, category, price } = readItem(el)
+    rec.track({ type, itemId: id, item: { title, brand, category, price }, surface: surfaceOf(el) }).catch(skip)
+  } catch (e) {
+    skip(e)
+  }
 }
 
 /**
@@ -115,15 +128,20 @@ export function wire(rec: Recommender, options: WireOptions = {}, root: Document
 
   async function rerankList(list: HTMLElement, retry: boolean): Promise<RerankResult | undefined> {
     const d = list.dataset
-    // Items without a title cannot be ranked: they keep to the end of the list.
-    const candidates = [...list.children].filter((c): c is HTMLElement => c instanceof HTMLElement && c.matches(ITEM)).map(readItem).filter((c) => c.id && c.title)
+    // Items without a title, with an empty or over-long id, or repeating an id cannot be ranked: they
+    // keep to the end of the list instead of stopping the whole list.
+    const ids = new Set<string>()
+    const candidates = [...list.children]
+      .filter((c): c is HTMLElement => c instanceof HTMLElement && c.matches(ITEM))
+      .map(readItem)
+      .filter((c) => c.id.trim() && c.id.length <= LIMITS.id && c.title.trim() && !ids.has(c.id) && ids.add(c.id))
     if (!candidates.length) return undefined
     const o: RerankOptions = { surface: d.inpageRerank || 'category' }
     if (d.query) o.query = d.query
     const budget = Number(d.budgetMs ?? options.budgetMs)
-    if (budget >= 0) o.budgetMs = budget
+    if (Number.isFinite(budget) && budget >= 0) o.budgetMs = budget
     const k = Number(d.k)
-    if (k > 0) o.k = k
+    if (Number.isInteger(k) && k > 0) o.k = k
     const w = Number(d.personalWeight)
     if (d.personalWeight && w >= 0 && w <= 1) o.personalWeight = w
     if (d.popularityPrior === 'false') o.popularityPrior = false

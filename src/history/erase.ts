@@ -1,6 +1,6 @@
 // Names of everything inpage keeps besides the history, so forget() can erase it from any thread.
 
-import { deleteDatabase, hasIndexedDB } from './idb'
+import { deleteDatabase, hasIndexedDB, readKeysIfExists } from './idb'
 
 /** Cache API entries of model files: `inpage-model:<model>@<version>`. */
 export const MODEL_CACHE_PREFIX = 'inpage-model:'
@@ -9,10 +9,29 @@ export function vectorDbName(name: string) {
   return `inpage:${name}:vectors`
 }
 
-/** Erases the item-vector cache database and every cached model file. */
+/**
+ * Erases the item-vector cache database, then every cached model file (public, but forget() leaves
+ * nothing of inpage's behind; they are shared by this origin's recommenders, which download them again).
+ */
 export async function eraseCaches(name: string): Promise<void> {
-  // Cached files first: a vector database blocked by another tab (StorageError) must not keep them.
+  let blocked: unknown
+  // The vector database names items this shopper saw: it goes first. Blocked by another tab, it is
+  // deleted when that tab lets go; the model files go meanwhile.
+  if (hasIndexedDB()) await deleteDatabase(vectorDbName(name)).catch((err) => (blocked = err))
   if (typeof caches !== 'undefined')
     for (const k of await caches.keys()) if (k.startsWith(MODEL_CACHE_PREFIX)) await caches.delete(k)
-  if (hasIndexedDB()) await deleteDatabase(vectorDbName(name))
+  if (blocked) throw blocked
+}
+
+/** The item-vector cache's entries as exportData() shows them: which model, which item. */
+export async function listVectorCache(name: string): Promise<{ model: string; itemId: string }[]> {
+  const keys = await readKeysIfExists(vectorDbName(name))
+  return keys
+    .filter((k): k is string => typeof k === 'string')
+    .map((k) => {
+      // `<model>@<version>|<itemId>|<text hash>`: the id may itself hold '|'.
+      const first = k.indexOf('|')
+      const last = k.lastIndexOf('|')
+      return { model: k.slice(0, first), itemId: k.slice(first + 1, last) }
+    })
 }

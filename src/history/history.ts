@@ -21,7 +21,16 @@ export interface HistoryOptions {
   onError?: (error: { name: string; message: string }) => void
 }
 
-export interface ExportDocument {
+export interface ExportDocument extends HistoryExport {
+  /**
+   * The item-vector cache's entries (its keys name items this shopper was shown): the model they
+   * belong to and the item id. The vectors themselves are public (made from catalog text).
+   */
+  itemVectorCache: { model: string; itemId: string }[]
+}
+
+/** What the history itself holds. */
+export interface HistoryExport {
   format: 'inpage-export'
   version: 1
   schema: number
@@ -47,6 +56,11 @@ function gpcOn(): boolean {
   }
 }
 
+/** Events written per IndexedDB transaction: a burst never holds the page's main thread for long. */
+export const WRITE_BATCH = 250
+
+const yieldToPage = () => new Promise<void>((r) => setTimeout(r, 0))
+
 export class History {
   readonly ready: Promise<void>
   readonly retention: Required<RetentionOptions>
@@ -56,7 +70,6 @@ export class History {
   /** Events not in the store: consent pending, or a write that failed. Oldest first. */
   private unsaved: StoredEvent[] = []
   private queue: { ev: StoredEvent; done: () => void }[] = []
-  private flushing: Promise<void> | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private cache: StoredEvent[] | undefined
   private count = 0
@@ -67,6 +80,15 @@ export class History {
   private readonly tab = Math.random().toString(36).slice(2, 10)
   private seq = 0
   private readonly now: () => number
+  /**
+   * Every use of the store runs here, one after another, in call order: a grant that is still opening
+   * the database can never write after a later denial, and nothing reopens a database being erased.
+   */
+  private tail: Promise<unknown> = Promise.resolve()
+  /** Bumped by every setConsent(): a consent task that is no longer the latest does nothing. */
+  private consentCalls = 0
+  /** Bumped by every erase: a write in progress stops at its next batch. */
+  private erasures = 0
 
   constructor(private readonly opts: HistoryOptions) {
     this.now = opts.now ?? Date.now
@@ -75,7 +97,13 @@ export class History {
       maxAgeDays: opts.retention?.maxAgeDays ?? DEFAULT_RETENTION.maxAgeDays,
     }
     this.state = opts.consent ?? (gpcOn() ? 'denied' : 'pending')
-    this.ready = this.open()
+    this.ready = this.serial(() => this.open())
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(task, task)
+    this.tail = run.catch(() => {})
+    return run
   }
 
   private async open() {
@@ -88,9 +116,10 @@ export class History {
     if (!store) return // no database yet, and no consent to create one
     try {
       const meta = await store.getMeta()
-      // A grant the site recorded after asking the shopper outlives GPC; the site's explicit option wins.
-      if (this.opts.consent === undefined && meta?.consent === 'granted') this.state = 'granted'
-      if (this.state === 'denied') await store.destroy()
+      // A grant the site recorded after asking the shopper outlives GPC; the site's explicit option wins,
+      // and so does any setConsent() this page made while the store was opening.
+      if (this.opts.consent === undefined && this.consentCalls === 0 && meta?.consent === 'granted') this.state = 'granted'
+      if (this.state === 'denied') await this.eraseStored()
       else {
         if (this.state === 'granted' && meta?.consent !== 'granted') await this.persistGrant(store)
         await this.prune(store)
@@ -132,61 +161,85 @@ export class History {
     if (this.state === 'denied') return Promise.resolve()
     return new Promise((done) => {
       this.queue.push({ ev, done })
+      // A burst: only the newest maxEvents can outlive retention, so the queue never holds many more.
+      if (this.queue.length >= 2 * this.retention.maxEvents + WRITE_BATCH) this.compactQueue()
       this.timer ??= setTimeout(() => void this.flush(), 0)
     })
   }
 
-  /** Writes everything queued, in one transaction per batch. */
-  async flush(): Promise<void> {
-    await this.ready
-    while (this.flushing) await this.flushing
+  private compactQueue() {
+    this.queue.sort((a, b) => a.ev.ts - b.ev.ts) // stable: equal times keep their arrival order
+    for (const dropped of this.queue.splice(0, this.queue.length - this.retention.maxEvents)) dropped.done()
+  }
+
+  /** Writes everything queued, at most WRITE_BATCH events per transaction. Never rejects. */
+  flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
-    const batch = this.queue.splice(0)
-    if (!batch.length) return
-    this.flushing = this.write(batch.map((b) => b.ev)).finally(() => {
-      this.flushing = undefined
-      batch.forEach((b) => b.done())
+    return this.serial(async () => {
+      const batch = this.queue.splice(0)
+      if (!batch.length) return
+      try {
+        await this.write(batch.map((b) => b.ev))
+      } catch (err) {
+        this.report(err)
+      } finally {
+        for (const b of batch) b.done()
+      }
     })
-    await this.flushing
   }
 
   private policy(): PrunePolicy {
     return { maxEvents: this.retention.maxEvents, minTs: this.now() - this.retention.maxAgeDays * DAY }
   }
 
+  /** The events retention would keep of `events` alone, oldest first. */
+  private retained(events: StoredEvent[]): StoredEvent[] {
+    const minTs = this.policy().minTs
+    const kept = events.filter((e) => e.ts >= minTs).sort((a, b) => a.ts - b.ts)
+    return kept.length > this.retention.maxEvents ? kept.slice(kept.length - this.retention.maxEvents) : kept
+  }
+
+  /** Runs inside serial(). */
   private async write(events: StoredEvent[]) {
     if (this.state !== 'granted') {
       if (this.state === 'pending') this.keepInMemory(events)
       return
     }
+    if (!this.store) await this.openStore(true) // erased earlier while the grant stayed
     const store = this.store
     if (!store) return this.keepInMemory(events)
-    const rows = events.map((ev): [EventKey, StoredEvent] => [['e', ev.ts, this.tab, this.seq++], ev])
+    const erasures = this.erasures
+    const rows = this.retained(events).map((ev): [EventKey, StoredEvent] => [['e', ev.ts, this.tab, this.seq++], ev])
     try {
-      try {
-        await store.append(rows)
-      } catch (err) {
-        if ((err as Error)?.name !== 'QuotaExceededError') throw err
-        // Make room by dropping the oldest events (at least the batch's size), then retry once.
-        await store.prune(this.policy(), Math.max(rows.length, Math.ceil(this.count / 4)))
-        await store.append(rows)
+      for (let i = 0; i < rows.length; i += WRITE_BATCH) {
+        // Erased or revoked meanwhile: the rest of this burst is dropped, not written after the erase.
+        if (erasures !== this.erasures || this.state !== 'granted') return
+        if (i > 0) await yieldToPage()
+        const part = rows.slice(i, i + WRITE_BATCH)
+        try {
+          await store.append(part)
+        } catch (err) {
+          if ((err as Error)?.name !== 'QuotaExceededError') throw err
+          // Make room by dropping the oldest events (at least the batch's size), then retry once.
+          await store.prune(this.policy(), Math.max(part.length, Math.ceil(this.count / 4)))
+          await store.append(part)
+        }
       }
+      if (erasures !== this.erasures) return
       await this.prune(store)
-      this.cache = undefined
       this.post({ type: 'events' })
       this.opts.onChange?.('local')
     } catch (err) {
-      this.keepInMemory(events)
+      if (erasures === this.erasures) this.keepInMemory(events)
       this.report(err)
     }
   }
 
   private keepInMemory(events: StoredEvent[]) {
-    this.unsaved.push(...events)
-    this.unsaved.sort((a, b) => a.ts - b.ts)
-    const minTs = this.policy().minTs
-    this.unsaved = this.unsaved.filter((e) => e.ts >= minTs).slice(-this.retention.maxEvents)
+    const all = this.unsaved
+    for (const e of events) all.push(e) // a loop, not push(...events): a burst would overflow the stack
+    this.unsaved = this.retained(all)
     this.cache = undefined
     this.opts.onChange?.('local')
   }
@@ -201,56 +254,62 @@ export class History {
 
   /** What ranking may use, oldest first: stored events only under a grant, plus unsaved ones. */
   async events(): Promise<StoredEvent[]> {
-    return this.snapshot(this.state === 'granted')
+    return this.snapshot(() => this.state === 'granted')
   }
 
-  private async snapshot(withStored: boolean): Promise<StoredEvent[]> {
+  private async snapshot(withStored: () => boolean): Promise<StoredEvent[]> {
     await this.ready
-    if (!this.cache && this.store && withStored) {
-      try {
-        const { events, skipped } = await this.store.list()
-        this.cache = events
-        this.count = events.length
-        this.skipped = skipped
-      } catch (err) {
-        this.report(err)
-      }
-    }
-    const stored = withStored ? (this.cache ?? []) : []
+    if (!this.cache && this.store && withStored())
+      await this.serial(async () => {
+        if (this.cache || !this.store || !withStored()) return // erased or revoked while waiting
+        try {
+          const { events, skipped } = await this.store.list()
+          this.cache = events
+          this.count = events.length
+          this.skipped = skipped
+        } catch (err) {
+          this.report(err)
+        }
+      })
+    const stored = withStored() ? (this.cache ?? []) : []
     if (!this.unsaved.length) return stored.slice()
     return [...stored, ...this.unsaved].sort((a, b) => a.ts - b.ts)
   }
 
-  async setConsent(state: ConsentState, fromOtherTab = false): Promise<void> {
-    await this.ready
+  /**
+   * Takes effect at once for everything that follows (track, rerank, export); the storage work runs in
+   * call order, and of several calls the last one decides. A denial erases whatever came before it.
+   */
+  setConsent(state: ConsentState, fromOtherTab = false): Promise<void> {
+    const call = ++this.consentCalls
     const before = this.state
     this.state = state
-    try {
-      if (state === 'granted' && !this.store) await this.openStore(true)
-      const store = this.store
-      if (state === 'denied') {
-        this.queue.splice(0).forEach((q) => q.done())
-        await this.erase()
-      } else if (!store) {
-        // pending, and no database: nothing stored to change
-      } else if (state === 'granted') {
-        await this.persistGrant(store)
-        const pending = this.unsaved.splice(0)
-        if (pending.length) await this.write(pending)
-        else this.cache = undefined
-      } else if (before === 'granted') {
-        // Back to pending: stop remembering the grant; stored events stay until denied or forgotten.
-        const meta = await store.getMeta()
-        if (meta) await store.setMeta({ schema: meta.schema, created: meta.created })
-      }
-    } catch (err) {
-      this.report(err)
-    }
+    if (state === 'denied') this.dropMemory()
     if (!fromOtherTab) this.post({ type: 'consent', state })
     if (before !== state) this.opts.onConsent?.(state)
+    return this.serial(async () => {
+      try {
+        if (state === 'denied') return await this.eraseStored()
+        if (call !== this.consentCalls) return // a later call decides
+        if (state === 'granted') {
+          if (!this.store) await this.openStore(true)
+          if (!this.store) return
+          await this.persistGrant(this.store)
+          const pending = this.unsaved.splice(0)
+          if (pending.length) await this.write(pending)
+          else this.cache = undefined
+        } else if (before === 'granted' && this.store) {
+          // Back to pending: stop remembering the grant; stored events stay until denied or forgotten.
+          const meta = await this.store.getMeta()
+          if (meta) await this.store.setMeta({ schema: meta.schema, created: meta.created })
+        }
+      } catch (err) {
+        this.report(err)
+      }
+    })
   }
 
-  async export(): Promise<ExportDocument> {
+  async export(): Promise<HistoryExport> {
     await this.ready // storage kind and consent are known only once the store is open
     return {
       format: 'inpage-export',
@@ -262,32 +321,49 @@ export class History {
       storage: this.storeKind,
       retention: { ...this.retention },
       // Everything stored, whatever the consent now: the shopper asked to see it.
-      events: await this.snapshot(this.state !== 'denied'),
+      events: await this.snapshot(() => this.state !== 'denied'),
     }
   }
 
-  /** Erases every stored byte and everything in memory. This page's consent state stays as it is. */
-  async forget(): Promise<void> {
-    await this.ready
-    this.queue.splice(0).forEach((q) => q.done())
-    try {
-      await this.erase()
-    } catch (err) {
-      // Blocked by a tab that keeps the database open: memory is erased now, the database when it lets go.
-      this.report(err)
-    }
-    this.post({ type: 'forget' })
+  /**
+   * Erases every stored byte and everything in memory. Memory goes at once; the database as soon as
+   * the storage task in progress (at most one write batch) ends. This page's consent state stays.
+   */
+  forget(): Promise<void> {
+    this.dropMemory()
+    return this.serial(async () => {
+      try {
+        await this.eraseStored()
+      } catch (err) {
+        // Blocked by a tab that keeps the database open: memory is erased now, the database when it lets go.
+        this.report(err)
+      }
+      this.post({ type: 'forget' })
+    })
   }
 
-  private async erase() {
+  private dropMemory() {
+    this.erasures++
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    for (const q of this.queue.splice(0)) q.done()
     this.unsaved = []
     this.cache = []
     this.count = 0
     this.skipped = 0
-    // The database goes whole, the stored grant with it: the site asks again on the next visit.
-    if (this.store) await this.store.destroy()
-    else if (this.storeKind === 'indexeddb') await deleteDatabase(dbNameFor(this.opts.name))
     this.opts.onChange?.('local')
+  }
+
+  /** Runs inside serial(). The database goes whole, the stored grant with it: the site asks again next visit. */
+  private async eraseStored() {
+    this.erasures++
+    this.cache = []
+    this.count = 0
+    this.skipped = 0
+    const store = this.store
+    if (store?.kind === 'indexeddb') this.store = undefined // reopened (and recreated) only by a later grant's write
+    if (store) await store.destroy()
+    else if (this.storeKind === 'indexeddb') await deleteDatabase(dbNameFor(this.opts.name))
   }
 
   private onNotice(n: Notice) {
@@ -295,6 +371,7 @@ export class History {
       this.cache = undefined
       this.opts.onChange?.('remote')
     } else if (n.type === 'forget') {
+      for (const q of this.queue.splice(0)) q.done()
       this.unsaved = []
       this.cache = undefined
       this.opts.onChange?.('remote')
@@ -317,7 +394,7 @@ export class History {
   }
 
   async dispose() {
-    await this.flush().catch(() => {})
+    await this.flush()
     this.channel?.close()
     this.channel = undefined
   }

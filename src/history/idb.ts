@@ -97,3 +97,28 @@ export function deleteDatabase(dbName: string, graceMs = BLOCKED_GRACE_MS): Prom
     }
   })
 }
+
+/**
+ * Every key of an existing database's store, read without ever creating the database (an open that
+ * would create it is aborted). [] when there is no such database or it cannot be read.
+ */
+export function readKeysIfExists(dbName: string): Promise<IDBValidKey[]> {
+  if (!hasIndexedDB()) return Promise.resolve([])
+  return new Promise((resolve) => {
+    const req = indexedDB.open(dbName)
+    req.onupgradeneeded = () => req.transaction?.abort()
+    req.onerror = () => resolve([])
+    req.onblocked = () => resolve([])
+    req.onsuccess = () => {
+      const db = req.result
+      try {
+        const keys = db.transaction(STORE_NAME, 'readonly').objectStore(STORE_NAME).getAllKeys()
+        keys.onsuccess = () => (db.close(), resolve(keys.result))
+        keys.onerror = () => (db.close(), resolve([]))
+      } catch {
+        db.close()
+        resolve([])
+      }
+    }
+  })
+}

@@ -37,8 +37,9 @@ export function diversify(
 ): number[] {
   const { k, lambda, maxPerCategory, vectors, categories } = opts
   if (lambda >= 1 && !maxPerCategory) return order.slice()
-  const lo = Math.min(...order.map((i) => scores[i]!))
-  const hi = Math.max(...order.map((i) => scores[i]!))
+  let lo = Infinity
+  let hi = -Infinity
+  for (const i of order) (lo = Math.min(lo, scores[i]!)), (hi = Math.max(hi, scores[i]!)) // no Math.min(...xs): unbounded lists
   const rel = (i: number) => (hi > lo ? (scores[i]! - lo) / (hi - lo) : 1)
   const left = order.slice()
   const picked: number[] = []

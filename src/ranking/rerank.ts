@@ -4,6 +4,7 @@ import { blend, byScore, coverage, diversify, leafCategory, placeInSlots, server
 import { explain, type HistoryItemEvent } from './reasons'
 import type { Candidate, RankedItem, RerankOptions, Coverage } from './types'
 import { zscore, type Vec } from './vectors'
+import { assertFinite } from '../errors'
 
 /**
  * Blend weights chosen on the validation split with `npm run eval` (model inpage-sci-v1 2.0.0, eval/README.md):
@@ -28,7 +29,13 @@ export interface RankInput {
   options?: RerankOptions
 }
 
+/**
+ * Orders candidates by the blend of the server's signal and the personal scores. Throws ModelDataError
+ * when a personal or query score is not finite, or the blend overflows: such an order is never served.
+ */
 export function rankCandidates(input: RankInput): { items: RankedItem[]; coverage: Coverage } {
+  assertFinite(input.personal, 'personal scores')
+  if (input.queryRelevance) assertFinite(input.queryRelevance, 'query relevance')
   const o = input.options ?? {}
   const k = o.k ?? DEFAULTS.k
   // Work on the kept candidates; `keep[j]` is the server index of kept candidate j.
@@ -45,6 +52,7 @@ export function rankCandidates(input: RankInput): { items: RankedItem[]; coverag
     personal = zp.map((p, j) => p + w * zq[j]!)
   }
   const scores = blend(serverSignal(cands), personal, o.personalWeight ?? (q ? DEFAULTS.searchPersonalWeight : DEFAULTS.personalWeight))
+  assertFinite(scores, 'blended scores')
   const preference = diversify(byScore(scores), scores, {
     k,
     lambda: o.diversity?.lambda ?? DEFAULTS.lambda,

@@ -14,15 +14,23 @@ export function cosine(a: Vec, b: Vec): number {
   return d > 0 ? dot(a, b) / d : 0
 }
 
-/** Standard scores; a constant list maps to zeros. */
+/**
+ * Standard scores; a constant list maps to zeros. Scale-free: the list is first divided by its largest
+ * magnitude, so finite inputs up to ±Number.MAX_VALUE never overflow the sums. A non-finite input gives NaN.
+ */
 export function zscore(xs: ArrayLike<number>): number[] {
   const n = xs.length
   if (!n) return []
+  let scale = 0
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(xs[i]!))
+  if (Number.isNaN(scale) || scale === Infinity) return Array.from(xs, () => NaN)
+  if (scale === 0) return new Array<number>(n).fill(0)
+  const ys = Array.from(xs, (x) => x / scale)
   let mean = 0
-  for (let i = 0; i < n; i++) mean += xs[i]!
+  for (let i = 0; i < n; i++) mean += ys[i]!
   mean /= n
   let v = 0
-  for (let i = 0; i < n; i++) v += (xs[i]! - mean) ** 2
+  for (let i = 0; i < n; i++) v += (ys[i]! - mean) ** 2
   const sd = Math.sqrt(v / n)
-  return Array.from(xs, (x) => (sd > 1e-12 ? (x - mean) / sd : 0))
+  return ys.map((y) => (sd > 1e-12 ? (y - mean) / sd : 0))
 }
