@@ -11,7 +11,8 @@ import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
 import type { InpageModel } from '../workers/model'
-import { modelEvents, personalize, type TextVectorSource } from '../workers/personalize'
+import { modelReads, personalize, PersonalizeCaches, type TextVectorSource } from '../workers/personalize'
+import { selectModelEvents } from '../src/protocol'
 import { BM25 } from './bm25'
 import { loadDataset, type Dataset, type Row } from './data'
 import { Exposure, MISS, metricsFromRanks, rankOf, topK, type RankMetrics } from './metrics'
@@ -299,7 +300,7 @@ interface Env {
   pages: Map<string, number[]>
   bm25?: BM25
   searchCache: Map<string, { doc: number; score: number }[]>
-  memo: Map<string, Float32Array[]>
+  memo: PersonalizeCaches
   model: InpageModel
   /** The catalogue's item vectors as candidates (without the prior when it is off). */
   candVecs: Float32Array[]
@@ -325,7 +326,7 @@ function makeEnv(ctx: Context, o: EvalOptions): Env {
     bm25: o.protocol === 'search' ? new BM25(ctx.texts) : undefined,
     searchCache: new Map(),
     candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
-    memo: new Map(),
+    memo: new PersonalizeCaches(),
     model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
   }
 }
@@ -350,7 +351,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   if (o.grid) for (const d of TEXT_DECAY_GRID) gridRank({ textDecay: d, system: 'text-only' }, rankOf(textScores(d), row.target, excl))
 
   // inpage-int8: the user model on the history the browser would read, then score.ts over every item.
-  const events = modelEvents(model, historyEvents(ctx, row.hist))
+  const events = selectModelEvents(historyEvents(ctx, row.hist), modelReads(model))
   const evIds = events.map((e) => e.itemId!)
   const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
   const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }])

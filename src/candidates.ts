@@ -2,10 +2,11 @@
 // Builds fresh objects from known fields only.
 
 import { InPageError } from './errors'
-import { cut, readItem } from './history/events'
+import { defaults } from './defaults'
+import { cut, validateItem } from './history/events'
 import type { Candidate } from './ranking/types'
 
-export const DEFAULT_MAX_CANDIDATES = 2000
+export const DEFAULT_MAX_CANDIDATES: number = defaults.maxCandidates
 const DESCRIPTION_MAX = 2000
 const VECTOR_MAX = 4096
 
@@ -24,7 +25,7 @@ export function validateCandidates(raw: unknown, max = DEFAULT_MAX_CANDIDATES): 
     if (id.length > 256) throw bad(`${where}.id is longer than 256 characters`)
     if (seen.has(id)) throw bad(`duplicate candidate id "${id.slice(0, 80)}"`)
     seen.add(id)
-    const item = readItem(r, where, bad)
+    const item = validateItem(r, where, bad)
     const c: Candidate = { id, title: item.title }
     if (item.brand) c.brand = item.brand
     if (item.category) c.category = item.category

@@ -2,11 +2,11 @@
 // it died, and never lets a fault reach the page as anything but a named error.
 
 import * as Comlink from 'comlink'
-import type { EngineApi, EngineConfig, EngineInfo, EngineRerank } from '../workers/engine'
-import type { Progress } from '../workers/loader'
+import { purchasedItems, selectModelEvents, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress } from './protocol'
 import type { Candidate, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './types'
 import { describeError, InPageError } from './errors'
+import { defaults } from './defaults'
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
 
@@ -31,8 +31,7 @@ function spawnWorker(url?: string | URL): Worker {
   return new Worker(workerUrl, { type: 'module', name: 'inpage-engine' })
 }
 
-/** A worker that has not answered its first call by then is taken for dead (e.g. a script that never ran). */
-export const WORKER_START_MS = 15_000
+const WORKER_START_MS = defaults.workerStartMs
 
 export class EngineClient {
   private worker: Worker | undefined
@@ -122,13 +121,16 @@ export class EngineClient {
     this.status = { state: 'error', error }
   }
 
-  get ready(): boolean {
+  get isLoaded(): boolean {
     return this.status.state === 'ready'
   }
 
+  /** Sends only what the model reads of the history (the worker would read the same, after a copy of it all). */
   async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist: boolean): Promise<EngineRerank> {
-    await this.warmUp()
-    return Promise.race([this.api!.rerank(history, candidates, options, persist), this.died])
+    const info = await this.warmUp()
+    const events = selectModelEvents(history, info.reads)
+    const purchased = options.excludePurchased ? purchasedItems(history) : []
+    return Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died])
   }
 
   /** Warms the vector cache for these candidates in the background; faults only mean no warm cache. */

@@ -5,14 +5,14 @@ import { Emitter } from './emitter'
 import { EngineClient, type EngineStatus } from './engine-client'
 import { describeError, InPageError, invalidOptions } from './errors'
 import { eraseCaches, listVectorCache } from './history/erase'
-import { History, type ExportDocument } from './history/history'
+import { ShopperHistory, type ExportDocument } from './history/history'
 import { validateEvent } from './history/events'
 import { validateRerankOptions } from './options'
+import { defaults } from './defaults'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
 import type { ConsentState, RetentionOptions, StorageKind, TrackEvent } from './types'
-import type { Progress } from '../workers/loader'
-import type { BackendPreference } from '../workers/backend'
+import type { BackendPreference, Progress } from './protocol'
 
 export interface RecommenderOptions {
   /** Separates stores of several recommenders on one origin. Default 'default'. */
@@ -109,7 +109,7 @@ function checkOptions(o: RecommenderOptions) {
 }
 
 const MODEL_FAULTS = new Set(['ModelLoadError', 'ModelIntegrityError', 'ModelDataError'])
-const DEFAULT_BUDGET_MS = 300
+const DEFAULT_BUDGET_MS = defaults.rerank.budgetMs
 
 /** A timer to race against; `clear()` it once the race is decided. */
 function timeout(ms: number): { promise: Promise<'timeout'>; clear: () => void } {
@@ -122,7 +122,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
   checkOptions(options)
   const emitter = new Emitter<RecommenderEvents>()
   let disposed = false
-  const history = new History({
+  const history = new ShopperHistory({
     name: options.name ?? 'default',
     retention: options.retention,
     consent: options.consent,
@@ -157,7 +157,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     engine?.restart()
   }
   // Denied at start (the site's option, or Global Privacy Control): leftovers of an earlier grant go too.
-  void history.ready.then(() => (history.consent === 'denied' ? eraseDerived() : undefined)).catch(() => {})
+  void history.opened.then(() => (history.consent === 'denied' ? eraseDerived() : undefined)).catch(() => {})
 
   async function rerank(raw: Candidate[], callOptions?: RerankOptions): Promise<RerankResult> {
     alive()
@@ -188,7 +188,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       }
       const st = engine.status
       if (st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name)) return plain('model-error', st.error)
-      if (!engine.ready) {
+      if (!engine.isLoaded) {
         const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => describeError(err))
         const first = await Promise.race([warm, deadline.promise])
         if (started !== epoch) return stale()
@@ -246,7 +246,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       await eraseDerived()
     },
     status: () => ({ ...history.status(), disposed, engine: engine?.status ?? { state: 'idle' } }),
-    ready: () => history.ready,
+    ready: () => history.opened,
     flush: () => history.flush(),
     on: (name, listener) => emitter.on(name, listener),
     async dispose() {

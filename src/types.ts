@@ -30,14 +30,8 @@ export interface TrackEvent {
   timestamp?: number
 }
 
-/** An event as stored in IndexedDB (schema 2). */
-export interface StoredEvent {
-  type: EventType
-  itemId?: string
-  item?: ItemSnapshot
-  query?: string
-  dwellMs?: number
-  surface?: string
+/** An event as stored in IndexedDB (schema 2): a validated TrackEvent whose time is `ts`. */
+export interface StoredEvent extends Omit<TrackEvent, 'timestamp'> {
   ts: number
 }
 

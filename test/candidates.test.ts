@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { nameOf } from './helpers'
 import { validateCandidates, DEFAULT_MAX_CANDIDATES } from '../src/candidates'
-import { History, dbNameFor } from '../src/history/history'
+import { ShopperHistory, dbNameFor } from '../src/history/history'
 
 
 describe('validateCandidates', () => {
@@ -32,7 +32,7 @@ describe('validateCandidates', () => {
 describe('consent pending writes nothing', () => {
   it('creates no database at all before a grant', async () => {
     const name = `pending-${Date.now()}`
-    const h = new History({ name })
+    const h = new ShopperHistory({ name })
     await h.add({ type: 'view', itemId: 'a', item: { title: 'A' }, ts: Date.now() })
     const names = (await indexedDB.databases()).map((d) => d.name)
     expect(names).not.toContain(dbNameFor(name))

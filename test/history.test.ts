@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { History, dbNameFor } from '../src/history/history'
+import { ShopperHistory, dbNameFor } from '../src/history/history'
 import { IdbEventStore, keysToPrune, migrateV1, SCHEMA_VERSION, type EventKey } from '../src/history/store'
 import { openKvStore } from '../src/history/idb'
 import { createRecommender } from '../src/recommender'
@@ -24,7 +24,7 @@ describe('retention', () => {
   })
 
   it('enforces maxEvents on write, oldest first', async () => {
-    const h = new History({ name: uniq(), consent: 'granted', retention: { maxEvents: 5 } })
+    const h = new ShopperHistory({ name: uniq(), consent: 'granted', retention: { maxEvents: 5 } })
     for (let i = 0; i < 12; i++) void h.add(view(`i${i}`, 1000 + i))
     await h.flush()
     const ids = (await h.events()).map((e) => e.itemId)
@@ -35,12 +35,12 @@ describe('retention', () => {
   it('enforces maxAgeDays on open', async () => {
     const name = uniq()
     let now = 100 * DAY
-    const h = new History({ name, consent: 'granted', retention: { maxAgeDays: 30 }, now: () => now })
+    const h = new ShopperHistory({ name, consent: 'granted', retention: { maxAgeDays: 30 }, now: () => now })
     await h.add(view('old', now - 20 * DAY))
     await h.add(view('new', now - 1 * DAY))
     await h.dispose()
     now += 15 * DAY // 'old' is now 35 days old
-    const h2 = new History({ name, consent: 'granted', retention: { maxAgeDays: 30 }, now: () => now })
+    const h2 = new ShopperHistory({ name, consent: 'granted', retention: { maxAgeDays: 30 }, now: () => now })
     expect((await h2.events()).map((e) => e.itemId)).toEqual(['new'])
   })
 })
@@ -57,7 +57,7 @@ describe('migration', () => {
     ]
     await kv.use('readwrite', (s) => s.put(v1, 'history'))
     kv.close()
-    const h = new History({ name, consent: 'granted' })
+    const h = new ShopperHistory({ name, consent: 'granted' })
     const events = await h.events()
     expect(events).toEqual([
       { type: 'view', itemId: 'a', item: { title: 'Alpha', brand: 'B', category: ['Root', 'Leaf'], price: 3 }, surface: 'category', ts: now - 2000 },
@@ -77,7 +77,7 @@ describe('migration', () => {
 describe('consent', () => {
   it('pending keeps events in memory only; granted writes them', async () => {
     const name = uniq()
-    const h = new History({ name })
+    const h = new ShopperHistory({ name })
     await h.add(view('a', Date.now()))
     expect(h.status()).toMatchObject({ consent: 'pending', events: 1 })
     const fresh = new IdbEventStore(dbNameFor(name))
@@ -88,7 +88,7 @@ describe('consent', () => {
 
   it('denied erases what was stored and keeps nothing new', async () => {
     const name = uniq()
-    const h = new History({ name, consent: 'granted' })
+    const h = new ShopperHistory({ name, consent: 'granted' })
     await h.add(view('a', Date.now()))
     expect(await dbNames()).toContain(dbNameFor(name))
     await h.setConsent('denied')
@@ -99,11 +99,11 @@ describe('consent', () => {
 
   it('a persisted grant survives a reload', async () => {
     const name = uniq()
-    const h = new History({ name })
+    const h = new ShopperHistory({ name })
     await h.setConsent('granted')
     await h.dispose()
-    const h2 = new History({ name })
-    await h2.ready
+    const h2 = new ShopperHistory({ name })
+    await h2.opened
     expect(h2.consent).toBe('granted')
   })
 })
@@ -138,7 +138,7 @@ describe('export and forget', () => {
 describe('faults', () => {
   it('QuotaExceededError: evicts the oldest and retries once', async () => {
     const name = uniq()
-    const h = new History({ name, consent: 'granted' })
+    const h = new ShopperHistory({ name, consent: 'granted' })
     for (let i = 0; i < 8; i++) void h.add(view(`i${i}`, 1000 + i))
     await h.flush()
     const put = IDBObjectStore.prototype.put
@@ -160,8 +160,8 @@ describe('faults', () => {
 
   it('a write that keeps failing is reported and the events stay in memory', async () => {
     const errors: string[] = []
-    const h = new History({ name: uniq(), consent: 'granted', onError: (e) => errors.push(e.name) })
-    await h.ready
+    const h = new ShopperHistory({ name: uniq(), consent: 'granted', onError: (e) => errors.push(e.name) })
+    await h.opened
     const put = IDBObjectStore.prototype.put
     IDBObjectStore.prototype.put = () => {
       throw new DOMException('full', 'QuotaExceededError')
@@ -191,12 +191,12 @@ describe('faults', () => {
 
   it('skips stored records of the wrong shape and keeps the rest', async () => {
     const name = uniq()
-    const h = new History({ name, consent: 'granted' })
+    const h = new ShopperHistory({ name, consent: 'granted' })
     await h.add(view('good', 10))
     const kv = openKvStore(dbNameFor(name))
     await kv.use('readwrite', (s) => s.put({ nonsense: true }, ['e', T0 + 11, 'x', 0]))
     kv.close()
-    const h2 = new History({ name, consent: 'granted' })
+    const h2 = new ShopperHistory({ name, consent: 'granted' })
     expect((await h2.events()).map((e) => e.itemId)).toEqual(['good'])
     expect(h2.status().skipped).toBe(1)
   })
@@ -219,7 +219,7 @@ describe('faults', () => {
 describe('consent and erase run in call order; the last call wins', () => {
   it('a grant still opening the store never writes after a later denial', async () => {
     const name = uniq()
-    const h = new History({ name })
+    const h = new ShopperHistory({ name })
     const a = h.setConsent('granted')
     void h.add(view('x', 1))
     const b = h.setConsent('denied')
@@ -227,14 +227,14 @@ describe('consent and erase run in call order; the last call wins', () => {
     await h.flush()
     expect(h.consent).toBe('denied')
     expect(await dbNames()).not.toContain(dbNameFor(name))
-    const again = new History({ name })
-    await again.ready
+    const again = new ShopperHistory({ name })
+    await again.opened
     expect(again.consent).toBe('pending')
   })
 
   it('deny then grant, unawaited: the denial erases what came before, the grant starts afresh', async () => {
     const name = uniq()
-    const h = new History({ name, consent: 'granted' })
+    const h = new ShopperHistory({ name, consent: 'granted' })
     await h.add(view('old', 1))
     const a = h.setConsent('denied')
     void h.add(view('dropped', 2)) // tracked while denied
@@ -242,15 +242,15 @@ describe('consent and erase run in call order; the last call wins', () => {
     void h.add(view('new', 3))
     await Promise.all([a, b])
     await h.flush()
-    const again = new History({ name })
+    const again = new ShopperHistory({ name })
     expect((await again.events()).map((e) => e.itemId)).toEqual(['new'])
     expect(again.consent).toBe('granted')
   })
 
   it('forget() during a write drops the rest of the burst; nothing is written after the erase', async () => {
     const name = uniq()
-    const h = new History({ name, consent: 'granted', retention: { maxEvents: 5000 } })
-    await h.ready
+    const h = new ShopperHistory({ name, consent: 'granted', retention: { maxEvents: 5000 } })
+    await h.opened
     for (let i = 0; i < 3000; i++) void h.add(view(`b${i}`, i))
     const flushing = h.flush()
     await new Promise((r) => setTimeout(r, 0))
@@ -262,9 +262,9 @@ describe('consent and erase run in call order; the last call wins', () => {
 
   it('150,000 events while pending keep the newest maxEvents, without a stack overflow', async () => {
     for (const storage of ['auto', 'memory'] as const) {
-      const h = new History({ name: uniq(), storage })
+      const h = new ShopperHistory({ name: uniq(), storage })
       const errors: string[] = []
-      const h2 = new History({ name: uniq(), storage, onError: (e) => errors.push(e.name) })
+      const h2 = new ShopperHistory({ name: uniq(), storage, onError: (e) => errors.push(e.name) })
       for (let i = 0; i < 150_000; i++) void h2.add(view(`i${i}`, i))
       await h2.flush()
       const evs = await h2.events()

@@ -7,45 +7,22 @@ import { describeError, InPageError } from '../src/errors'
 import { itemText } from '../src/ranking/text'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
-import { chooseBackend, type BackendPreference } from './backend'
-import { loadManifest, loadModelFiles, type Progress } from './loader'
+import { chooseBackend } from './backend'
+import { loadManifest, loadModelFiles } from './loader'
 import { vectorDbName } from '../src/history/erase'
 import { InpageModel, type OrtSession } from './model'
-import { personalize, type PersonalizeResult } from './personalize'
+import { modelReads, personalize, PersonalizeCaches } from './personalize'
 import { VectorCache } from './vector-cache'
+import { defaults } from '../src/defaults'
+import type { EngineApi, EngineConfig, EngineInfo, EngineRerank, Progress, RerankRequest } from '../src/protocol'
 
-export interface EngineConfig {
-  /** Base URL of the model folder (with manifest.json). */
-  modelUrl: string
-  /** Where ORT's wasm files are served; default: `ort/` beside this worker file. */
-  wasmPaths?: string
-  backend: BackendPreference
-  /** Recommender name: separates vector caches. */
-  name: string
-  /** WASM threads; default 1 without cross-origin isolation, else min(4, cores). */
-  numThreads?: number
-}
-
-export interface EngineInfo {
-  model: { name: string; version: string }
-  backend: 'webgpu' | 'wasm'
-  dropped: { backend: string; reason: string }[]
-  adapter?: { vendor?: string; architecture?: string; isFallbackAdapter?: boolean }
-  threads: number
-  threadsReason: string
-  loadMs: number
-  fromCache: boolean
-}
-
-export type EngineRerank = PersonalizeResult & { backend: 'webgpu' | 'wasm'; engineMs: number }
-
-class Engine {
+class Engine implements EngineApi {
   private model: InpageModel | undefined
   private cache: VectorCache | undefined
   private loading: Promise<EngineInfo> | undefined
   private information: EngineInfo | undefined
-  /** User vectors (and leave-one-out variants) of recent histories. */
-  private readonly userMemo = new Map<string, Float32Array[]>()
+  /** User vectors, item vectors and query vectors of recent calls. */
+  private readonly caches = new PersonalizeCaches()
 
   /** The worker's first answer: takes the life lock (when given) and resolves once it is held. */
   async hold(lock?: string): Promise<void> {
@@ -74,7 +51,7 @@ class Engine {
     const json = (f: string) => JSON.parse(new TextDecoder().decode(files.get(f)!)) as unknown
 
     const isolated = self.crossOriginIsolated === true
-    const threads = cfg.numThreads ?? (isolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1)
+    const threads = cfg.numThreads ?? (isolated ? Math.max(1, Math.min(defaults.maxThreads, navigator.hardwareConcurrency || 1)) : 1)
     ort.env.wasm.numThreads = threads
     ort.env.wasm.wasmPaths = cfg.wasmPaths ?? new URL('./ort/', self.location.href).href
     ort.env.logLevel = 'error'
@@ -120,46 +97,45 @@ class Engine {
       threadsReason,
       loadMs: performance.now() - t0,
       fromCache,
+      reads: modelReads(model),
     }
     return this.information
   }
 
-  private ready(): InpageModel {
+  private loaded(): InpageModel {
     if (!this.model) throw new InPageError('EngineError', 'the model is not loaded')
     return this.model
   }
 
-  /** `persist`: the shopper granted consent, so item vectors may be kept in IndexedDB. */
-  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist = false): Promise<EngineRerank> {
-    const t0 = performance.now()
-    this.ready()
-    this.cache!.persistent = persist
-    const out = await personalize(this.ready(), this.cache!, history, candidates, options, this.userMemo)
-    return { ...out, backend: this.information!.backend, engineMs: performance.now() - t0 }
+  async rerank(req: RerankRequest): Promise<EngineRerank> {
+    const model = this.loaded()
+    this.cache!.persistent = req.persist
+    const out = await personalize(model, this.cache!, req.events, req.candidates, req.options, this.caches, true, req.purchased)
+    return { ...out, backend: this.information!.backend }
   }
 
   /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
   async prefetch(candidates: Candidate[], persist = false): Promise<void> {
-    this.ready()
+    this.loaded()
     this.cache!.persistent = persist
     await this.cache!.textVectors(candidates.map((c) => ({ id: c.id, text: itemText(c) })))
   }
 
   /** Text vectors straight from the encoder (parity checks, benchmarks). */
   encode(texts: string[]): Promise<Float32Array[]> {
-    return this.ready().encode(texts)
+    return this.loaded().encode(texts)
   }
 
   tokenize(text: string): number[] {
-    return this.ready().tokenize(text)
+    return this.loaded().tokenize(text)
   }
 
   userVectors(histories: { vecs: Float32Array[]; types: number[] }[]): Promise<Float32Array[]> {
-    return this.ready().userVectors(histories)
+    return this.loaded().userVectors(histories)
   }
 
   itemVector(text: Float32Array, id: string): Float32Array {
-    const m = this.ready()
+    const m = this.loaded()
     return m.itemVector(text, m.collabVector(id))
   }
 
@@ -167,7 +143,5 @@ class Engine {
     return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 }
   }
 }
-
-export type EngineApi = Engine
 
 Comlink.expose(new Engine())

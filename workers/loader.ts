@@ -6,14 +6,7 @@ import { InPageError } from '../src/errors'
 import { MODEL_CACHE_PREFIX as CACHE_PREFIX } from '../src/history/erase'
 import { checkManifest, requiredFiles, type Manifest } from './manifest'
 
-export interface Progress {
-  file: string
-  loaded: number
-  total: number
-  /** 0–100; the last event of a load is exactly 100. */
-  percent: number
-  fromCache: boolean
-}
+import type { Progress } from '../src/protocol'
 
 export async function sha256Hex(buf: ArrayBuffer): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf))

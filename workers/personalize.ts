@@ -1,7 +1,8 @@
 // One rerank, given a loaded model: history → user vector (and leave-one-out variants for
 // reasons) → personal scores → the pure ordering in src/ranking. Shared by the worker and eval.
 
-import { itemText } from '../src/ranking/text'
+import { itemText, textHash } from '../src/ranking/text'
+import { purchasedItems, selectModelEvents, type HistoryReads } from '../src/protocol'
 import { knnScores, personalScores } from '../src/ranking/score'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
 import { cosine } from '../src/ranking/vectors'
@@ -23,23 +24,50 @@ export interface PersonalizeResult {
   why: 'personalized' | 'no-history'
 }
 
-/** The item events the sequence model reads, oldest first, at most `maxHistory`. */
-export function modelEvents(model: InpageModel, history: readonly StoredEvent[]) {
-  const evs = history.filter((e) => e.itemId && e.item && model.eventTypeId(e.type) !== undefined)
-  return evs.slice(-model.manifest.user.maxHistory)
+/** What the model reads of a history (sent to the page in EngineInfo, so it sends nothing else). */
+export function modelReads(model: InpageModel): HistoryReads {
+  const types = ['view', 'click', 'add_to_cart', 'purchase', 'search', 'dwell'] as const
+  return { maxHistory: model.manifest.user.maxHistory, eventTypes: types.filter((t) => model.eventTypeId(t) !== undefined) }
 }
 
+/**
+ * Kept between calls, keyed by what they depend on: user vectors by the history's (event type, item id,
+ * text hash) list, item vectors by id and text hash, query vectors by query. Bounded; dropped on forget.
+ */
+export class PersonalizeCaches {
+  readonly users = new BoundedMap<string, Float32Array[]>(8)
+  readonly items = new BoundedMap<string, Float32Array>(20_000)
+  readonly queries = new BoundedMap<string, Float32Array>(64)
+}
+
+/** A Map that forgets its oldest entry beyond `limit`. */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly limit: number) {
+    super()
+  }
+  override set(k: K, v: V) {
+    if (!this.has(k) && this.size >= this.limit) this.delete(this.keys().next().value!)
+    return super.set(k, v)
+  }
+}
+
+/**
+ * One rerank. `history` is what the page sent: the whole history or only what the model reads
+ * (selectModelEvents gives the same events either way); `purchased` the ids bought, when the page
+ * sent the history trimmed (else they are read from `history`).
+ */
 export async function personalize(
   model: InpageModel,
   source: TextVectorSource,
   history: readonly StoredEvent[],
   candidates: readonly Candidate[],
   options: RerankOptions = {},
-  memo?: Map<string, Float32Array[]>,
+  caches?: PersonalizeCaches,
   /** Leave-one-out user vectors for reasons; eval turns them off when it only needs the order. */
   withReasons = true,
+  purchasedIds?: readonly string[],
 ): Promise<PersonalizeResult> {
-  const events = modelEvents(model, history)
+  const events = selectModelEvents(history, modelReads(model))
   if (!events.length) return { ...serverOrder(candidates, options.k), personalized: false, why: 'no-history' }
 
   // Text vectors for every distinct item, history and candidates, in one request.
@@ -54,26 +82,35 @@ export async function personalize(
     if (c.vector && c.vector.length !== model.dims.collab)
       throw modelData(`candidate "${c.id}": vector has ${c.vector.length} floats, the model reads ${model.dims.collab}`)
   const serverVec = new Map(candidates.filter((c) => c.vector).map((c) => [c.id, c.vector!]))
-  const itemVec = (id: string) => model.itemVector(textVec.get(id)!, serverVec.get(id) ?? model.collabVector(id))
+  const textKey = (id: string) => `${id}|${textHash(texts.get(id)!)}`
+  const itemVec = (id: string) => {
+    const server = serverVec.get(id)
+    if (server) return model.itemVector(textVec.get(id)!, server)
+    // Text vector and public vector depend on the id and the text only: built once, then reused.
+    const key = textKey(id)
+    let v = caches?.items.get(key)
+    if (!v) {
+      v = model.itemVector(textVec.get(id)!, model.collabVector(id))
+      caches?.items.set(key, v)
+    }
+    return v
+  }
 
   const histVecs = events.map((e) => itemVec(e.itemId!))
   const histTypes = events.map((e) => model.eventTypeId(e.type)!)
   // Without the prior only the candidates lose it: the history keeps the vectors the model was trained on.
   const candVecs = candidates.map((c) => (options.popularityPrior === false ? model.withoutPrior(itemVec(c.id)) : itemVec(c.id)))
   // Row 0: the whole history; row e+1: history without event e (what reasons are made of).
-  // They depend on the history alone, so they are kept until it changes.
-  const key = events.map((e, j) => `${histTypes[j]}:${vecHash(histVecs[j]!)}`).join(',')
-  let users = memo?.get(withReasons ? key : `${key}|plain`)
+  // They depend on the history alone (event types, ids, texts), so they are kept until it changes.
+  const key = events.map((e, j) => `${histTypes[j]}:${textKey(e.itemId!)}`).join(',') + (withReasons ? '' : '|plain')
+  let users = caches?.users.get(key)
   if (!users) {
     const variants = [{ vecs: histVecs, types: histTypes }]
     for (let e = 0; withReasons && e < events.length; e++)
       variants.push({ vecs: histVecs.filter((_, j) => j !== e), types: histTypes.filter((_, j) => j !== e) })
     users = await model.userVectors(variants)
     users.forEach((u, i) => expectVector(u, model.dims.item, i ? `user vector without event ${i - 1}` : 'the user vector'))
-    if (memo) {
-      if (memo.size >= 8) memo.delete(memo.keys().next().value!)
-      memo.set(withReasons ? key : `${key}|plain`, users)
-    }
+    caches?.users.set(key, users)
   }
 
   const knn = model.manifest.scoring?.knn
@@ -86,11 +123,16 @@ export async function personalize(
 
   let queryRelevance: number[] | undefined
   if (options.query) {
-    const [q] = await model.encode([options.query])
+    let q = caches?.queries.get(options.query)
+    if (!q) {
+      ;[q] = await model.encode([options.query])
+      expectVector(q, model.dims.text, 'the query vector')
+      caches?.queries.set(options.query, q!)
+    }
     queryRelevance = candidates.map((c) => cosine(q!, textVec.get(c.id)!))
   }
   const reasonEvents: HistoryItemEvent[] = events.map((e) => ({ type: e.type, itemId: e.itemId!, title: e.item!.title }))
-  const purchased = new Set(history.filter((e) => e.type === 'purchase' && e.itemId).map((e) => e.itemId!))
+  const purchased = new Set(purchasedIds ?? purchasedItems(history))
   const ranked = rankCandidates({
     candidates,
     personal,
@@ -108,12 +150,4 @@ export async function personalize(
 function expectVector(v: ArrayLike<number> | undefined, dims: number, what: string) {
   if (!v || v.length !== dims) throw modelData(`${what} has ${v?.length ?? 0} floats, the model makes ${dims}`)
   assertFinite(v, what)
-}
-
-/** FNV-1a over a vector's bytes: a cache key for the user-vector memo. */
-function vecHash(v: Float32Array): string {
-  const b = new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
-  let h = 0x811c9dc5
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
-  return (h >>> 0).toString(36)
 }

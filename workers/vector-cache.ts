@@ -4,9 +4,10 @@
 import { promisifyRequest } from 'idb-keyval'
 import { hasIndexedDB, openKvStore, type KvStore } from '../src/history/idb'
 import { textHash } from '../src/ranking/text'
+import { defaults } from '../src/defaults'
 import type { TextVectorSource } from './personalize'
 
-export const VECTOR_CACHE_LIMIT = 20_000
+const VECTOR_CACHE_LIMIT = defaults.vectorCacheLimit
 
 export class VectorCache implements TextVectorSource {
   private readonly memory = new Map<string, Float32Array>()

@@ -3,6 +3,7 @@
 
 import type { Candidate, Recommender, RerankOptions, RerankResult, TrackEvent } from '../index'
 import { LIMITS } from '../history/events'
+import { defaults } from '../defaults'
 
 export interface WireOptions {
   /** How long an item must stay at least half visible before it counts as viewed. Default 1000. */
@@ -23,10 +24,10 @@ export interface Embed {
 
 const ITEM = '[data-inpage-item]'
 const LIST = '[data-inpage-rerank]'
-const EVENT_TYPES = ['click', 'add_to_cart', 'purchase'] as const
+const CLICK_KINDS = ['click', 'add_to_cart', 'purchase'] as const
 
 /** The public fields a page wrote on an item element. Never reads its text content. */
-export function readItem(el: HTMLElement): Candidate {
+export function candidateFromElement(el: HTMLElement): Candidate {
   const d = el.dataset
   const c: Candidate = { id: d.inpageItem!, title: d.title ?? '' }
   if (d.brand) c.brand = d.brand
@@ -54,7 +55,7 @@ function track(rec: Recommender, el: HTMLElement, type: TrackEvent['type']) {
     console.warn(`inpage: an item element was not tracked: ${(e as Error)?.name}: ${(e as Error)?.message}`, el)
   }
   try {
-    const { id, title, brand, category, price } = readItem(el)
+    const { id, title, brand, category, price } = candidateFromElement(el)
     rec.track({ type, itemId: id, item: { title, brand, category, price }, surface: surfaceOf(el) }).catch(skip)
   } catch (e) {
     skip(e)
@@ -85,7 +86,7 @@ function inView(el: Element) {
 }
 
 export function wire(rec: Recommender, options: WireOptions = {}, root: Document = document): Embed {
-  const dwellMs = options.dwellMs ?? 1000
+  const dwellMs = options.dwellMs ?? defaults.dwellMs
   const timers = new Map<Element, ReturnType<typeof setTimeout>>()
   const viewed = new WeakSet<Element>()
   const watched = new WeakSet<Element>()
@@ -118,8 +119,8 @@ export function wire(rec: Recommender, options: WireOptions = {}, root: Document
     const t = ev.target instanceof Element ? ev.target : null
     const el = t?.closest<HTMLElement>(ITEM)
     if (!el) return
-    const kind = t!.closest<HTMLElement>('[data-inpage-event]')?.dataset.inpageEvent as (typeof EVENT_TYPES)[number] | undefined
-    track(rec, el, kind && EVENT_TYPES.includes(kind) ? kind : 'click')
+    const kind = t!.closest<HTMLElement>('[data-inpage-event]')?.dataset.inpageEvent as (typeof CLICK_KINDS)[number] | undefined
+    track(rec, el, kind && CLICK_KINDS.includes(kind) ? kind : 'click')
   }
   root.addEventListener('click', onClick, true)
   const mo = new MutationObserver((records) => {
@@ -133,7 +134,7 @@ export function wire(rec: Recommender, options: WireOptions = {}, root: Document
     const ids = new Set<string>()
     const candidates = [...list.children]
       .filter((c): c is HTMLElement => c instanceof HTMLElement && c.matches(ITEM))
-      .map(readItem)
+      .map(candidateFromElement)
       .filter((c) => c.id.trim() && c.id.length <= LIMITS.id && c.title.trim() && !ids.has(c.id) && ids.add(c.id))
     if (!candidates.length) return undefined
     const o: RerankOptions = { surface: d.inpageRerank || 'category' }

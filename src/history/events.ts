@@ -39,7 +39,7 @@ function finite(v: unknown, what: string, min = 0): number {
 }
 
 /** Validates public item fields; shared with candidate validation. */
-export function readItem(raw: unknown, where: string, fail = invalidEvent): ItemSnapshot {
+export function validateItem(raw: unknown, where: string, fail = invalidEvent): ItemSnapshot {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw fail(`${where} must be an object with at least a title`)
   const o = raw as Record<string, unknown>
   let title: string | undefined
@@ -98,7 +98,7 @@ export function validateEvent(raw: unknown, now = Date.now()): StoredEvent {
   if (typeof itemId !== 'string' || itemId.trim() === '') throw invalidEvent(`a ${type} event needs an itemId string`)
   if (itemId.length > LIMITS.id) throw invalidEvent(`event.itemId is longer than ${LIMITS.id} characters`)
   ev.itemId = itemId
-  ev.item = readItem(has(o, 'item') ? o.item : undefined, 'event.item')
+  ev.item = validateItem(has(o, 'item') ? o.item : undefined, 'event.item')
   if (type === 'dwell') ev.dwellMs = finite(has(o, 'dwellMs') ? o.dwellMs : undefined, 'event.dwellMs')
   return ev
 }

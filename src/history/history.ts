@@ -2,11 +2,12 @@
 // Everything here stays in this browser; nothing is ever sent anywhere.
 
 import { describeError } from '../errors'
+import { defaults } from '../defaults'
 import type { ConsentState, RetentionOptions, StorageKind, StoredEvent } from '../types'
 import { deleteDatabase } from './idb'
 import { openEventStore, SCHEMA_VERSION, type EventKey, type EventStore, type PrunePolicy } from './store'
 
-export const DEFAULT_RETENTION = { maxEvents: 1000, maxAgeDays: 90 } as const
+export const DEFAULT_RETENTION = defaults.retention
 const DAY = 86_400_000
 
 export interface HistoryOptions {
@@ -56,13 +57,13 @@ function gpcOn(): boolean {
   }
 }
 
-/** Events written per IndexedDB transaction: a burst never holds the page's main thread for long. */
-export const WRITE_BATCH = 250
+const WRITE_BATCH = defaults.writeBatch
 
 const yieldToPage = () => new Promise<void>((r) => setTimeout(r, 0))
 
-export class History {
-  readonly ready: Promise<void>
+export class ShopperHistory {
+  /** Resolves once storage is open (and older data migrated). */
+  readonly opened: Promise<void>
   readonly retention: Required<RetentionOptions>
   private store: EventStore | undefined
   private storeKind: StorageKind = 'none'
@@ -97,7 +98,7 @@ export class History {
       maxAgeDays: opts.retention?.maxAgeDays ?? DEFAULT_RETENTION.maxAgeDays,
     }
     this.state = opts.consent ?? (gpcOn() ? 'denied' : 'pending')
-    this.ready = this.serial(() => this.open())
+    this.opened = this.serial(() => this.open())
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
@@ -258,7 +259,7 @@ export class History {
   }
 
   private async snapshot(withStored: () => boolean): Promise<StoredEvent[]> {
-    await this.ready
+    await this.opened
     if (!this.cache && this.store && withStored())
       await this.serial(async () => {
         if (this.cache || !this.store || !withStored()) return // erased or revoked while waiting
@@ -310,7 +311,7 @@ export class History {
   }
 
   async export(): Promise<HistoryExport> {
-    await this.ready // storage kind and consent are known only once the store is open
+    await this.opened // storage kind and consent are known only once the store is open
     return {
       format: 'inpage-export',
       version: 1,

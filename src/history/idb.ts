@@ -3,12 +3,11 @@
 
 import { type UseStore } from 'idb-keyval'
 import { InPageError } from '../errors'
+import { defaults } from '../defaults'
 
 export const STORE_NAME = 'kv'
-/** How long an open may wait (behind another tab's blocked delete) before writes go to memory. */
-export const OPEN_TIMEOUT_MS = 5000
-/** How long a blocked delete waits for other tabs to close before it is reported. */
-export const BLOCKED_GRACE_MS = 1000
+const OPEN_TIMEOUT_MS = defaults.openTimeoutMs
+const BLOCKED_GRACE_MS = defaults.blockedGraceMs
 
 export interface KvStore {
   use: UseStore

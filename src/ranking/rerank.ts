@@ -5,14 +5,10 @@ import { explain, type HistoryItemEvent } from './reasons'
 import type { Candidate, RankedItem, RerankOptions, Coverage } from './types'
 import { zscore, type Vec } from './vectors'
 import { assertFinite } from '../errors'
+import { defaults } from '../defaults'
 
-/**
- * Blend weights chosen on the validation split with `npm run eval` (model inpage-sci-v1 2.0.0, eval/README.md):
- * without a query (category pages, rails) personalWeight 0.8 (category NDCG@10 0.2826; 0.5 → 0.2729, 1 → 0.2808);
- * with a query (search) personalWeight 0.5 and queryWeight 0.25 (search NDCG@10 0.5377; the best of
- * personalWeight {0.3, 0.5, 0.6, 0.8} × queryWeight {0.25, 0.5, 1}).
- */
-export const DEFAULTS = { personalWeight: 0.8, searchPersonalWeight: 0.5, queryWeight: 0.25, k: 10, lambda: 1 } as const
+/** The ranking defaults (chosen on valid: see src/defaults.ts before changing one). */
+export const DEFAULTS = defaults.rerank
 
 export interface RankInput {
   candidates: readonly Candidate[]

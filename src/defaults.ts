@@ -1,0 +1,40 @@
+// Every default inpage uses, in one place (exported as `defaults`, frozen). Each option that has one
+// says so in its JSDoc; this is where the number lives.
+//
+// Ranking defaults were CHOSEN ON THE VALIDATION SPLIT for the shipped model (eval/README.md): change
+// them only after rerunning `npm run eval` on valid (and say so in the model card). The others are
+// engineering limits: change them freely, with a test.
+
+export const defaults = Object.freeze({
+  /** RerankOptions. Chosen on valid with `npm run eval` (model inpage-sci-v1 2.0.0): needs an eval rerun. */
+  rerank: Object.freeze({
+    /** Without a query (category pages, rails): category NDCG@10 0.2826 on valid (0.5 → 0.2729, 1 → 0.2808). */
+    personalWeight: 0.8,
+    /** With a query (search): search NDCG@10 0.5377 on valid, best of {0.3, 0.5, 0.6, 0.8} × queryWeight {0.25, 0.5, 1}. */
+    searchPersonalWeight: 0.5,
+    queryWeight: 0.25,
+    k: 10,
+    /** MMR trade-off: 1 = no diversity (a product choice, not tuned). */
+    lambda: 1,
+    /** Engineering: give up and return the server's order after this many ms. */
+    budgetMs: 300,
+  }),
+  /** History retention (RecommenderOptions.retention). A privacy choice, not tuned. */
+  retention: Object.freeze({ maxEvents: 1000, maxAgeDays: 90 }),
+  /** Largest candidate list rerank() accepts (RecommenderOptions.maxCandidates). */
+  maxCandidates: 2000,
+  /** WASM threads when cross-origin isolated: min(this, cores); 1 otherwise. */
+  maxThreads: 4,
+  /** Script tag: how long an item must stay half visible to count as viewed. */
+  dwellMs: 1000,
+  /** Events written per IndexedDB transaction: a burst never holds the main thread for long. */
+  writeBatch: 250,
+  /** How long an IndexedDB open may wait (behind another tab's blocked delete) before writes go to memory. */
+  openTimeoutMs: 5000,
+  /** How long a blocked delete waits for other tabs to close before it is reported. */
+  blockedGraceMs: 1000,
+  /** A worker that has not answered its first call by then is taken for dead. */
+  workerStartMs: 15_000,
+  /** Item text vectors kept in the vector cache (memory and IndexedDB). */
+  vectorCacheLimit: 20_000,
+})

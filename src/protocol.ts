@@ -1,0 +1,100 @@
+// The worker protocol: what the page and the engine worker say to each other. Both sides import it from
+// here (the worker's code stays private: nothing in src/ imports workers/).
+
+import type { Candidate, Coverage, RankedItem, RerankOptions } from './ranking/types'
+import type { StoredEvent } from './types'
+
+/** 'auto': WebGPU on a real GPU adapter, else WASM. */
+export type BackendPreference = 'auto' | 'webgpu' | 'wasm'
+
+export interface EngineConfig {
+  /** Base URL of the model folder (with manifest.json). */
+  modelUrl: string
+  /** Where ORT's wasm files are served; default: `ort/` beside the worker file. */
+  wasmPaths?: string
+  backend: BackendPreference
+  /** Recommender name: separates vector caches. */
+  name: string
+  /** WASM threads; default 1 without cross-origin isolation, else min(4, cores). */
+  numThreads?: number
+}
+
+/** Model download progress: `loaded` never decreases; the last event of a load has percent 100. */
+export interface Progress {
+  file: string
+  loaded: number
+  total: number
+  /** 0–100; the last event of a load is exactly 100. */
+  percent: number
+  fromCache: boolean
+}
+
+export interface EngineInfo {
+  model: { name: string; version: string }
+  backend: 'webgpu' | 'wasm'
+  dropped: { backend: string; reason: string }[]
+  adapter?: { vendor?: string; architecture?: string; isFallbackAdapter?: boolean }
+  threads: number
+  threadsReason: string
+  loadMs: number
+  fromCache: boolean
+  reads: HistoryReads
+}
+
+/** What the model reads of a history: the last `maxHistory` item events of these types. */
+export interface HistoryReads {
+  maxHistory: number
+  eventTypes: readonly string[]
+}
+
+/** The item events the sequence model reads, oldest first, at most `reads.maxHistory`. */
+export function selectModelEvents(history: readonly StoredEvent[], reads: HistoryReads): StoredEvent[] {
+  const out: StoredEvent[] = []
+  // From the newest back: a long history is never copied whole.
+  for (let i = history.length - 1; i >= 0 && out.length < reads.maxHistory; i--) {
+    const e = history[i]!
+    if (e.itemId && e.item && reads.eventTypes.includes(e.type)) out.push(e)
+  }
+  return out.reverse()
+}
+
+/** Ids of the items bought, whatever their age (for `excludePurchased`). */
+export function purchasedItems(history: readonly StoredEvent[]): string[] {
+  return [...new Set(history.filter((e) => e.type === 'purchase' && e.itemId).map((e) => e.itemId!))]
+}
+
+/** What a rerank sends: only what the model reads of the history, not the whole stored history. */
+export interface RerankRequest {
+  /** The item events the model reads, oldest first (at most `reads.maxHistory`). */
+  events: StoredEvent[]
+  /** Ids of every item the shopper bought (for `excludePurchased`), whatever their age. */
+  purchased: string[]
+  candidates: Candidate[]
+  options: RerankOptions
+  /** The shopper granted consent: item vectors may be kept in IndexedDB. */
+  persist: boolean
+}
+
+export interface EngineRerank {
+  items: RankedItem[]
+  coverage: Coverage
+  personalized: boolean
+  why: 'personalized' | 'no-history'
+  backend: 'webgpu' | 'wasm'
+}
+
+/** The worker's API, exposed with comlink. */
+export interface EngineApi {
+  /** The worker's first answer: takes the life lock (when given) and resolves once it is held. */
+  hold(lock?: string): Promise<void>
+  load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo>
+  rerank(req: RerankRequest): Promise<EngineRerank>
+  /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
+  prefetch(candidates: Candidate[], persist: boolean): Promise<void>
+  /** Text vectors straight from the encoder (parity checks, benchmarks). */
+  encode(texts: string[]): Promise<Float32Array[]>
+  tokenize(text: string): number[]
+  userVectors(histories: { vecs: Float32Array[]; types: number[] }[]): Promise<Float32Array[]>
+  itemVector(text: Float32Array, id: string): Float32Array
+  cacheStats(): { hits: number; misses: number }
+}
