@@ -26,7 +26,6 @@ export async function loadModel(dir: string, opts: { threads?: number } = {}): P
     if (want && createHash('sha256').update(b).digest('hex') !== want.sha256) throw new Error(`${f}: sha256 differs from manifest.json`)
     return b
   }
-  const json = (f: string) => JSON.parse(bytes(f).toString('utf8')) as unknown
   const buf = (f: string) => {
     const b = bytes(f)
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
@@ -36,12 +35,6 @@ export async function loadModel(dir: string, opts: { threads?: number } = {}): P
     ort.InferenceSession.create(bytes(f), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: n, interOpNumThreads: 1 })
   // The user model is tiny and runs one history at a time: one thread is faster than two.
   const [enc, usr] = await Promise.all([session(manifest.encoder.file, threads), session(manifest.user.file, 1)])
-  const model = new InpageModel(manifest, ort as never, enc as unknown as OrtSession, usr as unknown as OrtSession, {
-    tokenizer: json('tokenizer.json'),
-    tokenizerConfig: json('tokenizer_config.json'),
-    collabIndex: manifest.collab ? (json(manifest.collab.index) as { ids: string[] }) : undefined,
-    collab: manifest.collab ? buf(manifest.collab.file) : undefined,
-    neighbors: manifest.scoring?.knn ? json(manifest.scoring.knn.file) : undefined,
-  })
+  const model = InpageModel.fromFiles(manifest, ort as never, enc as unknown as OrtSession, usr as unknown as OrtSession, buf)
   return { model, dir, encoderSha: manifest.files[manifest.encoder.file]?.sha256 ?? '' }
 }

@@ -140,16 +140,6 @@ export class EngineClient {
       .catch(() => {})
   }
 
-  /** Direct access for parity checks and benchmarks. */
-  async call<K extends 'encode' | 'tokenize' | 'userVectors' | 'itemVector' | 'cacheStats'>(
-    name: K,
-    ...args: Parameters<EngineApi[K]>
-  ): Promise<Awaited<ReturnType<EngineApi[K]>>> {
-    await this.warmUp()
-    const fn = this.api![name] as unknown as (...a: unknown[]) => Promise<Awaited<ReturnType<EngineApi[K]>>>
-    return fn(...args)
-  }
-
   /** Called when a rerank timed out or the worker stopped answering: start over next time. */
   restart() {
     this.stop()

@@ -48,7 +48,6 @@ class Engine implements EngineApi {
       fromCache &&= p.fromCache
       onProgress?.(p)
     })
-    const json = (f: string) => JSON.parse(new TextDecoder().decode(files.get(f)!)) as unknown
 
     const isolated = self.crossOriginIsolated === true
     const threads = cfg.numThreads ?? (isolated ? Math.max(1, Math.min(defaults.maxThreads, navigator.hardwareConcurrency || 1)) : 1)
@@ -79,13 +78,7 @@ class Engine implements EngineApi {
     }
     if (!sessions) throw new InPageError('ModelLoadError', `no backend could run the model: ${dropped.map((d) => `${d.backend}: ${d.reason}`).join('; ')}`)
 
-    this.model = new InpageModel(manifest, ort as never, sessions[0], sessions[1], {
-      tokenizer: json('tokenizer.json'),
-      tokenizerConfig: json('tokenizer_config.json'),
-      collabIndex: manifest.collab ? (json(manifest.collab.index) as { ids: string[] }) : undefined,
-      collab: manifest.collab ? files.get(manifest.collab.file) : undefined,
-      neighbors: manifest.scoring?.knn ? json(manifest.scoring.knn.file) : undefined,
-    })
+    this.model = InpageModel.fromFiles(manifest, ort as never, sessions[0], sessions[1], (f) => files.get(f)!)
     const model = this.model
     this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, manifest.dims.text, (texts) => model.encode(texts))
     this.information = {

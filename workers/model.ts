@@ -49,6 +49,18 @@ export class InpageModel {
     }
     this.neighbors = files.neighbors ? readNeighbors(files.neighbors) : undefined
   }
+  /** Builds the model from its verified files: the worker's come from fetch, eval's from disk. */
+  static fromFiles(manifest: Manifest, ort: OrtLike, encoder: OrtSession, user: OrtSession, file: (name: string) => ArrayBuffer): InpageModel {
+    const json = (f: string) => JSON.parse(new TextDecoder().decode(file(f))) as unknown
+    return new InpageModel(manifest, ort, encoder, user, {
+      tokenizer: json('tokenizer.json'),
+      tokenizerConfig: json('tokenizer_config.json'),
+      collabIndex: manifest.collab ? (json(manifest.collab.index) as { ids: string[] }) : undefined,
+      collab: manifest.collab ? file(manifest.collab.file) : undefined,
+      neighbors: manifest.scoring?.knn ? json(manifest.scoring.knn.file) : undefined,
+    })
+  }
+
   private collab: Float32Array | undefined
   /** Where the popularity prior sits in an item vector, if the model ships one (collab.json `layout`). */
   readonly priorRange: readonly [number, number] | undefined

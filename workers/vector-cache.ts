@@ -1,5 +1,6 @@
 // Text vectors of items, cached by (model version, item id, text hash): in memory always, in
-// IndexedDB only under consent; bounded, and erased by forget(). Misses are encoded in batches.
+// IndexedDB only under consent; bounded, and erased by forget() (which ends this worker first). Entries
+// read back are checked (length, finite) before use. Misses go to the encoder in one request.
 
 import { promisifyRequest } from 'idb-keyval'
 import { hasIndexedDB, openKvStore, type KvStore } from '../src/history/idb'

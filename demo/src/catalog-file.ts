@@ -2,6 +2,7 @@
 // Category paths are written "Root > Sub > Leaf". File order is the popularity order.
 
 import { parseCsv } from '../../eval/csv'
+import { parseCategoryPath } from 'inpage'
 
 export interface Product {
   id: string
@@ -23,7 +24,7 @@ function toProduct(o: Record<string, unknown>): Product | undefined {
   const brand = str(o.brand)
   if (brand) p.brand = brand
   if (Array.isArray(o.category)) p.category = o.category.map(str).filter(Boolean)
-  else if (str(o.category)) p.category = str(o.category).split('>').map((s) => s.trim()).filter(Boolean)
+  else if (str(o.category)) p.category = parseCategoryPath(str(o.category))
   const price = parseFloat(str(o.price).replace(/[^0-9.]/g, ''))
   if (Number.isFinite(price)) p.price = price
   const description = str(o.description)

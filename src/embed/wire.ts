@@ -3,6 +3,7 @@
 
 import type { Candidate, Recommender, RerankOptions, RerankResult, TrackEvent } from '../index'
 import { LIMITS } from '../history/events'
+import { parseCategoryPath } from '../ranking/text'
 import { defaults } from '../defaults'
 
 export interface WireOptions {
@@ -31,7 +32,7 @@ export function candidateFromElement(el: HTMLElement): Candidate {
   const d = el.dataset
   const c: Candidate = { id: d.inpageItem!, title: d.title ?? '' }
   if (d.brand) c.brand = d.brand
-  if (d.category) c.category = d.category.split('>').map((s) => s.trim()).filter(Boolean)
+  if (d.category) c.category = parseCategoryPath(d.category)
   const price = parseFloat(d.price ?? '')
   if (Number.isFinite(price) && price >= 0) c.price = price
   if (d.pinned !== undefined) c.pinned = true

@@ -5,6 +5,7 @@
 import { promisifyRequest } from 'idb-keyval'
 import type { StoredEvent } from '../types'
 import { EVENT_TYPES } from './events'
+import { parseCategoryPath } from '../ranking/text'
 import { deleteDatabase, hasIndexedDB, openKvStore, type KvStore } from './idb'
 
 /** Current schema. 1 = one array under the key 'history' (the first prototype); 2 = a key per event. */
@@ -186,7 +187,7 @@ export function migrateV1(old: unknown[]): [EventKey, StoredEvent][] {
       ev.itemId = o.id
       ev.item = { title: typeof o.title === 'string' ? o.title : o.id }
       if (typeof o.brand === 'string') ev.item.brand = o.brand
-      if (typeof o.category === 'string') ev.item.category = o.category.split('>').map((c) => c.trim()).filter(Boolean)
+      if (typeof o.category === 'string') ev.item.category = parseCategoryPath(o.category)
       if (typeof o.price === 'number') ev.item.price = o.price
     }
     if (typeof o.query === 'string') ev.query = o.query
@@ -204,7 +205,8 @@ export async function databaseExists(dbName: string): Promise<boolean> {
 
 /**
  * IndexedDB when it opens, else memory. With `create: false` a database that does not exist yet
- * is not created (nothing is written before consent): `store` is then undefined until `openIdb()`.
+ * is not created (nothing is written before consent): `store` is then undefined until a grant opens it
+ * with `create: true`.
  */
 export async function openEventStore(
   dbName: string,

@@ -12,6 +12,11 @@ export function itemText(f: TextFields): string {
 }
 
 /** A short stable hash (FNV-1a, 32 bit) so cached vectors follow edits of an item's text. */
+/** 'Root > Child > Leaf' as a path, root first; empty levels dropped. */
+export function parseCategoryPath(s: string): string[] {
+  return s.split('>').map((c) => c.trim()).filter(Boolean)
+}
+
 export function textHash(s: string): string {
   let h = 0x811c9dc5
   for (let i = 0; i < s.length; i++) {
