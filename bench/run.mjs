@@ -116,12 +116,19 @@ try {
         res[`warm${n}`] = []
         for (let i = 0; i < (n === 100 ? 30 : 10); i++) res[`warm${n}`].push(await time(cands))
       }
+      // The same warm call with the history at its retention cap (1,000 events): what crosses to the worker grows with it.
+      for (let i = 0; i < 1000; i++) { const h = items[3000 + (i % 500)]; void rec.track({ type: i % 5 ? 'view' : 'click', itemId: h.id, item: { title: h.title, brand: h.brand, category: h.category } }) }
+      await rec.flush()
+      await time(items.slice(0, 100))
+      res.warm100long = []
+      for (let i = 0; i < 30; i++) res.warm100long.push(await time(items.slice(0, 100)))
       res.cold100 = []
       for (let r = 0; r < 5; r++) res.cold100.push(await time(items.slice(0, 100).map((c) => ({ ...c, id: `${c.id}-cold${r}`, title: `${c.title} (${r})` }))))
       return res
     }, { items: catalog, history })
     record({ name: 'rerank 100 candidates, warm (vectors cached)', median: median(out.warm100), p95: p95(out.warm100), unit: 'ms', baseline_median: median(out.cold100), ratio: median(out.cold100) / median(out.warm100), runs: out.warm100.length, baseline: 'same 100, nothing cached' })
     record({ name: 'rerank 1,000 candidates, warm (vectors cached)', median: median(out.warm1000), p95: p95(out.warm1000), unit: 'ms', runs: out.warm1000.length })
+    record({ name: 'rerank 100 candidates, warm, 1,000-event history', median: median(out.warm100long), p95: p95(out.warm100long), unit: 'ms', runs: out.warm100long.length })
     record({ name: 'rerank 100 candidates, cold (encode all, WASM)', median: median(out.cold100), p95: p95(out.cold100), unit: 'ms', runs: out.cold100.length })
     record({ name: 'engine warm-up (worker + model + sessions)', median: out.warmUpMs, unit: 'ms', runs: 1 })
     console.log(`engine: ${JSON.stringify(out.info)}`)
