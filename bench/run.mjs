@@ -4,25 +4,27 @@
 // Writes bench/results.json and bench/results.md.
 import { chromium } from '@playwright/test'
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { basename } from 'node:path'
 import os from 'node:os'
 import { build } from 'vite'
-import { rmSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
-/** Bundles a TypeScript file for plain Node (like eval/run.mjs) and returns the bundle's path. */
+const root = fileURLToPath(new URL('..', import.meta.url))
+const tmp = `${root}bench/tmp/${process.pid}`
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
+/** Bundles a TypeScript file for plain Node (like eval/run.mjs), imports it and returns the module. */
 async function bundle(entry) {
-  const root = fileURLToPath(new URL('..', import.meta.url))
-  const outDir = `${root}bench/tmp/${process.pid}`
+  const outDir = `${tmp}/${basename(entry, '.ts')}`
   await build({ root, configFile: false, logLevel: 'warn', publicDir: false, build: { ssr: `${root}${entry}`, outDir, emptyOutDir: true, target: 'node20', minify: false, rollupOptions: { output: { entryFileNames: 'out.mjs', format: 'es' } } } })
-  process.on('exit', () => rmSync(outDir, { recursive: true, force: true }))
-  return `${outDir}/out.mjs`
+  return import(pathToFileURL(`${outDir}/out.mjs`).href)
 }
 
 const PORT = 4174
-const DATA = process.env.INPAGE_DATA ?? join(process.cwd(), '..', 'shared', 'data')
 const base = `http://127.0.0.1:${PORT}`
+// The shared catalog's items as candidates (public fields, no descriptions), read by eval/data.ts.
+const data = await bundle('eval/data.ts')
+const catalog = data.readItemsFile(data.datasetDir()).map((r) => data.catalogItem(r, 0))
 const server = spawn(process.execPath, ['scripts/serve.mjs'], { env: { ...process.env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'inherit'] })
 await new Promise((r) => server.stdout.once('data', r))
 
@@ -35,10 +37,6 @@ const record = (r) => {
   results.push(r)
   console.log(`${r.name.padEnd(48)} median ${r.median.toFixed(3)} ${r.unit}${r.p95 !== undefined ? `  p95 ${r.p95.toFixed(3)}` : ''}  baseline ${r.baseline_median?.toFixed(3) ?? '-'}  ratio ${r.ratio?.toFixed(2) ?? '-'}  (runs ${r.runs})`)
 }
-
-// The shared catalog, read once: raw rows (`items`) and the public candidate fields (`catalog`).
-const items = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-const catalog = items.map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--enable-unsafe-webgpu'] })
 try {
@@ -183,13 +181,13 @@ try {
     await ctx.close()
   }
 
-  const texts100 = items.slice(3000, 3100).map((d) => [d.title, (d.categories ?? []).join(' '), d.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.')
+  const texts100 = catalog.slice(3000, 3100).map((c) => [c.title, c.category.join(' '), c.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.')
 
   // --- Cold encode of 100 item texts in the worker (WASM 1 and 2 threads; WebGPU on the fallback
   // adapter, 10 texts, for the record) against onnxruntime-node natively with the same threads.
   if (want('encode')) {
     const RUNS = 3
-    const native = await import(pathToFileURL(await bundle('bench/native.ts')).href)
+    const native = await bundle('bench/native.ts')
     for (const threads of [1, 2]) {
       const ctx = await browser.newContext()
       const page = await ctx.newPage()
@@ -222,8 +220,8 @@ try {
   // --- First personalized rerank after page load: model from the network vs from the Cache API,
   // plus long tasks on the main thread and the memory the page and its worker hold after warm-up.
   if (want('first')) {
-    const hist = items.slice(2000, 2006).map((d) => ({ id: d.asin, item: { title: d.title, category: d.categories ?? [] } }))
-    const cands = items.slice(0, 100).map((d) => ({ id: d.asin, title: d.title, category: d.categories ?? [] }))
+    const hist = catalog.slice(2000, 2006).map((c) => ({ id: c.id, item: { title: c.title, category: c.category } }))
+    const cands = catalog.slice(0, 100).map((c) => ({ id: c.id, title: c.title, category: c.category }))
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
     const first = async () => {

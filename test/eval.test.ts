@@ -7,15 +7,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BM25, tokenize } from '../eval/bm25'
 import { convert, convertFiles, parseCsv } from '../eval/convert'
-import { categoryKey, loadDataset, readInter } from '../eval/data'
+import { categoryKey, datasetDir, loadDataset, readInter } from '../eval/data'
 import { DEFAULT_OPTIONS, buildContext, evaluate, historyEvents, type Context, type EvalOptions } from '../eval/harness'
 import { Exposure, MISS, gini, metricsFromRanks, rankOf, topK } from '../eval/metrics'
 import { loadModel, type LoadedModel } from '../eval/model-node'
 import { markdown, svg } from '../eval/report'
 import { makeTiny } from '../eval/fixtures/tiny'
-
-/** The shared dataset (../shared/data, or INPAGE_DATA): read, never copied into the repository. */
-const DATA = process.env.INPAGE_DATA ?? join(process.cwd(), '..', 'shared', 'data')
 import { knnScores, personalScores } from '../src/ranking/score'
 import { personalize } from '../workers/personalize'
 
@@ -112,7 +109,8 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
   let tiny: { events: string; items: string }
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'inpage-eval-'))
-    tiny = makeTiny(join(DATA, 'amazon-scientific'), join(dir, 'input'))
+    // The shared dataset ($INPAGE_DATA, else ../shared/data): missing, it fails here, never skips.
+    tiny = makeTiny(datasetDir(), join(dir, 'input'))
     const stats = convertFiles(tiny.events, tiny.items, join(dir, 'tiny'))
     expect(stats.users).toBe(8)
     loaded = await loadModel('public/models/inpage-sci-v1', { threads: 1 })
