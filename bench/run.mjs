@@ -1,14 +1,42 @@
 // Benchmarks in headless Chromium against the built library. Each figure is measured against a
 // baseline run in the same browser session and printed as a ratio. Never part of `npm test`.
-//   npm run bench            (builds first)
+//   npm run bench                        (builds first)
+//   npm run bench -- --only rerank,naive (or BENCH_ONLY=rerank,naive)
 // Writes bench/results.json and bench/results.md.
-import { chromium } from '@playwright/test'
 import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import os from 'node:os'
-import { build } from 'vite'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const SECTIONS = ['track', 'rerank', 'naive', 'encode', 'first']
+const USAGE = `usage: npm run bench [-- --only ${SECTIONS.join(',')}]
+  --only S   run only these sections (comma list); default $BENCH_ONLY, else all
+  --help     this message`
+/** The sections to run; a bad command line prints the usage and exits with 2 before anything starts. */
+function sections(argv) {
+  try {
+    const { values } = parseArgs({ args: argv, options: { only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false })
+    if (values.help) {
+      console.log(USAGE)
+      process.exit(0)
+    }
+    const only = values.only ?? process.env.BENCH_ONLY
+    const list = only ? only.split(',').map((x) => x.trim()).filter(Boolean) : SECTIONS
+    const unknown = list.filter((x) => !SECTIONS.includes(x))
+    if (unknown.length) throw new Error(`unknown section ${unknown.join(', ')}`)
+    return new Set(list)
+  } catch (e) {
+    console.error(`${e.message}\n${USAGE}`)
+    process.exit(2)
+  }
+}
+const wanted = sections(process.argv.slice(2))
+const want = (name) => wanted.has(name)
+// Loaded once the command line is known to be good.
+const { chromium } = await import('@playwright/test')
+const { build } = await import('vite')
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tmp = `${root}bench/tmp/${process.pid}`
@@ -31,8 +59,6 @@ await new Promise((r) => server.stdout.once('data', r))
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 const p95 = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] }
 const results = []
-/** BENCH_ONLY=naive,encode runs only those sections. */
-const want = (name) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(name)
 const record = (r) => {
   results.push(r)
   console.log(`${r.name.padEnd(48)} median ${r.median.toFixed(3)} ${r.unit}${r.p95 !== undefined ? `  p95 ${r.p95.toFixed(3)}` : ''}  baseline ${r.baseline_median?.toFixed(3) ?? '-'}  ratio ${r.ratio?.toFixed(2) ?? '-'}  (runs ${r.runs})`)
