@@ -6,9 +6,10 @@ import { inCategory } from './catalog'
 import { openHarness } from './helpers'
 // The policy scripts/serve.mjs sends with *.csp.html pages.
 import { STRICT_CSP } from '../scripts/headers.mjs'
+import { E2E_ORIGIN } from './ports'
 
 const MODEL = '/models/inpage-sci-v1/'
-const ORIGIN = 'http://127.0.0.1:4173'
+const ORIGIN = E2E_ORIGIN
 // The public vector's length a server would send with a candidate (the shipped model's dims.collab).
 const SHIPPED = JSON.parse(readFileSync('public/models/inpage-sci-v1/manifest.json', 'utf8')) as { version: string; dims: { collab: number } }
 const COLLAB_DIMS = SHIPPED.dims.collab
