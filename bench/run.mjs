@@ -48,7 +48,7 @@ async function bundle(entry) {
   return import(pathToFileURL(`${outDir}/out.mjs`).href)
 }
 
-const PORT = 4174
+const PORT = Number(process.env.INPAGE_BENCH_PORT ?? 4174) // beside another checkout's bench: INPAGE_BENCH_PORT
 const base = `http://127.0.0.1:${PORT}`
 // The shared catalog's items as candidates (public fields, no descriptions), read by eval/data.ts.
 const data = await bundle('eval/data.ts')
@@ -64,16 +64,21 @@ const record = (r) => {
   console.log(`${r.name.padEnd(48)} median ${r.median.toFixed(3)} ${r.unit}${r.p95 !== undefined ? `  p95 ${r.p95.toFixed(3)}` : ''}  baseline ${r.baseline_median?.toFixed(3) ?? '-'}  ratio ${r.ratio?.toFixed(2) ?? '-'}  (runs ${r.runs})`)
 }
 
+/** A fresh browser context with one of the e2e pages (scripts/serve.mjs) open and ready. */
+async function openPage(path) {
+  const ctx = await browser.newContext()
+  const page = await ctx.newPage()
+  await page.goto(`${base}/${path}`)
+  await page.waitForFunction(() => window.ready)
+  return { ctx, page }
+}
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--enable-unsafe-webgpu'] })
 try {
   // --- track(): throughput and per-call latency vs the naive one-put-per-event idb-keyval code.
   if (want('track')) {
     const RUNS = 5
     const N = 500
-    const ctx = await browser.newContext()
-    const page = await ctx.newPage()
-    await page.goto(`${base}/bench.html`)
-    await page.waitForFunction(() => window.ready)
+    const { ctx, page } = await openPage('bench.html')
     const runs = []
     for (let r = 0; r < RUNS; r++) {
       runs.push(
@@ -122,10 +127,7 @@ try {
   // history item encoded on every call (what a page without inpage's vector cache would do).
   if (want('rerank')) {
     const history = catalog.slice(2000, 2008)
-    const ctx = await browser.newContext()
-    const page = await ctx.newPage()
-    await page.goto(`${base}/bench.html`)
-    await page.waitForFunction(() => window.ready)
+    const { ctx, page } = await openPage('bench.html')
     const out = await page.evaluate(async ({ items, history }) => {
       const rec = window.inpage.createRecommender({ model: '/models/inpage-sci-v1/', consent: 'granted', backend: 'wasm', name: 'bench-rerank' })
       for (const h of history) await rec.track({ type: 'purchase', itemId: h.id, item: { title: h.title, brand: h.brand, category: h.category } })
@@ -161,10 +163,7 @@ try {
     for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(`public/models/inpage-sci-v1/${f}`, `${dir}/${f}`)
     copyFileSync('public/models/inpage-sci-v1/encoder.int8.onnx', `${dir}/onnx/model_quantized.onnx`)
     const history = catalog.slice(2000, 2008)
-    const ctx = await browser.newContext()
-    const page = await ctx.newPage()
-    await page.goto(`${base}/bench.html`)
-    await page.waitForFunction(() => window.ready)
+    const { ctx, page } = await openPage('bench.html')
     const out = await page.evaluate(async ({ cat, history }) => {
       const text = (c) => [c.title, c.category.join(' '), c.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.'
       const { AutoTokenizer, AutoModel, env } = await import('/vendor-transformers/transformers.min.js')
@@ -215,10 +214,7 @@ try {
     const RUNS = 3
     const native = await bundle('bench/native.ts')
     for (const threads of [1, 2]) {
-      const ctx = await browser.newContext()
-      const page = await ctx.newPage()
-      await page.goto(`${base}/engine.html`)
-      await page.waitForFunction(() => window.ready)
+      const { ctx, page } = await openPage('engine.html')
       const web = await page.evaluate(async ({ texts, threads, RUNS }) => {
         await window.startEngine({ backend: 'wasm', numThreads: threads })
         await window.engine.encode(texts.slice(0, 8))
@@ -230,10 +226,7 @@ try {
       const nat = await native.encodeNative('public/models/inpage-sci-v1', texts100, threads, RUNS)
       record({ name: `encode 100 texts, worker WASM ${threads} thread${threads > 1 ? 's' : ''}`, median: median(web), unit: 'ms', baseline_median: median(nat), ratio: median(web) / median(nat), runs: RUNS, baseline: `onnxruntime-node, ${threads} thread${threads > 1 ? 's' : ''}` })
     }
-    const ctx = await browser.newContext()
-    const page = await ctx.newPage()
-    await page.goto(`${base}/engine.html`)
-    await page.waitForFunction(() => window.ready)
+    const { ctx, page } = await openPage('engine.html')
     const gpu = await page.evaluate(async (texts) => {
       await window.startEngine({ backend: 'webgpu' })
       await window.engine.encode(texts.slice(0, 2))
