@@ -8,8 +8,8 @@
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Plugin } from 'vite'
-import { BM25 } from '../eval/bm25'
-import { catalogItem, loadDataset, type Row } from '../eval/data'
+import { BM25 } from '../eval/bm25.js'
+import { catalogItem, loadDataset, type Row } from '../eval/data.js'
 import type { Product } from './src/catalog-file'
 
 export interface Shopper {

@@ -11,7 +11,7 @@ import { basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ISOLATION_HEADERS as isolation } from '../scripts/headers.mjs'
-import { dataRoot } from '../eval/data'
+import { dataRoot } from '../eval/data.js'
 import { storeServer } from './store-server.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
