@@ -1,5 +1,6 @@
 // Real Chromium (Debian's), against the built library served as a store would serve it.
 import { defineConfig } from '@playwright/test'
+import { DEMO_ORIGIN, DEMO_PORT, E2E_ORIGIN, E2E_PORT } from './e2e/ports'
 
 export default defineConfig({
   testDir: 'e2e',
@@ -12,7 +13,7 @@ export default defineConfig({
   outputDir: 'test-results',
   globalSetup: './e2e/global-setup.ts',
   use: {
-    baseURL: 'http://127.0.0.1:4173',
+    baseURL: E2E_ORIGIN,
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: ['--enable-unsafe-webgpu'],
@@ -21,7 +22,8 @@ export default defineConfig({
   webServer: [
     {
       command: 'node scripts/serve.mjs',
-      url: 'http://127.0.0.1:4173/dist/inpage.js',
+      env: { PORT: String(E2E_PORT) },
+      url: `${E2E_ORIGIN}/dist/inpage.js`,
       reuseExistingServer: !process.env.CI,
       timeout: 30_000,
     },
@@ -30,8 +32,8 @@ export default defineConfig({
     {
       command:
         'node node_modules/vite/bin/vite.js build --config demo/vite.config.ts --logLevel warn && ' +
-        'node node_modules/vite/bin/vite.js preview --config demo/vite.config.ts --port 5174 --strictPort --host 127.0.0.1',
-      url: 'http://127.0.0.1:5174/api/store',
+        `node node_modules/vite/bin/vite.js preview --config demo/vite.config.ts --port ${DEMO_PORT} --strictPort --host 127.0.0.1`,
+      url: `${DEMO_ORIGIN}/api/store`,
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
     },

@@ -1,18 +1,9 @@
-// Serves the built library, the shipped model and the e2e pages with the headers ORT's threads
-// need (cross-origin isolation). Vitest reads its unit-test settings from here too.
+// Vitest's settings for the unit tests (test/). Nothing else reads this file: the library build
+// (scripts/build.mjs) passes `configFile: false`, e2e and bench serve with scripts/serve.mjs, and the
+// demo has its own config (demo/vite.config.ts).
 import { defineConfig } from 'vitest/config'
 
-export const isolationHeaders = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-}
-
 export default defineConfig({
-  publicDir: 'public',
-  server: { headers: isolationHeaders, port: 4173, strictPort: true },
-  preview: { headers: isolationHeaders, port: 4173, strictPort: true },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
-  worker: { format: 'es' },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',

@@ -1,55 +1,84 @@
 // Benchmarks in headless Chromium against the built library. Each figure is measured against a
 // baseline run in the same browser session and printed as a ratio. Never part of `npm test`.
-//   npm run bench            (builds first)
+//   npm run bench                        (builds first)
+//   npm run bench -- --only rerank,naive (or BENCH_ONLY=rerank,naive)
 // Writes bench/results.json and bench/results.md.
-import { chromium } from '@playwright/test'
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { basename } from 'node:path'
 import os from 'node:os'
-import { build } from 'vite'
-import { rmSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
 
-/** Bundles a TypeScript file for plain Node (like eval/run.mjs) and returns the bundle's path. */
+const SECTIONS = ['track', 'rerank', 'naive', 'encode', 'first']
+const USAGE = `usage: npm run bench [-- --only ${SECTIONS.join(',')}]
+  --only S   run only these sections (comma list); default $BENCH_ONLY, else all
+  --help     this message`
+/** The sections to run; a bad command line prints the usage and exits with 2 before anything starts. */
+function sections(argv) {
+  try {
+    const { values } = parseArgs({ args: argv, options: { only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false })
+    if (values.help) {
+      console.log(USAGE)
+      process.exit(0)
+    }
+    const only = values.only ?? process.env.BENCH_ONLY
+    const list = only ? only.split(',').map((x) => x.trim()).filter(Boolean) : SECTIONS
+    const unknown = list.filter((x) => !SECTIONS.includes(x))
+    if (unknown.length) throw new Error(`unknown section ${unknown.join(', ')}`)
+    return new Set(list)
+  } catch (e) {
+    console.error(`${e.message}\n${USAGE}`)
+    process.exit(2)
+  }
+}
+const wanted = sections(process.argv.slice(2))
+const want = (name) => wanted.has(name)
+// Loaded once the command line is known to be good.
+const { chromium } = await import('@playwright/test')
+const { build } = await import('vite')
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const tmp = `${root}bench/tmp/${process.pid}`
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
+/** Bundles a TypeScript file for plain Node (like eval/run.mjs), imports it and returns the module. */
 async function bundle(entry) {
-  const root = fileURLToPath(new URL('..', import.meta.url))
-  const outDir = `${root}bench/tmp/${process.pid}`
+  const outDir = `${tmp}/${basename(entry, '.ts')}`
   await build({ root, configFile: false, logLevel: 'warn', publicDir: false, build: { ssr: `${root}${entry}`, outDir, emptyOutDir: true, target: 'node20', minify: false, rollupOptions: { output: { entryFileNames: 'out.mjs', format: 'es' } } } })
-  process.on('exit', () => rmSync(outDir, { recursive: true, force: true }))
-  return `${outDir}/out.mjs`
+  return import(pathToFileURL(`${outDir}/out.mjs`).href)
 }
 
-const PORT = 4174
-const DATA = process.env.INPAGE_DATA ?? join(process.cwd(), '..', 'shared', 'data')
+const PORT = Number(process.env.INPAGE_BENCH_PORT ?? 4174) // beside another checkout's bench: INPAGE_BENCH_PORT
 const base = `http://127.0.0.1:${PORT}`
+// The shared catalog's items as candidates (public fields, no descriptions), read by eval/data.ts.
+const data = await bundle('eval/data.ts')
+const catalog = data.readItemsFile(data.datasetDir()).map((r) => data.catalogItem(r, 0))
 const server = spawn(process.execPath, ['scripts/serve.mjs'], { env: { ...process.env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'inherit'] })
 await new Promise((r) => server.stdout.once('data', r))
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 const p95 = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] }
 const results = []
-/** BENCH_ONLY=naive,encode runs only those sections. */
-const want = (name) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(name)
 const record = (r) => {
   results.push(r)
   console.log(`${r.name.padEnd(48)} median ${r.median.toFixed(3)} ${r.unit}${r.p95 !== undefined ? `  p95 ${r.p95.toFixed(3)}` : ''}  baseline ${r.baseline_median?.toFixed(3) ?? '-'}  ratio ${r.ratio?.toFixed(2) ?? '-'}  (runs ${r.runs})`)
 }
 
-// The shared catalog, read once: raw rows (`items`) and the public candidate fields (`catalog`).
-const items = readFileSync(join(DATA, 'amazon-scientific', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-const catalog = items.map((d) => ({ id: d.asin, title: d.title, ...(d.brand ? { brand: d.brand } : {}), category: d.categories ?? [] }))
-
+/** A fresh browser context with one of the e2e pages (scripts/serve.mjs) open and ready. */
+async function openPage(path) {
+  const ctx = await browser.newContext()
+  const page = await ctx.newPage()
+  await page.goto(`${base}/${path}`)
+  await page.waitForFunction(() => window.ready)
+  return { ctx, page }
+}
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--enable-unsafe-webgpu'] })
 try {
   // --- track(): throughput and per-call latency vs the naive one-put-per-event idb-keyval code.
   if (want('track')) {
     const RUNS = 5
     const N = 500
-    const ctx = await browser.newContext()
-    const page = await ctx.newPage()
-    await page.goto(`${base}/bench.html`)
-    await page.waitForFunction(() => window.ready)
+    const { ctx, page } = await openPage('bench.html')
     const runs = []
     for (let r = 0; r < RUNS; r++) {
       runs.push(
@@ -98,10 +127,7 @@ try {
   // history item encoded on every call (what a page without inpage's vector cache would do).
   if (want('rerank')) {
     const history = catalog.slice(2000, 2008)
-    const ctx = await browser.newContext()
-    const page = await ctx.newPage()
-    await page.goto(`${base}/bench.html`)
-    await page.waitForFunction(() => window.ready)
+    const { ctx, page } = await openPage('bench.html')
     const out = await page.evaluate(async ({ items, history }) => {
       const rec = window.inpage.createRecommender({ model: '/models/inpage-sci-v1/', consent: 'granted', backend: 'wasm', name: 'bench-rerank' })
       for (const h of history) await rec.track({ type: 'purchase', itemId: h.id, item: { title: h.title, brand: h.brand, category: h.category } })
@@ -144,10 +170,7 @@ try {
     for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(`public/models/inpage-sci-v1/${f}`, `${dir}/${f}`)
     copyFileSync('public/models/inpage-sci-v1/encoder.int8.onnx', `${dir}/onnx/model_quantized.onnx`)
     const history = catalog.slice(2000, 2008)
-    const ctx = await browser.newContext()
-    const page = await ctx.newPage()
-    await page.goto(`${base}/bench.html`)
-    await page.waitForFunction(() => window.ready)
+    const { ctx, page } = await openPage('bench.html')
     const out = await page.evaluate(async ({ cat, history }) => {
       const text = (c) => [c.title, c.category.join(' '), c.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.'
       const { AutoTokenizer, AutoModel, env } = await import('/vendor-transformers/transformers.min.js')
@@ -190,18 +213,15 @@ try {
     await ctx.close()
   }
 
-  const texts100 = items.slice(3000, 3100).map((d) => [d.title, (d.categories ?? []).join(' '), d.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.')
+  const texts100 = catalog.slice(3000, 3100).map((c) => [c.title, c.category.join(' '), c.brand ?? ''].map((x) => x.trim()).filter(Boolean).join('. ') + '.')
 
   // --- Cold encode of 100 item texts in the worker (WASM 1 and 2 threads; WebGPU on the fallback
   // adapter, 10 texts, for the record) against onnxruntime-node natively with the same threads.
   if (want('encode')) {
     const RUNS = 3
-    const native = await import(pathToFileURL(await bundle('bench/native.ts')).href)
+    const native = await bundle('bench/native.ts')
     for (const threads of [1, 2]) {
-      const ctx = await browser.newContext()
-      const page = await ctx.newPage()
-      await page.goto(`${base}/engine.html`)
-      await page.waitForFunction(() => window.ready)
+      const { ctx, page } = await openPage('engine.html')
       const web = await page.evaluate(async ({ texts, threads, RUNS }) => {
         await window.startEngine({ backend: 'wasm', numThreads: threads })
         await window.engine.encode(texts.slice(0, 8))
@@ -213,10 +233,7 @@ try {
       const nat = await native.encodeNative('public/models/inpage-sci-v1', texts100, threads, RUNS)
       record({ name: `encode 100 texts, worker WASM ${threads} thread${threads > 1 ? 's' : ''}`, median: median(web), unit: 'ms', baseline_median: median(nat), ratio: median(web) / median(nat), runs: RUNS, baseline: `onnxruntime-node, ${threads} thread${threads > 1 ? 's' : ''}` })
     }
-    const ctx = await browser.newContext()
-    const page = await ctx.newPage()
-    await page.goto(`${base}/engine.html`)
-    await page.waitForFunction(() => window.ready)
+    const { ctx, page } = await openPage('engine.html')
     const gpu = await page.evaluate(async (texts) => {
       await window.startEngine({ backend: 'webgpu' })
       await window.engine.encode(texts.slice(0, 2))
@@ -229,8 +246,8 @@ try {
   // --- First personalized rerank after page load: model from the network vs from the Cache API,
   // plus long tasks on the main thread and the memory the page and its worker hold after warm-up.
   if (want('first')) {
-    const hist = items.slice(2000, 2006).map((d) => ({ id: d.asin, item: { title: d.title, category: d.categories ?? [] } }))
-    const cands = items.slice(0, 100).map((d) => ({ id: d.asin, title: d.title, category: d.categories ?? [] }))
+    const hist = catalog.slice(2000, 2006).map((c) => ({ id: c.id, item: { title: c.title, category: c.category } }))
+    const cands = catalog.slice(0, 100).map((c) => ({ id: c.id, title: c.title, category: c.category }))
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
     const first = async () => {

@@ -5,11 +5,11 @@
 //   GET /api/search?q=&limit=         BM25 over item text (the store's ordinary search)
 //   GET /api/shoppers                 a few real test users of the dataset, for the simulator
 // Popularity = how often an item occurs in the training histories (valid.inter's history lists).
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Plugin } from 'vite'
-import { BM25 } from '../eval/bm25'
+import { BM25 } from '../eval/bm25.js'
+import { catalogItem, loadDataset, type Row } from '../eval/data.js'
 import type { Product } from './src/catalog-file'
 
 export interface Shopper {
@@ -20,47 +20,24 @@ export interface Shopper {
   next: Product
 }
 
-interface Row {
-  item: number
-  asin: string
-  title: string
-  brand: string | null
-  categories: string[] | null
-  description: string | null
-}
-
 const department = (p: Product) => p.category[1] ?? 'Other'
 
 export class Store {
   readonly products: Product[]
-  readonly popularity: number[]
+  readonly popularity: Float64Array
   private byPopularity: number[]
   private readonly bm25: BM25
-  private testRows: { user: string; history: number[]; target: number }[] = []
+  private testRows: Row[]
 
   constructor(dir: string) {
-    const rows: Row[] = readFileSync(join(dir, 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-    rows.sort((a, b) => a.item - b.item)
-    this.products = rows.map((r) => ({
-      id: r.asin,
-      title: r.title,
-      ...(r.brand ? { brand: r.brand } : {}),
-      category: r.categories ?? [],
-      ...(r.description ? { description: r.description.slice(0, 280) } : {}),
-    }))
-    this.popularity = new Array(rows.length).fill(0)
-    for (const line of readFileSync(join(dir, 'valid.inter'), 'utf8').trim().split('\n').slice(1)) {
-      const [, hist] = line.split('\t')
-      for (const i of hist!.split(' ')) this.popularity[Number(i)]!++
-    }
+    const ds = loadDataset(dir, ['test'])
+    this.products = ds.items.map((r) => catalogItem(r, 280))
+    this.popularity = ds.pop
     // Ties keep catalog order, so the server's order is stable.
     this.byPopularity = this.products.map((_, i) => i).sort((a, b) => this.popularity[b]! - this.popularity[a]! || a - b)
     // The same BM25 as eval's search protocol; the title counts twice: the store's search favours title matches.
-    this.bm25 = new BM25(rows.map((r) => [r.title, r.title, r.brand ?? '', (r.categories ?? []).slice(1).join(' '), r.description ?? ''].join(' ')))
-    for (const line of readFileSync(join(dir, 'test.inter'), 'utf8').trim().split('\n').slice(1)) {
-      const [user, hist, target] = line.split('\t')
-      this.testRows.push({ user: user!, history: hist!.split(' ').map(Number), target: Number(target) })
-    }
+    this.bm25 = new BM25(ds.items.map((r) => [r.title, r.title, r.brand ?? '', r.categories.slice(1).join(' '), r.description ?? ''].join(' ')))
+    this.testRows = ds.splits.test!
   }
 
   departments() {
@@ -84,15 +61,15 @@ export class Store {
     const picked: Shopper[] = []
     const seen = new Set<string>()
     for (const row of this.testRows) {
-      if (row.history.length < 8 || row.history.length > 20) continue
-      const depts = row.history.map((i) => department(this.products[i]!))
+      if (row.hist.length < 8 || row.hist.length > 20) continue
+      const depts = row.hist.map((i) => department(this.products[i]!))
       const top = [...new Set(depts)].map((d) => [d, depts.filter((x) => x === d).length] as const).sort((a, b) => b[1] - a[1])[0]!
       if (top[1] / depts.length < 0.6 || seen.has(top[0]) || top[0] === 'Other') continue
       seen.add(top[0])
       picked.push({
         id: row.user,
-        label: `#${row.user} · ${top[0]} · ${row.history.length} purchases`,
-        history: row.history.map((i) => this.products[i]!),
+        label: `#${row.user} · ${top[0]} · ${row.hist.length} purchases`,
+        history: row.hist.map((i) => this.products[i]!),
         next: this.products[row.target]!,
       })
       if (picked.length === count) break

@@ -10,11 +10,12 @@ import { createReadStream, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ISOLATION_HEADERS as isolation } from '../scripts/headers.mjs'
+import { dataRoot } from '../eval/data.js'
 import { storeServer } from './store-server.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
-const dataDir = resolve(repo, process.env.INPAGE_DATA ?? '../shared/data')
-const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
+const dataDir = dataRoot(repo)
 
 /** Serves dist/ort/* at /ort/ untouched (Vite must not transform ORT's glue module). */
 function ortFiles(req: IncomingMessage, res: ServerResponse, next: () => void) {

@@ -1,28 +1,17 @@
-// Real catalog items for e2e, read from the shared dataset (never copied into the repository).
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+// Real catalog items for e2e, read from the shared dataset (never copied into the repository) by
+// eval/data.ts, the one reader of the dataset.
+import { catalogItem, categoryKey, datasetDir, readItemsFile, type CatalogItem } from '../eval/data'
 
-export const DATA_DIR = process.env.INPAGE_DATA ?? join(process.cwd(), '..', 'shared', 'data')
-
-export interface CatalogItem {
-  id: string
-  title: string
-  brand?: string
-  category: string[]
-  description?: string
-}
+export type { CatalogItem }
 
 let cache: CatalogItem[] | undefined
+/** The whole catalog as candidates (no descriptions). */
 export function catalog(): CatalogItem[] {
-  cache ??= readFileSync(join(DATA_DIR, 'amazon-scientific', 'items.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .map((d) => ({ id: d.asin, title: d.title, category: d.categories ?? [], ...(d.brand ? { brand: d.brand } : {}) }))
+  cache ??= readItemsFile(datasetDir()).map((r) => catalogItem(r, 0))
   return cache
 }
 
-/** Items whose category path contains `name` at level 2 (or is its last entry). */
+/** Items whose category page (categories[2], or the last entry of a shorter path) is `name`. */
 export function inCategory(name: string): CatalogItem[] {
-  return catalog().filter((it) => (it.category[2] ?? it.category.at(-1)) === name)
+  return catalog().filter((it) => categoryKey(it.category) === name)
 }

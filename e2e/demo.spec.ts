@@ -1,16 +1,20 @@
 // The demo storefront in real Chromium: it loads over the real catalog, the shopper simulator
 // changes the order, forget empties the privacy panel, an uploaded catalog becomes the list.
-// Screenshots of the main views go to the test's output folder and to docs/screenshots/.
+// Screenshots of the main views go to the test's output folder; `npm run screenshots` (which sets
+// INPAGE_SCREENSHOTS=1) also refreshes the tracked docs/screenshots/*.png, so `npm test` writes no tracked file.
 import { test, expect, type Page, type TestInfo } from '@playwright/test'
 import { copyFileSync, mkdirSync } from 'node:fs'
+import { DEMO_ORIGIN } from './ports'
 
 // The built demo under `vite preview` (see playwright.config.ts).
-const DEMO = 'http://127.0.0.1:5174/'
+const DEMO = `${DEMO_ORIGIN}/`
+const REFRESH_DOCS = process.env.INPAGE_SCREENSHOTS === '1'
 
 async function shot(page: Page, testInfo: TestInfo, name: string) {
   const file = testInfo.outputPath(`${name}.png`)
   await page.screenshot({ path: file, fullPage: true })
   await testInfo.attach(name, { path: file, contentType: 'image/png' })
+  if (!REFRESH_DOCS) return
   mkdirSync('docs/screenshots', { recursive: true })
   copyFileSync(file, `docs/screenshots/${name}.png`)
 }

@@ -7,6 +7,7 @@ import { test, expect, type Page } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { inCategory } from './catalog'
 import { openHarness } from './helpers'
+import type { Recommender } from '../src/index'
 
 const MODEL = '/models/inpage-sci-v1/'
 const manifest = JSON.parse(readFileSync('public/models/inpage-sci-v1/manifest.json', 'utf8'))
@@ -156,38 +157,57 @@ for (const f of FAULTS) {
 
 // ---------------------------------------------------------------- IndexedDB faults
 
-/** Makes IDBObjectStore.put throw QuotaExceededError for the next `window.__quota` event writes. */
-function quotaFault(page: Page) {
-  return page.addInitScript(() => {
-    const w = window as unknown as { __quota: number; __quotaHits: number }
-    w.__quota = 0
-    w.__quotaHits = 0
+/** What a quota test drives inside the page: a recommender with its reported errors, and the full disk. */
+interface QuotaTest {
+  rec: Recommender
+  reported: { name: string; message: string }[]
+  /** The next `writes` event writes throw QuotaExceededError. */
+  fill(writes: number): void
+  /** How many writes were refused so far. */
+  hits(): number
+}
+declare global {
+  interface Window {
+    quotaTest(): QuotaTest
+  }
+}
+
+/** Opens the harness with IDBObjectStore.put patched to throw QuotaExceededError on demand (window.quotaTest);
+ * returns the page's error watcher. */
+async function openQuotaHarness(page: Page) {
+  const errors = await watchErrors(page)
+  await page.addInitScript(() => {
+    let quota = 0
+    let hits = 0
     const put = IDBObjectStore.prototype.put
     IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-      if (w.__quota > 0 && Array.isArray(key) && key[0] === 'e') {
-        w.__quota--
-        w.__quotaHits++
+      if (quota > 0 && Array.isArray(key) && key[0] === 'e') {
+        quota--
+        hits++
         throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
       }
       return put.call(this, value, key)
     } as typeof put
+    window.quotaTest = () => {
+      const rec = window.inpage.createRecommender({ consent: 'granted' })
+      const reported: QuotaTest['reported'] = []
+      rec.on('error', (e) => reported.push({ name: e.name, message: e.message }))
+      return { rec, reported, fill: (writes) => void (quota = writes), hits: () => hits }
+    }
   })
+  await openHarness(page)
+  return errors
 }
 
 test('QuotaExceededError once: the oldest events are evicted and the write retried', async ({ page }) => {
-  const errors = await watchErrors(page)
-  await quotaFault(page)
-  await openHarness(page)
+  const errors = await openQuotaHarness(page)
   const r = await page.evaluate(async () => {
-    const w = window as unknown as { __quota: number; __quotaHits: number }
-    const rec = window.inpage.createRecommender({ consent: 'granted' })
-    const reported: string[] = []
-    rec.on('error', (e) => reported.push(e.name))
+    const { rec, reported, fill, hits } = window.quotaTest()
     const t0 = Date.now() - 60_000
     for (let i = 0; i < 8; i++) await rec.track({ type: 'view', itemId: `old${i}`, item: { title: `Old ${i}` }, timestamp: t0 + i * 1000 })
-    w.__quota = 1 // the disk is full for the next write
+    fill(1) // the disk is full for the next write
     await rec.track({ type: 'purchase', itemId: 'NEW', item: { title: 'New' } })
-    return { hits: w.__quotaHits, reported, status: rec.status(), ids: (await rec.exportData()).events.map((e) => e.itemId) }
+    return { hits: hits(), reported, status: rec.status(), ids: (await rec.exportData()).events.map((e) => e.itemId) }
   })
   expect(r.hits).toBe(1)
   // 8 stored: at least a quarter (2) of the oldest make room, then the retry stores the new one.
@@ -203,16 +223,11 @@ test('QuotaExceededError once: the oldest events are evicted and the write retri
 })
 
 test('QuotaExceededError that persists: reported through error and status(), events kept in memory, nothing thrown', async ({ page }) => {
-  const errors = await watchErrors(page)
-  await quotaFault(page)
-  await openHarness(page)
+  const errors = await openQuotaHarness(page)
   const r = await page.evaluate(async () => {
-    const w = window as unknown as { __quota: number; __quotaHits: number }
-    const rec = window.inpage.createRecommender({ consent: 'granted' })
-    const reported: { name: string; message: string }[] = []
-    rec.on('error', (e) => reported.push(e))
+    const { rec, reported, fill, hits } = window.quotaTest()
     for (let i = 0; i < 4; i++) await rec.track({ type: 'view', itemId: `s${i}`, item: { title: `Stored ${i}` } })
-    w.__quota = 1e9 // full for good
+    fill(1e9) // full for good
     let thrown = 'none'
     try {
       await rec.track({ type: 'view', itemId: 'M1', item: { title: 'Kept in memory 1' } })
@@ -224,7 +239,7 @@ test('QuotaExceededError that persists: reported through error and status(), eve
     }
     const doc = await rec.exportData()
     const out = await rec.rerank([{ id: 'x', title: 'X' }])
-    return { thrown, hits: w.__quotaHits, reported, status: rec.status(), ids: doc.events.map((e) => e.itemId ?? e.query), why: out.why }
+    return { thrown, hits: hits(), reported, status: rec.status(), ids: doc.events.map((e) => e.itemId ?? e.query), why: out.why }
   })
   expect(r.thrown).toBe('none')
   expect(r.hits).toBeGreaterThanOrEqual(6) // three writes, each tried twice

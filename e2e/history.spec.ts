@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openHarness, inpageDatabases, item } from './helpers'
+import { E2E_ORIGIN } from './ports'
 
 test('history persists across a reload', async ({ page }) => {
   await openHarness(page)
@@ -26,7 +27,7 @@ test('history persists across a reload', async ({ page }) => {
 test('history persists across a browser restart', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'inpage-profile-'))
   const launch = () =>
-    chromium.launchPersistentContext(dir, { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', baseURL: 'http://127.0.0.1:4173' })
+    chromium.launchPersistentContext(dir, { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', baseURL: E2E_ORIGIN })
   try {
     let ctx = await launch()
     let page = await ctx.newPage()

@@ -3,6 +3,7 @@
 import { test, expect } from '@playwright/test'
 import { inCategory } from './catalog'
 import { openHarness } from './helpers'
+import { E2E_ORIGIN } from './ports'
 
 const MODEL = '/models/inpage-sci-v1/'
 const glass = inCategory('Glassware & Labware')
@@ -29,7 +30,7 @@ test('a whole session sends only GETs of library, model and wasm files to its ow
     { model: MODEL, seen, cands },
   )
   expect(out).toEqual([true, true])
-  const origin = 'http://127.0.0.1:4173'
+  const origin = E2E_ORIGIN
   for (const r of log) {
     expect(r.method).toBe('GET')
     expect(r.body).toBeNull()

@@ -4,15 +4,16 @@ import { test, expect, type Page, type Worker } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { inCategory } from './catalog'
 import { openHarness } from './helpers'
+// The policy scripts/serve.mjs sends with *.csp.html pages.
+import { STRICT_CSP } from '../scripts/headers.mjs'
+import { E2E_ORIGIN } from './ports'
 
 const MODEL = '/models/inpage-sci-v1/'
-const ORIGIN = 'http://127.0.0.1:4173'
+const ORIGIN = E2E_ORIGIN
 // The public vector's length a server would send with a candidate (the shipped model's dims.collab).
 const SHIPPED = JSON.parse(readFileSync('public/models/inpage-sci-v1/manifest.json', 'utf8')) as { version: string; dims: { collab: number } }
 const COLLAB_DIMS = SHIPPED.dims.collab
 const CACHE = `inpage-model:inpage-sci-v1@${SHIPPED.version}`
-// The policy scripts/serve.mjs sends with *.csp.html pages (read, not imported: importing starts the server).
-const STRICT_CSP = /export const STRICT_CSP = "([^"]+)"/.exec(readFileSync('scripts/serve.mjs', 'utf8'))![1]!
 const glass = inCategory('Glassware & Labware')
 const glue = inCategory('Adhesives & Sealants')
 const snap = (g: (typeof glass)[number]) => ({ title: g.title, brand: g.brand, category: g.category })

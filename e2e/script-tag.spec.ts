@@ -3,6 +3,7 @@
 import { test, expect, type Page } from '@playwright/test'
 import { inCategory, type CatalogItem } from './catalog'
 import { inpageDatabases } from './helpers'
+import { ISOLATION_HEADERS } from '../scripts/headers.mjs'
 import type * as Api from '../src/script-tag'
 
 declare global {
@@ -41,7 +42,7 @@ async function openStore(page: Page, consent = 'granted', ready = true, dwellMs 
   await page.route('**/script-tag-store.html', (route) =>
     route.fulfill({
       contentType: 'text/html; charset=utf-8',
-      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+      headers: { ...ISOLATION_HEADERS },
       body: storePage(consent, '', dwellMs),
     }),
   )

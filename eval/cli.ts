@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DEFAULTS } from '../src/ranking/rerank'
 import { convertFiles } from './convert'
 import { DEFAULT_OPTIONS, evaluate, setup, type EvalOptions, type Protocol, type Split } from './harness'
@@ -19,27 +20,80 @@ function projectRoot(): string {
 }
 const ROOT = projectRoot()
 
-const USAGE = `usage:
+export const USAGE = `usage:
   npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all]
                   [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--no-popularity-prior]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--model public/models/inpage-sci-v1] [--out eval/results] [--encode-batch 1]
-  npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50]`
+  npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3]
+  npm run eval -- --help`
 
-export function parseArgs(argv: readonly string[]): Record<string, string | boolean> {
-  const out: Record<string, string | boolean> = {}
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (!a.startsWith('--')) {
-      out._ = a
-      continue
-    }
-    const [k, v] = a.slice(2).split('=', 2) as [string, string | undefined]
-    if (v !== undefined) out[k] = v
-    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) out[k] = argv[++i]!
-    else out[k] = true
+/** A command line eval does not understand; eval/run.mjs prints the message (with the usage) and exits with 2. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+  constructor(problem: string) {
+    super(`${problem}\n${USAGE}`)
   }
-  return out
+}
+
+const EVAL_FLAGS = {
+  data: { type: 'string' },
+  split: { type: 'string' },
+  protocol: { type: 'string' },
+  'no-exclude-history': { type: 'boolean' },
+  users: { type: 'string' },
+  grid: { type: 'boolean' },
+  'personal-weight': { type: 'string' },
+  'query-weight': { type: 'string' },
+  'no-popularity-prior': { type: 'boolean' },
+  lambda: { type: 'string' },
+  'max-per-category': { type: 'string' },
+  'text-decay': { type: 'string' },
+  'no-reasons': { type: 'boolean' },
+  model: { type: 'string' },
+  out: { type: 'string' },
+  'encode-batch': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+const CONVERT_FLAGS = {
+  events: { type: 'string' },
+  items: { type: 'string' },
+  out: { type: 'string' },
+  'max-history': { type: 'string' },
+  'min-events': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+type Flags<T extends Record<string, { type: 'string' | 'boolean' }>> = {
+  [K in keyof T]?: T[K]['type'] extends 'string' ? string : boolean
+}
+
+export type Command =
+  | { command: 'help' }
+  | { command: 'convert'; flags: Flags<typeof CONVERT_FLAGS> }
+  | { command: 'eval'; flags: Flags<typeof EVAL_FLAGS> }
+
+/** Reads the command line strictly: an unknown or misspelt flag, a missing value or a stray word is a UsageError. */
+export function parseCommand(argv: readonly string[]): Command {
+  const convert = argv[0] === 'convert'
+  let parsed
+  try {
+    parsed = parseArgs({ args: convert ? argv.slice(1) : [...argv], options: convert ? CONVERT_FLAGS : EVAL_FLAGS, strict: true, allowPositionals: false })
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+  if (parsed.values.help) return { command: 'help' }
+  return convert ? { command: 'convert', flags: parsed.values as Flags<typeof CONVERT_FLAGS> } : { command: 'eval', flags: parsed.values as Flags<typeof EVAL_FLAGS> }
+}
+
+/** A numeric flag's value, or its default when absent; anything but a finite number is a UsageError. */
+function num(flags: Record<string, unknown>, name: string, d: number): number {
+  const v = flags[name]
+  if (v === undefined) return d
+  const n = Number(v)
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} takes a number, not ${JSON.stringify(v)}`)
+  return n
 }
 
 function progressBar(label: string) {
@@ -69,31 +123,38 @@ function progressBar(label: string) {
   }
 }
 
-const num = (v: string | boolean | undefined, d: number) => (typeof v === 'string' ? Number(v) : d)
-
 export async function main(argv: readonly string[]) {
-  const a = parseArgs(argv)
-  if (a.help || a.h) return console.log(USAGE)
-  if (a._ === 'convert') {
-    if (typeof a.events !== 'string' || typeof a.items !== 'string' || typeof a.out !== 'string') throw new Error(USAGE)
-    const stats = convertFiles(a.events, a.items, a.out, { maxHistory: num(a['max-history'], 50), minEvents: num(a['min-events'], 3) })
-    console.log(`wrote ${a.out}: ${JSON.stringify(stats)}`)
+  const cmd = parseCommand(argv)
+  if (cmd.command === 'help') return console.log(USAGE)
+  if (cmd.command === 'convert') {
+    const c = cmd.flags
+    if (c.events === undefined || c.items === undefined || c.out === undefined) throw new UsageError('convert needs --events, --items and --out')
+    const stats = convertFiles(c.events, c.items, c.out, { maxHistory: num(c, 'max-history', 50), minEvents: num(c, 'min-events', 3) })
+    console.log(`wrote ${c.out}: ${JSON.stringify(stats)}`)
     return
   }
-  if (typeof a.data !== 'string') throw new Error(`--data <dir> is required\n${USAGE}`)
+  const a = cmd.flags
+  if (a.data === undefined) throw new UsageError('--data <dir> is required')
   const split = (a.split ?? 'test') as Split
-  if (split !== 'valid' && split !== 'test') throw new Error('--split must be valid or test')
-  const protocols: Protocol[] = a.protocol === 'all' ? ['full', 'category', 'search'] : (String(a.protocol ?? 'full').split(',') as Protocol[])
-  for (const p of protocols) if (!['full', 'category', 'search'].includes(p)) throw new Error(`unknown protocol ${p}`)
+  if (split !== 'valid' && split !== 'test') throw new UsageError('--split must be valid or test')
+  const protocols: Protocol[] = a.protocol === 'all' ? ['full', 'category', 'search'] : ((a.protocol ?? 'full').split(',') as Protocol[])
+  for (const p of protocols) if (!['full', 'category', 'search'].includes(p)) throw new UsageError(`unknown protocol ${p}`)
+  const users = a.users === undefined ? undefined : num(a, 'users', 0)
+  const encodeBatch = num(a, 'encode-batch', 1)
+  const personalWeight = a['personal-weight'] === undefined ? undefined : num(a, 'personal-weight', 0)
+  const queryWeight = num(a, 'query-weight', DEFAULTS.queryWeight)
+  const lambda = num(a, 'lambda', DEFAULT_OPTIONS.diversity.lambda)
+  const maxPerCategory = num(a, 'max-per-category', DEFAULT_OPTIONS.diversity.maxPerCategory ?? 3)
+  const textDecay = num(a, 'text-decay', DEFAULT_OPTIONS.textDecay)
   const dataDir = resolve(a.data)
   const name = basename(dataDir)
-  const outDir = resolve(typeof a.out === 'string' ? a.out : join(ROOT, 'eval/results'))
-  const modelDir = resolve(typeof a.model === 'string' ? a.model : join(ROOT, 'public/models/inpage-sci-v1'))
+  const outDir = resolve(a.out ?? join(ROOT, 'eval/results'))
+  const modelDir = resolve(a.model ?? join(ROOT, 'public/models/inpage-sci-v1'))
   const log = (s: string) => process.stderr.write(`${s}\n`)
 
   const t0 = performance.now()
   const loaded = await loadModel(modelDir)
-  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch: num(a['encode-batch'], 1), log })
+  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log })
   log(`model ${loaded.model.manifest.name}, ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
   mkdirSync(outDir, { recursive: true })
   for (const protocol of protocols) {
@@ -102,14 +163,11 @@ export async function main(argv: readonly string[]) {
       protocol,
       split,
       excludeHistory: !a['no-exclude-history'],
-      users: typeof a.users === 'string' ? Number(a.users) : undefined,
-      personalWeight: num(a['personal-weight'], protocol === 'search' ? DEFAULTS.searchPersonalWeight : DEFAULTS.personalWeight),
-      queryWeight: num(a['query-weight'], DEFAULTS.queryWeight),
-      diversity: {
-        lambda: num(a.lambda, DEFAULT_OPTIONS.diversity.lambda),
-        ...(a['max-per-category'] === '0' ? {} : { maxPerCategory: num(a['max-per-category'], DEFAULT_OPTIONS.diversity.maxPerCategory ?? 3) }),
-      },
-      textDecay: num(a['text-decay'], DEFAULT_OPTIONS.textDecay),
+      users,
+      personalWeight: personalWeight ?? (protocol === 'search' ? DEFAULTS.searchPersonalWeight : DEFAULTS.personalWeight),
+      queryWeight,
+      diversity: { lambda, ...(maxPerCategory === 0 ? {} : { maxPerCategory }) },
+      textDecay,
       grid: !!a.grid,
       reasons: !a['no-reasons'],
       popularityPrior: !a['no-popularity-prior'],

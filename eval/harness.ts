@@ -14,7 +14,7 @@ import type { InpageModel } from '../workers/model'
 import { modelReads, personalize, PersonalizeCaches, type TextVectorSource } from '../workers/personalize'
 import { selectModelEvents } from '../src/protocol'
 import { BM25 } from './bm25'
-import { loadDataset, type Dataset, type Row } from './data'
+import { catalogItem, loadDataset, type Dataset, type Row } from './data'
 import { Exposure, MISS, metricsFromRanks, rankOf, topK, type RankMetrics } from './metrics'
 import type { LoadedModel } from './model-node'
 
@@ -112,13 +112,7 @@ export async function buildContext(
   const { model } = loaded
   const t0 = performance.now()
   const ids = ds.items.map((r) => r.asin)
-  const candidates: Candidate[] = ds.items.map((r) => ({
-    id: r.asin,
-    title: r.title,
-    ...(r.brand ? { brand: r.brand } : {}),
-    category: r.categories,
-    ...(r.description ? { description: r.description } : {}),
-  }))
+  const candidates: Candidate[] = ds.items.map((r) => catalogItem(r))
   const texts = candidates.map((c) => itemText(c))
   // One text per encoder run, as the browser engine does (int8 dynamic quantization scales each batch
   // as a whole, so batch-mates would change an item's vector). --encode-batch 128 reproduces the

@@ -29,8 +29,10 @@ try {
   const { main } = await import(pathToFileURL(`${outDir}/cli.mjs`).href)
   await main(process.argv.slice(2))
 } catch (err) {
-  console.error(err instanceof Error ? (process.env.DEBUG ? err.stack : err.message) : err)
-  code = 1
+  // A bad command line (eval/cli.ts UsageError: the problem and the usage) exits with 2, a failed run with 1.
+  const usage = err instanceof Error && err.name === 'UsageError'
+  console.error(err instanceof Error ? (process.env.DEBUG && !usage ? err.stack : err.message) : err)
+  code = usage ? 2 : 1
 } finally {
   rmSync(outDir, { recursive: true, force: true })
 }

@@ -4,11 +4,12 @@
 //   /consumer/*   e2e/consumer/dist       /*          e2e/pages
 //   /vendor/*     comlink's ESM build, for pages that talk to the worker directly (parity checks)
 //   /vendor-transformers/*, /bench-tmp/*   transformers.js and its model layout, for the bench's naive baseline
-// A page named *.csp.html gets the strict CSP the README documents.
+// A page named *.csp.html gets the strict CSP the README documents (both header sets: scripts/headers.mjs).
 import { createServer } from 'node:http'
 import { createReadStream, statSync } from 'node:fs'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ISOLATION_HEADERS, STRICT_CSP } from './headers.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const port = Number(process.env.PORT ?? 4173)
@@ -27,8 +28,6 @@ const types = {
   '.json': 'application/json', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream',
   '.css': 'text/css', '.svg': 'image/svg+xml', '.md': 'text/markdown',
 }
-export const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
-
 export function resolvePath(urlPath) {
   const path = decodeURIComponent(urlPath.split('?')[0])
   for (const [prefix, dir] of mounts) {
@@ -51,7 +50,7 @@ const server = createServer((req, res) => {
   const file = resolvePath(plain ? req.url.slice('/plain'.length) : (req.url ?? '/'))
   const headers = plain
     ? { 'Cache-Control': 'no-cache' }
-    : { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-cache' }
+    : { ...ISOLATION_HEADERS, 'Cache-Control': 'no-cache' }
   if (!file) {
     res.writeHead(404, headers).end('not found')
     return

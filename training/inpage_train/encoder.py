@@ -2,9 +2,9 @@
 pruned to the catalog's tokens through an id-remap Gather inside the graph, mean pooling, optional
 projection and L2 normalisation inside the module (-> ONNX output `text_vec`).
 
-Fine-tuning: the bottom `n_frozen` layers are frozen, their outputs for every catalog item are cached
-once, and only the top layers (+ projection) are trained with MultipleNegativesRankingLoss on
-(history item -> next item) pairs from train.inter (in-batch negatives, symmetric).
+Fine-tuning (finetune_head): a square projection on top of the frozen encoder's pooled output, trained for
+next-item prediction with a full-catalogue softmax. (The earlier contrastive tuning of the top layers on
+(history item -> next item) pairs, objectives "seq"/"pair", lost on valid and was removed.)
 """
 from __future__ import annotations
 
@@ -79,9 +79,9 @@ class TextEncoder(nn.Module):
         m = attention_mask[:, None, None, :].to(dtype)
         return (1.0 - m) * torch.finfo(dtype).min
 
-    def run_layers(self, h, attention_mask, start=0, end=None):
+    def run_layers(self, h, attention_mask):
         em = self.ext_mask(attention_mask, h.dtype)
-        for layer in self.layers[start:end]:
+        for layer in self.layers:
             out = layer(h, attention_mask=em)
             h = out[0] if isinstance(out, tuple) else out
         return h
@@ -100,10 +100,9 @@ class TextEncoder(nn.Module):
 
 
 @torch.no_grad()
-def encode(model: TextEncoder, ids, mask, batch=256, start=0, end=None, from_hidden=None):
+def encode(model: TextEncoder, ids, mask, batch=256):
     """Encode padded (ids, mask) numpy arrays; batches are trimmed to their longest row."""
     model.eval()
-    outs = []
     n = len(ids)
     order = np.argsort(-mask.sum(1), kind="stable")
     res = np.zeros((n, model.out_dim), dtype=np.float32)
@@ -115,131 +114,6 @@ def encode(model: TextEncoder, ids, mask, batch=256, start=0, end=None, from_hid
         h = model.run_layers(h, m)
         res[idx] = model.head(h, m).numpy()
     return res
-
-
-@torch.no_grad()
-def cache_hidden(model: TextEncoder, ids, mask, n_frozen, batch=256):
-    """Hidden states after the bottom n_frozen layers for all rows: float16 [n, T, H]."""
-    n, T = ids.shape
-    H = model.word.weight.shape[1]
-    out = np.zeros((n, T, H), dtype=np.float16)
-    order = np.argsort(-mask.sum(1), kind="stable")
-    for s in range(0, n, batch):
-        idx = order[s:s + batch]
-        t = int(mask[idx].sum(1).max())
-        m = torch.from_numpy(mask[idx, :t])
-        h = model.embed(torch.from_numpy(ids[idx, :t]))
-        h = model.run_layers(h, m, 0, n_frozen)
-        out[idx, :t] = h.numpy().astype(np.float16)
-    return out
-
-
-def train_pairs(ds, window=1):
-    """(anchor, positive) item pairs from train.inter: each of the last `window` history items -> target."""
-    pairs = set()
-    for h, t in zip(ds.train.hists, ds.train.targets):
-        for a in h[-window:]:
-            if int(a) != int(t):
-                pairs.add((int(a), int(t)))
-    return np.array(sorted(pairs), dtype=np.int64)
-
-
-def finetune(model: TextEncoder, ids, mask, pairs, n_frozen=4, epochs=1.0, batch=64, lr=1e-4,
-             scale=20.0, seed=0, max_steps=None, log=print, time_budget_s=None, objective="pair",
-             rows=None, hist_items=3, hist_decay=0.5):
-    """Contrastive fine-tuning with in-batch negatives on cached frozen-layer outputs; trains layers[n_frozen:]
-    (+ proj).
-    objective="pair": MultipleNegativesRankingLoss (symmetric) on (history item -> next item) pairs.
-    objective="seq":  anchor = recency-weighted mean (hist_decay) of the last `hist_items` history item vectors
-                      of a train.inter row, positive = its next item (the text-only recommender's own scoring rule).
-    """
-    g = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    t0 = time.time()
-    hid = torch.from_numpy(cache_hidden(model, ids, mask, n_frozen))
-    log(f"cached hidden after {n_frozen} frozen layers: {tuple(hid.shape)} in {time.time() - t0:.1f}s")
-    for p in model.parameters():
-        p.requires_grad_(False)
-    params = []
-    for l in model.layers[n_frozen:]:
-        for p in l.parameters():
-            p.requires_grad_(True); params.append(p)
-    if model.proj is not None:
-        for p in model.proj.parameters():
-            p.requires_grad_(True); params.append(p)
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    if objective == "seq":
-        hists, targets = rows
-        n_ex = len(targets)
-    else:
-        n_ex = len(pairs)
-    steps_per_epoch = max(1, n_ex // batch)
-    total = int(math.ceil(epochs * steps_per_epoch))
-    if max_steps:
-        total = min(total, max_steps)
-    warm = max(1, total // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
-    model.train()
-    for l in model.layers[:n_frozen]:
-        l.eval()
-    step = 0
-    lengths = torch.from_numpy(mask.sum(1))
-    mask_t = torch.from_numpy(mask)
-    losses = []
-
-    def embed_items(items):
-        it = torch.from_numpy(items)
-        T = int(lengths[it].max())
-        m = mask_t[it, :T]
-        h = model.run_layers(hid[it, :T].float(), m, n_frozen, None)
-        return model.head(h, m)
-
-    while step < total:
-        perm = rng.permutation(n_ex)
-        for s in range(0, len(perm) - batch + 1, batch):
-            if step >= total:
-                break
-            sel = perm[s:s + batch]
-            if objective == "seq":
-                hs = [np.asarray(hists[i])[-hist_items:] for i in sel]
-                tg = np.asarray(targets)[sel]
-                uniq, inv = np.unique(np.concatenate(hs + [tg]), return_inverse=True)
-                v = embed_items(uniq)
-                # the history rows of `v` (indices into uniq), then the targets after them
-                off = int(sum(len(h) for h in hs))
-                rows_v = np.split(inv[:off], np.cumsum([len(h) for h in hs])[:-1])
-                a = F.normalize(_anchors(v, rows_v, 0, hist_decay), dim=-1)
-                b = v[torch.from_numpy(inv[off:off + len(tg)])]
-                pos = tg
-            else:
-                pb = pairs[sel]
-                v = embed_items(np.concatenate([pb[:, 0], pb[:, 1]]))
-                a, b = v[:batch], v[batch:]
-                pos = pb[:, 1]
-            logits = scale * a @ b.T
-            # the same positive item twice in a batch is not a negative
-            same = torch.from_numpy(pos[None, :] == pos[:, None]) & ~torch.eye(batch, dtype=torch.bool)
-            logits = logits.masked_fill(same, -1e4)
-            lab = torch.arange(batch)
-            loss = F.cross_entropy(logits, lab)
-            if objective == "pair":
-                loss = 0.5 * (loss + F.cross_entropy(logits.T, lab))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step(); sched.step()
-            losses.append(loss.item())
-            step += 1
-            if step % 20 == 0 or step == total:
-                log(f"enc step {step}/{total} loss {np.mean(losses[-20:]):.4f} {time.time() - t0:.0f}s")
-            if time_budget_s and time.time() - t0 > time_budget_s:
-                log(f"enc time budget reached at step {step}")
-                total = step
-                break
-    model.eval()
-    return {"steps": step, "final_loss": float(np.mean(losses[-20:])) if losses else None,
-            "seconds": time.time() - t0, "objective": objective}
 
 
 def _anchors(v, hists, hist_items, decay):

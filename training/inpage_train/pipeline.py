@@ -42,13 +42,15 @@ class Settings:
     max_tokens: int = 64
     prune_vocab: bool = True
     # encoder fine-tuning
-    enc_objective: str = "head"      # "head" (chosen), or "seq"/"pair": contrastive top-layer tuning (lost on valid)
+    enc_objective: str = "head"      # the only objective ("seq"/"pair", contrastive top-layer tuning, lost on valid: removed)
     enc_epochs: float = 8
     enc_batch: int = 256
     enc_lr: float = 3e-3
     enc_reg: float = 1e-5            # L2 pull of the projection toward the identity
     enc_hist_items: int = 5
-    enc_frozen_layers: int = 4       # "seq"/"pair" only
+    # Read by nothing since "seq"/"pair" went; kept because the shipped manifest and card record every
+    # setting (a rerun must reproduce them) and refresh() rebuilds Settings from a run's metrics.json.
+    enc_frozen_layers: int = 4
     enc_max_steps: int = 300
     enc_pair_window: int = 1
     enc_proj_dim: int = 0
@@ -210,6 +212,8 @@ def main(argv=None):
         assert hasattr(st, k), k
         val = json.loads(v)
         setattr(st, k, tuple(val) if isinstance(val, list) else val)
+    if st.enc_objective != "head":
+        raise SystemExit(f'enc_objective {st.enc_objective!r}: only "head" exists ("seq"/"pair" lost on valid and were removed)')
     name = args.name or ("smoke" if args.smoke else "default")
     run = Path(args.runs) / name
     run.mkdir(parents=True, exist_ok=True)
@@ -261,16 +265,9 @@ def main(argv=None):
         return M.evaluate(lambda hs, sl: uv[sl] @ tv.T, ds.valid, ds.n_items)[0]["ndcg@10"]
     t = time.time()
     base_state = {k: v.clone() for k, v in enc.state_dict().items()}
-    if st.enc_objective == "head":
-        enc_info = E.finetune_head(enc, base_text, (ds.train.hists, ds.train.targets), epochs=st.enc_epochs,
-                                   batch=st.enc_batch, lr=st.enc_lr, reg=st.enc_reg, hist_items=st.enc_hist_items,
-                                   seed=st.seed, log=log, eval_fn=None if st.smoke else text_valid)
-    else:
-        enc_info = E.finetune(enc, ids, mask, E.train_pairs(ds, st.enc_pair_window), n_frozen=st.enc_frozen_layers,
-                              epochs=st.enc_epochs, batch=st.enc_batch, lr=st.enc_lr, seed=st.seed,
-                              max_steps=st.enc_max_steps or None, log=log, objective=st.enc_objective,
-                              rows=(ds.train.hists, ds.train.targets), hist_items=st.enc_hist_items,
-                              time_budget_s=st.enc_time_budget_s or None)
+    enc_info = E.finetune_head(enc, base_text, (ds.train.hists, ds.train.targets), epochs=st.enc_epochs,
+                               batch=st.enc_batch, lr=st.enc_lr, reg=st.enc_reg, hist_items=st.enc_hist_items,
+                               seed=st.seed, log=log, eval_fn=None if st.smoke else text_valid)
     timing["encoder_finetune"] = time.time() - t
     t = time.time()
     text = E.encode(enc, ids, mask)
@@ -282,8 +279,7 @@ def main(argv=None):
     log(f"valid text-only N@10: base {vb:.4f} fine-tuned {vf:.4f}")
     if vf <= vb and not st.smoke:
         log("fine-tuning did not help on valid: shipping the base encoder weights")
-        if st.enc_objective == "head":
-            enc.proj = None        # finetune_head added it; the base state has none
+        enc.proj = None            # finetune_head added it; the base state has none
         enc.load_state_dict(base_state); text = base_text; enc_info["selected"] = "base"
     else:
         enc_info["selected"] = "finetuned"

@@ -1,0 +1,56 @@
+// The command lines of eval (eval/cli.ts via eval/run.mjs) and bench (bench/run.mjs): strict flags, a
+// usage message, exit code 2 for a misspelt flag, before any work starts.
+import { spawnSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { USAGE, UsageError, main, parseCommand } from '../eval/cli'
+
+const run = (script: string, args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 })
+
+describe('eval command line', () => {
+  it('refuses a misspelt flag with the usage message', () => {
+    for (const argv of [['--dat', 'x'], ['--data', 'x', '--protocl', 'full'], ['convert', '--event', 'e.csv', '--items', 'i', '--out', 'o'], ['--data', 'x', 'stray']]) {
+      let err: unknown
+      try {
+        parseCommand(argv)
+      } catch (e) {
+        err = e
+      }
+      expect(err, argv.join(' ')).toBeInstanceOf(UsageError)
+      expect((err as Error).message).toContain(USAGE)
+    }
+  })
+  it('reads the documented flags, and a flag that wants a number gets one', async () => {
+    expect(parseCommand(['--data', 'd', '--users', '5', '--no-exclude-history', '--grid'])).toEqual({
+      command: 'eval',
+      flags: { data: 'd', users: '5', 'no-exclude-history': true, grid: true },
+    })
+    expect(parseCommand(['convert', '--events', 'e', '--items', 'i', '--out', 'o', '--min-events', '4'])).toMatchObject({ command: 'convert' })
+    expect(parseCommand(['--help'])).toEqual({ command: 'help' })
+    await expect(main(['--data', 'd', '--users', 'five'])).rejects.toThrow(/--users takes a number/)
+    await expect(main(['--split', 'valid'])).rejects.toThrow(/--data <dir> is required/)
+  })
+  it('npm run eval: exit code 2 and the usage on stderr for a bad flag, 0 and the usage on stdout for --help', () => {
+    const bad = run('eval/run.mjs', ['--data', 'x', '--protocl', 'full'])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain("'--protocl'")
+    expect(bad.stderr).toContain(USAGE)
+    const help = run('eval/run.mjs', ['--help'])
+    expect(help.status).toBe(0)
+    expect(help.stdout).toContain(USAGE)
+  }, 60_000)
+})
+
+describe('bench command line', () => {
+  it('exit code 2 and the usage for an unknown flag or section, before the browser or server starts', () => {
+    for (const [args, env] of [[['--onyl', 'rerank'], {}], [['--only', 'rerankk'], {}], [[], { BENCH_ONLY: 'nope' }]] as const) {
+      const r = run('bench/run.mjs', [...args], env)
+      expect(r.status, args.join(' ')).toBe(2)
+      expect(r.stderr).toMatch(/^usage: npm run bench/m)
+      expect(r.stdout).not.toContain('inpage static server') // nothing was started
+    }
+    const help = run('bench/run.mjs', ['--help'])
+    expect(help.status).toBe(0)
+    expect(help.stdout).toMatch(/^usage: npm run bench/)
+  }, 60_000)
+})
