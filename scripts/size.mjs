@@ -7,7 +7,8 @@ const brotli = (f) => brotliCompressSync(readFileSync(f), { params: { [constants
 
 // Budgets in bytes, brotli. The main entry excludes the worker and ORT by construction.
 const budgets = [
-  ['dist/inpage.js', 10 * 1024, 'main ESM entry'],
+  // The main entry measured 10.0 kB on 2026-11-30 (after the consent queue and options validation).
+  ['dist/inpage.js', 12 * 1024, 'main ESM entry'],
   ['dist/inpage.iife.js', 12 * 1024, 'script-tag bundle'],
   // The worker measured 36.4 kB on 2026-11-30: the budget leaves ~30 % headroom, so a new dependency
   // (a second ORT build, a tokenizer pulled in twice) fails here instead of shipping unnoticed.
