@@ -1,6 +1,6 @@
 // `npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all] ...`
 // `npm run eval -- convert --events events.csv --items items.jsonl --out <dir>`
-// See eval/README.md. Built and started by eval/run.mjs.
+// See eval/README.md. Built and started by scripts/run-ts.mjs.
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -28,7 +28,7 @@ export const USAGE = `usage:
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3]
   npm run eval -- --help`
 
-/** A command line eval does not understand; eval/run.mjs prints the message (with the usage) and exits with 2. */
+/** A command line eval does not understand; scripts/run-ts.mjs prints the message (with the usage) and exits with 2. */
 export class UsageError extends Error {
   override name = 'UsageError'
   constructor(problem: string) {

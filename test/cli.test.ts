@@ -31,11 +31,11 @@ describe('eval command line', () => {
     await expect(main(['--split', 'valid'])).rejects.toThrow(/--data <dir> is required/)
   })
   it('npm run eval: exit code 2 and the usage on stderr for a bad flag, 0 and the usage on stdout for --help', () => {
-    const bad = run('eval/run.mjs', ['--data', 'x', '--protocl', 'full'])
+    const bad = run('scripts/run-ts.mjs', ['eval/cli.ts', '--data', 'x', '--protocl', 'full'])
     expect(bad.status).toBe(2)
     expect(bad.stderr).toContain("'--protocl'")
     expect(bad.stderr).toContain(USAGE)
-    const help = run('eval/run.mjs', ['--help'])
+    const help = run('scripts/run-ts.mjs', ['eval/cli.ts', '--help'])
     expect(help.status).toBe(0)
     expect(help.stdout).toContain(USAGE)
   }, 60_000)

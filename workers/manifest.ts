@@ -1,6 +1,7 @@
 // The shipped model's manifest (docs/model-contract.md), read and checked before anything runs.
 
 import { InPageError } from '../src/errors'
+import type { NeighborSettings } from '../src/pack/format'
 
 export interface FileEntry {
   sha256: string
@@ -15,8 +16,35 @@ export interface Manifest {
   encoder: { file: string; maxTokens: number; inputs: string[]; output: string }
   user: { file: string; maxHistory: number; eventTypes: Record<string, number>; output: string }
   collab?: { file: string; index: string }
-  scoring?: { knn?: { file: string; weight: number; decay: number } }
+  /** `file`: the model's own neighbour lists (its training catalog); absent when a catalog pack supplies them. */
+  scoring?: { knn?: { file?: string; weight: number; decay: number } }
+  /** How a catalog pack's aggregates must be computed for this model (contract 3). */
+  aggregates?: { priorScale: number; knn: Omit<NeighborSettings, 'window'> & { window?: number } }
+  /** The training settings (older models carry the aggregate settings only here). */
+  training?: { settings?: Record<string, unknown> }
   metrics?: unknown
+}
+
+/** Pairs further apart than this in one history are not counted (knn.py counts all pairs; histories are ≤ 50 there). */
+export const DEFAULT_PAIR_WINDOW = 50
+
+/** The settings a catalog pack for this model is built with: its `aggregates`, or an older model's training settings. */
+export function packSettings(m: Manifest): { neighbors: NeighborSettings; priorScale: number } {
+  if (m.aggregates) return { neighbors: { window: DEFAULT_PAIR_WINDOW, ...m.aggregates.knn }, priorScale: m.aggregates.priorScale }
+  const st = m.training?.settings ?? {}
+  const num = (k: string, d: number) => (typeof st[k] === 'number' ? (st[k] as number) : d)
+  return {
+    neighbors: {
+      minCount: num('knn_min_count', 2),
+      gamma: num('knn_gamma', 0.8),
+      back: 1, // pipeline.py builds the shipped lists with back = 1.0
+      alpha: num('knn_alpha', 0.3),
+      beta: num('knn_beta', 0.1),
+      topN: num('knn_top_n', 50),
+      window: DEFAULT_PAIR_WINDOW,
+    },
+    priorScale: num('prior_scale', 8),
+  }
 }
 
 const fail = (msg: string) => new InPageError('ModelLoadError', `manifest.json: ${msg}`)
@@ -40,7 +68,7 @@ export function checkManifest(raw: unknown): Manifest {
 export function requiredFiles(m: Manifest): string[] {
   const out = ['tokenizer.json', 'tokenizer_config.json']
   if (m.collab) out.push(m.collab.index, m.collab.file)
-  if (m.scoring?.knn) out.push(m.scoring.knn.file)
+  if (m.scoring?.knn?.file) out.push(m.scoring.knn.file)
   out.push(m.user.file, m.encoder.file)
   return out
 }

@@ -57,7 +57,7 @@ export class InpageModel {
       tokenizerConfig: json('tokenizer_config.json'),
       collabIndex: manifest.collab ? (json(manifest.collab.index) as { ids: string[] }) : undefined,
       collab: manifest.collab ? file(manifest.collab.file) : undefined,
-      neighbors: manifest.scoring?.knn ? json(manifest.scoring.knn.file) : undefined,
+      neighbors: manifest.scoring?.knn?.file ? json(manifest.scoring.knn.file) : undefined,
     })
   }
 

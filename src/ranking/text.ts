@@ -11,17 +11,22 @@ export function itemText(f: TextFields): string {
   return parts.join('. ') + '.'
 }
 
-/** A short stable hash (FNV-1a, 32 bit) so cached vectors follow edits of an item's text. */
 /** 'Root > Child > Leaf' as a path, root first; empty levels dropped. */
 export function parseCategoryPath(s: string): string[] {
   return s.split('>').map((c) => c.trim()).filter(Boolean)
 }
 
-export function textHash(s: string): string {
+/** FNV-1a, 32 bit, over UTF-16 code units: text hashes and catalog-pack shard numbers. */
+export function fnv1a32(s: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i)
     h = Math.imul(h, 0x01000193)
   }
-  return (h >>> 0).toString(36)
+  return h >>> 0
+}
+
+/** A short stable hash so cached vectors follow edits of an item's text. */
+export function textHash(s: string): string {
+  return fnv1a32(s).toString(36)
 }

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Runs the TypeScript eval CLI in plain Node: bundles eval/cli.ts (with src/ranking and workers/,
-// dependencies left external) with Vite's SSR build into eval/.build/<pid>/cli.mjs (one folder per
-// process, so runs can overlap), imports it, and removes the folder when done.
-// `npm run eval -- <args>` = `node eval/run.mjs <args>`.
+// Runs a TypeScript CLI (eval/cli.ts, catalog/cli.ts) in plain Node: bundles it (with src/ and workers/,
+// dependencies left external) with Vite's SSR build into .build/<pid>/cli.mjs (one folder per process,
+// so runs can overlap), imports it, calls its main(args), and removes the folder when done.
+// `npm run eval -- <args>` = `node scripts/run-ts.mjs eval/cli.ts <args>`; likewise `npm run catalog`.
 import { build } from 'vite'
 import { rmSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const outDir = `${root}eval/.build/${process.pid}`
+const [entry, ...args] = process.argv.slice(2)
+const outDir = `${root}.build/${process.pid}`
 let code = 0
 try {
   await build({
@@ -17,7 +18,7 @@ try {
     logLevel: 'warn',
     publicDir: false,
     build: {
-      ssr: `${root}eval/cli.ts`,
+      ssr: `${root}${entry}`,
       outDir,
       emptyOutDir: true,
       target: 'node20',
@@ -27,9 +28,9 @@ try {
     },
   })
   const { main } = await import(pathToFileURL(`${outDir}/cli.mjs`).href)
-  await main(process.argv.slice(2))
+  await main(args)
 } catch (err) {
-  // A bad command line (eval/cli.ts UsageError: the problem and the usage) exits with 2, a failed run with 1.
+  // A bad command line (a UsageError: the problem and the usage) exits with 2, a failed run with 1.
   const usage = err instanceof Error && err.name === 'UsageError'
   console.error(err instanceof Error ? (process.env.DEBUG && !usage ? err.stack : err.message) : err)
   code = usage ? 2 : 1

@@ -1,0 +1,160 @@
+// The public aggregates of a catalog pack, computed from the store's own training histories with DuckDB
+// (embedded; streams and spills to disk, so memory stays bounded by `memoryLimit` whatever the log size).
+// The same SQL runs on Spark SQL when a store outgrows one machine (docs/catalog-pack.md shows it).
+//
+// Definitions (training/inpage_train/knn.py, the model's own):
+//   pop(i)     = interactions of i in the training histories
+//   cu(a, b)   = distinct shoppers whose history holds a and b within `window` positions
+//   cw(a → b)  = Σ gamma^(d − 1) over pairs with b d positions after a, + back × the same with b before a
+//   w(a → b)   = cw(a → b) / (max(pop a, 1)^alpha · max(pop b, 1)^beta), only where cu ≥ minCount,
+//                the topN strongest per a (ties: the smaller item index first, as knn.py)
+
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { NeighborSettings } from '../src/pack/format'
+
+export interface AggregateOptions {
+  /** DuckDB's memory limit, e.g. '3GB'. */
+  memoryLimit?: string
+  threads?: number
+}
+
+export interface AggregatedItem {
+  /** Index in items.jsonl. */
+  idx: number
+  id: string
+  pop: number
+  /** [neighbour id, weight], strongest first. */
+  neighbors: [string, number][]
+}
+
+export interface Aggregates {
+  users: number
+  events: number
+  /** Item index → interactions. */
+  pop: Float64Array
+  /** Every item of shards [from, to), by shard, streamed from the database (bounded memory). */
+  shards(from: number, to: number): Promise<Map<number, AggregatedItem[]>>
+  close(): void
+}
+
+/** The SQL, one statement per step. `{…}` placeholders are filled from the settings (numbers only). */
+export function aggregateSql(s: NeighborSettings): { events: string; pop: string; pairs: string; weights: string } {
+  return {
+    // One row per (shopper, position, item) of the training histories (valid.inter: the items before the last two).
+    events: `CREATE TABLE ev AS
+      SELECT u, unnest(generate_series(1, len(l))) AS pos, unnest(l)::INTEGER AS item
+      FROM (SELECT u, string_split(trim(h), ' ') AS l FROM hist WHERE trim(h) <> '')`,
+    pop: `CREATE TABLE pop AS SELECT item, count(*)::DOUBLE AS pop FROM ev GROUP BY item`,
+    // Ordered pairs within the window, both directions, with their decayed weight.
+    pairs: `CREATE TABLE pairs AS
+      WITH fwd AS (
+        SELECT a.item AS x, b.item AS y, a.u AS u, b.pos - a.pos AS d
+        FROM ev a JOIN ev b ON a.u = b.u AND b.pos > a.pos AND b.pos - a.pos <= ${s.window}
+        WHERE a.item <> b.item
+      ), both_ways AS (
+        SELECT x, y, u, pow(${s.gamma}, d - 1) AS f FROM fwd
+        UNION ALL
+        SELECT y AS x, x AS y, u, ${s.back} * pow(${s.gamma}, d - 1) AS f FROM fwd
+      )
+      SELECT x, y, count(DISTINCT u) AS cu, sum(f) AS cw FROM both_ways GROUP BY x, y`,
+    weights: `CREATE TABLE nb AS
+      SELECT p.x, p.y, p.cw / (pow(greatest(coalesce(px.pop, 0), 1), ${s.alpha}) * pow(greatest(coalesce(py.pop, 0), 1), ${s.beta})) AS w
+      FROM pairs p LEFT JOIN pop px ON px.item = p.x LEFT JOIN pop py ON py.item = p.y
+      WHERE p.cu >= ${s.minCount}
+      QUALIFY row_number() OVER (PARTITION BY p.x ORDER BY w DESC, p.y) <= ${s.topN}`,
+  }
+}
+
+async function run(c: DuckDBConnection, sql: string) {
+  await c.run(sql)
+}
+
+/**
+ * Aggregates `<dir>/valid.inter` (the training histories) for `nItems` items. The caller streams the
+ * neighbour lists by item range and closes when done (the database lives in a temporary folder).
+ */
+export async function aggregate(dir: string, items: readonly { id: string; shard: number }[], s: NeighborSettings, o: AggregateOptions = {}): Promise<Aggregates> {
+  const nItems = items.length
+  const tmp = mkdtempSync(join(tmpdir(), 'inpage-pack-'))
+  const db = await DuckDBInstance.create(join(tmp, 'agg.duckdb'))
+  const c = await db.connect()
+  const close = () => {
+    c.closeSync()
+    db.closeSync()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  try {
+    await run(c, `SET memory_limit = '${o.memoryLimit ?? '3GB'}'`)
+    await run(c, `SET threads = ${o.threads ?? 2}`)
+    await run(c, `SET temp_directory = '${join(tmp, 'spill')}'`)
+    await run(c, `SET preserve_insertion_order = false`)
+    const path = join(dir, 'valid.inter').replaceAll("'", "''")
+    await run(
+      c,
+      `CREATE VIEW hist AS SELECT column0 AS u, coalesce(column1, '') AS h
+       FROM read_csv('${path}', delim = '\t', header = true, columns = {'column0': 'VARCHAR', 'column1': 'VARCHAR', 'column2': 'VARCHAR'}, quote = '', escape = '')`,
+    )
+    // The catalog: index, store id, shard (computed by the caller with the pack's hash).
+    const itemsPath = join(tmp, 'items.tsv')
+    writeFileSync(itemsPath, items.map((it, i) => `${i}\t${it.shard}\t${it.id.replace(/[\t\n\r]/g, ' ')}`).join('\n') + '\n')
+    await run(
+      c,
+      `CREATE TABLE items AS SELECT column0 AS idx, column1 AS shard, column2 AS id
+       FROM read_csv('${itemsPath.replaceAll("'", "''")}', delim = '\t', header = false, quote = '', escape = '',
+                     columns = {'column0': 'INTEGER', 'column1': 'INTEGER', 'column2': 'VARCHAR'})`,
+    )
+    const q = aggregateSql(s)
+    for (const step of [q.events, q.pop, q.pairs, q.weights]) await run(c, step)
+    await run(c, 'DROP TABLE pairs') // the largest table: its space goes back before the lists are read
+    const counts = (await c.runAndReadAll('SELECT count(DISTINCT u)::BIGINT AS users, count(*)::BIGINT AS events FROM ev')).getRowObjectsJS()[0] as {
+      users: bigint
+      events: bigint
+    }
+    const pop = new Float64Array(nItems)
+    for (const r of (await c.runAndReadAll('SELECT item, pop FROM pop')).getRowObjectsJS() as { item: number; pop: number }[])
+      if (r.item >= 0 && r.item < nItems) pop[r.item] = r.pop
+    return {
+      users: Number(counts.users),
+      events: Number(counts.events),
+      pop,
+      async shards(from, to) {
+        const rows = (
+          await c.runAndReadAll(
+            `SELECT i.shard, i.idx, i.id, coalesce(p.pop, 0) AS pop, n.yid, n.w
+             FROM items i LEFT JOIN pop p ON p.item = i.idx
+             LEFT JOIN (SELECT nb.x, nb.y, j.id AS yid, nb.w FROM nb JOIN items j ON j.idx = nb.y) n ON n.x = i.idx
+             WHERE i.shard >= ${from} AND i.shard < ${to}
+             ORDER BY i.shard, i.idx, n.w DESC, n.y`,
+          )
+        ).getRowObjectsJS() as { shard: number; idx: number; id: string; pop: number; yid: string | null; w: number | null }[]
+        const out = new Map<number, AggregatedItem[]>()
+        let last: AggregatedItem | undefined
+        for (const r of rows) {
+          if (!last || last.idx !== r.idx) {
+            last = { idx: r.idx, id: r.id, pop: r.pop, neighbors: [] }
+            let l = out.get(r.shard)
+            if (!l) out.set(r.shard, (l = []))
+            l.push(last)
+          }
+          if (r.yid !== null && r.w !== null) last.neighbors.push([r.yid, r.w])
+        }
+        return out
+      },
+      close,
+    }
+  } catch (err) {
+    close()
+    throw err
+  }
+}
+
+/** Writes a TSV DuckDB reads as the training histories: one line per shopper, items space-separated. */
+export function writeHistories(path: string, histories: Iterable<readonly number[]>) {
+  const lines = ['user_id:token\titem_id_list:token_seq\titem_id:token']
+  let u = 0
+  for (const h of histories) lines.push(`${u++}\t${h.join(' ')}\t0`)
+  writeFileSync(path, lines.join('\n') + '\n')
+}

@@ -1,0 +1,79 @@
+// `npm run catalog -- --data <dir> --model <model dir> --out <pack dir> [...]`: builds a catalog pack
+// (docs/catalog-pack.md). Run by scripts/run-ts.mjs.
+
+import { parseArgs } from 'node:util'
+import { loadModel } from '../eval/model-node'
+import { buildPack } from './build'
+
+export const USAGE = `usage:
+  npm run catalog -- --data <dir> --model <model dir> --out <pack dir>
+                     [--name NAME] [--items-per-shard 16] [--fanout 512] [--text-vectors int8|none]
+                     [--memory-limit 3GB] [--threads 2] [--force]
+  --data: items.jsonl + valid.inter (eval's format; \`npm run eval -- convert\` makes it from an events CSV)`
+
+export class UsageError extends Error {
+  override name = 'UsageError'
+  constructor(problem: string) {
+    super(`${problem}\n${USAGE}`)
+  }
+}
+
+const FLAGS = {
+  data: { type: 'string' },
+  model: { type: 'string' },
+  out: { type: 'string' },
+  name: { type: 'string' },
+  'items-per-shard': { type: 'string' },
+  fanout: { type: 'string' },
+  'text-vectors': { type: 'string' },
+  'memory-limit': { type: 'string' },
+  threads: { type: 'string' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+const int = (v: string | undefined, flag: string, d: number) => {
+  if (v === undefined) return d
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} takes a positive whole number, got ${JSON.stringify(v)}`)
+  return n
+}
+
+export async function main(argv: string[]) {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    ;({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }))
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+  if (values.help) return console.log(USAGE)
+  for (const k of ['data', 'model', 'out'] as const) if (typeof values[k] !== 'string') throw new UsageError(`--${k} is required`)
+  const tv = (values['text-vectors'] as string | undefined) ?? 'int8'
+  if (tv !== 'int8' && tv !== 'none') throw new UsageError(`--text-vectors is int8 or none, got ${JSON.stringify(tv)}`)
+  const threads = int(values.threads as string | undefined, 'threads', 2)
+  const loaded = tv === 'int8' ? await loadModel(values.model as string, { threads }) : undefined
+  try {
+    const report = await buildPack({
+      data: values.data as string,
+      model: values.model as string,
+      out: values.out as string,
+      name: values.name as string | undefined,
+      itemsPerShard: int(values['items-per-shard'] as string | undefined, 'items-per-shard', 16),
+      fanout: int(values.fanout as string | undefined, 'fanout', 512),
+      textVectors: tv,
+      memoryLimit: values['memory-limit'] as string | undefined,
+      threads,
+      force: values.force === true,
+      encode: loaded ? (texts) => loaded.model.encode(texts) : undefined,
+      log: (l) => console.log(`catalog: ${l}`),
+    })
+    const m = report.manifest
+    console.log(
+      `catalog: wrote ${values.out}: pack ${m.name}@${m.version} for ${m.model}, ${m.items} items, ${m.shards.count} shards, ${(report.bytes / 1e6).toFixed(1)} MB; ` +
+        `aggregate ${report.seconds.aggregate.toFixed(1)} s, encode ${report.seconds.encode.toFixed(1)} s (${(report.encodedItems / Math.max(report.seconds.encode, 1e-9)).toFixed(0)} items/s), ` +
+        `total ${report.seconds.total.toFixed(1)} s, peak RSS ${report.peakRssMB.toFixed(0)} MB`,
+    )
+  } finally {
+    await loaded?.model.release()
+  }
+}

@@ -1,0 +1,167 @@
+// Catalog packs (issue 14): the format (round trip, versioning, bad files), the DuckDB aggregates against
+// hand-computed values and against the shipped model's own neighbour lists (knn.py), and the builder.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { aggregate, writeHistories } from '../catalog/aggregate'
+import { buildPack } from '../catalog/build'
+import { datasetDir } from '../eval/data'
+import {
+  checkPackManifest,
+  decodeRecord,
+  dequantize,
+  fromBase64,
+  quantize,
+  shardOf,
+  toBase64,
+  type PackManifest,
+  type Shard,
+} from '../src/pack/format'
+
+const tmp = mkdtempSync(join(tmpdir(), 'inpage-catalog-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+const MODEL = 'public/models/inpage-sci-v1'
+
+describe('pack format', () => {
+  it('base64 matches Node and round-trips any bytes', () => {
+    for (const n of [0, 1, 2, 3, 4, 5, 383, 384]) {
+      const b = new Uint8Array(n).map((_, i) => (i * 37 + 11) & 255)
+      expect(toBase64(b)).toBe(Buffer.from(b).toString('base64'))
+      expect([...fromBase64(toBase64(b))]).toEqual([...b])
+    }
+    expect(() => fromBase64('ab$d')).toThrow(/not base64/)
+  })
+  it('int8 vectors: every float within half a step, the zero vector stays zero', () => {
+    const v = Float32Array.from({ length: 384 }, (_, i) => Math.sin(i) * 0.3)
+    const { t, s } = quantize(v)
+    const back = dequantize(t, s)
+    for (let i = 0; i < v.length; i++) expect(Math.abs(back[i]! - v[i]!)).toBeLessThanOrEqual(s / 2 + 1e-7)
+    const z = quantize(new Float32Array(8))
+    expect([...dequantize(z.t, z.s)]).toEqual(new Array(8).fill(0))
+  })
+  it('shard numbers are stable (fnv1a32 of the id) and spread', () => {
+    expect(shardOf('B000LEFTOVER', 1)).toBe(0)
+    expect(shardOf('abc', 1000)).toBe(shardOf('abc', 1000))
+    const counts = new Array(16).fill(0)
+    for (let i = 0; i < 16_000; i++) counts[shardOf(`item-${i}`, 16)]++
+    for (const c of counts) expect(c).toBeGreaterThan(800)
+  })
+  it('pack.json: refuses other formats, newer versions, a dir list that does not match the shard count, bad digests', () => {
+    const good: PackManifest = {
+      format: 'inpage-catalog-pack',
+      formatVersion: 1,
+      name: 'x',
+      version: '0123456789abcdef',
+      model: 'm@1',
+      createdAt: '2026-11-30T00:00:00Z',
+      items: 10,
+      dims: { text: 384 },
+      textVectors: 'int8',
+      shards: { count: 3, itemsPerShard: 4, hash: 'fnv1a32' },
+      dirs: { fanout: 2, files: [{ file: 'dirs/0.json', sha256: 'a'.repeat(64), bytes: 5 }, { file: 'dirs/1.json', sha256: 'b'.repeat(64), bytes: 5 }] },
+      aggregates: { source: 's', users: 1, events: 1, priorScale: 8, neighbors: { minCount: 2, gamma: 0.8, back: 1, alpha: 0.3, beta: 0.1, topN: 50, window: 50 } },
+    }
+    expect(checkPackManifest(structuredClone(good)).name).toBe('x')
+    const bad: [string, (m: PackManifest) => void, RegExp][] = [
+      ['format', (m) => ((m as { format: string }).format = 'zip'), /format/],
+      ['version', (m) => (m.formatVersion = 2), /formatVersion 2 is not supported/],
+      ['dirs', (m) => m.dirs.files.pop(), /dirs.files holds 1 files, 2 expected/],
+      ['digest', (m) => (m.dirs.files[0]!.sha256 = 'xyz'), /sha256 and bytes/],
+      ['vectors', (m) => ((m as { textVectors: string }).textVectors = 'fp16'), /textVectors/],
+    ]
+    for (const [, edit, msg] of bad) {
+      const m = structuredClone(good)
+      edit(m)
+      expect(() => checkPackManifest(m)).toThrow(msg)
+    }
+  })
+})
+
+describe('aggregates (DuckDB)', () => {
+  it('pop, the distinct-shopper threshold, decayed forward/backward weights and top-N, by hand', async () => {
+    const dir = join(tmp, 'hand')
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir)
+    // items 0..3; shoppers: [0,1,2], [0,1], [1,0,3]
+    writeHistories(join(dir, 'valid.inter'), [[0, 1, 2], [0, 1], [1, 0, 3]])
+    const items = ['a', 'b', 'c', 'd'].map((id) => ({ id, shard: 0 }))
+    const s = { minCount: 2, gamma: 0.5, back: 0.25, alpha: 0, beta: 0, topN: 1, window: 50 }
+    const agg = await aggregate(dir, items, s)
+    try {
+      expect([...agg.pop]).toEqual([3, 3, 1, 1])
+      expect({ users: agg.users, events: agg.events }).toEqual({ users: 3, events: 8 })
+      const byId = new Map((await agg.shards(0, 1)).get(0)!.map((it) => [it.id, it]))
+      // a→b: forward d=1 twice (1 + 1), backward once (0.25 × 1) = 2.25; three shoppers hold both (≥ 2).
+      // a→c: forward d=2 (0.5) but one shopper only: dropped. topN 1 keeps only the strongest.
+      expect(byId.get('a')!.neighbors).toEqual([['b', 2.25]])
+      // b→a: backward twice (0.25 + 0.25) + forward once (1) = 1.5
+      expect(byId.get('b')!.neighbors).toEqual([['a', 1.5]])
+      expect(byId.get('c')!.neighbors).toEqual([])
+      expect(byId.get('d')).toMatchObject({ pop: 1, neighbors: [] })
+    } finally {
+      agg.close()
+    }
+  })
+
+  it("reproduces the shipped model's neighbour lists (training/inpage_train/knn.py) on amazon-scientific exactly", async () => {
+    const out = join(tmp, 'sci-none')
+    const r = await buildPack({ data: datasetDir('amazon-scientific'), model: MODEL, out, textVectors: 'none', now: () => new Date(0) })
+    expect(r.manifest).toMatchObject({ items: 4385, model: 'inpage-sci-v1@2.0.0', textVectors: 'none', aggregates: { users: 8442, neighbors: { minCount: 2 } } })
+    const pack: Shard['items'] = {}
+    for (const f of readdirSync(join(out, 'shards'))) Object.assign(pack, (JSON.parse(readFileSync(join(out, 'shards', f), 'utf8')) as Shard).items)
+    expect(Object.keys(pack).length).toBe(4385)
+    const shipped = JSON.parse(readFileSync(join(MODEL, 'neighbors.json'), 'utf8')) as { items: Record<string, [string, number][]> }
+    let lists = 0
+    for (const [id, list] of Object.entries(shipped.items)) {
+      expect(pack[id]!.n, id).toEqual(list)
+      lists++
+    }
+    expect(lists).toBeGreaterThan(2000)
+    // Items the shipped lists leave out have none in the pack either.
+    expect(Object.entries(pack).filter(([id, rec]) => rec.n && !shipped.items[id])).toEqual([])
+  }, 60_000)
+})
+
+describe('buildPack', () => {
+  it('writes verified two-level shards with the text vectors of the given encoder; refuses to overwrite', async () => {
+    const data = join(tmp, 'tiny')
+    mkdirSync(data, { recursive: true })
+    const ids = Array.from({ length: 40 }, (_, i) => `sku-${i}`)
+    writeFileSync(join(data, 'items.jsonl'), ids.map((asin, i) => JSON.stringify({ item: i, asin, title: `Thing ${i}`, brand: null, categories: ['Root'], description: null })).join('\n') + '\n')
+    writeHistories(join(data, 'valid.inter'), [[0, 1, 2], [0, 1, 3], [1, 0], [5, 6, 5, 6]])
+    const encode = async (texts: string[]) => texts.map((t) => Float32Array.from({ length: 384 }, (_, j) => Math.cos(j + t.length)))
+    const out = join(tmp, 'tiny-pack')
+    const r = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, fanout: 3, encode, name: 'tiny' })
+    const m = checkPackManifest(JSON.parse(readFileSync(join(out, 'pack.json'), 'utf8')))
+    expect(m).toMatchObject({ name: 'tiny', items: 40, shards: { count: 10, itemsPerShard: 4 }, dirs: { fanout: 3 } })
+    expect(m.dirs.files.length).toBe(4)
+    expect(r.encodedItems).toBe(40)
+    const { createHash } = await import('node:crypto')
+    let seen = 0
+    m.dirs.files.forEach((d, j) => {
+      const text = readFileSync(join(out, d.file), 'utf8')
+      expect(createHash('sha256').update(text).digest('hex')).toBe(d.sha256)
+      const dir = JSON.parse(text) as { shards: [string, number][] }
+      dir.shards.forEach(([sha], k) => {
+        const sh = j * 3 + k
+        const body = readFileSync(join(out, `shards/${sh}.json`), 'utf8')
+        expect(createHash('sha256').update(body).digest('hex')).toBe(sha)
+        for (const [id, rec] of Object.entries((JSON.parse(body) as Shard).items)) {
+          expect(shardOf(id, 10)).toBe(sh)
+          const item = decodeRecord(rec)
+          expect(item.text!.length).toBe(384)
+          seen++
+        }
+      })
+    })
+    expect(seen).toBe(40)
+    await expect(buildPack({ data, model: MODEL, out, encode })).rejects.toThrow(/exists: pass --force/)
+    // Same content, same version; another history, another version.
+    const again = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, fanout: 3, encode, name: 'tiny', force: true })
+    expect(again.manifest.version).toBe(m.version)
+    writeHistories(join(data, 'valid.inter'), [[0, 1, 2], [0, 1, 3], [1, 0], [5, 6, 5, 6], [2, 3]])
+    const other = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, fanout: 3, encode, name: 'tiny', force: true })
+    expect(other.manifest.version).not.toBe(m.version)
+  }, 60_000)
+})
