@@ -2,20 +2,20 @@
 // valid.inter, the training histories; `npm run eval -- convert` makes them from an events CSV):
 // text vectors made with the model's own encoder, aggregates from the store's histories only.
 
-import { createHash } from 'node:crypto'
+import { createHash, generateKeyPairSync, sign } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { catalogItem, readItemsFile } from '../eval/data'
 import { itemText } from '../src/ranking/text'
 import {
-  dirFile,
   PACK_FORMAT,
   PACK_FORMAT_VERSION,
   quantize,
   shardFile,
   shardOf,
-  type Dir,
-  type FileRef,
+  SIGNATURE_ALG,
+  signedMessage,
+  toBase64,
   type PackManifest,
   type PackRecord,
   type Shard,
@@ -33,8 +33,6 @@ export interface BuildOptions extends AggregateOptions {
   name?: string
   /** Target items per shard (what one item costs a page in bytes). Default 16. */
   itemsPerShard?: number
-  /** Shards per dir file. Default 512. */
-  fanout?: number
   /** 'none' leaves item text to the browser's encoder. Default 'int8'. */
   textVectors?: 'int8' | 'none'
   /** Replace an existing pack folder. */
@@ -69,7 +67,9 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   const settings = packSettings(manifest)
   const items = readItemsFile(o.data)
   const itemsPerShard = o.itemsPerShard ?? 16
-  const fanout = o.fanout ?? 512
+  // A key for this build only: its private half signs the shards and is then dropped.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = publicKey.export({ format: 'jwk' }) as { kty: 'EC'; crv: 'P-256'; x: string; y: string }
   const count = Math.max(1, Math.ceil(items.length / itemsPerShard))
   const textVectors = o.textVectors ?? 'int8'
   if (textVectors === 'int8' && !o.encode) throw new Error('text vectors need an encoder (encode)')
@@ -82,8 +82,6 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
 
   // 2. Shards, a batch at a time: records from the database, text vectors from the encoder, then written.
   mkdirSync(join(out, 'shards'), { recursive: true })
-  mkdirSync(join(out, 'dirs'), { recursive: true })
-  const digests: [string, number][] = new Array(count)
   let encodeMs = 0
   let encoded = 0
   let bytes = 0
@@ -110,11 +108,11 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
           if (it.neighbors.length) r.n = it.neighbors.map(([id, w]) => [id, Number(w.toPrecision(4))])
           shard.items[it.id] = r
         }
-        const text = JSON.stringify(shard)
+        const json = JSON.stringify(shard)
+        const signature = sign('sha256', signedMessage(sh, json), { key: privateKey, dsaEncoding: 'ieee-p1363' })
+        const text = `${toBase64(new Uint8Array(signature))}\n${json}`
         writeFileSync(join(out, shardFile(sh)), text)
-        const size = Buffer.byteLength(text)
-        digests[sh] = [sha256(text), size]
-        bytes += size
+        bytes += Buffer.byteLength(text)
       }
       if (to < count || from === 0) log(`shards ${to}/${count} (${encoded} items encoded)`)
     }
@@ -122,27 +120,19 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
     agg.close()
   }
 
-  // 3. Dir files, then the manifest.
-  const dirs: FileRef[] = []
-  for (let j = 0; j * fanout < count; j++) {
-    const dir: Dir = { shards: digests.slice(j * fanout, (j + 1) * fanout) }
-    const text = JSON.stringify(dir)
-    writeFileSync(join(out, dirFile(j)), text)
-    dirs.push({ file: dirFile(j), sha256: sha256(text), bytes: Buffer.byteLength(text) })
-    bytes += Buffer.byteLength(text)
-  }
+  // 3. The manifest.
   const pack: PackManifest = {
     format: PACK_FORMAT,
     formatVersion: PACK_FORMAT_VERSION,
     name: o.name ?? basename(resolve(o.data)),
-    version: sha256(dirs.map((d) => d.sha256).join('\n')).slice(0, 16),
+    version: sha256(`${jwk.x}.${jwk.y}`).slice(0, 16),
     model: `${manifest.name}@${manifest.version}`,
     createdAt: (o.now?.() ?? new Date()).toISOString(),
     items: items.length,
     dims: { text: manifest.dims.text },
     textVectors,
     shards: { count, itemsPerShard, hash: 'fnv1a32' },
-    dirs: { fanout, files: dirs },
+    signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
     aggregates: { source: `${basename(resolve(o.data))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
   }
   writeFileSync(join(out, 'pack.json'), JSON.stringify(pack, null, 1) + '\n')

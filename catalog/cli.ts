@@ -7,7 +7,7 @@ import { buildPack } from './build'
 
 export const USAGE = `usage:
   npm run catalog -- --data <dir> --model <model dir> --out <pack dir>
-                     [--name NAME] [--items-per-shard 16] [--fanout 512] [--text-vectors int8|none]
+                     [--name NAME] [--items-per-shard 16] [--text-vectors int8|none]
                      [--memory-limit 3GB] [--threads 2] [--force]
   --data: items.jsonl + valid.inter (eval's format; \`npm run eval -- convert\` makes it from an events CSV)`
 
@@ -24,7 +24,6 @@ const FLAGS = {
   out: { type: 'string' },
   name: { type: 'string' },
   'items-per-shard': { type: 'string' },
-  fanout: { type: 'string' },
   'text-vectors': { type: 'string' },
   'memory-limit': { type: 'string' },
   threads: { type: 'string' },
@@ -59,7 +58,6 @@ export async function main(argv: string[]) {
       out: values.out as string,
       name: values.name as string | undefined,
       itemsPerShard: int(values['items-per-shard'] as string | undefined, 'items-per-shard', 16),
-      fanout: int(values.fanout as string | undefined, 'fanout', 512),
       textVectors: tv,
       memoryLimit: values['memory-limit'] as string | undefined,
       threads,

@@ -424,21 +424,21 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
 
   const reasons = o.reasons && o.protocol === 'category'
-  const res = await personalize(env.model, ctx.source, history, candidates, base, env.memo, reasons)
+  const res = await personalize(env.model, ctx.source, history, candidates, base, { caches: env.memo, withReasons: reasons })
   record('inpage-int8', res.items, reasons)
-  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, env.memo, reasons)
+  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, { caches: env.memo, withReasons: reasons })
   record('inpage-int8-diverse', div.items, reasons)
 
   if (o.grid && o.protocol === 'category')
     for (const pw of PERSONAL_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, env.memo, false)
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false })
       gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
       const kn = rankCandidates({ candidates, personal: knnScores(histIds, list.map((i) => ctx.ids[i]!), ctx.model.neighbors ?? new Map(), o.knnDecay), purchased, options: { ...base, personalWeight: pw } })
       gridRank({ personalWeight: pw, system: 'item-knn' }, missAll ? MISS : position(kn.items, target))
     }
   if (o.grid && o.protocol === 'search')
     for (const qw of QUERY_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, env.memo, false)
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, { caches: env.memo, withReasons: false })
       gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
     }
 }

@@ -2,6 +2,7 @@
 // store would host them, with the cross-origin isolation headers ORT's threads need.
 //   /dist/*       the built library       /models/*   public/models (the shipped model)
 //   /consumer/*   e2e/consumer/dist       /*          e2e/pages
+//   /packs/*      e2e/.packs (catalog packs built by e2e/global-setup.ts)
 //   /vendor/*     comlink's ESM build, for pages that talk to the worker directly (parity checks)
 //   /vendor-transformers/*, /bench-tmp/*   transformers.js and its model layout, for the bench's naive baseline
 // A page named *.csp.html gets the strict CSP the README documents (both header sets: scripts/headers.mjs).
@@ -18,6 +19,7 @@ const mounts = [
   ['/models/', 'public/models'],
   ['/consumer/', 'e2e/consumer/dist'],
   ['/fixtures/', 'e2e/fixtures'],
+  ['/packs/', 'e2e/.packs'],
   ['/vendor/', 'node_modules/comlink/dist/esm'],
   ['/vendor-transformers/', 'node_modules/@huggingface/transformers/dist'],
   ['/bench-tmp/', 'bench/tmp'],

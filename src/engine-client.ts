@@ -2,7 +2,7 @@
 // it died, and never lets a fault reach the page as anything but a named error.
 
 import * as Comlink from 'comlink'
-import { purchasedItems, selectModelEvents, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress } from './protocol'
+import { purchasedItems, selectModelEvents, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress } from './protocol'
 import type { Candidate, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './types'
 import { describeError, InPageError } from './errors'
@@ -13,6 +13,8 @@ export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
 export interface EngineStatus {
   state: EngineState
   info?: EngineInfo
+  /** What the last rerank read of the catalog pack (with the `catalog` option). */
+  catalog?: CatalogReport
   error?: { name: string; message: string }
   progress?: Progress
 }
@@ -130,7 +132,9 @@ export class EngineClient {
     const info = await this.warmUp()
     const events = selectModelEvents(history, info.reads)
     const purchased = options.excludePurchased ? purchasedItems(history) : []
-    return Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died])
+    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died])
+    if (res.catalog) this.status = { ...this.status, catalog: res.catalog }
+    return res
   }
 
   /** Warms the vector cache for these candidates in the background; faults only mean no warm cache. */

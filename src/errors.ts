@@ -12,6 +12,10 @@ export type InPageErrorName =
   | 'ModelIntegrityError'
   /** The model's numbers cannot rank: non-finite or overflowing scores, NaN output, vectors of the wrong dimension. */
   | 'ModelDataError'
+  /** A catalog pack's file could not be fetched or read (404, not JSON, made for another format version). */
+  | 'CatalogLoadError'
+  /** A catalog pack's file does not match its digest (a tampered or damaged shard). */
+  | 'CatalogIntegrityError'
   | 'EngineError'
   | 'DisposedError'
 

@@ -10,5 +10,6 @@ export type { ConsentState, EventType, ItemSnapshot, TrackEvent, StoredEvent, Re
 export type { InPageErrorName } from './errors'
 export type { Candidate, RerankOptions, RerankResult, RankedItem, Reason, Why, Coverage, Surface } from './ranking/types'
 export type { EngineStatus, EngineState } from './engine-client'
-export type { EngineInfo, Progress, BackendPreference, HistoryReads } from './protocol'
+export type { EngineInfo, Progress, BackendPreference, HistoryReads, CatalogReport } from './protocol'
+export type { PackManifest, PackRecord } from './pack/format'
 export { itemText, parseCategoryPath } from './ranking/text'

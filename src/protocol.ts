@@ -17,6 +17,24 @@ export interface EngineConfig {
   name: string
   /** WASM threads; default 1 without cross-origin isolation, else min(4, cores). */
   numThreads?: number
+  /** Base URL of the store's catalog pack (holding pack.json), self-hosted. */
+  catalogUrl?: string
+}
+
+/** What one rerank read of the catalog pack. */
+export interface CatalogReport {
+  /** `name@version` of the pack. */
+  pack: string
+  /** Distinct ids looked up (the page's candidates and the history items the model reads). */
+  asked: number
+  /** Of those, ids the pack does not hold: their text is encoded, they have no neighbours or popularity. */
+  missing: number
+  /** Pack files read for this call (dir and shard files; from the network or the Cache API) and their bytes. */
+  files: number
+  bytes: number
+  fromNetwork: number
+  /** Whether the pack's text vectors were used (made with this model's encoder), or encoded again. */
+  textVectors: boolean
 }
 
 /** Model download progress: `loaded` never decreases; the last event of a load has percent 100. */
@@ -81,6 +99,7 @@ export interface EngineRerank {
   personalized: boolean
   why: 'personalized' | 'no-history'
   backend: 'webgpu' | 'wasm'
+  catalog?: CatalogReport
 }
 
 /** The worker's API, exposed with comlink. */

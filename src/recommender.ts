@@ -24,6 +24,12 @@ export interface RecommenderOptions {
   storage?: 'auto' | 'memory'
   /** Base URL of the model folder (holding manifest.json), self-hosted. Without it, rerank() returns the server's order. */
   model?: string
+  /**
+   * Base URL of the store's catalog pack (holding pack.json; `npm run catalog` builds it), self-hosted: the
+   * public vectors, popularity and neighbour lists of the page's items and the shopper's history items,
+   * fetched per item, verified and cached. Without it, the model's own tables (its training catalog) are used.
+   */
+  catalog?: string
   /** Default 'auto': WebGPU on a real GPU adapter, else WASM. */
   backend?: BackendPreference
   /** Where ORT's wasm files are served (a folder URL). Default: `ort/` beside the worker file. */
@@ -102,6 +108,7 @@ function checkOptions(o: RecommenderOptions) {
   if (o.rerankDefaults !== undefined) validateRerankOptions(o.rerankDefaults, 'rerankDefaults.')
   if (o.backend !== undefined && !['auto', 'webgpu', 'wasm'].includes(o.backend)) throw invalidOptions("backend must be one of 'auto', 'webgpu', 'wasm'")
   if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw invalidOptions('model must be the URL of the model folder')
+  if (o.catalog !== undefined && (typeof o.catalog !== 'string' || o.catalog === '')) throw invalidOptions('catalog must be the URL of the catalog pack folder')
   for (const k of ['numThreads', 'maxCandidates'] as const) {
     const v = o[k]
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalidOptions(`${k} must be a positive integer`)
@@ -109,6 +116,7 @@ function checkOptions(o: RecommenderOptions) {
 }
 
 const MODEL_FAULTS = new Set(['ModelLoadError', 'ModelIntegrityError', 'ModelDataError'])
+const DATA_FAULTS = new Set(['ModelDataError', 'CatalogLoadError', 'CatalogIntegrityError'])
 const DEFAULT_BUDGET_MS = defaults.rerank.budgetMs
 
 /** A timer to race against; `clear()` it once the race is decided. */
@@ -138,7 +146,14 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
   const defaults = validateRerankOptions(options.rerankDefaults, 'rerankDefaults.')
   const engine = options.model
     ? new EngineClient(
-        { modelUrl: new URL(options.model, globalThis.location?.href).href, wasmPaths: options.wasmPaths, backend: options.backend ?? 'auto', name, numThreads: options.numThreads },
+        {
+          modelUrl: new URL(options.model, globalThis.location?.href).href,
+          ...(options.catalog ? { catalogUrl: new URL(options.catalog, globalThis.location?.href).href } : {}),
+          wasmPaths: options.wasmPaths,
+          backend: options.backend ?? 'auto',
+          name,
+          numThreads: options.numThreads,
+        },
         options.workerUrl,
         (p) => emitter.emit('progress', p),
         (e) => emitter.emit('error', e),
@@ -203,8 +218,9 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       if (started !== epoch) return stale()
       const e = describeError(err)
       emitter.emit('error', e)
-      // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size) are this call's fault, not the worker's.
-      if (e.name === 'ModelDataError') return plain('model-error', e)
+      // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size) and a catalog pack
+      // that cannot be read or verified are this call's fault, not the worker's.
+      if (DATA_FAULTS.has(e.name)) return plain('model-error', e)
       engine.restart()
       return plain('engine-error', e)
     } finally {

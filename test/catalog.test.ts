@@ -7,8 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { aggregate, writeHistories } from '../catalog/aggregate'
 import { buildPack } from '../catalog/build'
 import { datasetDir } from '../eval/data'
+import { createPublicKey, verify } from 'node:crypto'
 import {
   checkPackManifest,
+  signedMessage,
+  splitShardFile,
   decodeRecord,
   dequantize,
   fromBase64,
@@ -47,7 +50,7 @@ describe('pack format', () => {
     for (let i = 0; i < 16_000; i++) counts[shardOf(`item-${i}`, 16)]++
     for (const c of counts) expect(c).toBeGreaterThan(800)
   })
-  it('pack.json: refuses other formats, newer versions, a dir list that does not match the shard count, bad digests', () => {
+  it('pack.json: refuses other formats, newer versions, another signature scheme, no shards', () => {
     const good: PackManifest = {
       format: 'inpage-catalog-pack',
       formatVersion: 1,
@@ -59,15 +62,16 @@ describe('pack format', () => {
       dims: { text: 384 },
       textVectors: 'int8',
       shards: { count: 3, itemsPerShard: 4, hash: 'fnv1a32' },
-      dirs: { fanout: 2, files: [{ file: 'dirs/0.json', sha256: 'a'.repeat(64), bytes: 5 }, { file: 'dirs/1.json', sha256: 'b'.repeat(64), bytes: 5 }] },
+      signature: { alg: 'ECDSA-P256-SHA256', publicKey: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } },
       aggregates: { source: 's', users: 1, events: 1, priorScale: 8, neighbors: { minCount: 2, gamma: 0.8, back: 1, alpha: 0.3, beta: 0.1, topN: 50, window: 50 } },
     }
     expect(checkPackManifest(structuredClone(good)).name).toBe('x')
     const bad: [string, (m: PackManifest) => void, RegExp][] = [
       ['format', (m) => ((m as { format: string }).format = 'zip'), /format/],
       ['version', (m) => (m.formatVersion = 2), /formatVersion 2 is not supported/],
-      ['dirs', (m) => m.dirs.files.pop(), /dirs.files holds 1 files, 2 expected/],
-      ['digest', (m) => (m.dirs.files[0]!.sha256 = 'xyz'), /sha256 and bytes/],
+      ['signature', (m) => ((m.signature as { alg: string }).alg = 'RSA'), /signature must be ECDSA-P256-SHA256/],
+      ['key', (m) => ((m.signature.publicKey as { crv: string }).crv = 'P-384'), /P-256 public key/],
+      ['shards', (m) => (m.shards.count = 0), /shards.count/],
       ['vectors', (m) => ((m as { textVectors: string }).textVectors = 'fp16'), /textVectors/],
     ]
     for (const [, edit, msg] of bad) {
@@ -109,7 +113,7 @@ describe('aggregates (DuckDB)', () => {
     const r = await buildPack({ data: datasetDir('amazon-scientific'), model: MODEL, out, textVectors: 'none', now: () => new Date(0) })
     expect(r.manifest).toMatchObject({ items: 4385, model: 'inpage-sci-v1@2.0.0', textVectors: 'none', aggregates: { users: 8442, neighbors: { minCount: 2 } } })
     const pack: Shard['items'] = {}
-    for (const f of readdirSync(join(out, 'shards'))) Object.assign(pack, (JSON.parse(readFileSync(join(out, 'shards', f), 'utf8')) as Shard).items)
+    for (const f of readdirSync(join(out, 'shards'))) Object.assign(pack, (JSON.parse(splitShardFile(readFileSync(join(out, 'shards', f), 'utf8')).json) as Shard).items)
     expect(Object.keys(pack).length).toBe(4385)
     const shipped = JSON.parse(readFileSync(join(MODEL, 'neighbors.json'), 'utf8')) as { items: Record<string, [string, number][]> }
     let lists = 0
@@ -124,7 +128,7 @@ describe('aggregates (DuckDB)', () => {
 })
 
 describe('buildPack', () => {
-  it('writes verified two-level shards with the text vectors of the given encoder; refuses to overwrite', async () => {
+  it('writes signed shards with the text vectors of the given encoder; a changed byte fails verification; refuses to overwrite', async () => {
     const data = join(tmp, 'tiny')
     mkdirSync(data, { recursive: true })
     const ids = Array.from({ length: 40 }, (_, i) => `sku-${i}`)
@@ -132,36 +136,32 @@ describe('buildPack', () => {
     writeHistories(join(data, 'valid.inter'), [[0, 1, 2], [0, 1, 3], [1, 0], [5, 6, 5, 6]])
     const encode = async (texts: string[]) => texts.map((t) => Float32Array.from({ length: 384 }, (_, j) => Math.cos(j + t.length)))
     const out = join(tmp, 'tiny-pack')
-    const r = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, fanout: 3, encode, name: 'tiny' })
+    const r = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, encode, name: 'tiny' })
     const m = checkPackManifest(JSON.parse(readFileSync(join(out, 'pack.json'), 'utf8')))
-    expect(m).toMatchObject({ name: 'tiny', items: 40, shards: { count: 10, itemsPerShard: 4 }, dirs: { fanout: 3 } })
-    expect(m.dirs.files.length).toBe(4)
+    expect(m).toMatchObject({ name: 'tiny', items: 40, textVectors: 'int8', shards: { count: 10, itemsPerShard: 4 } })
     expect(r.encodedItems).toBe(40)
-    const { createHash } = await import('node:crypto')
+    const key = createPublicKey({ key: m.signature.publicKey, format: 'jwk' })
+    const ok = (i: number, text: string) => {
+      const { signature, json } = splitShardFile(text)
+      return verify('sha256', signedMessage(i, json), { key, dsaEncoding: 'ieee-p1363' }, signature)
+    }
     let seen = 0
-    m.dirs.files.forEach((d, j) => {
-      const text = readFileSync(join(out, d.file), 'utf8')
-      expect(createHash('sha256').update(text).digest('hex')).toBe(d.sha256)
-      const dir = JSON.parse(text) as { shards: [string, number][] }
-      dir.shards.forEach(([sha], k) => {
-        const sh = j * 3 + k
-        const body = readFileSync(join(out, `shards/${sh}.json`), 'utf8')
-        expect(createHash('sha256').update(body).digest('hex')).toBe(sha)
-        for (const [id, rec] of Object.entries((JSON.parse(body) as Shard).items)) {
-          expect(shardOf(id, 10)).toBe(sh)
-          const item = decodeRecord(rec)
-          expect(item.text!.length).toBe(384)
-          seen++
-        }
-      })
-    })
+    for (let sh = 0; sh < 10; sh++) {
+      const text = readFileSync(join(out, `shards/${sh}.json`), 'utf8')
+      expect(ok(sh, text)).toBe(true)
+      expect(ok((sh + 1) % 10, text)).toBe(false) // a shard cannot stand in for another
+      expect(ok(sh, text.replace('"p":', '"p" :'))).toBe(false) // one changed byte
+      for (const [id, rec] of Object.entries((JSON.parse(splitShardFile(text).json) as Shard).items)) {
+        expect(shardOf(id, 10)).toBe(sh)
+        expect(decodeRecord(rec).text!.length).toBe(384)
+        seen++
+      }
+    }
     expect(seen).toBe(40)
     await expect(buildPack({ data, model: MODEL, out, encode })).rejects.toThrow(/exists: pass --force/)
-    // Same content, same version; another history, another version.
-    const again = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, fanout: 3, encode, name: 'tiny', force: true })
-    expect(again.manifest.version).toBe(m.version)
-    writeHistories(join(data, 'valid.inter'), [[0, 1, 2], [0, 1, 3], [1, 0], [5, 6, 5, 6], [2, 3]])
-    const other = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, fanout: 3, encode, name: 'tiny', force: true })
-    expect(other.manifest.version).not.toBe(m.version)
+    // Each build signs with a key of its own: a new version, so browsers never mix shards of two builds.
+    const again = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, encode, name: 'tiny', force: true })
+    expect(again.manifest.version).not.toBe(m.version)
+    expect(again.manifest.version).toMatch(/^[0-9a-f]{16}$/)
   }, 60_000)
 })

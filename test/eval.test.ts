@@ -148,7 +148,7 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     const row = ctx.ds.splits.test![0]!
     const history = historyEvents(ctx, row.hist)
     const cands = ctx.candidates.slice(0, 20)
-    const res = await personalize(loaded.model, ctx.source, history, cands, { personalWeight: 1 }, undefined, false)
+    const res = await personalize(loaded.model, ctx.source, history, cands, { personalWeight: 1 }, { withReasons: false })
     const [u] = await loaded.model.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
     const knn = loaded.model.manifest.scoring!.knn!
     const ids = cands.map((c) => c.id)
@@ -163,8 +163,8 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     const row = ctx.ds.splits.test![0]!
     const history = historyEvents(ctx, row.hist)
     const cands = ctx.candidates.slice(0, 20)
-    const on = await personalize(m, ctx.source, history, cands, { personalWeight: 1 }, undefined, false)
-    const off = await personalize(m, ctx.source, history, cands, { personalWeight: 1, popularityPrior: false }, undefined, false)
+    const on = await personalize(m, ctx.source, history, cands, { personalWeight: 1 }, { withReasons: false })
+    const off = await personalize(m, ctx.source, history, cands, { personalWeight: 1, popularityPrior: false }, { withReasons: false })
     const [u] = await m.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
     const personalOff = new Map(off.items.map((it) => [it.id, it.personal]))
     let moved = 0

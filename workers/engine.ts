@@ -11,10 +11,11 @@ import { chooseBackend } from './backend'
 import { loadManifest, loadModelFiles } from './loader'
 import { vectorDbName } from '../src/history/erase'
 import { InpageModel, type OrtSession } from './model'
-import { modelReads, personalize, PersonalizeCaches } from './personalize'
+import { modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
+import { PackSource } from './pack'
 import { VectorCache } from './vector-cache'
 import { defaults } from '../src/defaults'
-import type { EngineApi, EngineConfig, EngineInfo, EngineRerank, Progress, RerankRequest } from '../src/protocol'
+import type { CatalogReport, EngineApi, EngineConfig, EngineInfo, EngineRerank, Progress, RerankRequest } from '../src/protocol'
 
 class Engine implements EngineApi {
   private model: InpageModel | undefined
@@ -23,6 +24,7 @@ class Engine implements EngineApi {
   private information: EngineInfo | undefined
   /** User vectors, item vectors and query vectors of recent calls. */
   private readonly caches = new PersonalizeCaches()
+  private pack: PackSource | undefined
 
   /** The worker's first answer: takes the life lock (when given) and resolves once it is held. */
   async hold(lock?: string): Promise<void> {
@@ -42,6 +44,7 @@ class Engine implements EngineApi {
   private async doLoad(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo> {
     const t0 = performance.now()
     const base = new URL(cfg.modelUrl, self.location.href).href
+    this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href) : undefined
     const manifest = await loadManifest(base)
     let fromCache = true
     const files = await loadModelFiles(base, manifest, (p) => {
@@ -103,15 +106,35 @@ class Engine implements EngineApi {
   async rerank(req: RerankRequest): Promise<EngineRerank> {
     const model = this.loaded()
     this.cache!.persistent = req.persist
-    const out = await personalize(model, this.cache!, req.events, req.candidates, req.options, this.caches, true, req.purchased)
-    return { ...out, backend: this.information!.backend }
+    const pack = await this.lookup(model, [...req.events.map((e) => e.itemId!), ...req.candidates.map((c) => c.id)])
+    const out = await personalize(model, this.cache!, req.events, req.candidates, req.options, { caches: this.caches, purchased: req.purchased, catalog: pack?.lookup })
+    return { ...out, backend: this.information!.backend, ...(pack ? { catalog: pack.report } : {}) }
   }
 
-  /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
+  /** The pack's entries for these ids (history items included: they keep their public data off the page). */
+  private async lookup(model: InpageModel, ids: string[]): Promise<{ lookup: CatalogLookup; report: CatalogReport } | undefined> {
+    if (!this.pack) return undefined
+    const m = await this.pack.info()
+    const { items, stats } = await this.pack.get(ids)
+    // Text vectors made with another encoder would not match this model's: encode those items instead.
+    const textVectors = m.textVectors === 'int8' && m.model === `${model.manifest.name}@${model.manifest.version}` && m.dims.text === model.dims.text
+    const lookup: CatalogLookup = {
+      get: (id) => {
+        const it = items.get(id)
+        return it && !textVectors ? { pop: it.pop, neighbors: it.neighbors } : it
+      },
+    }
+    const asked = new Set(ids).size
+    return { lookup, report: { pack: `${m.name}@${m.version}`, asked, missing: asked - items.size, files: stats.files, bytes: stats.bytes, fromNetwork: stats.fromNetwork, textVectors } }
+  }
+
+  /** Readies candidates ahead of need (a first visit has no history yet): their pack entries, else their text vectors. */
   async prefetch(candidates: Candidate[], persist = false): Promise<void> {
-    this.loaded()
+    const model = this.loaded()
     this.cache!.persistent = persist
-    await this.cache!.textVectors(candidates.map((c) => ({ id: c.id, text: itemText(c) })))
+    const pack = await this.lookup(model, candidates.map((c) => c.id))
+    const todo = candidates.filter((c) => !pack?.lookup.get(c.id)?.text)
+    if (todo.length) await this.cache!.textVectors(todo.map((c) => ({ id: c.id, text: itemText(c) })))
   }
 
   /** Text vectors straight from the encoder (parity checks, benchmarks). */

@@ -13,14 +13,14 @@ export async function sha256Hex(buf: ArrayBuffer): Promise<string> {
   return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
-async function fetchOk(url: string): Promise<Response> {
+export async function fetchOk(url: string, errorName: 'ModelLoadError' | 'CatalogLoadError' = 'ModelLoadError'): Promise<Response> {
   let res: Response
   try {
     res = await fetch(url, { credentials: 'same-origin' })
   } catch (err) {
-    throw new InPageError('ModelLoadError', `${url}: ${(err as Error).message}`)
+    throw new InPageError(errorName, `${url}: ${(err as Error).message}`)
   }
-  if (!res.ok) throw new InPageError('ModelLoadError', `${url}: HTTP ${res.status}`)
+  if (!res.ok) throw new InPageError(errorName, `${url}: HTTP ${res.status}`)
   return res
 }
 

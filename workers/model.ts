@@ -3,7 +3,7 @@
 
 import { Tokenizer } from '@huggingface/tokenizers'
 import type { Neighbors } from '../src/ranking/score'
-import type { Manifest } from './manifest'
+import { packSettings, type Manifest } from './manifest'
 
 /** The parts of onnxruntime's API we use; onnxruntime-web and onnxruntime-node both provide them. */
 export interface OrtLike {
@@ -64,6 +64,18 @@ export class InpageModel {
   private collab: Float32Array | undefined
   /** Where the popularity prior sits in an item vector, if the model ships one (collab.json `layout`). */
   readonly priorRange: readonly [number, number] | undefined
+
+  /**
+   * A public vector from a catalog pack's popularity alone: zeros but the prior, log1p(pop) / priorScale
+   * (the collaborative part has no meaning outside the model's training catalog). Undefined when the
+   * model has no prior.
+   */
+  publicFromPopularity(pop: number): Float32Array | undefined {
+    if (!this.priorRange) return undefined
+    const v = new Float32Array(this.dims.collab)
+    v.fill(Math.log1p(Math.max(0, pop)) / packSettings(this.manifest).priorScale, this.priorRange[0] - this.dims.text, this.priorRange[1] - this.dims.text)
+    return v
+  }
 
   /** The item vector without its popularity prior (the same vector when the model has none). */
   withoutPrior(v: Float32Array): Float32Array {

@@ -3,7 +3,8 @@
 
 import { itemText, textHash } from '../src/ranking/text'
 import { purchasedItems, selectModelEvents, type HistoryReads } from '../src/protocol'
-import { knnScores, personalScores } from '../src/ranking/score'
+import { knnScores, personalScores, type Neighbors } from '../src/ranking/score'
+import type { PackItem } from '../src/pack/format'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
 import { cosine } from '../src/ranking/vectors'
 import type { HistoryItemEvent } from '../src/ranking/reasons'
@@ -51,10 +52,24 @@ export class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
+/** The store's public item data from its catalog pack, looked up by id (already fetched for this call). */
+export interface CatalogLookup {
+  get(id: string): PackItem | undefined
+}
+
+export interface PersonalizeContext {
+  caches?: PersonalizeCaches
+  /** Leave-one-out user vectors for reasons (default true); eval turns them off when it only needs the order. */
+  withReasons?: boolean
+  /** Ids the shopper bought, when the page sent the history trimmed (else they are read from `history`). */
+  purchased?: readonly string[]
+  /** The catalog pack: text vectors (no encoding), popularity and neighbour lists of the store's own logs. */
+  catalog?: CatalogLookup
+}
+
 /**
  * One rerank. `history` is what the page sent: the whole history or only what the model reads
- * (selectModelEvents gives the same events either way); `purchased` the ids bought, when the page
- * sent the history trimmed (else they are read from `history`).
+ * (selectModelEvents gives the same events either way).
  */
 export async function personalize(
   model: InpageModel,
@@ -62,11 +77,10 @@ export async function personalize(
   history: readonly StoredEvent[],
   candidates: readonly Candidate[],
   options: RerankOptions = {},
-  caches?: PersonalizeCaches,
-  /** Leave-one-out user vectors for reasons; eval turns them off when it only needs the order. */
-  withReasons = true,
-  purchasedIds?: readonly string[],
+  ctx: PersonalizeContext = {},
 ): Promise<PersonalizeResult> {
+  const { caches, catalog } = ctx
+  const withReasons = ctx.withReasons ?? true
   const events = selectModelEvents(history, modelReads(model))
   if (!events.length) return { ...serverOrder(candidates, options.k), personalized: false, why: 'no-history' }
 
@@ -75,9 +89,16 @@ export async function personalize(
   for (const e of events) if (!texts.has(e.itemId!)) texts.set(e.itemId!, itemText({ title: e.item!.title, brand: e.item!.brand, category: e.item!.category }))
   for (const c of candidates) texts.set(c.id, itemText(c))
   const ids = [...texts.keys()]
-  const vecs = await source.textVectors(ids.map((id) => ({ id, text: texts.get(id)! })))
-  vecs.forEach((v, i) => expectVector(v, model.dims.text, `the text vector of "${ids[i]}"`))
-  const textVec = new Map(ids.map((id, i) => [id, vecs[i]!]))
+  // The pack's text vectors (made with this model's encoder) spare the encoder; the rest are encoded.
+  const textVec = new Map<string, Float32Array>()
+  for (const id of ids) {
+    const t = catalog?.get(id)?.text
+    if (t) textVec.set(id, t)
+  }
+  const toEncode = ids.filter((id) => !textVec.has(id))
+  const vecs = toEncode.length ? await source.textVectors(toEncode.map((id) => ({ id, text: texts.get(id)! }))) : []
+  toEncode.forEach((id, i) => textVec.set(id, vecs[i]!))
+  for (const id of ids) expectVector(textVec.get(id), model.dims.text, `the text vector of "${id}"`)
   for (const c of candidates)
     if (c.vector && c.vector.length !== model.dims.collab)
       throw modelData(`candidate "${c.id}": vector has ${c.vector.length} floats, the model reads ${model.dims.collab}`)
@@ -90,7 +111,9 @@ export async function personalize(
     const key = textKey(id)
     let v = caches?.items.get(key)
     if (!v) {
-      v = model.itemVector(textVec.get(id)!, model.collabVector(id))
+      // The model's own public vector where it knows the id (its training catalog), else the pack's popularity.
+      const pop = catalog?.get(id)?.pop
+      v = model.itemVector(textVec.get(id)!, model.collabVector(id) ?? (pop !== undefined ? model.publicFromPopularity(pop) : undefined))
       caches?.items.set(key, v)
     }
     return v
@@ -116,8 +139,12 @@ export async function personalize(
   const knn = model.manifest.scoring?.knn
   const histIds = events.map((e) => e.itemId!)
   const candIds = candidates.map((c) => c.id)
+  // With a pack, the store's own neighbour lists; without, the model's (its training catalog's).
+  const neighbors: Neighbors | undefined = catalog
+    ? new Map(histIds.map((h) => [h, new Map(catalog.get(h)?.neighbors ?? [])]))
+    : model.neighbors
   const score = (u: Float32Array, hist: string[]) =>
-    personalScores(u, candVecs, knn && model.neighbors ? { settings: knn, scores: knnScores(hist, candIds, model.neighbors, knn.decay) } : undefined)
+    personalScores(u, candVecs, knn && neighbors ? { settings: knn, scores: knnScores(hist, candIds, neighbors, knn.decay) } : undefined)
   const personal = score(users[0]!, histIds)
   const without = withReasons ? events.map((_, e) => score(users![e + 1]!, histIds.filter((_, j) => j !== e))) : undefined
 
@@ -132,7 +159,7 @@ export async function personalize(
     queryRelevance = candidates.map((c) => cosine(q!, textVec.get(c.id)!))
   }
   const reasonEvents: HistoryItemEvent[] = events.map((e) => ({ type: e.type, itemId: e.itemId!, title: e.item!.title }))
-  const purchased = new Set(purchasedIds ?? purchasedItems(history))
+  const purchased = new Set(ctx.purchased ?? purchasedItems(history))
   const ranked = rankCandidates({
     candidates,
     personal,

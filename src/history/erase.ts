@@ -4,13 +4,15 @@ import { deleteDatabase, hasIndexedDB, readKeysIfExists } from './idb'
 
 /** Cache API entries of model files: `inpage-model:<model>@<version>`. */
 export const MODEL_CACHE_PREFIX = 'inpage-model:'
+/** Cache API entries of catalog pack files: `inpage-pack:<pack>@<version>`. */
+export const PACK_CACHE_PREFIX = 'inpage-pack:'
 
 export function vectorDbName(name: string) {
   return `inpage:${name}:vectors`
 }
 
 /**
- * Erases the item-vector cache database, then every cached model file (public, but forget() leaves
+ * Erases the item-vector cache database, then every cached model and catalog pack file (public, but forget() leaves
  * nothing of inpage's behind; they are shared by this origin's recommenders, which download them again).
  */
 export async function eraseCaches(name: string): Promise<void> {
@@ -19,7 +21,7 @@ export async function eraseCaches(name: string): Promise<void> {
   // deleted when that tab lets go; the model files go meanwhile.
   if (hasIndexedDB()) await deleteDatabase(vectorDbName(name)).catch((err) => (blocked = err))
   if (typeof caches !== 'undefined')
-    for (const k of await caches.keys()) if (k.startsWith(MODEL_CACHE_PREFIX)) await caches.delete(k)
+    for (const k of await caches.keys()) if (k.startsWith(MODEL_CACHE_PREFIX) || k.startsWith(PACK_CACHE_PREFIX)) await caches.delete(k)
   if (blocked) throw blocked
 }
 

@@ -1,13 +1,12 @@
 // The catalog pack format (docs/catalog-pack.md): a store's public item data, built from its own catalog
 // and logs, served as static files. Pure code shared by the builder (catalog/), the worker and eval.
 //
-//   pack.json          the manifest: name, version, model it fits, counts, settings, the dir files' digests
-//   dirs/<j>.json      sha256 and bytes of shards j·fanout … (j+1)·fanout − 1
-//   shards/<i>.json    the items whose fnv1a32(id) mod shards.count is i
+//   pack.json          the manifest: name, version, model it fits, counts, settings, the pack's public key
+//   shards/<i>.json    the items whose fnv1a32(id) mod shards.count is i: a signature line, then JSON
 //
-// Two levels so that what a browser fetches follows the page and the history, never the catalog's size:
-// an item costs its shard (≈ itemsPerShard records) and one dir file, and the manifest holds one digest
-// per `fanout` shards.
+// Each shard is signed (ECDSA P-256 over its SHA-256) with a key made for this build, whose public half
+// is in pack.json: a browser verifies any shard with the manifest alone, so what it fetches follows the
+// page and the history, never the catalog's size (a list of every shard's digest would grow with it).
 
 import { fnv1a32 } from '../ranking/text'
 
@@ -28,18 +27,14 @@ export interface NeighborSettings {
   window: number
 }
 
-export interface FileRef {
-  file: string
-  sha256: string
-  bytes: number
-}
+export const SIGNATURE_ALG = 'ECDSA-P256-SHA256'
 
 export interface PackManifest {
   format: typeof PACK_FORMAT
   formatVersion: number
   /** The store's pack name, e.g. 'acme-lab'. */
   name: string
-  /** Content version: the first 16 hex digits of sha256 over the dir files' digests. The Cache API keys on it. */
+  /** The build's version: the first 16 hex digits of sha256 over the public key. The Cache API keys on it. */
   version: string
   /** The model whose encoder made the text vectors: `name@version`. */
   model: string
@@ -50,7 +45,8 @@ export interface PackManifest {
   /** 'int8': per-vector symmetric int8 (value = q · scale); 'none': the browser encodes item text itself. */
   textVectors: 'int8' | 'none'
   shards: { count: number; itemsPerShard: number; hash: 'fnv1a32' }
-  dirs: { fanout: number; files: FileRef[] }
+  /** Shards are signed with this key (a JWK of an ECDSA P-256 public key), made for this build. */
+  signature: { alg: typeof SIGNATURE_ALG; publicKey: { kty: 'EC'; crv: 'P-256'; x: string; y: string } }
   /** What the aggregates were computed from, and how. */
   aggregates: { source: string; users: number; events: number; neighbors: NeighborSettings; priorScale: number }
 }
@@ -71,11 +67,6 @@ export interface Shard {
   items: Record<string, PackRecord>
 }
 
-/** A dir file: [sha256, bytes] of each shard it covers, in shard order. */
-export interface Dir {
-  shards: [string, number][]
-}
-
 /** A decoded item: what the engine reads. */
 export interface PackItem {
   text?: Float32Array
@@ -84,9 +75,19 @@ export interface PackItem {
 }
 
 export const shardOf = (id: string, count: number) => fnv1a32(id) % count
-export const dirOf = (shard: number, fanout: number) => Math.floor(shard / fanout)
 export const shardFile = (i: number) => `shards/${i}.json`
-export const dirFile = (j: number) => `dirs/${j}.json`
+
+/** What a shard's signature covers: its number (a shard cannot stand in for another) and its JSON text. */
+export function signedMessage(i: number, json: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`inpage-pack shard ${i}\n${json}`)
+}
+
+/** A shard file: the base64 signature (64 bytes, IEEE P1363 r‖s), a newline, the JSON. */
+export function splitShardFile(text: string): { signature: Uint8Array<ArrayBuffer>; json: string } {
+  const nl = text.indexOf('\n')
+  if (nl < 0) throw new Error('no signature line')
+  return { signature: fromBase64(text.slice(0, nl)), json: text.slice(nl + 1) }
+}
 
 /** Symmetric per-vector int8: |error| ≤ scale / 2 per float. */
 export function quantize(v: ArrayLike<number>): { t: string; s: number } {
@@ -121,7 +122,7 @@ export function toBase64(b: Uint8Array): string {
   return out
 }
 
-export function fromBase64(s: string): Uint8Array {
+export function fromBase64(s: string): Uint8Array<ArrayBuffer> {
   const clean = s.replace(/=+$/, '')
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4))
   let bits = 0
@@ -150,9 +151,9 @@ export function checkPackManifest(m: unknown): PackManifest {
   for (const k of ['name', 'version', 'model'] as const) if (typeof p[k] !== 'string' || !p[k]) throw fail(`${k} is required`)
   if (!Number.isInteger(p.items) || p.items < 0) throw fail('items must be a count')
   if (!p.shards || !Number.isInteger(p.shards.count) || p.shards.count < 1 || p.shards.hash !== 'fnv1a32') throw fail('shards.count ≥ 1 and shards.hash "fnv1a32" are required')
-  if (!p.dirs || !Number.isInteger(p.dirs.fanout) || p.dirs.fanout < 1 || !Array.isArray(p.dirs.files)) throw fail('dirs.fanout and dirs.files are required')
-  if (p.dirs.files.length !== Math.ceil(p.shards.count / p.dirs.fanout)) throw fail(`dirs.files holds ${p.dirs.files.length} files, ${Math.ceil(p.shards.count / p.dirs.fanout)} expected`)
-  for (const f of p.dirs.files) if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256) || !Number.isInteger(f.bytes)) throw fail(`${f?.file}: sha256 and bytes are required`)
+  const k = p.signature?.publicKey
+  if (p.signature?.alg !== SIGNATURE_ALG || !k || k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.x !== 'string' || typeof k.y !== 'string')
+    throw fail(`signature must be ${SIGNATURE_ALG} with a P-256 public key (JWK)`)
   if (p.textVectors !== 'int8' && p.textVectors !== 'none') throw fail('textVectors must be "int8" or "none"')
   if (!p.dims || !(p.dims.text > 0)) throw fail('dims.text is required')
   return p

@@ -1,0 +1,128 @@
+// Catalog packs in real Chromium (issue 14): the worker fetches only the shards of the page's items and
+// the shopper's history items, verifies each against the pack's key, keeps them in the Cache API under
+// the pack's version, refuses a tampered shard by name (the server's order comes back), costs the same
+// bytes on a pack 200 times larger, and scores history items with their pack data.
+import { test, expect, type Page } from '@playwright/test'
+import { readFileSync } from 'node:fs'
+import { inCategory } from './catalog'
+import { openHarness } from './helpers'
+import { LARGE_EXTRA, PACKS_DIR } from './packs'
+
+const MODEL = '/models/inpage-sci-v1/'
+const glass = inCategory('Glassware & Labware')
+const glue = inCategory('Adhesives & Sealants')
+const snap = (g: (typeof glass)[number]) => ({ title: g.title, brand: g.brand, category: g.category })
+const seen = glass.slice(0, 4).map((g) => ({ id: g.id, item: snap(g) }))
+const cands = [...glue.slice(0, 10), ...glass.slice(6, 16)].map((g) => ({ id: g.id, ...snap(g) }))
+const pack = (name: string) => JSON.parse(readFileSync(`${PACKS_DIR}/${name}/pack.json`, 'utf8')) as { name: string; version: string; items: number; shards: { count: number } }
+
+/** Tracks `history` (views), reranks `cands` once; returns the order, why, error and what the pack cost. */
+type Seen = { id: string; item: { title: string; brand?: string; category?: string[] } }[]
+async function session(page: Page, opts: { catalog?: string; name: string; history?: Seen; persist?: boolean }) {
+  return page.evaluate(
+    async ({ model, opts, cands, seen }) => {
+      const rec = window.inpage.createRecommender({ model, backend: 'wasm', name: opts.name, consent: opts.persist === false ? 'pending' : 'granted', ...(opts.catalog ? { catalog: opts.catalog } : {}) })
+      for (const s of opts.history ?? seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+      await rec.warmUp()
+      const r = await rec.rerank(cands, { budgetMs: 60_000, personalWeight: 1 })
+      const out = { why: r.why, error: r.error?.name, ids: r.items.map((i) => i.id), personal: r.items.map((i) => i.personal), catalog: rec.status().engine.catalog }
+      await rec.dispose()
+      return out
+    },
+    { model: MODEL, opts, cands, seen },
+  )
+}
+
+test('a pack is read shard by shard, verified, cached under its version; its text vectors spare the encoder', async ({ page }) => {
+  test.setTimeout(120_000)
+  await openHarness(page)
+  const m = pack('small')
+  const first = await session(page, { catalog: '/packs/small/', name: 'pack1' })
+  expect(first.why).toBe('personalized')
+  // Every candidate and history item is in the pack; only their shards were read, all from the network.
+  expect(first.catalog).toMatchObject({ pack: `small@${m.version}`, asked: 24, missing: 0, textVectors: true })
+  expect(first.catalog!.files).toBeLessThanOrEqual(24)
+  expect(first.catalog!.fromNetwork).toBe(first.catalog!.files)
+  // No item was encoded, so no item-vector database was written (the encoder's cache is the only writer).
+  const dbs = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))
+  expect(dbs).not.toContain('inpage:pack1:vectors')
+  expect(await page.evaluate(() => caches.keys())).toContain(`inpage-pack:small@${m.version}`)
+  // A new page (a new worker): the same shards come from the Cache API, still verified, same order.
+  await page.reload()
+  await page.waitForFunction(() => Boolean(window.inpage))
+  const again = await session(page, { catalog: '/packs/small/', name: 'pack1' })
+  expect(again.catalog).toMatchObject({ files: first.catalog!.files, fromNetwork: 0 })
+  expect(again.ids).toEqual(first.ids)
+})
+
+test("history items are scored with their pack data, not with the event's text", async ({ page }) => {
+  test.setTimeout(120_000)
+  await openHarness(page)
+  const blank = seen.map((s) => ({ id: s.id, item: { title: 'x' } }))
+  const real = await session(page, { catalog: '/packs/small/', name: 'hist-a' })
+  const placeholder = await session(page, { catalog: '/packs/small/', name: 'hist-b', history: blank })
+  expect(placeholder.why).toBe('personalized')
+  // The pack holds each history item's text vector and neighbours: what the event says of the item does not matter.
+  expect(placeholder.ids).toEqual(real.ids)
+  placeholder.personal.forEach((p, i) => expect(p).toBeCloseTo(real.personal[i]!, 5))
+  // Without the pack the event's own text is all there is, and it changes the scores.
+  const a = await session(page, { name: 'hist-c' })
+  const b = await session(page, { name: 'hist-d', history: blank })
+  expect(b.personal).not.toEqual(a.personal)
+})
+
+test('a tampered shard is refused by name and the server order comes back; a missing pack likewise', async ({ page }) => {
+  test.setTimeout(120_000)
+  await openHarness(page)
+  await page.route('**/packs/small/shards/*.json', async (route) => {
+    const res = await route.fetch()
+    const text = await res.text()
+    // Flip one popularity count in the signed JSON: the signature no longer holds.
+    return route.fulfill({ response: res, body: text.replace(/"p":(\d+)/, (_, n) => `"p":${Number(n) + 1}`) })
+  })
+  const r = await session(page, { catalog: '/packs/small/', name: 'tamper' })
+  expect(r).toMatchObject({ why: 'model-error', error: 'CatalogIntegrityError', ids: cands.map((c) => c.id) })
+  expect(await page.evaluate(() => caches.keys().then((k) => k.filter((n) => n.startsWith('inpage-pack:'))))).toEqual([`inpage-pack:small@${pack('small').version}`])
+  // Nothing tampered was kept: the cache entry for this version holds no shard.
+  expect(await page.evaluate(async (name) => (await (await caches.open(name)).keys()).length, `inpage-pack:small@${pack('small').version}`)).toBe(0)
+  await page.unroute('**/packs/small/shards/*.json')
+  const missing = await session(page, { catalog: '/packs/no-such-pack/', name: 'missing' })
+  expect(missing).toMatchObject({ why: 'model-error', error: 'CatalogLoadError', ids: cands.map((c) => c.id) })
+})
+
+test('bytes per rerank follow the page and the history, not the size of the catalog', async ({ browser }) => {
+  test.setTimeout(180_000)
+  const small = pack('small-plain')
+  const large = pack('large-plain')
+  expect(large.items - small.items).toBe(LARGE_EXTRA)
+  expect(large.items / small.items).toBeGreaterThan(50)
+  const measure = async (name: string) => {
+    // A fresh context each: empty caches, as on a first visit.
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    const sizes: number[] = []
+    page.on('requestfinished', async (req) => {
+      if (!req.url().includes(`/packs/${name}/`)) return
+      const res = await req.response()
+      sizes.push((await res?.body())?.byteLength ?? 0)
+    })
+    await openHarness(page)
+    const r = await session(page, { catalog: `/packs/${name}/`, name: `bytes-${name}` })
+    await page.waitForTimeout(200)
+    await ctx.close()
+    return { ...r.catalog!, network: sizes.reduce((a, b) => a + b, 0), requests: sizes.length, why: r.why }
+  }
+  const s = await measure('small-plain')
+  const l = await measure('large-plain')
+  expect(s.why).toBe('personalized')
+  expect(l.why).toBe('personalized')
+  // Files: at most one shard per item asked (+ pack.json over the network), whatever the pack's size.
+  for (const x of [s, l]) {
+    expect(x.files).toBeLessThanOrEqual(x.asked)
+    expect(x.requests).toBe(x.files + 1)
+  }
+  // The large pack holds 200 times the items; a page of the same items costs about the same bytes
+  // (shards hold ~16 items either way: 1.5× allows for which neighbours share them).
+  console.log(`pack bytes for one rerank: small ${s.bytes} B in ${s.files} shards (pack of ${small.items} items); large ${l.bytes} B in ${l.files} shards (pack of ${large.items})`)
+  expect(l.bytes).toBeLessThan(1.5 * s.bytes)
+})

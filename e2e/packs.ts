@@ -1,0 +1,65 @@
+// Catalog packs for e2e, built at setup time into e2e/.packs/ (gitignored) with `catalog/build.ts`, as a
+// store would build them, and served at /packs/ by scripts/serve.mjs:
+//   small        two amazon-scientific categories (items, their histories), text vectors from the model
+//   small-plain  the same without text vectors (the browser encodes)
+//   large-plain  the same items plus 60,000 generated ones with their own shoppers (no text vectors):
+//                the same page costs the same bytes on both plain packs
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeHistories } from '../catalog/aggregate'
+import { buildPack } from '../catalog/build'
+import { datasetDir, readInterFile, readItemsFile } from '../eval/data'
+import { loadModel } from '../eval/model-node'
+
+export const PACKS_DIR = 'e2e/.packs'
+export const PACK_CATEGORIES = ['Glassware & Labware', 'Adhesives & Sealants']
+const MODEL = 'public/models/inpage-sci-v1'
+export const LARGE_EXTRA = 60_000
+
+/** A tiny seeded PRNG: the same generated catalog every run. */
+function prng(seed: number) {
+  let s = seed >>> 0
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+}
+
+export async function buildTestPacks() {
+  rmSync(PACKS_DIR, { recursive: true, force: true })
+  const src = datasetDir('amazon-scientific')
+  const all = readItemsFile(src)
+  const keep = all.filter((r) => PACK_CATEGORIES.includes(r.categories[2] ?? r.categories.at(-1) ?? ''))
+  const index = new Map(keep.map((r, i) => [r.item, i]))
+  const histories = readInterFile(src, 'valid')
+    .map((row) => row.hist.filter((i) => index.has(i)).map((i) => index.get(i)!))
+    .filter((h) => h.length > 0)
+  const rows = keep.map((r, i) => ({ ...r, item: i }))
+
+  const small = join(PACKS_DIR, 'data-small')
+  mkdirSync(small, { recursive: true })
+  writeFileSync(join(small, 'items.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
+  writeHistories(join(small, 'valid.inter'), histories)
+
+  const large = join(PACKS_DIR, 'data-large')
+  mkdirSync(large, { recursive: true })
+  const rand = prng(20261130)
+  const extra = Array.from({ length: LARGE_EXTRA }, (_, k) => ({
+    item: rows.length + k,
+    asin: `GEN${String(k).padStart(7, '0')}`,
+    title: `Generated lab item ${k}`,
+    brand: null,
+    categories: ['Industrial & Scientific', 'Generated', `Aisle ${k % 97}`],
+    description: null,
+  }))
+  writeFileSync(join(large, 'items.jsonl'), [...rows, ...extra].map((r) => JSON.stringify(r)).join('\n') + '\n')
+  const generated = Array.from({ length: 30_000 }, () => Array.from({ length: 5 }, () => rows.length + Math.floor(rand() * LARGE_EXTRA)))
+  writeHistories(join(large, 'valid.inter'), [...histories, ...generated])
+
+  const loaded = await loadModel(MODEL, { threads: 2 })
+  try {
+    await buildPack({ data: small, model: MODEL, out: join(PACKS_DIR, 'small'), name: 'small', encode: (t) => loaded.model.encode(t) })
+  } finally {
+    await loaded.model.release()
+  }
+  await buildPack({ data: small, model: MODEL, out: join(PACKS_DIR, 'small-plain'), name: 'small-plain', textVectors: 'none' })
+  await buildPack({ data: large, model: MODEL, out: join(PACKS_DIR, 'large-plain'), name: 'large-plain', textVectors: 'none' })
+  return { items: rows.length }
+}
