@@ -126,3 +126,29 @@ test('bytes per rerank follow the page and the history, not the size of the cata
   console.log(`pack bytes for one rerank: small ${s.bytes} B in ${s.files} shards (pack of ${small.items} items); large ${l.bytes} B in ${l.files} shards (pack of ${large.items})`)
   expect(l.bytes).toBeLessThan(1.5 * s.bytes)
 })
+
+test("records the store's server attaches to candidates need no pack fetch, and history items keep them", async ({ page }) => {
+  test.setTimeout(120_000)
+  const { openPack } = await import('../catalog/read')
+  const p = openPack(`${PACKS_DIR}/small`)
+  const attach = <T extends { id: string }>(xs: T[]) => xs.map((c) => ({ ...c, pack: p.record(c.id) }))
+  await openHarness(page)
+  const requests: string[] = []
+  page.on('request', (r) => r.url().includes('/packs/') && requests.push(r.url()))
+  const r = await page.evaluate(
+    async ({ model, seenAsCands, cands, seen }) => {
+      const rec = window.inpage.createRecommender({ model, backend: 'wasm', name: 'attached', consent: 'pending' })
+      await rec.warmUp()
+      // A page that shows the shopper's future history items (the server attaches their records)...
+      await rec.rerank(seenAsCands, { budgetMs: 60_000 })
+      for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: { title: 'x' } })
+      // ...then another page: the history items are not on it, and still have their pack data.
+      const out = await rec.rerank(cands, { budgetMs: 60_000 })
+      return { why: out.why, catalog: rec.status().engine.catalog }
+    },
+    { model: MODEL, seenAsCands: attach(seen.map((s) => ({ id: s.id, ...s.item }))), cands: attach(cands), seen },
+  )
+  expect(r.why).toBe('personalized')
+  expect(r.catalog).toMatchObject({ pack: 'attached', asked: 24, missing: 0, files: 0, textVectors: true })
+  expect(requests).toEqual([])
+})

@@ -5,12 +5,39 @@ import { InPageError } from './errors'
 import { defaults } from './defaults'
 import { cut, validateItem } from './history/events'
 import type { Candidate } from './ranking/types'
+import type { PackRecord } from './pack/format'
 
 export const DEFAULT_MAX_CANDIDATES: number = defaults.maxCandidates
 const DESCRIPTION_MAX = 2000
 const VECTOR_MAX = 4096
 
 const bad = (msg: string) => new InPageError('InvalidCandidatesError', msg)
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+const MAX_NEIGHBORS = 1000
+
+/** A catalog-pack record as a server attaches it: checked field by field, rebuilt from known keys. */
+function validatePackRecord(raw: unknown, where: string): PackRecord {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad(`${where} must be a catalog-pack record object`)
+  const o = raw as Record<string, unknown>
+  if (typeof o.p !== 'number' || !Number.isFinite(o.p) || o.p < 0) throw bad(`${where}.p (popularity) must be a finite number ≥ 0`)
+  const r: PackRecord = { p: o.p }
+  if (o.t !== undefined) {
+    if (typeof o.t !== 'string' || o.t.length > 8192 || !BASE64.test(o.t)) throw bad(`${where}.t must be base64 of int8 values`)
+    if (typeof o.s !== 'number' || !Number.isFinite(o.s) || o.s <= 0) throw bad(`${where}.s (scale) must be a finite number > 0 with t`)
+    r.t = o.t
+    r.s = o.s
+  }
+  if (o.n !== undefined) {
+    if (!Array.isArray(o.n) || o.n.length > MAX_NEIGHBORS) throw bad(`${where}.n must be an array of at most ${MAX_NEIGHBORS} [id, weight] pairs`)
+    r.n = o.n.map((x, k) => {
+      if (!Array.isArray(x) || typeof x[0] !== 'string' || x[0].length > 256 || typeof x[1] !== 'number' || !Number.isFinite(x[1]))
+        throw bad(`${where}.n[${k}] must be [id, finite weight]`)
+      return [x[0], x[1]] as [string, number]
+    })
+  }
+  return r
+}
 
 export function validateCandidates(raw: unknown, max = DEFAULT_MAX_CANDIDATES): Candidate[] {
   if (!Array.isArray(raw)) throw bad('candidates must be an array')
@@ -44,6 +71,7 @@ export function validateCandidates(raw: unknown, max = DEFAULT_MAX_CANDIDATES): 
       if (!arr.every((x) => typeof x === 'number' && Number.isFinite(x))) throw bad(`${where}.vector must hold finite numbers`)
       c.vector = arr
     }
+    if (o.pack !== undefined && o.pack !== null) c.pack = validatePackRecord(o.pack, `${where}.pack`)
     if (o.pinned === true) c.pinned = true
     if (o.sponsored === true) c.sponsored = true
     return c

@@ -39,3 +39,12 @@ describe('consent pending writes nothing', () => {
     expect((await h.events()).map((e) => e.itemId)).toEqual(['a'])
   })
 })
+
+describe('attached catalog-pack records (Candidate.pack)', () => {
+  it('are rebuilt from known keys, and bad ones refused by name', () => {
+    const [c] = validateCandidates([{ id: 'a', title: 'A', pack: { p: 3, t: 'AAEC', s: 0.5, n: [['b', 0.25]], extra: 1 } }])
+    expect(c!.pack).toEqual({ p: 3, t: 'AAEC', s: 0.5, n: [['b', 0.25]] })
+    for (const pack of [{ p: -1 }, { p: NaN }, { p: 1, t: 'not base64!' }, { p: 1, t: 'AAEC' }, { p: 1, n: [['b', Infinity]] }, { p: 1, n: 'b' }, []])
+      expect(() => validateCandidates([{ id: 'a', title: 'A', pack }])).toThrow(expect.objectContaining({ name: 'InvalidCandidatesError' }))
+  })
+})

@@ -11,7 +11,8 @@ import { chooseBackend } from './backend'
 import { loadManifest, loadModelFiles } from './loader'
 import { vectorDbName } from '../src/history/erase'
 import { InpageModel, type OrtSession } from './model'
-import { modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
+import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
+import { decodeRecord, type PackItem } from '../src/pack/format'
 import { PackSource } from './pack'
 import { VectorCache } from './vector-cache'
 import { defaults } from '../src/defaults'
@@ -25,6 +26,8 @@ class Engine implements EngineApi {
   /** User vectors, item vectors and query vectors of recent calls. */
   private readonly caches = new PersonalizeCaches()
   private pack: PackSource | undefined
+  /** Pack records servers attached to candidates, by id (bounded): history items keep them. */
+  private readonly attached = new BoundedMap<string, PackItem>(5000)
 
   /** The worker's first answer: takes the life lock (when given) and resolves once it is held. */
   async hold(lock?: string): Promise<void> {
@@ -106,33 +109,50 @@ class Engine implements EngineApi {
   async rerank(req: RerankRequest): Promise<EngineRerank> {
     const model = this.loaded()
     this.cache!.persistent = req.persist
-    const pack = await this.lookup(model, [...req.events.map((e) => e.itemId!), ...req.candidates.map((c) => c.id)])
+    const pack = await this.lookup(model, [...req.events.map((e) => e.itemId!), ...req.candidates.map((c) => c.id)], req.candidates)
     const out = await personalize(model, this.cache!, req.events, req.candidates, req.options, { caches: this.caches, purchased: req.purchased, catalog: pack?.lookup })
     return { ...out, backend: this.information!.backend, ...(pack ? { catalog: pack.report } : {}) }
   }
 
-  /** The pack's entries for these ids (history items included: they keep their public data off the page). */
-  private async lookup(model: InpageModel, ids: string[]): Promise<{ lookup: CatalogLookup; report: CatalogReport } | undefined> {
-    if (!this.pack) return undefined
-    const m = await this.pack.info()
-    const { items, stats } = await this.pack.get(ids)
-    // Text vectors made with another encoder would not match this model's: encode those items instead.
-    const textVectors = m.textVectors === 'int8' && m.model === `${model.manifest.name}@${model.manifest.version}` && m.dims.text === model.dims.text
+  /**
+   * The pack's entries for these ids: records the server attached to candidates first (remembered, so a
+   * history item keeps them off the page), then the pack's shards for the rest (history items included).
+   */
+  private async lookup(model: InpageModel, ids: string[], candidates: readonly Candidate[] = []): Promise<{ lookup: CatalogLookup; report: CatalogReport } | undefined> {
+    for (const c of candidates) if (c.pack) this.attached.set(c.id, decodeRecord(c.pack))
+    const distinct = [...new Set(ids)]
+    const items = new Map<string, PackItem>()
+    for (const id of distinct) {
+      const a = this.attached.get(id)
+      if (a) items.set(id, a)
+    }
+    if (!this.pack && !items.size) return undefined
+    let name = 'attached'
+    let textVectors = true
+    let stats = { files: 0, bytes: 0, fromNetwork: 0 }
+    if (this.pack) {
+      const m = await this.pack.info()
+      const got = await this.pack.get(distinct.filter((id) => !items.has(id)))
+      for (const [id, it] of got.items) items.set(id, it)
+      stats = got.stats
+      name = `${m.name}@${m.version}`
+      // Text vectors made with another encoder would not match this model's: encode those items instead.
+      textVectors = m.textVectors === 'int8' && m.model === `${model.manifest.name}@${model.manifest.version}` && m.dims.text === model.dims.text
+    }
     const lookup: CatalogLookup = {
       get: (id) => {
         const it = items.get(id)
         return it && !textVectors ? { pop: it.pop, neighbors: it.neighbors } : it
       },
     }
-    const asked = new Set(ids).size
-    return { lookup, report: { pack: `${m.name}@${m.version}`, asked, missing: asked - items.size, files: stats.files, bytes: stats.bytes, fromNetwork: stats.fromNetwork, textVectors } }
+    return { lookup, report: { pack: name, asked: distinct.length, missing: distinct.length - items.size, ...stats, textVectors } }
   }
 
   /** Readies candidates ahead of need (a first visit has no history yet): their pack entries, else their text vectors. */
   async prefetch(candidates: Candidate[], persist = false): Promise<void> {
     const model = this.loaded()
     this.cache!.persistent = persist
-    const pack = await this.lookup(model, candidates.map((c) => c.id))
+    const pack = await this.lookup(model, candidates.map((c) => c.id), candidates)
     const todo = candidates.filter((c) => !pack?.lookup.get(c.id)?.text)
     if (todo.length) await this.cache!.textVectors(todo.map((c) => ({ id: c.id, text: itemText(c) })))
   }

@@ -1,6 +1,7 @@
 // Types of the reranking call, shared by the main thread, the worker, eval and tests.
 
 import type { EventType } from '../types'
+import type { PackRecord } from '../pack/format'
 
 /** One item the store's server proposes. Only public catalog data. */
 export interface Candidate {
@@ -15,6 +16,11 @@ export interface Candidate {
   score?: number
   /** A public item vector from aggregate logs (see the model card); `dims.collab` floats. */
   vector?: number[]
+  /**
+   * The item's catalog-pack record, attached by the store's server (docs/catalog-pack.md; `openPack()`
+   * in catalog/read.ts reads it from a pack built for this model): the browser then fetches nothing for it.
+   */
+  pack?: PackRecord
   /** Keeps its slot whatever the shopper's history says. */
   pinned?: boolean
   /** A paid placement: keeps its slot. */

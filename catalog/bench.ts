@@ -1,0 +1,86 @@
+// `npm run bench:catalog [-- --items 200000 --events 5000000 --encode-sample 2000]`: builds a catalog pack
+// for a generated catalog and reports wall time, peak memory and encoding throughput. A benchmark, never
+// part of `npm test`. Its figures stand against the budget of issue 14 (aggregation ≤ 10 min and ≤ 4 GB
+// on this 2-core machine).
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadModel } from '../eval/model-node'
+import { buildPack } from './build'
+
+/** Zipf-like popularity: item k drawn with weight 1 / (k + 10)^0.8, the long tail of a real store. */
+function sampler(n: number, seed: number) {
+  let s = seed >>> 0
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+  const cdf = new Float64Array(n)
+  let acc = 0
+  for (let k = 0; k < n; k++) cdf[k] = acc += 1 / (k + 10) ** 0.8
+  return {
+    rand,
+    item() {
+      const x = rand() * acc
+      let lo = 0
+      let hi = n - 1
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (cdf[mid]! < x) lo = mid + 1
+        else hi = mid
+      }
+      return lo
+    },
+  }
+}
+
+export async function main(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { items: { type: 'string' }, events: { type: 'string' }, 'encode-sample': { type: 'string' }, 'memory-limit': { type: 'string' } },
+  })
+  const nItems = Number(values.items ?? 200_000)
+  const nEvents = Number(values.events ?? 5_000_000)
+  const sample = Number(values['encode-sample'] ?? 2000)
+  const dir = mkdtempSync(join(tmpdir(), 'inpage-catalog-bench-'))
+  try {
+    // 1. A generated store: items with real-looking titles, shoppers with 4–16 events each.
+    const t0 = performance.now()
+    const words = ['nitrile', 'glove', 'beaker', 'flask', 'tape', 'epoxy', 'filter', 'pipette', 'sensor', 'clamp', 'valve', 'resistor', 'cable', 'magnet', 'scale']
+    const items: string[] = []
+    for (let i = 0; i < nItems; i++)
+      items.push(JSON.stringify({ item: i, asin: `G${i}`, title: `${words[i % 15]} ${words[(i * 7) % 15]} model ${i}`, brand: `Brand ${i % 500}`, categories: ['Store', `Aisle ${i % 40}`, `Shelf ${i % 900}`], description: null }))
+    writeFileSync(join(dir, 'items.jsonl'), items.join('\n') + '\n')
+    const z = sampler(nItems, 7)
+    const lines = ['user_id:token\titem_id_list:token_seq\titem_id:token']
+    let events = 0
+    for (let u = 0; events < nEvents; u++) {
+      const len = Math.min(nEvents - events, 4 + Math.floor(z.rand() * 13))
+      const h = Array.from({ length: len }, () => z.item())
+      lines.push(`${u}\t${h.join(' ')}\t0`)
+      events += len
+    }
+    writeFileSync(join(dir, 'valid.inter'), lines.join('\n') + '\n')
+    lines.length = 0
+    console.log(`generated ${nItems} items, ${events} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+
+    // 2. The pack's aggregates and shards (no text vectors: the browser or step 3 encodes).
+    const agg = await buildPack({ data: dir, model: 'public/models/inpage-sci-v1', out: join(dir, 'pack'), textVectors: 'none', memoryLimit: values['memory-limit'] ?? '3GB', log: (l) => console.log(`  ${l}`) })
+    console.log(
+      `aggregate + write: ${agg.seconds.total.toFixed(1)} s wall (aggregate ${agg.seconds.aggregate.toFixed(1)} s), peak RSS ${agg.peakRssMB.toFixed(0)} MB, ` +
+        `${agg.manifest.shards.count} shards, ${(agg.bytes / 1e6).toFixed(1)} MB (budget: ≤ 600 s, ≤ 4096 MB)`,
+    )
+
+    // 3. Encoding throughput of the model's encoder in Node, on a sample (the full catalog at this rate is reported, not run).
+    const loaded = await loadModel('public/models/inpage-sci-v1', { threads: 2 })
+    const texts = items.slice(0, sample).map((l) => (JSON.parse(l) as { title: string }).title)
+    const te = performance.now()
+    await loaded.model.encode(texts)
+    const perSec = sample / ((performance.now() - te) / 1000)
+    await loaded.model.release()
+    console.log(`encode: ${perSec.toFixed(0)} items/s (onnxruntime-node, 2 threads, ${sample} items); all ${nItems} items ≈ ${(nItems / perSec / 60).toFixed(1)} min`)
+    console.log(`peak RSS of the whole run ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
