@@ -1,7 +1,8 @@
 // The demo storefront: a plain TS + DOM app that imports the *built* library as a store would
 // (`inpage` → this repository's package, i.e. dist/), beside a small non-personalized store server.
 //   /            the storefront (demo/index.html)
-//   /api/*       the store server (demo/store-server.ts): categories, search, simulator shoppers
+//   /api/*       the store servers (demo/store-server.ts): one per store, categories, search, shoppers, uploads
+//   /packs/*     each store's catalog pack, built by the store server at start (demo/packs.ts)
 //   /models/*    the shipped model (public/models)
 //   /ort/*       onnxruntime-web's wasm files (dist/ort), passed to the library as wasmPaths
 // INPAGE_DATA moves the data folder (default ../shared/data beside this repository).

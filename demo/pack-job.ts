@@ -1,0 +1,49 @@
+// One catalog-pack build for the demo's store server, run in its own process by demo/packs.ts
+// (`node scripts/run-ts.mjs demo/pack-job.ts …`), so the server keeps answering while DuckDB and the
+// shard writer work: what a store runs as `npm run eval -- convert` then `npm run catalog`. Prints its
+// progress one line at a time on stdout.
+//   --data DIR --out DIR --name ID --model DIR --text-vectors none|int8 [--events CSV --items JSONL]
+// With --items, converts the store's files (eval/convert.ts) into DIR first.
+import { parseArgs } from 'node:util'
+import { buildPack } from '../catalog/build'
+import { convertFiles } from '../eval/convert'
+
+export async function main(args: string[]) {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      name: { type: 'string' },
+      model: { type: 'string' },
+      'text-vectors': { type: 'string' },
+      events: { type: 'string' },
+      items: { type: 'string' },
+    },
+  })
+  if (!v.data || !v.out || !v.name || !v.model) throw new Error('pack-job: --data, --out, --name and --model are required')
+  const textVectors = v['text-vectors'] === 'int8' ? 'int8' : 'none'
+  const say = (line: string) => console.log(line)
+  if (v.items) {
+    if (!v.events) throw new Error('pack-job: --items needs --events (an empty CSV with its header is fine)')
+    const s = convertFiles(v.events, v.items, v.data)
+    say(
+      `converted: ${s.items} items (${s.itemsWithoutEvents} without events), ${s.events} events of ${s.users} shoppers` +
+        (s.droppedUsers ? ` (${s.droppedUsers} with fewer than 3 events left out)` : ''),
+    )
+  }
+  let encode: ((t: string[]) => Promise<Float32Array[]>) | undefined
+  let release = async () => {}
+  if (textVectors === 'int8') {
+    const { loadModel } = await import('../eval/model-node')
+    const loaded = await loadModel(v.model, { threads: 2 })
+    encode = (t) => loaded.model.encode(t)
+    release = () => loaded.model.release()
+  }
+  try {
+    const r = await buildPack({ data: v.data, model: v.model, out: v.out, name: v.name, textVectors, force: true, log: say, ...(encode ? { encode } : {}) })
+    say(`built ${v.name}@${r.manifest.version}: ${r.manifest.items} items, ${r.manifest.shards.count} shards, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.total.toFixed(1)} s`)
+  } finally {
+    await release()
+  }
+}
