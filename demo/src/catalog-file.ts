@@ -1,5 +1,6 @@
-// "Load your own catalog": a JSON array or a CSV with id,title,brand,category,price columns.
-// Category paths are written "Root > Sub > Leaf". File order is the popularity order.
+// "Try it on your catalog", in the tab: a JSON array or a CSV with id,title,brand,category,price columns
+// (category paths written "Root > Sub > Leaf"), checked and read here, then sent to the store server
+// as items JSONL (eval/convert.ts's input), with the store's optional events CSV.
 
 import { parseCsv } from '../../eval/csv'
 import { parseCategoryPath } from 'inpage'
@@ -13,7 +14,8 @@ export interface Product {
   price?: number
 }
 
-export const MAX_ITEMS = 2000
+/** The demo server builds a pack per upload: kept small enough for a 2-core machine. */
+export const MAX_ITEMS = 20_000
 
 function toProduct(o: Record<string, unknown>): Product | undefined {
   const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v).trim() : '')
@@ -74,4 +76,9 @@ export function parseCatalog(name: string, text: string): Parsed {
 export function toCsv(items: Product[]): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
   return ['id,title,brand,category,price', ...items.map((p) => [p.id, p.title, p.brand ?? '', p.category.join(' > '), p.price ?? ''].map((v) => q(String(v))).join(','))].join('\n')
+}
+
+/** Items JSONL as `npm run eval -- convert` reads it ({id, title, brand, categories, description}), with the price. */
+export function toItemsJsonl(items: Product[]): string {
+  return items.map((p) => JSON.stringify({ id: p.id, title: p.title, brand: p.brand ?? null, categories: p.category, description: p.description ?? null, ...(p.price !== undefined ? { price: p.price } : {}) })).join('\n') + '\n'
 }

@@ -1,41 +1,82 @@
 // The demo storefront: the store server's order beside this shopper's order, reranked in the tab by
-// inpage, with a shopper simulator, tuning knobs and a privacy panel. Plain TS + DOM.
-import { createRecommender, type Candidate, type ConsentState, type RerankResult, type StoredEvent, type Why } from 'inpage'
+// inpage, with a store switcher (each store its own server and catalog pack, one model), a shopper
+// simulator, tuning knobs, a privacy panel and "try it on your catalog". Plain TS + DOM.
+import { createRecommender, type Candidate, type ConsentState, type Recommender, type RerankResult, type StoredEvent, type Why } from 'inpage'
 import { $, download, fill, h, hue } from './dom'
-import { parseCatalog, toCsv, type Product } from './catalog-file'
+import { MAX_ITEMS, parseCatalog, toCsv, toItemsJsonl, type Product } from './catalog-file'
 import type { Shopper } from '../store-server'
+import { MODEL_URL } from '../stores'
 
 const SHOWN = 20
 const CANDIDATES = 60
 
-const rec = createRecommender({ name: 'demo', model: '/models/inpage-sci-v1/', wasmPaths: '/ort/' })
+/** A store's pack as its server describes it (GET /api/store). */
+interface PackInfo {
+  state: 'building' | 'ready' | 'error'
+  url: string
+  id?: string
+  name?: string
+  version?: string
+  items?: number
+  textVectors?: 'int8' | 'none'
+  users?: number
+  events?: number
+  error?: string
+}
+interface StoreSummary {
+  id: string
+  name: string
+  tagline: string
+  source: string
+  uploaded: boolean
+  pack: PackInfo
+}
+interface StorePage extends StoreSummary {
+  items: number
+  departments: { name: string; count: number }[]
+  roots: string[]
+}
+
+/** One recommender per store: `name` keeps each store's shopper history apart; `catalog` is its pack. */
+let rec: Recommender
 
 // ---- state ---------------------------------------------------------------------------------
 
 const state = {
+  stores: [] as StoreSummary[],
+  store: undefined as StorePage | undefined,
+  upload: undefined as { name: string; items: Product[]; skipped: number } | undefined,
   view: { kind: 'dept', dept: '' } as { kind: 'dept'; dept: string } | { kind: 'search'; q: string },
   candidates: [] as Product[],
   result: undefined as RerankResult | undefined,
-  own: undefined as { name: string; items: Product[] } | undefined,
   knobs: { personalWeight: 0.8, lambda: 1, maxPerCategory: 0, popularityPrior: true }, // the library's defaults without a query
   shoppers: [] as Shopper[],
   shopper: undefined as Shopper | undefined,
   step: 0,
   playing: undefined as ReturnType<typeof setInterval> | undefined,
   requests: [] as string[],
+  /** The last rerank went over budget and was tried again. */
+  retried: false,
 }
 let rerankSeq = 0
 
 /** Every request this page sends to the store server, logged for the privacy panel. */
-async function api<T>(path: string): Promise<T> {
-  state.requests.unshift(`GET ${path}`)
+async function api<T>(path: string, post?: { body: string; note: string }): Promise<T> {
+  const line = post ? `POST ${path} · ${post.note}` : `GET ${path}`
+  // Repeats (an upload's progress, polled) are counted on one line.
+  const last = /^(.*?)(?: ×(\d+))?$/.exec(state.requests[0] ?? '')!
+  if (last[1] === line) state.requests[0] = `${line} ×${Number(last[2] ?? 1) + 1}`
+  else state.requests.unshift(line)
   state.requests.length = Math.min(state.requests.length, 8)
   renderRequests()
-  const res = await fetch(path)
+  const res = await fetch(path, post ? { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: post.body } : {})
   const body = await res.json()
   if (!res.ok) throw new Error(body.error ?? `${path}: ${res.status}`)
   return body as T
 }
+
+/** The current store's own server. */
+const storeApi = <T>(path: string) => api<T>(`/api/${state.store!.id}/${path}`)
 
 const toCandidate = (p: Product): Candidate => ({
   id: p.id,
@@ -62,18 +103,14 @@ async function loadPage() {
 }
 
 async function loadView() {
-  if (state.own) {
-    const q = state.view.kind === 'search' ? state.view.q.toLowerCase() : ''
-    const words = q.split(/\s+/).filter(Boolean)
-    // Own catalogs are searched here, in the tab: the demo server does not know them.
-    state.candidates = state.own.items.filter((p) => words.every((w) => `${p.title} ${p.brand ?? ''} ${p.category.join(' ')}`.toLowerCase().includes(w))).slice(0, 2000)
-  } else if (state.view.kind === 'search') {
-    state.candidates = (await api<{ items: Product[] }>(`/api/search?q=${encodeURIComponent(state.view.q)}&limit=${CANDIDATES}`)).items
+  if (state.view.kind === 'search') {
+    state.candidates = (await storeApi<{ items: Product[] }>(`search?q=${encodeURIComponent(state.view.q)}&limit=${CANDIDATES}`)).items
   } else {
-    state.candidates = (await api<{ items: Product[] }>(`/api/category?dept=${encodeURIComponent(state.view.dept)}&limit=${CANDIDATES}`)).items
+    state.candidates = (await storeApi<{ items: Product[] }>(`category?dept=${encodeURIComponent(state.view.dept)}&limit=${CANDIDATES}`)).items
   }
   // Until this page's rerank lands, the shopper's column shows the server's order, marked busy.
   state.result = undefined
+  state.retried = false
   renderHead()
   renderPersonal()
   await personalize()
@@ -81,6 +118,7 @@ async function loadView() {
 
 async function personalize() {
   const seq = ++rerankSeq
+  const r = rec
   if (!state.candidates.length) {
     state.result = undefined
     renderPersonal()
@@ -90,7 +128,7 @@ async function personalize() {
   const col = $('#personal-col')
   col.dataset.state = 'busy'
   const busy = setTimeout(() => col.classList.add('busy'), state.result ? 150 : 0)
-  const result = await rec.rerank(state.candidates.map(toCandidate), {
+  const result = await r.rerank(state.candidates.map(toCandidate), {
     surface: state.view.kind === 'search' ? 'search' : 'category',
     ...(state.view.kind === 'search' ? { query: state.view.q } : {}),
     k: 10,
@@ -100,13 +138,21 @@ async function personalize() {
     diversity: { lambda, ...(maxPerCategory ? { maxPerCategory } : {}) },
   })
   clearTimeout(busy)
-  if (seq !== rerankSeq) return
+  // A newer call, or another store, has taken over this column.
+  if (seq !== rerankSeq || r !== rec) return
   col.classList.remove('busy')
   col.dataset.state = 'done'
   state.result = result
   renderPersonal()
   renderBadges()
-  if (result.why === 'warming-up') rec.warmUp().then(() => personalize(), () => {})
+  if (result.why === 'warming-up') r.warmUp().then(() => void (r === rec && personalize()), () => {})
+  // Over budget (a slow machine encoding a new page's texts): the worker finishes and caches the vectors,
+  // so one more try shortly after is cheap. Once in a row, so an overloaded device is not kept busy.
+  if (result.why !== 'budget') state.retried = false
+  else if (!state.retried) {
+    state.retried = true
+    personalizeSoon(1000)
+  }
 }
 
 let again: ReturnType<typeof setTimeout> | undefined
@@ -120,16 +166,16 @@ function personalizeSoon(ms = 120) {
 
 function renderHead() {
   const v = state.view
-  $('#page-title').textContent = state.own
-    ? v.kind === 'search' ? `“${v.q}” in ${state.own.name}` : state.own.name
-    : v.kind === 'search' ? `Search results for “${v.q}”` : v.dept || 'Popular in the store'
-  $('#page-sub').textContent = state.own
-    ? `${state.candidates.length} of your products, in file order (your server's order), reranked on this device.`
-    : v.kind === 'search'
+  const st = state.store
+  const noEvents = st?.pack.events === 0
+  $('#page-title').textContent = v.kind === 'search' ? `Search results for “${v.q}”` : v.dept || (st?.uploaded ? st.name : 'Popular in the store')
+  $('#page-sub').textContent =
+    v.kind === 'search'
       ? `${state.candidates.length} results from the store's own search (BM25), reranked here with the query encoded on this device.`
-      : `Top ${state.candidates.length} by popularity (purchase counts). The first ${SHOWN} are shown.`
-  for (const b of document.querySelectorAll<HTMLButtonElement>('#departments button'))
-    b.classList.toggle('active', !state.own && v.kind === 'dept' && b.dataset.dept === v.dept)
+      : noEvents
+        ? `${state.candidates.length} products in file order: without an events file the store has no popularity, so this is its server's order.`
+        : `Top ${state.candidates.length} by popularity (purchase counts). The first ${Math.min(SHOWN, state.candidates.length)} are shown.`
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#departments button')) b.classList.toggle('active', v.kind === 'dept' && b.dataset.dept === v.dept)
 }
 
 function tile(p: Product) {
@@ -256,11 +302,30 @@ function badge(label: string, value: string, tone = '') {
   return h('span', { class: `badge ${tone}` }, h('span', { class: 'badge-k' }, label), h('span', { class: 'badge-v' }, value))
 }
 
+const kB = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`)
+
 function renderBadges() {
   const st = rec.status()
   const e = st.engine
   const res = state.result
   const engineText = e.state === 'ready' ? `ready${e.info ? ` · ${e.info.model.name} ${e.info.model.version}` : ''}` : e.state === 'error' ? 'error' : e.state
+  // The pack the engine read for the last rerank (status().engine.catalog), else the one the store serves.
+  const cat = e.catalog
+  const pack = state.store?.pack
+  const packId = cat?.pack ?? pack?.id ?? '…'
+  const packBadge = badge('Pack', packId, cat ? 'ok' : '')
+  packBadge.dataset.testid = 'pack'
+  packBadge.title = pack
+    ? `${state.store!.name}'s catalog pack, served by its store server at ${pack.url}: ${pack.items ?? '?'} items, aggregates from ${pack.events ?? '?'} events of ${pack.users ?? '?'} shoppers; ` +
+      (pack.textVectors === 'int8' ? 'text vectors in the pack.' : 'no text vectors in the pack: this tab encodes item text with the model.')
+    : ''
+  const catBadge = badge(
+    'Last rerank read',
+    cat ? `${cat.asked} items · ${cat.missing} missing · ${plural(cat.files, 'file')} · ${kB(cat.bytes)}${cat.fromNetwork < cat.files ? ` (${cat.fromNetwork} from network)` : ''} · text ${cat.textVectors ? 'from pack' : 'encoded here'}` : '…',
+    cat ? (cat.missing ? 'wait' : 'ok') : '',
+  )
+  catBadge.dataset.testid = 'catalog'
+  catBadge.title = 'status().engine.catalog: the items this rerank looked up in the pack (the page and the history), those the pack does not hold, and the pack files (pack.json, shards) and bytes it read.'
   $('#badges').replaceChildren(
     badge('Engine', engineText, e.state === 'ready' ? 'ok' : e.state === 'error' ? 'bad' : 'wait'),
     badge('Backend', (e.info?.backend === 'webgpu' ? 'WebGPU' : (e.info?.backend ?? (res?.backend !== 'none' ? res?.backend : undefined) ?? '…').toUpperCase()) + (e.info ? ` · ${e.info.threads} thread${e.info.threads === 1 ? '' : 's'}` : '')),
@@ -268,6 +333,8 @@ function renderBadges() {
     // The first personalized call encodes the page's item texts; later calls hit the vector cache.
     badge('Model load', e.info ? `${(e.info.loadMs / 1000).toFixed(1)} s${e.info.fromCache ? ' · cached' : ''}` : '…'),
     badge('History', `${plural(st.events, 'event')} · ${st.consent === 'denied' ? 'off' : st.consent === 'pending' ? 'this visit only' : st.storage === 'indexeddb' ? 'IndexedDB' : 'memory'}`),
+    packBadge,
+    catBadge,
   )
   const info = e.info
   const name = (b: string) => (b === 'webgpu' ? 'WebGPU' : b.toUpperCase())
@@ -276,28 +343,35 @@ function renderBadges() {
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(1)
-rec.on('progress', (p) => {
-  const box = $('#progress')
-  box.hidden = false
-  box.dataset.percent = String(Math.floor(p.percent))
-  $('#progress-fill').style.width = `${p.percent}%`
-  $('#progress-label').textContent = p.percent >= 100
-    ? `Model ready (${mb(p.total)} MB${p.fromCache ? ', from this browser’s cache' : ''})`
-    : `${p.fromCache ? 'Loading model from cache' : 'Downloading model'} · ${Math.floor(p.percent)}% · ${mb(p.loaded)} of ${mb(p.total)} MB`
-  if (p.percent >= 100) setTimeout(() => (box.hidden = true), 1500)
-  renderBadges()
-})
-rec.on('history', () => {
-  void renderPrivacy()
-  renderBadges()
-})
-// The consent state changes before setConsent() has finished erasing: rerank at once.
-rec.on('consent', () => {
-  void renderPrivacy()
-  renderBadges()
-  personalizeSoon(0)
-})
-rec.on('error', () => renderBadges())
+
+/** The page's listeners on one store's recommender. */
+function wire(r: Recommender) {
+  r.on('progress', (p) => {
+    if (r !== rec) return
+    const box = $('#progress')
+    box.hidden = false
+    box.dataset.percent = String(Math.floor(p.percent))
+    $('#progress-fill').style.width = `${p.percent}%`
+    $('#progress-label').textContent = p.percent >= 100
+      ? `Model ready (${mb(p.total)} MB${p.fromCache ? ', from this browser’s cache' : ''})`
+      : `${p.fromCache ? 'Loading model from cache' : 'Downloading model'} · ${Math.floor(p.percent)}% · ${mb(p.loaded)} of ${mb(p.total)} MB`
+    if (p.percent >= 100) setTimeout(() => (box.hidden = true), 1500)
+    renderBadges()
+  })
+  r.on('history', () => {
+    if (r !== rec) return
+    void renderPrivacy()
+    renderBadges()
+  })
+  // The consent state changes before setConsent() has finished erasing: rerank at once.
+  r.on('consent', () => {
+    if (r !== rec) return
+    void renderPrivacy()
+    renderBadges()
+    personalizeSoon(0)
+  })
+  r.on('error', () => r === rec && renderBadges())
+}
 
 // ---- shopper actions ------------------------------------------------------------------------
 
@@ -369,10 +443,18 @@ function renderNextPurchase() {
       h('div', { class: 'small muted' }, 'Their real next purchase'),
       h('div', { class: 't' }, s.next.title),
       server < 0
-        ? h('div', { class: 'small' }, 'Not on this page. ', state.own ? null : h('button', { type: 'button', class: 'link', onclick: () => goDept(s.next.category[1] ?? '') }, 'Open its department'))
+        ? h('div', { class: 'small' }, 'Not on this page. ', nextPage(s.next))
         : h('div', { class: 'small' }, 'Server ', h('strong', {}, `#${server + 1}`), ' → this shopper ', h('strong', { class: personal < server ? 'ok-text' : '' }, `#${personal + 1}`)),
     ),
   )
+}
+
+/** A page where the held-out purchase may be: its department, or in a store without departments, a search for its title. */
+function nextPage(p: Product) {
+  const dept = p.category[1]
+  if (dept && state.store?.departments.some((d) => d.name === dept)) return h('button', { type: 'button', class: 'link', onclick: () => goDept(dept) }, 'Open its department')
+  const q = p.title.split(/\s+/).slice(0, 4).join(' ')
+  return h('button', { type: 'button', class: 'link', onclick: () => goSearch(q) }, `Search “${q}”`)
 }
 
 async function pickShopper(id: string) {
@@ -532,53 +614,181 @@ async function forget() {
   await personalize()
 }
 
-// ---- load your own catalog ------------------------------------------------------------------
+// ---- try it on your catalog -----------------------------------------------------------------
 
-function renderOwnCatalog(message?: { text: string; bad?: boolean }) {
-  const input = h('input', { type: 'file', id: 'catalog-file', accept: '.json,.csv,application/json,text/csv', onchange: () => void loadFile(input.files?.[0]) })
+interface UploadStatus {
+  id: string
+  pack: PackInfo
+  log: string[]
+}
+
+let uploading = false
+
+function renderOwnCatalog(message?: { text: string; bad?: boolean }, log?: string[]) {
+  const u = state.upload
+  const input = h('input', { type: 'file', id: 'catalog-file', accept: '.json,.csv,application/json,text/csv', onchange: () => void readCatalog(input.files?.[0]) })
+  const events = h('input', { type: 'file', id: 'events-file', accept: '.csv,text/csv', onchange: () => renderOwnCatalog(message) })
+  // Keep a chosen events file across re-renders.
+  const old = document.getElementById('events-file') as HTMLInputElement | null
+  if (old?.files?.length) events.files = old.files
+  const eventsName = events.files?.[0]?.name
   fill(
     $('#own-catalog'),
     h('h3', { id: 'own-h' }, 'Try it on your catalog'),
-    h('p', { class: 'muted small' }, 'A JSON array or a CSV with id, title, brand, category (“Root > Sub > Leaf”), price. File order is your server’s order. The file is read in this tab and sent nowhere.'),
-    h('label', { class: 'file' }, input, h('span', {}, state.own ? `Using ${state.own.name} · ${state.own.items.length} products` : 'Choose a file…')),
+    h('p', { class: 'muted small' }, 'A JSON array or a CSV with id, title, brand, category (“Root > Sub > Leaf”), price; optionally your events as a CSV with user, item, timestamp.'),
+    h('label', { class: 'file' }, input, h('span', {}, u ? `${u.name} · ${u.items.length} products, read in this tab` : '1. Choose a catalog file…')),
+    h('label', { class: 'file' }, events, h('span', {}, eventsName ? `Events: ${eventsName}` : '2. Events CSV (optional: popularity and neighbours)')),
     h(
       'div',
       { class: 'row' },
+      h('button', { type: 'button', class: 'primary', id: 'catalog-upload', disabled: !u || uploading, onclick: () => void upload() }, uploading ? 'Building its pack…' : '3. Upload and build its pack'),
       h('button', { type: 'button', class: 'ghost', onclick: () => download('sample-catalog.csv', toCsv(state.candidates.slice(0, 30)), 'text/csv') }, 'Sample CSV'),
-      state.own ? h('button', { type: 'button', class: 'ghost', id: 'catalog-reset', onclick: () => void useDemoCatalog() }, 'Back to the demo catalog') : null,
     ),
-    message ? h('p', { class: `small ${message.bad ? 'error' : 'ok-text'}`, role: 'status' }, message.text) : null,
+    h(
+      'p',
+      { class: 'muted small' },
+      'What runs where: the file is read and checked in this tab; catalog and events go to this demo’s store server (as a store’s own catalog and logs would), which converts them and builds a catalog pack with the same code as the stores above. Nothing of the shopper is sent: the history stays in this tab.',
+    ),
+    message ? h('p', { class: `small ${message.bad ? 'error' : 'ok-text'}`, role: 'status', 'data-testid': 'upload-message' }, message.text) : null,
+    log?.length ? h('ol', { class: 'build-log small mono', 'data-testid': 'upload-log' }, ...log.map((l) => h('li', {}, l))) : null,
   )
 }
 
-async function loadFile(file?: File) {
+async function readCatalog(file?: File) {
   if (!file) return
   try {
     const { items, skipped } = parseCatalog(file.name, await file.text())
-    state.own = { name: file.name, items }
-    state.view = { kind: 'dept', dept: '' }
-    ;($('#q') as HTMLInputElement).value = ''
-    renderOwnCatalog({ text: `Loaded ${items.length} products${skipped ? `, skipped ${skipped} (no id/title, duplicate, or over 2000)` : ''}.` })
-    await loadPage()
+    state.upload = { name: file.name, items, skipped }
+    renderOwnCatalog({ text: `Read ${items.length} products${skipped ? `, skipped ${skipped} (no id/title, duplicate, or over ${MAX_ITEMS.toLocaleString('en')})` : ''}. Add an events file, or upload it as it is.` })
   } catch (e) {
+    state.upload = undefined
     renderOwnCatalog({ text: (e as Error).message, bad: true })
   }
 }
 
-async function useDemoCatalog() {
-  state.own = undefined
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms))
+
+/** Sends the catalog (and events) to the store server, follows the pack build, then opens the new store. */
+async function upload() {
+  const u = state.upload
+  if (!u || uploading) return
+  uploading = true
+  const eventsFile = (document.getElementById('events-file') as HTMLInputElement | null)?.files?.[0]
+  try {
+    renderOwnCatalog({ text: 'Uploading…' })
+    const events = eventsFile ? await eventsFile.text() : undefined
+    const rows = events ? events.trim().split('\n').length - 1 : 0
+    const body = JSON.stringify({ name: u.name, items: toItemsJsonl(u.items), ...(events ? { events } : {}) })
+    const note = `${u.items.length} products${events ? `, ${rows} store events` : ''}; no shopper data`
+    const { id } = await api<{ id: string }>('/api/upload', { body, note })
+    // Progress: the server's build log, polled.
+    let st: UploadStatus
+    for (;;) {
+      st = await api<UploadStatus>(`/api/upload/${id}`)
+      if (st.pack.state !== 'building') break
+      renderOwnCatalog({ text: `Building the pack of ${u.name} on the store server…` }, st.log)
+      await sleep(300)
+    }
+    const log = st.log
+    if (st.pack.state === 'error') throw new Error(`the pack could not be built: ${st.pack.error}`)
+    uploading = false
+    renderOwnCatalog({ text: `Pack ${st.pack.id} ready: ${st.pack.items} items, ${st.pack.events ? `aggregates from ${st.pack.events} events` : 'no events (popularity 0, no neighbours)'}.` }, log)
+    await refreshStores()
+    await openStore(st.id)
+  } catch (e) {
+    uploading = false
+    renderOwnCatalog({ text: (e as Error).message, bad: true })
+  }
+}
+
+// ---- stores ---------------------------------------------------------------------------------
+
+async function refreshStores() {
+  state.stores = (await api<{ stores: StoreSummary[] }>('/api/store')).stores
+  renderStores()
+}
+
+function renderStores() {
+  $('#stores').replaceChildren(
+    h('span', { class: 'stores-k' }, 'Demo stores · one model, a catalog pack each:'),
+    ...state.stores.map((s) =>
+      h(
+        'button',
+        { type: 'button', class: s.id === state.store?.id ? 'store active' : 'store', 'data-store': s.id, 'aria-pressed': String(s.id === state.store?.id), title: `${s.tagline} · pack ${s.pack.id ?? s.pack.state}`, onclick: () => void openStore(s.id) },
+        h('strong', {}, s.name),
+        h('span', {}, s.uploaded ? 'your catalog' : s.tagline),
+      ),
+    ),
+  )
+}
+
+let storeSeq = 0
+/** Opens a store: its server, its pack, its own recommender (and so its own shopper history). */
+async function openStore(id: string) {
+  const seq = ++storeSeq
+  stopPlay()
+  const summary = state.stores.find((s) => s.id === id) ?? state.stores[0]!
+  const old = rec as Recommender | undefined
+  rec = createRecommender({ name: `demo-${summary.id}`, model: MODEL_URL, wasmPaths: '/ort/', catalog: summary.pack.url })
+  wire(rec)
+  ++rerankSeq
+  void old?.dispose()
+  // Until the new store's first page is reranked, its column is busy (what e2e waits on).
+  $('#personal-col').dataset.state = 'busy'
+  state.store = { ...summary, items: 0, departments: [], roots: [] }
+  state.shopper = undefined
+  state.step = 0
+  state.shoppers = []
+  state.result = undefined
   state.view = { kind: 'dept', dept: '' }
-  renderOwnCatalog()
+  ;($('#q') as HTMLInputElement).value = ''
+  document.body.dataset.store = summary.id
+  history.replaceState(null, '', `?store=${encodeURIComponent(summary.id)}`)
+  renderStores()
+  renderBadges()
+  void renderPrivacy()
+  void rec.warmUp().then(renderBadges, renderBadges)
+  const [page, shoppers] = await Promise.all([storeApi<StorePage>('store'), storeApi<{ shoppers: Shopper[] }>('shoppers')])
+  if (seq !== storeSeq) return
+  state.store = page
+  state.shoppers = shoppers.shoppers
+  renderStoreChrome()
+  renderSimulator()
+  renderBadges()
   await loadPage()
+}
+
+/** Header, departments and footer of the current store. */
+function renderStoreChrome() {
+  const st = state.store!
+  $('#store-name').textContent = st.name
+  $('#store-sub').textContent = `${st.tagline} · ${st.items.toLocaleString('en')} products`
+  $('#logo').textContent = st.name.replace(/[^A-Za-z]/g, '').slice(0, 1).toUpperCase() || '•'
+  ;($('#q') as HTMLInputElement).placeholder = `Search ${st.name}`
+  $('#footer-source').textContent = `Catalog: ${st.source}`
+  const nav = $('#departments')
+  nav.replaceChildren(
+    h('button', { type: 'button', 'data-dept': '', onclick: () => goDept('') }, st.departments.length ? 'All departments' : 'All products'),
+    ...st.departments.map((d) => h('button', { type: 'button', 'data-dept': d.name, title: `${d.count} products`, onclick: () => goDept(d.name) }, d.name)),
+  )
+  // A catalog with one root category and nothing below it (Beauty) has no departments: say so, point to search.
+  if (!st.departments.length)
+    nav.append(h('span', { class: 'muted small nav-note', 'data-testid': 'no-departments' }, `${st.roots.length ? `One category (${st.roots.join(', ')})` : 'No categories'} in this catalog, so no departments: search to narrow it.`))
+  renderHead()
 }
 
 // ---- start ----------------------------------------------------------------------------------
 
 function goDept(dept: string) {
-  state.own = undefined
-  renderOwnCatalog()
   state.view = { kind: 'dept', dept }
   ;($('#q') as HTMLInputElement).value = ''
+  void loadPage()
+}
+
+function goSearch(q: string) {
+  ;($('#q') as HTMLInputElement).value = q
+  state.view = { kind: 'search', q }
+  void rec.track({ type: 'search', query: q, surface: 'search' }).catch(() => {})
   void loadPage()
 }
 
@@ -586,29 +796,15 @@ async function start() {
   $('#search').addEventListener('submit', (e) => {
     e.preventDefault()
     const q = ($('#q') as HTMLInputElement).value.trim()
-    state.view = q ? { kind: 'search', q } : { kind: 'dept', dept: '' }
     // The query is part of the shopper's history too, on the device only.
-    if (q) void rec.track({ type: 'search', query: q, surface: 'search' }).catch(() => {})
-    void loadPage()
+    if (q) goSearch(q)
+    else goDept('')
   })
   renderTuning()
   renderOwnCatalog()
-  renderBadges()
-  void renderPrivacy()
-  void rec.warmUp().then(renderBadges, renderBadges)
-  const [store, shoppers] = await Promise.all([
-    api<{ departments: { name: string; count: number }[] }>('/api/store'),
-    api<{ shoppers: Shopper[] }>('/api/shoppers'),
-  ])
-  state.shoppers = shoppers.shoppers
-  renderSimulator()
-  const nav = $('#departments')
-  const go = goDept
-  nav.replaceChildren(
-    h('button', { type: 'button', 'data-dept': '', onclick: () => go('') }, 'All departments'),
-    ...store.departments.map((d) => h('button', { type: 'button', 'data-dept': d.name, title: `${d.count} products`, onclick: () => go(d.name) }, d.name)),
-  )
-  await loadPage()
+  await refreshStores()
+  const wanted = new URLSearchParams(location.search).get('store')
+  await openStore(state.stores.some((s) => s.id === wanted) ? wanted! : state.stores[0]!.id)
   document.body.dataset.ready = 'true'
 }
 
