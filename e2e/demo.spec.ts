@@ -1,5 +1,6 @@
 // The demo storefront in real Chromium: it loads over the real catalog, the shopper simulator
-// changes the order, forget empties the privacy panel, an uploaded catalog becomes the list.
+// changes the order, forget empties the privacy panel; a second store (Beauty) with its own pack and
+// history personalizes with the same model; an uploaded catalog (+ events) becomes a store with its pack.
 // Screenshots of the main views go to the test's output folder; `npm run screenshots` (which sets
 // INPAGE_SCREENSHOTS=1) also refreshes the tracked docs/screenshots/*.png, so `npm test` writes no tracked file.
 import { test, expect, type Page, type TestInfo } from '@playwright/test'
@@ -24,6 +25,22 @@ const ids = (page: Page, list: 'server' | 'personal') =>
 
 /** Waits until the shopper's column shows this page's rerank result. */
 const settled = (page: Page) => expect(page.locator('#personal-col')).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
+
+/** The pack a store's server says it serves (GET /api/store), as name@version. */
+async function packOf(page: Page, store: string): Promise<string> {
+  const body = (await (await page.request.get(`${DEMO_ORIGIN}/api/store`)).json()) as { stores: { id: string; pack: { id?: string } }[] }
+  const id = body.stores.find((s) => s.id === store)?.pack.id
+  expect(id, `the pack of ${store}`).toMatch(new RegExp(`^${store}@[0-9a-f]{16}$`))
+  return id!
+}
+
+/** The status bar's reading of status().engine.catalog after the last rerank. */
+async function catalogRead(page: Page) {
+  const text = await page.getByTestId('catalog').locator('.badge-v').innerText()
+  const m = /^(\d+) items · (\d+) missing · (\d+) files? · ([\d.]+) (kB|MB)/.exec(text)
+  expect(m, `catalog badge: ${text}`).not.toBeNull()
+  return { asked: Number(m![1]), missing: Number(m![2]), files: Number(m![3]), text }
+}
 
 async function open(page: Page) {
   await page.setViewportSize({ width: 1440, height: 1000 })
@@ -126,7 +143,8 @@ test('consent off keeps nothing and shows the server order; a team can load its 
   await page.locator('[data-consent="granted"]').click()
   await expect(page.locator('[data-consent="granted"]')).toHaveAttribute('aria-pressed', 'true')
 
-  // A CSV with quoted commas, a category path and prices; one row without a title is skipped.
+  // A CSV with quoted commas, a category path and prices; one row without a title is skipped. It is read
+  // in the tab, then uploaded (no events file) to the store server, which builds its pack.
   const csv = [
     'id,title,brand,category,price',
     'sku-1,"Nitrile gloves, powder-free, box of 100",SafeHands,Lab > Safety > Gloves,12.90',
@@ -137,17 +155,136 @@ test('consent off keeps nothing and shows the server order; a team can load its 
     'sku-6,Two-part epoxy adhesive 25 ml,Bondit,Workshop > Adhesives,7.40',
   ].join('\n')
   await page.locator('#catalog-file').setInputFiles({ name: 'my-shop.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
-  await expect(page.locator('#own-catalog')).toContainText('Loaded 5 products, skipped 1')
+  await expect(page.locator('#own-catalog')).toContainText('Read 5 products, skipped 1')
+  await page.locator('#catalog-upload').click()
+  await expect(page.getByTestId('upload-message')).toContainText(/Pack upload-[0-9a-f]{12}@[0-9a-f]{16} ready: 5 items, no events/, { timeout: 60_000 })
+  await expect(page.getByTestId('upload-log')).toContainText('no events file')
+  await expect(page.getByTestId('upload-log')).toContainText(/built upload-[0-9a-f]{12}@/)
+  await expect(page.locator('body')).toHaveAttribute('data-store', /^upload-/)
   await expect(page.locator('#page-title')).toHaveText('my-shop.csv')
-  expect(await ids(page, 'server')).toEqual(['sku-1', 'sku-2', 'sku-3', 'sku-5', 'sku-6'])
+  await expect(page.locator('.store.active')).toContainText('my-shop.csv')
+  // Without events every popularity is 0: the server's order is the file's.
+  await expect.poll(() => ids(page, 'server')).toEqual(['sku-1', 'sku-2', 'sku-3', 'sku-5', 'sku-6'])
   await expect(page.locator('#server-list .product').first()).toContainText('Nitrile gloves, powder-free, box of 100')
   await expect(page.locator('#server-list .product').first()).toContainText('$12.90')
   // The shopper buys filament from this catalog: filament moves up.
+  await settled(page)
   await page.locator('#server-list .product[data-id="sku-3"]').hover()
   await page.locator('#server-list .product[data-id="sku-3"] button.buy').click()
   await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
   await settled(page)
   const order = await ids(page, 'personal')
   expect(order.indexOf('sku-5')).toBeLessThan(3)
+  // The rerank read this upload's pack: every item is in it.
+  const store = (await page.locator('body').getAttribute('data-store'))!
+  await expect(page.getByTestId('pack')).toContainText(await packOf(page, store))
+  expect((await catalogRead(page)).missing).toBe(0)
   await shot(page, testInfo, 'own-catalog')
+})
+
+test('a second store: Beauty has its own pack and history, and a simulated shopper gets a personalized order', async ({ page }, testInfo) => {
+  test.setTimeout(180_000)
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await open(page)
+  await expect(page.locator('.store.active')).toHaveAttribute('data-store', 'amazon-scientific')
+  await expect(page.getByTestId('pack')).toContainText(await packOf(page, 'amazon-scientific'))
+
+  await page.locator('[data-store="amazon-beauty"]').click()
+  await expect(page.locator('body')).toHaveAttribute('data-store', 'amazon-beauty')
+  await expect(page.locator('#store-name')).toHaveText('Lumen Beauty')
+  await expect(page.locator('#badges')).toContainText('ready', { timeout: 60_000 })
+  await settled(page)
+  // One root category ("Beauty"): one "All products" button and a note, not an empty bar.
+  await expect(page.locator('#departments button')).toHaveCount(1)
+  await expect(page.getByTestId('no-departments')).toContainText('One category (Beauty)')
+  const server = await ids(page, 'server')
+  expect(server).toHaveLength(20)
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'no-history')
+  const beautyPack = await packOf(page, 'amazon-beauty')
+  await expect(page.getByTestId('pack')).toHaveText(`Pack${beautyPack}`)
+
+  // This store's history is remembered under its own name: buy as a real Beauty shopper.
+  await page.locator('[data-consent="granted"]').click()
+  await expect(page.locator('[data-consent="granted"]')).toHaveAttribute('aria-pressed', 'true')
+  const shopper = page.locator('#shopper option', { hasText: '“nail”' }).first()
+  await page.locator('#shopper').selectOption((await shopper.getAttribute('value'))!)
+  for (let i = 0; i < 4; i++) {
+    await page.locator('#sim-step').click()
+    await expect(page.locator('#sim-progress')).toHaveText(new RegExp(`^Step ${i + 1} of `))
+  }
+  await settled(page)
+  // 'personalized': the model ran on this history (consent given, model loaded, within budget).
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
+  await expect(page.getByTestId('stored-count')).toHaveText('8 events stored')
+  const personal = await ids(page, 'personal')
+  expect(personal).not.toEqual(server)
+  await expect(page.locator('#personal-list .reason').first()).toHaveText(/^Because you (viewed|bought) '/)
+  // status().engine.catalog: the rerank read the Beauty pack, which holds every item of the page and the history.
+  await expect(page.getByTestId('pack')).toHaveText(`Pack${beautyPack}`)
+  const read = await catalogRead(page)
+  expect(read.asked).toBeGreaterThanOrEqual(60)
+  expect(read.missing).toBe(0)
+  expect(read.files).toBeGreaterThan(0)
+  await shot(page, testInfo, 'beauty')
+
+  // Histories do not mix: the Scientific store has none, and Beauty's is still there when we come back.
+  await page.locator('[data-store="amazon-scientific"]').click()
+  await expect(page.locator('#store-name')).toHaveText('Benchmark Supply Co.')
+  await settled(page)
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'no-history')
+  await expect(page.getByTestId('stored-count')).toHaveText('0 events stored')
+  await page.locator('[data-store="amazon-beauty"]').click()
+  await expect(page.getByTestId('stored-count')).toHaveText('8 events stored')
+  await settled(page)
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
+  expect(errors).toEqual([])
+})
+
+test('an uploaded catalog with the store\'s events: its pack\'s neighbours personalize the order', async ({ page }, testInfo) => {
+  test.setTimeout(180_000)
+  await open(page)
+  // Ten popular staples; three pairs that the store's shoppers buy together although their texts share
+  // nothing (filament with a caliper, …); two items nobody bought.
+  const staples = ['Nitrile gloves box of 100', 'Borosilicate beaker 250 ml', 'Safety goggles anti-fog', 'Lab coat cotton size M', 'Pipette tips 200 µl rack',
+    'Digital thermometer probe', 'Magnetic stir bar set', 'Wash bottle 500 ml', 'Weighing boats 100 pack', 'Microscope slides 72 pack']
+  const pairs = [['PLA filament 1.75 mm 1 kg', 'Stainless steel digital caliper 150 mm'], ['Two-part epoxy adhesive 25 ml', 'Ceramic tile nippers'], ['Soldering wire lead-free 100 g', 'Anti-static wrist strap']]
+  const items = [
+    ...staples.map((title, i) => ({ id: `st-${i}`, title, category: 'Lab > Supplies' })),
+    ...pairs.flatMap(([a, b], k) => [{ id: `pa-${k}`, title: a!, category: 'Workshop > Parts' }, { id: `pb-${k}`, title: b!, category: 'Workshop > Tools' }]),
+    { id: 'x-1', title: 'Graph paper notebook A4', category: 'Office > Paper' },
+    { id: 'x-2', title: 'Whiteboard markers 4 colours', category: 'Office > Writing' },
+  ]
+  const events = ['user,item,timestamp']
+  let t = 1_700_000_000
+  for (let u = 0; u < 36; u++) {
+    const staple = (k: number) => `st-${(u + 3 * k) % 10}`
+    // Every fourth shopper buys a pair, between staples; the pack's aggregates read each history but its last two.
+    const pair = u % 4 === 0 ? [`pa-${(u / 4) % 3}`, `pb-${(u / 4) % 3}`] : []
+    for (const item of [staple(0), ...pair, staple(1), staple(2), staple(3), staple(4), staple(5)]) events.push(`c${u},${item},${t++}`)
+  }
+  await page.locator('#catalog-file').setInputFiles({ name: 'workshop.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(items)) })
+  await expect(page.locator('#own-catalog')).toContainText('Read 18 products')
+  await page.locator('#events-file').setInputFiles({ name: 'events.csv', mimeType: 'text/csv', buffer: Buffer.from(events.join('\n')) })
+  await expect(page.locator('#own-catalog')).toContainText('Events: events.csv')
+  await page.locator('#catalog-upload').click()
+  await expect(page.getByTestId('upload-message')).toContainText(/ready: 18 items, aggregates from \d+ events/, { timeout: 60_000 })
+  await expect(page.getByTestId('upload-log')).toContainText('converted: 18 items (2 without events), 234 events of 36 shoppers')
+  await expect(page.locator('#page-title')).toHaveText('workshop.json')
+  await settled(page)
+  const server = await ids(page, 'server')
+  // The store's popularity, from its events: staples first; the caliper is far down.
+  expect(server.slice(0, 10).every((id) => id.startsWith('st-'))).toBe(true)
+  expect(server.indexOf('pb-0')).toBeGreaterThan(9)
+
+  // The shopper buys filament: the caliper, which only the store's co-purchases tie to it, moves up.
+  await page.locator('#server-list .product[data-id="pa-0"]').hover()
+  await page.locator('#server-list .product[data-id="pa-0"] button.buy').click()
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
+  await settled(page)
+  const personal = await ids(page, 'personal')
+  expect(personal.indexOf('pb-0')).toBeLessThan(3)
+  await expect(page.getByTestId('pack')).toContainText(await packOf(page, (await page.locator('body').getAttribute('data-store'))!))
+  expect((await catalogRead(page)).missing).toBe(0)
+  await shot(page, testInfo, 'uploaded-store')
 })
