@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { UsageError, usageErrors } from './usage'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DEFAULTS } from '../src/ranking/rerank'
 import { convertFiles } from './convert'
@@ -28,13 +29,8 @@ export const USAGE = `usage:
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3]
   npm run eval -- --help`
 
-/** A command line eval does not understand; scripts/run-ts.mjs prints the message (with the usage) and exits with 2. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-  constructor(problem: string) {
-    super(`${problem}\n${USAGE}`)
-  }
-}
+export { UsageError }
+const usage = usageErrors(USAGE)
 
 const EVAL_FLAGS = {
   data: { type: 'string' },
@@ -81,7 +77,7 @@ export function parseCommand(argv: readonly string[]): Command {
   try {
     parsed = parseArgs({ args: convert ? argv.slice(1) : [...argv], options: convert ? CONVERT_FLAGS : EVAL_FLAGS, strict: true, allowPositionals: false })
   } catch (e) {
-    throw new UsageError((e as Error).message)
+    throw usage((e as Error).message)
   }
   if (parsed.values.help) return { command: 'help' }
   return convert ? { command: 'convert', flags: parsed.values as Flags<typeof CONVERT_FLAGS> } : { command: 'eval', flags: parsed.values as Flags<typeof EVAL_FLAGS> }
@@ -92,7 +88,7 @@ function num(flags: Record<string, unknown>, name: string, d: number): number {
   const v = flags[name]
   if (v === undefined) return d
   const n = Number(v)
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} takes a number, not ${JSON.stringify(v)}`)
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw usage(`--${name} takes a number, not ${JSON.stringify(v)}`)
   return n
 }
 
@@ -128,17 +124,17 @@ export async function main(argv: readonly string[]) {
   if (cmd.command === 'help') return console.log(USAGE)
   if (cmd.command === 'convert') {
     const c = cmd.flags
-    if (c.events === undefined || c.items === undefined || c.out === undefined) throw new UsageError('convert needs --events, --items and --out')
+    if (c.events === undefined || c.items === undefined || c.out === undefined) throw usage('convert needs --events, --items and --out')
     const stats = convertFiles(c.events, c.items, c.out, { maxHistory: num(c, 'max-history', 50), minEvents: num(c, 'min-events', 3) })
     console.log(`wrote ${c.out}: ${JSON.stringify(stats)}`)
     return
   }
   const a = cmd.flags
-  if (a.data === undefined) throw new UsageError('--data <dir> is required')
+  if (a.data === undefined) throw usage('--data <dir> is required')
   const split = (a.split ?? 'test') as Split
-  if (split !== 'valid' && split !== 'test') throw new UsageError('--split must be valid or test')
+  if (split !== 'valid' && split !== 'test') throw usage('--split must be valid or test')
   const protocols: Protocol[] = a.protocol === 'all' ? ['full', 'category', 'search'] : ((a.protocol ?? 'full').split(',') as Protocol[])
-  for (const p of protocols) if (!['full', 'category', 'search'].includes(p)) throw new UsageError(`unknown protocol ${p}`)
+  for (const p of protocols) if (!['full', 'category', 'search'].includes(p)) throw usage(`unknown protocol ${p}`)
   const users = a.users === undefined ? undefined : num(a, 'users', 0)
   const encodeBatch = num(a, 'encode-batch', 1)
   const personalWeight = a['personal-weight'] === undefined ? undefined : num(a, 'personal-weight', 0)
