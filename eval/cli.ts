@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url'
 import { UsageError, usageErrors } from './usage'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DEFAULTS } from '../src/ranking/rerank'
+import { ITEM_KNN_DEFAULTS } from './baselines'
 import { convertFiles } from './convert'
-import { DEFAULT_OPTIONS, evaluate, setup, type EvalOptions, type Protocol, type Split } from './harness'
+import { DEFAULT_OPTIONS, coverageWarning, evaluate, setup, type EvalOptions, type Protocol, type Split } from './harness'
 import { loadModel } from './model-node'
 import { markdown, svg } from './report'
 
@@ -25,6 +26,7 @@ export const USAGE = `usage:
   npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all]
                   [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--no-popularity-prior]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
+                  [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
                   [--model public/models/inpage-sci-v1] [--out eval/results] [--encode-batch 1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3]
   npm run eval -- --help`
@@ -45,6 +47,13 @@ const EVAL_FLAGS = {
   lambda: { type: 'string' },
   'max-per-category': { type: 'string' },
   'text-decay': { type: 'string' },
+  'knn-min-count': { type: 'string' },
+  'knn-gamma': { type: 'string' },
+  'knn-back': { type: 'string' },
+  'knn-alpha': { type: 'string' },
+  'knn-beta': { type: 'string' },
+  'knn-top-n': { type: 'string' },
+  'knn-decay': { type: 'string' },
   'no-reasons': { type: 'boolean' },
   model: { type: 'string' },
   out: { type: 'string' },
@@ -142,6 +151,16 @@ export async function main(argv: readonly string[]) {
   const lambda = num(a, 'lambda', DEFAULT_OPTIONS.diversity.lambda)
   const maxPerCategory = num(a, 'max-per-category', DEFAULT_OPTIONS.diversity.maxPerCategory ?? 3)
   const textDecay = num(a, 'text-decay', DEFAULT_OPTIONS.textDecay)
+  const K = ITEM_KNN_DEFAULTS
+  const itemKnn = {
+    minCount: num(a, 'knn-min-count', K.minCount),
+    gamma: num(a, 'knn-gamma', K.gamma),
+    back: num(a, 'knn-back', K.back),
+    alpha: num(a, 'knn-alpha', K.alpha),
+    beta: num(a, 'knn-beta', K.beta),
+    topN: num(a, 'knn-top-n', K.topN),
+    decay: num(a, 'knn-decay', K.decay),
+  }
   const dataDir = resolve(a.data)
   const name = basename(dataDir)
   const outDir = resolve(a.out ?? join(ROOT, 'eval/results'))
@@ -151,7 +170,11 @@ export async function main(argv: readonly string[]) {
   const t0 = performance.now()
   const loaded = await loadModel(modelDir)
   const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log })
-  log(`model ${loaded.model.manifest.name}, ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
+  const m = ctx.modelInfo
+  log(`model ${m.name}@${m.version} (${m.dir}, encoder sha256 ${m.encoderSha256.slice(0, 12)}…), ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
+  log(`model coverage: ${ctx.coverage.collab} of ${ctx.coverage.items} items in collab.json, ${ctx.coverage.neighbors} in neighbors.json`)
+  const warning = coverageWarning(ctx.coverage, m)
+  if (warning) log(warning)
   mkdirSync(outDir, { recursive: true })
   for (const protocol of protocols) {
     const o: EvalOptions = {
@@ -164,12 +187,14 @@ export async function main(argv: readonly string[]) {
       queryWeight,
       diversity: { lambda, ...(maxPerCategory === 0 ? {} : { maxPerCategory }) },
       textDecay,
+      itemKnn,
       grid: !!a.grid,
       reasons: !a['no-reasons'],
       popularityPrior: !a['no-popularity-prior'],
       progress: progressBar(`${protocol}/${split}`),
     }
     const r = await evaluate(ctx, o)
+    for (const w of r.warnings) if (w !== warning) log(w)
     const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${o.users ? `-n${o.users}` : ''}`
     writeFileSync(join(outDir, `${file}.json`), JSON.stringify(r, null, 1) + '\n')
     writeFileSync(join(outDir, `${file}.md`), markdown(r))

@@ -3,8 +3,8 @@
 
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { knnScores, personalScores } from '../src/ranking/score'
+import { isAbsolute, join, relative } from 'node:path'
+import { knnScores, personalScores, type Neighbors } from '../src/ranking/score'
 import { rankCandidates } from '../src/ranking/rerank'
 import { itemText } from '../src/ranking/text'
 import { dot } from '../src/ranking/vectors'
@@ -13,6 +13,7 @@ import type { StoredEvent } from '../src/types'
 import type { InpageModel } from '../workers/model'
 import { modelReads, personalize, PersonalizeCaches, type TextVectorSource } from '../workers/personalize'
 import { selectModelEvents } from '../src/protocol'
+import { ITEM_KNN_DEFAULTS, itemKnnNeighbors, nextItemScores, transitions, type ItemKnnSettings } from './baselines'
 import { BM25 } from './bm25'
 import { catalogItem, loadDataset, type Dataset, type Row } from './data'
 import { Exposure, MISS, metricsFromRanks, rankOf, topK, type RankMetrics } from './metrics'
@@ -38,8 +39,8 @@ export interface EvalOptions {
   grid?: boolean
   /** Recency decay of the text-only baseline's mean of history text vectors. */
   textDecay: number
-  /** Decay of the item-kNN baseline (the model card's item-kNN row uses 0.8). */
-  knnDecay: number
+  /** The item-kNN baseline, built from the evaluated data's training histories (eval/baselines.ts). */
+  itemKnn: ItemKnnSettings
   /** Candidate list length of the category and search protocols. */
   pageSize: number
   /** Reasons (leave-one-out user vectors) for the inpage systems in the category protocol. */
@@ -53,7 +54,7 @@ export const DEFAULT_OPTIONS: Omit<EvalOptions, 'protocol' | 'split' | 'personal
   excludeHistory: true,
   diversity: { lambda: 0.7, maxPerCategory: 3 },
   textDecay: 0.5,
-  knnDecay: 0.8,
+  itemKnn: { ...ITEM_KNN_DEFAULTS },
   pageSize: 100,
   reasons: true,
   popularityPrior: true,
@@ -76,12 +77,42 @@ export interface GridPoint {
   metrics: RankMetrics
 }
 
+/** Which model ran: manifest name and version, the folder it was read from, the encoder file's sha256. */
+export interface ModelInfo {
+  name: string
+  version: string
+  dir: string
+  encoderSha256: string
+}
+
+/** How many of the evaluated data's item ids the model's public tables know (collab.json, neighbors.json). */
+export interface ModelCoverage {
+  items: number
+  /** Items with a shipped collaborative vector (the others get zeros, which also switch the popularity prior off). */
+  collab: number
+  /** Items with a shipped neighbour list (the others add nothing to the model's kNN term). */
+  neighbors: number
+}
+
+/** Category protocol: how the catalogue splits into pages. */
+export interface PageStats {
+  pages: number
+  /** Catalogue items per page before the pageSize cut (mean). */
+  meanItems: number
+  /** Share of the rows whose target is on its page (before history exclusion): the ceiling of recall@10. */
+  targetOnPage: number
+}
+
 export interface EvalResult {
   protocol: Protocol
   split: Split
   users: number
   data: string
-  model: { name: string; version: string }
+  model: ModelInfo
+  modelCoverage: ModelCoverage
+  /** Printed to stderr by the CLI and kept here: what makes a row of this result weaker than it looks. */
+  warnings: string[]
+  categoryPages?: PageStats
   excludeHistory: boolean
   semiSynthetic?: string
   settings: Record<string, unknown>
@@ -102,6 +133,38 @@ export interface Context {
   itemVecs: Float32Array[]
   source: TextVectorSource
   encodeSeconds: number
+  modelInfo: ModelInfo
+  coverage: ModelCoverage
+  /** Training histories (the valid.inter histories: each user's items before the last two); baselines read these. */
+  train: readonly (readonly number[])[]
+}
+
+/** Counts of the data's item ids found in the model's public tables. */
+export function modelCoverage(model: InpageModel, ids: readonly string[]): ModelCoverage {
+  return {
+    items: ids.length,
+    collab: ids.filter((id) => model.collabVector(id) !== undefined).length,
+    neighbors: model.neighbors ? ids.filter((id) => model.neighbors!.has(id)).length : 0,
+  }
+}
+
+/** A warning when the model's collab.json misses some of the data's items, else undefined. (Not every item
+ * of the training catalogue has a neighbour list: pairs below the k-shopper threshold leave none; so the
+ * neighbour count is reported, not warned on.) */
+export function coverageWarning(c: ModelCoverage, model: Pick<ModelInfo, 'name' | 'version'>): string | undefined {
+  if (c.collab === c.items) return undefined
+  const pct = (n: number) => `${((100 * n) / Math.max(c.items, 1)).toFixed(1)} %`
+  return (
+    `WARNING: model ${model.name}@${model.version} knows ${c.collab} of the data's ${c.items} item ids in collab.json (${pct(c.collab)}) ` +
+    `and ${c.neighbors} in neighbors.json (${pct(c.neighbors)}); unknown items get zero collaborative vectors (no popularity prior) and no neighbours, ` +
+    `so the inpage rows run on text alone for them. The baselines are built from this data's own histories.`
+  )
+}
+
+/** A folder as written into results: relative to the working directory when inside it. */
+function shownPath(dir: string): string {
+  const r = relative(process.cwd(), dir)
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : dir
 }
 
 export async function buildContext(
@@ -145,7 +208,11 @@ export async function buildContext(
       return items.map((it) => byId.get(it.id)!)
     },
   }
-  return { ds, model, ids, candidates, texts, textVecs, itemVecs, source, encodeSeconds: (performance.now() - t0) / 1000 }
+  const manifest = model.manifest
+  const modelInfo: ModelInfo = { name: manifest.name, version: manifest.version, dir: shownPath(loaded.dir), encoderSha256: loaded.encoderSha }
+  const train = ds.splits.valid?.map((r) => r.hist)
+  if (!train) throw new Error(`${ds.dir}: valid.inter (the training histories) is not loaded`)
+  return { ds, model, ids, candidates, texts, textVecs, itemVecs, source, encodeSeconds: (performance.now() - t0) / 1000, modelInfo, coverage: modelCoverage(model, ids), train }
 }
 
 /** A data row's history as the browser stores it: each item a 'purchase' with its public fields, oldest first. */
@@ -242,6 +309,24 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
   const nb = ctx.model.neighbors
   const run = { full: fullRow, category: listRow, search: listRow }[o.protocol]
   const env = makeEnv(ctx, o)
+  const warnings: string[] = []
+  const cw = coverageWarning(ctx.coverage, ctx.modelInfo)
+  if (cw) warnings.push(cw)
+  let categoryPages: PageStats | undefined
+  if (o.protocol === 'category') {
+    const sizes = [...env.pageSizes.values()]
+    categoryPages = {
+      pages: env.pages.size,
+      meanItems: sizes.reduce((a, b) => a + b, 0) / Math.max(sizes.length, 1),
+      targetOnPage: data.filter((row) => env.pages.get(ctx.ds.catKeys[row.target]!)?.includes(row.target)).length / Math.max(data.length, 1),
+    }
+    if (env.pages.size === 1)
+      warnings.push(
+        `one category page: every item has the category key "${ctx.ds.catKeys[0]}", so the category protocol reranks the catalogue's ` +
+          `${o.pageSize} most popular items (a bestseller page); ${(100 * categoryPages.targetOnPage).toFixed(1)} % of the targets are on it. ` +
+          'Not comparable with a dataset that has category pages.',
+      )
+  }
   for (let r = 0; r < data.length; r++) {
     await run(ctx, o, env, data[r]!, r, stats, gridRank)
     o.progress?.(r + 1, data.length)
@@ -252,14 +337,17 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
     split: o.split,
     users: data.length,
     data: ctx.ds.dir,
-    model: { name: ctx.model.manifest.name, version: ctx.model.manifest.version },
+    model: ctx.modelInfo,
+    modelCoverage: ctx.coverage,
+    warnings,
+    ...(categoryPages ? { categoryPages } : {}),
     excludeHistory: o.excludeHistory,
     settings: {
       personalWeight: o.personalWeight,
       queryWeight: o.protocol === 'search' ? o.queryWeight : undefined,
       diversity: o.diversity,
       textDecay: o.textDecay,
-      itemKnnDecay: o.knnDecay,
+      itemKnn: o.itemKnn,
       knn: knn && nb ? knn : undefined,
       pageSize: o.protocol === 'full' ? undefined : o.pageSize,
       popularityPrior: o.popularityPrior,
@@ -290,12 +378,19 @@ type GridRank = (point: Omit<GridPoint, 'metrics'>, rank: number) => void
 
 interface Env {
   allIds: string[]
+  allIndex: number[]
   knnSettings: { weight: number; decay: number } | undefined
   pages: Map<string, number[]>
   bm25?: BM25
   searchCache: Map<string, { doc: number; score: number }[]>
   memo: PersonalizeCaches
   model: InpageModel
+  /** Category protocol: catalogue items per page before the pageSize cut. */
+  pageSizes: Map<string, number>
+  /** Baselines from the data's training histories (eval/baselines.ts). */
+  itemKnn: Neighbors
+  next: Map<number, number>[]
+  maxPop: number
   /** The catalogue's item vectors as candidates (without the prior when it is off). */
   candVecs: Float32Array[]
 }
@@ -303,6 +398,7 @@ interface Env {
 function makeEnv(ctx: Context, o: EvalOptions): Env {
   const { ds } = ctx
   const pages = new Map<string, number[]>()
+  const pageSizes = new Map<string, number>()
   if (o.protocol === 'category') {
     const by = new Map<string, number[]>()
     ds.catKeys.forEach((c, i) => {
@@ -310,19 +406,46 @@ function makeEnv(ctx: Context, o: EvalOptions): Env {
       if (!l) by.set(c, (l = []))
       l.push(i)
     })
-    for (const [c, l] of by) pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, o.pageSize))
+    for (const [c, l] of by) {
+      pageSizes.set(c, l.length)
+      pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, o.pageSize))
+    }
   }
   const knn = ctx.model.manifest.scoring?.knn
   return {
     allIds: ctx.ids,
+    allIndex: ctx.ids.map((_, i) => i),
     knnSettings: knn && ctx.model.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
     pages,
+    pageSizes,
+    itemKnn: itemKnnTable(ctx, o.itemKnn),
+    next: nextTable(ctx),
+    maxPop: ds.pop.reduce((a, b) => Math.max(a, b), 0),
     bm25: o.protocol === 'search' ? new BM25(ctx.texts) : undefined,
     searchCache: new Map(),
     candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
     memo: new PersonalizeCaches(),
     model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
   }
+}
+
+const knnTables = new WeakMap<Context, Map<string, Neighbors>>()
+/** The item-kNN baseline's neighbour lists from the context's training histories, built once per settings. */
+function itemKnnTable(ctx: Context, s: ItemKnnSettings): Neighbors {
+  let byKey = knnTables.get(ctx)
+  if (!byKey) knnTables.set(ctx, (byKey = new Map()))
+  const { decay: _, ...build } = s
+  const key = JSON.stringify(build)
+  let t = byKey.get(key)
+  if (!t) byKey.set(key, (t = itemKnnNeighbors(ctx.train, ctx.ids, build)))
+  return t
+}
+
+const nextTables = new WeakMap<Context, Map<number, number>[]>()
+function nextTable(ctx: Context): Map<number, number>[] {
+  let t = nextTables.get(ctx)
+  if (!t) nextTables.set(ctx, (t = transitions(ctx.train, ctx.ids.length)))
+  return t
 }
 
 /** Full ranking over the whole catalogue, ranks by the README's rule. */
@@ -336,7 +459,8 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   }
   add('popularity', ds.pop)
   const histIds = row.hist.map((i) => ctx.ids[i]!)
-  if (model.neighbors) add('item-knn', knnScores(histIds, env.allIds, model.neighbors, o.knnDecay))
+  add('item-knn', knnScores(histIds, env.allIds, env.itemKnn, o.itemKnn.decay))
+  add('next-item', nextItemScores(row.hist, env.allIndex, env.next, ds.pop, env.maxPop))
   const textScores = (decay: number) => {
     const u = textUser(ctx, row.hist, decay)
     return ctx.textVecs.map((v) => dot(u, v))
@@ -419,7 +543,9 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   if (o.protocol === 'search') baseline('popularity', list.map((i) => ds.pop[i]!))
   else record('popularity', kept.map((i, j) => ({ id: ctx.ids[i]!, score: 0, personal: 0, serverRank: j, reasons: [] })))
   const histIds = row.hist.map((i) => ctx.ids[i]!)
-  if (ctx.model.neighbors) baseline('item-knn', knnScores(histIds, list.map((i) => ctx.ids[i]!), ctx.model.neighbors, o.knnDecay))
+  const listIds = list.map((i) => ctx.ids[i]!)
+  baseline('item-knn', knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay))
+  baseline('next-item', nextItemScores(row.hist, list, env.next, ds.pop, env.maxPop))
   const u = textUser(ctx, row.hist, o.textDecay)
   baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
 
@@ -433,7 +559,7 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
     for (const pw of PERSONAL_WEIGHT_GRID) {
       const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false })
       gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
-      const kn = rankCandidates({ candidates, personal: knnScores(histIds, list.map((i) => ctx.ids[i]!), ctx.model.neighbors ?? new Map(), o.knnDecay), purchased, options: { ...base, personalWeight: pw } })
+      const kn = rankCandidates({ candidates, personal: knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay), purchased, options: { ...base, personalWeight: pw } })
       gridRank({ personalWeight: pw, system: 'item-knn' }, missAll ? MISS : position(kn.items, target))
     }
   if (o.grid && o.protocol === 'search')
