@@ -27,7 +27,7 @@ export const USAGE = `usage:
                   [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--no-popularity-prior]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
-                  [--model public/models/inpage-sci-v1] [--out eval/results] [--encode-batch 1]
+                  [--model public/models/inpage-sci-v1] [--catalog <pack dir>] [--out eval/results] [--encode-batch 1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3]
   npm run eval -- --help`
 
@@ -58,6 +58,7 @@ const EVAL_FLAGS = {
   model: { type: 'string' },
   out: { type: 'string' },
   'encode-batch': { type: 'string' },
+  catalog: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -169,11 +170,13 @@ export async function main(argv: readonly string[]) {
 
   const t0 = performance.now()
   const loaded = await loadModel(modelDir)
-  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log })
+  const catalog = typeof a.catalog === 'string' ? resolve(a.catalog) : undefined
+  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log, catalog })
   const m = ctx.modelInfo
   log(`model ${m.name}@${m.version} (${m.dir}, encoder sha256 ${m.encoderSha256.slice(0, 12)}…), ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
   log(`model coverage: ${ctx.coverage.collab} of ${ctx.coverage.items} items in collab.json, ${ctx.coverage.neighbors} in neighbors.json`)
-  const warning = coverageWarning(ctx.coverage, m)
+  if (ctx.packInfo) log(`catalog pack ${ctx.packInfo.pack} (${ctx.packInfo.dir}, for ${ctx.packInfo.model}): ${ctx.packInfo.covered} of ${ctx.packInfo.items} items, text vectors ${ctx.packInfo.textVectors ? 'from the pack' : 'encoded'}`)
+  const warning = ctx.packInfo ? undefined : coverageWarning(ctx.coverage, m)
   if (warning) log(warning)
   mkdirSync(outDir, { recursive: true })
   for (const protocol of protocols) {

@@ -11,7 +11,8 @@ import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
 import type { InpageModel } from '../workers/model'
-import { modelReads, personalize, PersonalizeCaches, type TextVectorSource } from '../workers/personalize'
+import { modelReads, personalize, PersonalizeCaches, type CatalogLookup, type TextVectorSource } from '../workers/personalize'
+import { openPack } from '../catalog/read'
 import { selectModelEvents } from '../src/protocol'
 import { ITEM_KNN_DEFAULTS, itemKnnNeighbors, nextItemScores, transitions, type ItemKnnSettings } from './baselines'
 import { BM25 } from './bm25'
@@ -110,6 +111,8 @@ export interface EvalResult {
   data: string
   model: ModelInfo
   modelCoverage: ModelCoverage
+  /** The catalog pack inpage read (`--catalog`): which, and how much of the data it covers. */
+  catalog?: PackInfo
   /** Printed to stderr by the CLI and kept here: what makes a row of this result weaker than it looks. */
   warnings: string[]
   categoryPages?: PageStats
@@ -135,6 +138,11 @@ export interface Context {
   encodeSeconds: number
   modelInfo: ModelInfo
   coverage: ModelCoverage
+  /** The neighbour lists inpage scores with: the pack's (`--catalog`), else the model's. */
+  neighbors: Neighbors | undefined
+  /** The catalog pack (`--catalog`), as personalize() reads it. */
+  catalog?: CatalogLookup
+  packInfo?: PackInfo
   /** Training histories (the valid.inter histories: each user's items before the last two); baselines read these. */
   train: readonly (readonly number[])[]
 }
@@ -170,9 +178,10 @@ function shownPath(dir: string): string {
 export async function buildContext(
   ds: Dataset,
   loaded: LoadedModel,
-  opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void } = {},
+  opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void; catalog?: string } = {},
 ): Promise<Context> {
   const { model } = loaded
+  const pack = opts.catalog ? openPack(opts.catalog) : undefined
   const t0 = performance.now()
   const ids = ds.items.map((r) => r.asin)
   const candidates: Candidate[] = ds.items.map((r) => catalogItem(r))
@@ -185,7 +194,13 @@ export async function buildContext(
   const cacheFile = opts.cacheDir ? join(opts.cacheDir, `textvec-${key}.f32`) : undefined
   const d = model.dims.text
   let textVecs: Float32Array[]
-  if (cacheFile && existsSync(cacheFile)) {
+  // A pack made with this model's encoder carries the text vectors: no encoding (as in the browser).
+  const packText =
+    pack && pack.manifest.textVectors === 'int8' && pack.manifest.model === `${model.manifest.name}@${model.manifest.version}` && pack.manifest.dims.text === d
+  const fromPack = packText ? ids.map((id) => pack.item(id)?.text) : undefined
+  if (fromPack?.every((v) => v)) {
+    textVecs = fromPack as Float32Array[]
+  } else if (cacheFile && existsSync(cacheFile)) {
     const b = readFileSync(cacheFile)
     const all = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
     textVecs = texts.map((_, i) => all.slice(i * d, (i + 1) * d))
@@ -199,7 +214,13 @@ export async function buildContext(
       writeFileSync(cacheFile, new Uint8Array(all.buffer))
     }
   }
-  const itemVecs = textVecs.map((v, i) => model.itemVector(v, model.collabVector(ids[i]!)))
+  // The model's own public vectors where it knows the id; else the pack's popularity prior (as the worker does).
+  const packItems = pack ? new Map(ids.map((id) => [id, pack.item(id)])) : undefined
+  const publicVector = (id: string) => {
+    const pop = packItems?.get(id)?.pop
+    return model.collabVector(id) ?? (pop !== undefined ? model.publicFromPopularity(pop) : undefined)
+  }
+  const itemVecs = textVecs.map((v, i) => model.itemVector(v, publicVector(ids[i]!)))
   const byId = new Map(ids.map((id, i) => [id, textVecs[i]!]))
   const source: TextVectorSource = {
     async textVectors(items) {
@@ -212,7 +233,36 @@ export async function buildContext(
   const modelInfo: ModelInfo = { name: manifest.name, version: manifest.version, dir: shownPath(loaded.dir), encoderSha256: loaded.encoderSha }
   const train = ds.splits.valid?.map((r) => r.hist)
   if (!train) throw new Error(`${ds.dir}: valid.inter (the training histories) is not loaded`)
-  return { ds, model, ids, candidates, texts, textVecs, itemVecs, source, encodeSeconds: (performance.now() - t0) / 1000, modelInfo, coverage: modelCoverage(model, ids), train }
+  const catalog: CatalogLookup | undefined = packItems && { get: (id) => packItems.get(id) }
+  // With a pack, its neighbour lists (the store's own logs); without, the model's (its training catalog's).
+  const neighbors: Neighbors | undefined = packItems ? new Map(ids.map((id) => [id, new Map(packItems.get(id)?.neighbors ?? [])])) : model.neighbors
+  const packInfo = pack && {
+    pack: `${pack.manifest.name}@${pack.manifest.version}`,
+    dir: shownPath(opts.catalog!),
+    model: pack.manifest.model,
+    textVectors: Boolean(fromPack?.every((v) => v)),
+    covered: ids.filter((id) => packItems!.get(id)).length,
+    items: ids.length,
+  }
+  if (packInfo && packInfo.covered < ids.length)
+    opts.log?.(`WARNING: pack ${packInfo.pack} holds ${packInfo.covered} of the data's ${ids.length} item ids; the others are encoded and have no popularity or neighbours`)
+  return {
+    ds,
+    model,
+    ids,
+    candidates,
+    texts,
+    textVecs,
+    itemVecs,
+    source,
+    encodeSeconds: (performance.now() - t0) / 1000,
+    modelInfo,
+    coverage: modelCoverage(model, ids),
+    train,
+    neighbors,
+    catalog,
+    ...(packInfo ? { packInfo } : {}),
+  }
 }
 
 /** A data row's history as the browser stores it: each item a 'purchase' with its public fields, oldest first. */
@@ -306,11 +356,12 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
     g.ranks.push(rank)
   }
   const knn = ctx.model.manifest.scoring?.knn
-  const nb = ctx.model.neighbors
+  const nb = ctx.neighbors
   const run = { full: fullRow, category: listRow, search: listRow }[o.protocol]
   const env = makeEnv(ctx, o)
   const warnings: string[] = []
-  const cw = coverageWarning(ctx.coverage, ctx.modelInfo)
+  // With a pack, unknown ids get its popularity and neighbours: the model's own tables' coverage is no longer a warning.
+  const cw = ctx.packInfo ? undefined : coverageWarning(ctx.coverage, ctx.modelInfo)
   if (cw) warnings.push(cw)
   let categoryPages: PageStats | undefined
   if (o.protocol === 'category') {
@@ -339,6 +390,7 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
     data: ctx.ds.dir,
     model: ctx.modelInfo,
     modelCoverage: ctx.coverage,
+    ...(ctx.packInfo ? { catalog: ctx.packInfo } : {}),
     warnings,
     ...(categoryPages ? { categoryPages } : {}),
     excludeHistory: o.excludeHistory,
@@ -415,7 +467,7 @@ function makeEnv(ctx: Context, o: EvalOptions): Env {
   return {
     allIds: ctx.ids,
     allIndex: ctx.ids.map((_, i) => i),
-    knnSettings: knn && ctx.model.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
+    knnSettings: knn && ctx.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
     pages,
     pageSizes,
     itemKnn: itemKnnTable(ctx, o.itemKnn),
@@ -473,7 +525,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const evIds = events.map((e) => e.itemId!)
   const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
   const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }])
-  const scores = personalScores(u!, env.candVecs, env.knnSettings && model.neighbors ? { settings: env.knnSettings, scores: knnScores(evIds, env.allIds, model.neighbors, env.knnSettings.decay) } : undefined)
+  const scores = personalScores(u!, env.candVecs, env.knnSettings && ctx.neighbors ? { settings: env.knnSettings, scores: knnScores(evIds, env.allIds, ctx.neighbors, env.knnSettings.decay) } : undefined)
   add('inpage-int8', scores)
 
   // inpage-int8-diverse: the model's top `pageSize` (history excluded), reordered by rankCandidates with MMR.
@@ -550,21 +602,21 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
 
   const reasons = o.reasons && o.protocol === 'category'
-  const res = await personalize(env.model, ctx.source, history, candidates, base, { caches: env.memo, withReasons: reasons })
+  const res = await personalize(env.model, ctx.source, history, candidates, base, { caches: env.memo, withReasons: reasons, catalog: ctx.catalog })
   record('inpage-int8', res.items, reasons)
-  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, { caches: env.memo, withReasons: reasons })
+  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, { caches: env.memo, withReasons: reasons, catalog: ctx.catalog })
   record('inpage-int8-diverse', div.items, reasons)
 
   if (o.grid && o.protocol === 'category')
     for (const pw of PERSONAL_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false })
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false, catalog: ctx.catalog })
       gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
       const kn = rankCandidates({ candidates, personal: knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay), purchased, options: { ...base, personalWeight: pw } })
       gridRank({ personalWeight: pw, system: 'item-knn' }, missAll ? MISS : position(kn.items, target))
     }
   if (o.grid && o.protocol === 'search')
     for (const qw of QUERY_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, { caches: env.memo, withReasons: false })
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, { caches: env.memo, withReasons: false, catalog: ctx.catalog })
       gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
     }
 }
@@ -577,6 +629,16 @@ function idIndex(ctx: Context, id: string): number {
 }
 
 /** Load the data and the model, build the context (cached item vectors) in one call. */
-export async function setup(dataDir: string, loaded: LoadedModel, splits: Split[], opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void } = {}) {
+export interface PackInfo {
+  pack: string
+  dir: string
+  model: string
+  /** Whether its text vectors were used (made with this model's encoder). */
+  textVectors: boolean
+  covered: number
+  items: number
+}
+
+export async function setup(dataDir: string, loaded: LoadedModel, splits: Split[], opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void; catalog?: string } = {}) {
   return buildContext(loadDataset(dataDir, splits), loaded, opts)
 }
