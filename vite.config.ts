@@ -8,5 +8,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     environment: 'node',
     setupFiles: ['test/setup.ts'],
+    // The fuzz suites run thousands of cases (~3 s each alone on 2 cores); a busy CI machine must not
+    // turn a slow run into a failure. A test that hangs still fails.
+    testTimeout: 30_000,
   },
 })

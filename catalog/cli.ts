@@ -1,6 +1,7 @@
 // `npm run catalog -- --data <dir> --model <model dir> --out <pack dir> [...]`: builds a catalog pack
 // (docs/catalog-pack.md). Run by scripts/run-ts.mjs.
 
+import { UsageError, usageErrors } from '../eval/usage'
 import { parseArgs } from 'node:util'
 import { loadModel } from '../eval/model-node'
 import { buildPack } from './build'
@@ -11,12 +12,8 @@ export const USAGE = `usage:
                      [--memory-limit 3GB] [--threads 2] [--force]
   --data: items.jsonl + valid.inter (eval's format; \`npm run eval -- convert\` makes it from an events CSV)`
 
-export class UsageError extends Error {
-  override name = 'UsageError'
-  constructor(problem: string) {
-    super(`${problem}\n${USAGE}`)
-  }
-}
+export { UsageError }
+const usage = usageErrors(USAGE)
 
 const FLAGS = {
   data: { type: 'string' },
@@ -34,7 +31,7 @@ const FLAGS = {
 const int = (v: string | undefined, flag: string, d: number) => {
   if (v === undefined) return d
   const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} takes a positive whole number, got ${JSON.stringify(v)}`)
+  if (!Number.isInteger(n) || n < 1) throw usage(`--${flag} takes a positive whole number, got ${JSON.stringify(v)}`)
   return n
 }
 
@@ -43,13 +40,15 @@ export async function main(argv: string[]) {
   try {
     ;({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }))
   } catch (e) {
-    throw new UsageError((e as Error).message)
+    throw usage((e as Error).message)
   }
   if (values.help) return console.log(USAGE)
-  for (const k of ['data', 'model', 'out'] as const) if (typeof values[k] !== 'string') throw new UsageError(`--${k} is required`)
+  for (const k of ['data', 'model', 'out'] as const) if (typeof values[k] !== 'string') throw usage(`--${k} is required`)
   const tv = (values['text-vectors'] as string | undefined) ?? 'int8'
-  if (tv !== 'int8' && tv !== 'none') throw new UsageError(`--text-vectors is int8 or none, got ${JSON.stringify(tv)}`)
+  if (tv !== 'int8' && tv !== 'none') throw usage(`--text-vectors is int8 or none, got ${JSON.stringify(tv)}`)
+  // Every flag is checked before anything is loaded.
   const threads = int(values.threads as string | undefined, 'threads', 2)
+  const itemsPerShard = int(values['items-per-shard'] as string | undefined, 'items-per-shard', 16)
   const loaded = tv === 'int8' ? await loadModel(values.model as string, { threads }) : undefined
   try {
     const report = await buildPack({
@@ -57,7 +56,7 @@ export async function main(argv: string[]) {
       model: values.model as string,
       out: values.out as string,
       name: values.name as string | undefined,
-      itemsPerShard: int(values['items-per-shard'] as string | undefined, 'items-per-shard', 16),
+      itemsPerShard,
       textVectors: tv,
       memoryLimit: values['memory-limit'] as string | undefined,
       threads,

@@ -5,10 +5,12 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { UsageError, usageErrors } from './usage'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DEFAULTS } from '../src/ranking/rerank'
+import { ITEM_KNN_DEFAULTS } from './baselines'
 import { convertFiles } from './convert'
-import { DEFAULT_OPTIONS, evaluate, setup, type EvalOptions, type Protocol, type Split } from './harness'
+import { DEFAULT_OPTIONS, coverageWarning, evaluate, setup, type EvalOptions, type Protocol, type Split } from './harness'
 import { loadModel } from './model-node'
 import { markdown, svg } from './report'
 
@@ -24,17 +26,13 @@ export const USAGE = `usage:
   npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all]
                   [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--no-popularity-prior]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
-                  [--model public/models/inpage-sci-v1] [--out eval/results] [--encode-batch 1]
+                  [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
+                  [--model public/models/inpage-sci-v1] [--catalog <pack dir>] [--out eval/results] [--encode-batch 1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3]
   npm run eval -- --help`
 
-/** A command line eval does not understand; scripts/run-ts.mjs prints the message (with the usage) and exits with 2. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-  constructor(problem: string) {
-    super(`${problem}\n${USAGE}`)
-  }
-}
+export { UsageError }
+const usage = usageErrors(USAGE)
 
 const EVAL_FLAGS = {
   data: { type: 'string' },
@@ -49,10 +47,18 @@ const EVAL_FLAGS = {
   lambda: { type: 'string' },
   'max-per-category': { type: 'string' },
   'text-decay': { type: 'string' },
+  'knn-min-count': { type: 'string' },
+  'knn-gamma': { type: 'string' },
+  'knn-back': { type: 'string' },
+  'knn-alpha': { type: 'string' },
+  'knn-beta': { type: 'string' },
+  'knn-top-n': { type: 'string' },
+  'knn-decay': { type: 'string' },
   'no-reasons': { type: 'boolean' },
   model: { type: 'string' },
   out: { type: 'string' },
   'encode-batch': { type: 'string' },
+  catalog: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -81,7 +87,7 @@ export function parseCommand(argv: readonly string[]): Command {
   try {
     parsed = parseArgs({ args: convert ? argv.slice(1) : [...argv], options: convert ? CONVERT_FLAGS : EVAL_FLAGS, strict: true, allowPositionals: false })
   } catch (e) {
-    throw new UsageError((e as Error).message)
+    throw usage((e as Error).message)
   }
   if (parsed.values.help) return { command: 'help' }
   return convert ? { command: 'convert', flags: parsed.values as Flags<typeof CONVERT_FLAGS> } : { command: 'eval', flags: parsed.values as Flags<typeof EVAL_FLAGS> }
@@ -92,7 +98,7 @@ function num(flags: Record<string, unknown>, name: string, d: number): number {
   const v = flags[name]
   if (v === undefined) return d
   const n = Number(v)
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} takes a number, not ${JSON.stringify(v)}`)
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw usage(`--${name} takes a number, not ${JSON.stringify(v)}`)
   return n
 }
 
@@ -128,17 +134,17 @@ export async function main(argv: readonly string[]) {
   if (cmd.command === 'help') return console.log(USAGE)
   if (cmd.command === 'convert') {
     const c = cmd.flags
-    if (c.events === undefined || c.items === undefined || c.out === undefined) throw new UsageError('convert needs --events, --items and --out')
+    if (c.events === undefined || c.items === undefined || c.out === undefined) throw usage('convert needs --events, --items and --out')
     const stats = convertFiles(c.events, c.items, c.out, { maxHistory: num(c, 'max-history', 50), minEvents: num(c, 'min-events', 3) })
     console.log(`wrote ${c.out}: ${JSON.stringify(stats)}`)
     return
   }
   const a = cmd.flags
-  if (a.data === undefined) throw new UsageError('--data <dir> is required')
+  if (a.data === undefined) throw usage('--data <dir> is required')
   const split = (a.split ?? 'test') as Split
-  if (split !== 'valid' && split !== 'test') throw new UsageError('--split must be valid or test')
+  if (split !== 'valid' && split !== 'test') throw usage('--split must be valid or test')
   const protocols: Protocol[] = a.protocol === 'all' ? ['full', 'category', 'search'] : ((a.protocol ?? 'full').split(',') as Protocol[])
-  for (const p of protocols) if (!['full', 'category', 'search'].includes(p)) throw new UsageError(`unknown protocol ${p}`)
+  for (const p of protocols) if (!['full', 'category', 'search'].includes(p)) throw usage(`unknown protocol ${p}`)
   const users = a.users === undefined ? undefined : num(a, 'users', 0)
   const encodeBatch = num(a, 'encode-batch', 1)
   const personalWeight = a['personal-weight'] === undefined ? undefined : num(a, 'personal-weight', 0)
@@ -146,6 +152,16 @@ export async function main(argv: readonly string[]) {
   const lambda = num(a, 'lambda', DEFAULT_OPTIONS.diversity.lambda)
   const maxPerCategory = num(a, 'max-per-category', DEFAULT_OPTIONS.diversity.maxPerCategory ?? 3)
   const textDecay = num(a, 'text-decay', DEFAULT_OPTIONS.textDecay)
+  const K = ITEM_KNN_DEFAULTS
+  const itemKnn = {
+    minCount: num(a, 'knn-min-count', K.minCount),
+    gamma: num(a, 'knn-gamma', K.gamma),
+    back: num(a, 'knn-back', K.back),
+    alpha: num(a, 'knn-alpha', K.alpha),
+    beta: num(a, 'knn-beta', K.beta),
+    topN: num(a, 'knn-top-n', K.topN),
+    decay: num(a, 'knn-decay', K.decay),
+  }
   const dataDir = resolve(a.data)
   const name = basename(dataDir)
   const outDir = resolve(a.out ?? join(ROOT, 'eval/results'))
@@ -154,8 +170,14 @@ export async function main(argv: readonly string[]) {
 
   const t0 = performance.now()
   const loaded = await loadModel(modelDir)
-  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log })
-  log(`model ${loaded.model.manifest.name}, ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
+  const catalog = typeof a.catalog === 'string' ? resolve(a.catalog) : undefined
+  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log, catalog })
+  const m = ctx.modelInfo
+  log(`model ${m.name}@${m.version} (${m.dir}, encoder sha256 ${m.encoderSha256.slice(0, 12)}…), ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
+  log(`model coverage: ${ctx.coverage.collab} of ${ctx.coverage.items} items in collab.json, ${ctx.coverage.neighbors} in neighbors.json`)
+  if (ctx.packInfo) log(`catalog pack ${ctx.packInfo.pack} (${ctx.packInfo.dir}, for ${ctx.packInfo.model}): ${ctx.packInfo.covered} of ${ctx.packInfo.items} items, text vectors ${ctx.packInfo.textVectors ? 'from the pack' : 'encoded'}`)
+  const warning = ctx.packInfo ? undefined : coverageWarning(ctx.coverage, m)
+  if (warning) log(warning)
   mkdirSync(outDir, { recursive: true })
   for (const protocol of protocols) {
     const o: EvalOptions = {
@@ -168,12 +190,14 @@ export async function main(argv: readonly string[]) {
       queryWeight,
       diversity: { lambda, ...(maxPerCategory === 0 ? {} : { maxPerCategory }) },
       textDecay,
+      itemKnn,
       grid: !!a.grid,
       reasons: !a['no-reasons'],
       popularityPrior: !a['no-popularity-prior'],
       progress: progressBar(`${protocol}/${split}`),
     }
     const r = await evaluate(ctx, o)
+    for (const w of r.warnings) if (w !== warning) log(w)
     const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${o.users ? `-n${o.users}` : ''}`
     writeFileSync(join(outDir, `${file}.json`), JSON.stringify(r, null, 1) + '\n')
     writeFileSync(join(outDir, `${file}.md`), markdown(r))

@@ -3,16 +3,18 @@
 
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { knnScores, personalScores } from '../src/ranking/score'
+import { isAbsolute, join, relative } from 'node:path'
+import { knnScores, personalScores, type Neighbors } from '../src/ranking/score'
 import { rankCandidates } from '../src/ranking/rerank'
 import { itemText } from '../src/ranking/text'
 import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
 import type { InpageModel } from '../workers/model'
-import { modelReads, personalize, PersonalizeCaches, type TextVectorSource } from '../workers/personalize'
+import { modelReads, personalize, PersonalizeCaches, type CatalogLookup, type TextVectorSource } from '../workers/personalize'
+import { openPack } from '../catalog/read'
 import { selectModelEvents } from '../src/protocol'
+import { ITEM_KNN_DEFAULTS, itemKnnNeighbors, nextItemScores, transitions, type ItemKnnSettings } from './baselines'
 import { BM25 } from './bm25'
 import { catalogItem, loadDataset, type Dataset, type Row } from './data'
 import { Exposure, MISS, metricsFromRanks, rankOf, topK, type RankMetrics } from './metrics'
@@ -38,8 +40,8 @@ export interface EvalOptions {
   grid?: boolean
   /** Recency decay of the text-only baseline's mean of history text vectors. */
   textDecay: number
-  /** Decay of the item-kNN baseline (the model card's item-kNN row uses 0.8). */
-  knnDecay: number
+  /** The item-kNN baseline, built from the evaluated data's training histories (eval/baselines.ts). */
+  itemKnn: ItemKnnSettings
   /** Candidate list length of the category and search protocols. */
   pageSize: number
   /** Reasons (leave-one-out user vectors) for the inpage systems in the category protocol. */
@@ -53,7 +55,7 @@ export const DEFAULT_OPTIONS: Omit<EvalOptions, 'protocol' | 'split' | 'personal
   excludeHistory: true,
   diversity: { lambda: 0.7, maxPerCategory: 3 },
   textDecay: 0.5,
-  knnDecay: 0.8,
+  itemKnn: { ...ITEM_KNN_DEFAULTS },
   pageSize: 100,
   reasons: true,
   popularityPrior: true,
@@ -76,12 +78,44 @@ export interface GridPoint {
   metrics: RankMetrics
 }
 
+/** Which model ran: manifest name and version, the folder it was read from, the encoder file's sha256. */
+export interface ModelInfo {
+  name: string
+  version: string
+  dir: string
+  encoderSha256: string
+}
+
+/** How many of the evaluated data's item ids the model's public tables know (collab.json, neighbors.json). */
+export interface ModelCoverage {
+  items: number
+  /** Items with a shipped collaborative vector (the others get zeros, which also switch the popularity prior off). */
+  collab: number
+  /** Items with a shipped neighbour list (the others add nothing to the model's kNN term). */
+  neighbors: number
+}
+
+/** Category protocol: how the catalogue splits into pages. */
+export interface PageStats {
+  pages: number
+  /** Catalogue items per page before the pageSize cut (mean). */
+  meanItems: number
+  /** Share of the rows whose target is on its page (before history exclusion): the ceiling of recall@10. */
+  targetOnPage: number
+}
+
 export interface EvalResult {
   protocol: Protocol
   split: Split
   users: number
   data: string
-  model: { name: string; version: string }
+  model: ModelInfo
+  modelCoverage: ModelCoverage
+  /** The catalog pack inpage read (`--catalog`): which, and how much of the data it covers. */
+  catalog?: PackInfo
+  /** Printed to stderr by the CLI and kept here: what makes a row of this result weaker than it looks. */
+  warnings: string[]
+  categoryPages?: PageStats
   excludeHistory: boolean
   semiSynthetic?: string
   settings: Record<string, unknown>
@@ -102,14 +136,52 @@ export interface Context {
   itemVecs: Float32Array[]
   source: TextVectorSource
   encodeSeconds: number
+  modelInfo: ModelInfo
+  coverage: ModelCoverage
+  /** The neighbour lists inpage scores with: the pack's (`--catalog`), else the model's. */
+  neighbors: Neighbors | undefined
+  /** The catalog pack (`--catalog`), as personalize() reads it. */
+  catalog?: CatalogLookup
+  packInfo?: PackInfo
+  /** Training histories (the valid.inter histories: each user's items before the last two); baselines read these. */
+  train: readonly (readonly number[])[]
+}
+
+/** Counts of the data's item ids found in the model's public tables. */
+export function modelCoverage(model: InpageModel, ids: readonly string[]): ModelCoverage {
+  return {
+    items: ids.length,
+    collab: ids.filter((id) => model.collabVector(id) !== undefined).length,
+    neighbors: model.neighbors ? ids.filter((id) => model.neighbors!.has(id)).length : 0,
+  }
+}
+
+/** A warning when the model's collab.json misses some of the data's items, else undefined. (Not every item
+ * of the training catalogue has a neighbour list: pairs below the k-shopper threshold leave none; so the
+ * neighbour count is reported, not warned on.) */
+export function coverageWarning(c: ModelCoverage, model: Pick<ModelInfo, 'name' | 'version'>): string | undefined {
+  if (c.collab === c.items) return undefined
+  const pct = (n: number) => `${((100 * n) / Math.max(c.items, 1)).toFixed(1)} %`
+  return (
+    `WARNING: model ${model.name}@${model.version} knows ${c.collab} of the data's ${c.items} item ids in collab.json (${pct(c.collab)}) ` +
+    `and ${c.neighbors} in neighbors.json (${pct(c.neighbors)}); unknown items get zero collaborative vectors (no popularity prior) and no neighbours, ` +
+    `so the inpage rows run on text alone for them. The baselines are built from this data's own histories.`
+  )
+}
+
+/** A folder as written into results: relative to the working directory when inside it. */
+function shownPath(dir: string): string {
+  const r = relative(process.cwd(), dir)
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : dir
 }
 
 export async function buildContext(
   ds: Dataset,
   loaded: LoadedModel,
-  opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void } = {},
+  opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void; catalog?: string } = {},
 ): Promise<Context> {
   const { model } = loaded
+  const pack = opts.catalog ? openPack(opts.catalog) : undefined
   const t0 = performance.now()
   const ids = ds.items.map((r) => r.asin)
   const candidates: Candidate[] = ds.items.map((r) => catalogItem(r))
@@ -122,7 +194,13 @@ export async function buildContext(
   const cacheFile = opts.cacheDir ? join(opts.cacheDir, `textvec-${key}.f32`) : undefined
   const d = model.dims.text
   let textVecs: Float32Array[]
-  if (cacheFile && existsSync(cacheFile)) {
+  // A pack made with this model's encoder carries the text vectors: no encoding (as in the browser).
+  const packText =
+    pack && pack.manifest.textVectors === 'int8' && pack.manifest.model === `${model.manifest.name}@${model.manifest.version}` && pack.manifest.dims.text === d
+  const fromPack = packText ? ids.map((id) => pack.item(id)?.text) : undefined
+  if (fromPack?.every((v) => v)) {
+    textVecs = fromPack as Float32Array[]
+  } else if (cacheFile && existsSync(cacheFile)) {
     const b = readFileSync(cacheFile)
     const all = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
     textVecs = texts.map((_, i) => all.slice(i * d, (i + 1) * d))
@@ -136,7 +214,13 @@ export async function buildContext(
       writeFileSync(cacheFile, new Uint8Array(all.buffer))
     }
   }
-  const itemVecs = textVecs.map((v, i) => model.itemVector(v, model.collabVector(ids[i]!)))
+  // The model's own public vectors where it knows the id; else the pack's popularity prior (as the worker does).
+  const packItems = pack ? new Map(ids.map((id) => [id, pack.item(id)])) : undefined
+  const publicVector = (id: string) => {
+    const pop = packItems?.get(id)?.pop
+    return model.collabVector(id) ?? (pop !== undefined ? model.publicFromPopularity(pop) : undefined)
+  }
+  const itemVecs = textVecs.map((v, i) => model.itemVector(v, publicVector(ids[i]!)))
   const byId = new Map(ids.map((id, i) => [id, textVecs[i]!]))
   const source: TextVectorSource = {
     async textVectors(items) {
@@ -145,7 +229,40 @@ export async function buildContext(
       return items.map((it) => byId.get(it.id)!)
     },
   }
-  return { ds, model, ids, candidates, texts, textVecs, itemVecs, source, encodeSeconds: (performance.now() - t0) / 1000 }
+  const manifest = model.manifest
+  const modelInfo: ModelInfo = { name: manifest.name, version: manifest.version, dir: shownPath(loaded.dir), encoderSha256: loaded.encoderSha }
+  const train = ds.splits.valid?.map((r) => r.hist)
+  if (!train) throw new Error(`${ds.dir}: valid.inter (the training histories) is not loaded`)
+  const catalog: CatalogLookup | undefined = packItems && { get: (id) => packItems.get(id) }
+  // With a pack, its neighbour lists (the store's own logs); without, the model's (its training catalog's).
+  const neighbors: Neighbors | undefined = packItems ? new Map(ids.map((id) => [id, new Map(packItems.get(id)?.neighbors ?? [])])) : model.neighbors
+  const packInfo = pack && {
+    pack: `${pack.manifest.name}@${pack.manifest.version}`,
+    dir: shownPath(opts.catalog!),
+    model: pack.manifest.model,
+    textVectors: Boolean(fromPack?.every((v) => v)),
+    covered: ids.filter((id) => packItems!.get(id)).length,
+    items: ids.length,
+  }
+  if (packInfo && packInfo.covered < ids.length)
+    opts.log?.(`WARNING: pack ${packInfo.pack} holds ${packInfo.covered} of the data's ${ids.length} item ids; the others are encoded and have no popularity or neighbours`)
+  return {
+    ds,
+    model,
+    ids,
+    candidates,
+    texts,
+    textVecs,
+    itemVecs,
+    source,
+    encodeSeconds: (performance.now() - t0) / 1000,
+    modelInfo,
+    coverage: modelCoverage(model, ids),
+    train,
+    neighbors,
+    catalog,
+    ...(packInfo ? { packInfo } : {}),
+  }
 }
 
 /** A data row's history as the browser stores it: each item a 'purchase' with its public fields, oldest first. */
@@ -239,9 +356,28 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
     g.ranks.push(rank)
   }
   const knn = ctx.model.manifest.scoring?.knn
-  const nb = ctx.model.neighbors
+  const nb = ctx.neighbors
   const run = { full: fullRow, category: listRow, search: listRow }[o.protocol]
   const env = makeEnv(ctx, o)
+  const warnings: string[] = []
+  // With a pack, unknown ids get its popularity and neighbours: the model's own tables' coverage is no longer a warning.
+  const cw = ctx.packInfo ? undefined : coverageWarning(ctx.coverage, ctx.modelInfo)
+  if (cw) warnings.push(cw)
+  let categoryPages: PageStats | undefined
+  if (o.protocol === 'category') {
+    const sizes = [...env.pageSizes.values()]
+    categoryPages = {
+      pages: env.pages.size,
+      meanItems: sizes.reduce((a, b) => a + b, 0) / Math.max(sizes.length, 1),
+      targetOnPage: data.filter((row) => env.pages.get(ctx.ds.catKeys[row.target]!)?.includes(row.target)).length / Math.max(data.length, 1),
+    }
+    if (env.pages.size === 1)
+      warnings.push(
+        `one category page: every item has the category key "${ctx.ds.catKeys[0]}", so the category protocol reranks the catalogue's ` +
+          `${o.pageSize} most popular items (a bestseller page); ${(100 * categoryPages.targetOnPage).toFixed(1)} % of the targets are on it. ` +
+          'Not comparable with a dataset that has category pages.',
+      )
+  }
   for (let r = 0; r < data.length; r++) {
     await run(ctx, o, env, data[r]!, r, stats, gridRank)
     o.progress?.(r + 1, data.length)
@@ -252,14 +388,18 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
     split: o.split,
     users: data.length,
     data: ctx.ds.dir,
-    model: { name: ctx.model.manifest.name, version: ctx.model.manifest.version },
+    model: ctx.modelInfo,
+    modelCoverage: ctx.coverage,
+    ...(ctx.packInfo ? { catalog: ctx.packInfo } : {}),
+    warnings,
+    ...(categoryPages ? { categoryPages } : {}),
     excludeHistory: o.excludeHistory,
     settings: {
       personalWeight: o.personalWeight,
       queryWeight: o.protocol === 'search' ? o.queryWeight : undefined,
       diversity: o.diversity,
       textDecay: o.textDecay,
-      itemKnnDecay: o.knnDecay,
+      itemKnn: o.itemKnn,
       knn: knn && nb ? knn : undefined,
       pageSize: o.protocol === 'full' ? undefined : o.pageSize,
       popularityPrior: o.popularityPrior,
@@ -290,12 +430,19 @@ type GridRank = (point: Omit<GridPoint, 'metrics'>, rank: number) => void
 
 interface Env {
   allIds: string[]
+  allIndex: number[]
   knnSettings: { weight: number; decay: number } | undefined
   pages: Map<string, number[]>
   bm25?: BM25
   searchCache: Map<string, { doc: number; score: number }[]>
   memo: PersonalizeCaches
   model: InpageModel
+  /** Category protocol: catalogue items per page before the pageSize cut. */
+  pageSizes: Map<string, number>
+  /** Baselines from the data's training histories (eval/baselines.ts). */
+  itemKnn: Neighbors
+  next: Map<number, number>[]
+  maxPop: number
   /** The catalogue's item vectors as candidates (without the prior when it is off). */
   candVecs: Float32Array[]
 }
@@ -303,6 +450,7 @@ interface Env {
 function makeEnv(ctx: Context, o: EvalOptions): Env {
   const { ds } = ctx
   const pages = new Map<string, number[]>()
+  const pageSizes = new Map<string, number>()
   if (o.protocol === 'category') {
     const by = new Map<string, number[]>()
     ds.catKeys.forEach((c, i) => {
@@ -310,19 +458,46 @@ function makeEnv(ctx: Context, o: EvalOptions): Env {
       if (!l) by.set(c, (l = []))
       l.push(i)
     })
-    for (const [c, l] of by) pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, o.pageSize))
+    for (const [c, l] of by) {
+      pageSizes.set(c, l.length)
+      pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, o.pageSize))
+    }
   }
   const knn = ctx.model.manifest.scoring?.knn
   return {
     allIds: ctx.ids,
-    knnSettings: knn && ctx.model.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
+    allIndex: ctx.ids.map((_, i) => i),
+    knnSettings: knn && ctx.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
     pages,
+    pageSizes,
+    itemKnn: itemKnnTable(ctx, o.itemKnn),
+    next: nextTable(ctx),
+    maxPop: ds.pop.reduce((a, b) => Math.max(a, b), 0),
     bm25: o.protocol === 'search' ? new BM25(ctx.texts) : undefined,
     searchCache: new Map(),
     candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
     memo: new PersonalizeCaches(),
     model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
   }
+}
+
+const knnTables = new WeakMap<Context, Map<string, Neighbors>>()
+/** The item-kNN baseline's neighbour lists from the context's training histories, built once per settings. */
+function itemKnnTable(ctx: Context, s: ItemKnnSettings): Neighbors {
+  let byKey = knnTables.get(ctx)
+  if (!byKey) knnTables.set(ctx, (byKey = new Map()))
+  const { decay: _, ...build } = s
+  const key = JSON.stringify(build)
+  let t = byKey.get(key)
+  if (!t) byKey.set(key, (t = itemKnnNeighbors(ctx.train, ctx.ids, build)))
+  return t
+}
+
+const nextTables = new WeakMap<Context, Map<number, number>[]>()
+function nextTable(ctx: Context): Map<number, number>[] {
+  let t = nextTables.get(ctx)
+  if (!t) nextTables.set(ctx, (t = transitions(ctx.train, ctx.ids.length)))
+  return t
 }
 
 /** Full ranking over the whole catalogue, ranks by the README's rule. */
@@ -336,7 +511,8 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   }
   add('popularity', ds.pop)
   const histIds = row.hist.map((i) => ctx.ids[i]!)
-  if (model.neighbors) add('item-knn', knnScores(histIds, env.allIds, model.neighbors, o.knnDecay))
+  add('item-knn', knnScores(histIds, env.allIds, env.itemKnn, o.itemKnn.decay))
+  add('next-item', nextItemScores(row.hist, env.allIndex, env.next, ds.pop, env.maxPop))
   const textScores = (decay: number) => {
     const u = textUser(ctx, row.hist, decay)
     return ctx.textVecs.map((v) => dot(u, v))
@@ -349,7 +525,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const evIds = events.map((e) => e.itemId!)
   const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
   const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }])
-  const scores = personalScores(u!, env.candVecs, env.knnSettings && model.neighbors ? { settings: env.knnSettings, scores: knnScores(evIds, env.allIds, model.neighbors, env.knnSettings.decay) } : undefined)
+  const scores = personalScores(u!, env.candVecs, env.knnSettings && ctx.neighbors ? { settings: env.knnSettings, scores: knnScores(evIds, env.allIds, ctx.neighbors, env.knnSettings.decay) } : undefined)
   add('inpage-int8', scores)
 
   // inpage-int8-diverse: the model's top `pageSize` (history excluded), reordered by rankCandidates with MMR.
@@ -419,26 +595,28 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   if (o.protocol === 'search') baseline('popularity', list.map((i) => ds.pop[i]!))
   else record('popularity', kept.map((i, j) => ({ id: ctx.ids[i]!, score: 0, personal: 0, serverRank: j, reasons: [] })))
   const histIds = row.hist.map((i) => ctx.ids[i]!)
-  if (ctx.model.neighbors) baseline('item-knn', knnScores(histIds, list.map((i) => ctx.ids[i]!), ctx.model.neighbors, o.knnDecay))
+  const listIds = list.map((i) => ctx.ids[i]!)
+  baseline('item-knn', knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay))
+  baseline('next-item', nextItemScores(row.hist, list, env.next, ds.pop, env.maxPop))
   const u = textUser(ctx, row.hist, o.textDecay)
   baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
 
   const reasons = o.reasons && o.protocol === 'category'
-  const res = await personalize(env.model, ctx.source, history, candidates, base, { caches: env.memo, withReasons: reasons })
+  const res = await personalize(env.model, ctx.source, history, candidates, base, { caches: env.memo, withReasons: reasons, catalog: ctx.catalog })
   record('inpage-int8', res.items, reasons)
-  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, { caches: env.memo, withReasons: reasons })
+  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, { caches: env.memo, withReasons: reasons, catalog: ctx.catalog })
   record('inpage-int8-diverse', div.items, reasons)
 
   if (o.grid && o.protocol === 'category')
     for (const pw of PERSONAL_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false })
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false, catalog: ctx.catalog })
       gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
-      const kn = rankCandidates({ candidates, personal: knnScores(histIds, list.map((i) => ctx.ids[i]!), ctx.model.neighbors ?? new Map(), o.knnDecay), purchased, options: { ...base, personalWeight: pw } })
+      const kn = rankCandidates({ candidates, personal: knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay), purchased, options: { ...base, personalWeight: pw } })
       gridRank({ personalWeight: pw, system: 'item-knn' }, missAll ? MISS : position(kn.items, target))
     }
   if (o.grid && o.protocol === 'search')
     for (const qw of QUERY_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, { caches: env.memo, withReasons: false })
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, { caches: env.memo, withReasons: false, catalog: ctx.catalog })
       gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
     }
 }
@@ -451,6 +629,16 @@ function idIndex(ctx: Context, id: string): number {
 }
 
 /** Load the data and the model, build the context (cached item vectors) in one call. */
-export async function setup(dataDir: string, loaded: LoadedModel, splits: Split[], opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void } = {}) {
+export interface PackInfo {
+  pack: string
+  dir: string
+  model: string
+  /** Whether its text vectors were used (made with this model's encoder). */
+  textVectors: boolean
+  covered: number
+  items: number
+}
+
+export async function setup(dataDir: string, loaded: LoadedModel, splits: Split[], opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void; catalog?: string } = {}) {
   return buildContext(loadDataset(dataDir, splits), loaded, opts)
 }

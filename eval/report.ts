@@ -10,7 +10,14 @@ export function markdown(r: EvalResult): string {
   const lines = [
     `### ${r.protocol} protocol, ${r.split} split, ${r.users} users${r.excludeHistory ? '' : ' (history kept)'}`,
     '',
-    `Model ${r.model.name}@${r.model.version}; data ${r.data}; ${r.seconds.toFixed(0)} s.`,
+    `Model ${r.model.name}@${r.model.version} (\`${r.model.dir}\`, encoder sha256 \`${r.model.encoderSha256}\`); data ${r.data}; ${r.seconds.toFixed(0)} s.`,
+    '',
+    `Model coverage: ${r.modelCoverage.collab} of the data's ${r.modelCoverage.items} item ids in collab.json, ${r.modelCoverage.neighbors} in neighbors.json. ` +
+      'Baselines (popularity, item-knn, next-item) are built from this data\'s training histories.',
+    ...(r.categoryPages
+      ? ['', `Category pages: ${r.categoryPages.pages}, ${r.categoryPages.meanItems.toFixed(1)} catalogue items each on average; target on its page in ${(100 * r.categoryPages.targetOnPage).toFixed(1)} % of rows.`]
+      : []),
+    ...r.warnings.map((w) => `\n**${w}**`),
     ...(r.semiSynthetic ? ['', `**${r.semiSynthetic}**`] : []),
     '',
     `| system | ${COLS.map((c) => c.replace('moved_up_with_reason@10', 'moved up w/ reason')).join(' | ')} |`,

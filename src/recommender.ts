@@ -189,7 +189,13 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       ...(error ? { error } : {}),
     })
     // History erased or consent denied while this call ran: what it computed is of a history that is gone.
-    const stale = () => (history.consent === 'denied' ? plain('consent') : plain('no-history'))
+    // Disposed meanwhile: the worker is gone; say so by name rather than as a worker fault.
+    const stale = () =>
+      disposed
+        ? plain('engine-error', { name: 'DisposedError', message: 'this recommender was disposed while the call ran' })
+        : history.consent === 'denied'
+          ? plain('consent')
+          : plain('no-history')
     if (history.consent === 'denied') return plain('consent')
     if (!engine) return plain('no-model')
     const deadline = timeout(Math.max(0, (o.budgetMs ?? DEFAULT_BUDGET_MS) - (performance.now() - t0)))
@@ -268,6 +274,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     async dispose() {
       if (disposed) return
       disposed = true
+      epoch++ // calls still running answer with the server's order at once
       engine?.stop()
       await history.dispose()
       emitter.clear()

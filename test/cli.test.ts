@@ -54,3 +54,11 @@ describe('bench command line', () => {
     expect(help.stdout).toMatch(/^usage: npm run bench/)
   }, 60_000)
 })
+
+describe('catalog command line', () => {
+  it('refuses unknown flags, missing ones and bad values with the usage (UsageError)', async () => {
+    const { main: catalog, USAGE: CATALOG_USAGE } = await import('../catalog/cli')
+    for (const argv of [['--data', 'd', '--model', 'm', '--out', 'o', '--shards', '3'], ['--data', 'd'], ['--data', 'd', '--model', 'm', '--out', 'o', '--text-vectors', 'fp16'], ['--data', 'd', '--model', 'm', '--out', 'o', '--items-per-shard', '0']])
+      await expect(catalog(argv), argv.join(' ')).rejects.toMatchObject({ name: 'UsageError', message: expect.stringContaining(CATALOG_USAGE) })
+  })
+})

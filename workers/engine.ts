@@ -157,27 +157,33 @@ class Engine implements EngineApi {
     if (todo.length) await this.cache!.textVectors(todo.map((c) => ({ id: c.id, text: itemText(c) })))
   }
 
-  /** Text vectors straight from the encoder (parity checks, benchmarks). */
-  encode(texts: string[]): Promise<Float32Array[]> {
-    return this.loaded().encode(texts)
+  /** Text vectors straight from the encoder (parity checks, benchmarks); moved to the page, not copied. */
+  async encode(texts: string[]): Promise<Float32Array[]> {
+    return moved(await this.loaded().encode(texts))
   }
 
   tokenize(text: string): number[] {
     return this.loaded().tokenize(text)
   }
 
-  userVectors(histories: { vecs: Float32Array[]; types: number[] }[]): Promise<Float32Array[]> {
-    return this.loaded().userVectors(histories)
+  async userVectors(histories: { vecs: Float32Array[]; types: number[] }[]): Promise<Float32Array[]> {
+    return moved(await this.loaded().userVectors(histories))
   }
 
   itemVector(text: Float32Array, id: string): Float32Array {
     const m = this.loaded()
-    return m.itemVector(text, m.collabVector(id))
+    const v = m.itemVector(text, m.collabVector(id))
+    return Comlink.transfer(v, [v.buffer as ArrayBuffer])
   }
 
   cacheStats() {
     return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 }
   }
+}
+
+/** Transfers fresh vectors (each owns its buffer) to the page instead of copying them. */
+function moved(vecs: Float32Array[]): Float32Array[] {
+  return Comlink.transfer(vecs, vecs.map((v) => v.buffer as ArrayBuffer))
 }
 
 Comlink.expose(new Engine())

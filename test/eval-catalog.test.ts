@@ -1,0 +1,57 @@
+// `npm run eval -- --catalog <pack>`: inpage reads what a browser with that pack reads — the pack's
+// neighbour lists (the data's own logs), its text vectors when made with this model's encoder — and the
+// results say which pack. Tiny fixture from the shared data, real model (onnxruntime-node).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildPack } from '../catalog/build'
+import { openPack } from '../catalog/read'
+import { convertFiles } from '../eval/convert'
+import { datasetDir, loadDataset } from '../eval/data'
+import { makeTiny } from '../eval/fixtures/tiny'
+import { DEFAULT_OPTIONS, buildContext, evaluate, type EvalOptions } from '../eval/harness'
+import { loadModel, type LoadedModel } from '../eval/model-node'
+
+const MODEL = 'public/models/inpage-sci-v1'
+let dir: string
+let loaded: LoadedModel
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'inpage-eval-catalog-'))
+  const tiny = makeTiny(datasetDir(), join(dir, 'input'))
+  convertFiles(tiny.events, tiny.items, join(dir, 'tiny'))
+  loaded = await loadModel(MODEL, { threads: 1 })
+  await buildPack({ data: join(dir, 'tiny'), model: MODEL, out: join(dir, 'pack'), encode: (t) => loaded.model.encode(t) })
+}, 120_000)
+afterAll(async () => {
+  await loaded?.model.release()
+  rmSync(dir, { recursive: true, force: true })
+})
+const opts: EvalOptions = { ...DEFAULT_OPTIONS, protocol: 'full', split: 'test', personalWeight: 0.7, queryWeight: 0.5 }
+
+describe('eval with a catalog pack', () => {
+  it("scores with the pack's neighbour lists and text vectors, and says which pack it read", async () => {
+    const ds = () => loadDataset(join(dir, 'tiny'), ['valid', 'test'])
+    const plain = await buildContext(ds(), loaded)
+    const withPack = await buildContext(ds(), loaded, { catalog: join(dir, 'pack') })
+    const pack = openPack(join(dir, 'pack'))
+    expect(withPack.packInfo).toMatchObject({ pack: `${pack.manifest.name}@${pack.manifest.version}`, textVectors: true, covered: withPack.ids.length })
+    // Neighbour lists: the pack's (built from these 8 shoppers), not the model's (all of Scientific).
+    let differ = 0
+    for (const id of withPack.ids) {
+      expect([...(withPack.neighbors!.get(id) ?? new Map())]).toEqual(pack.item(id)!.neighbors)
+      if (JSON.stringify([...(plain.neighbors!.get(id) ?? [])]) !== JSON.stringify(pack.item(id)!.neighbors)) differ++
+    }
+    expect(differ).toBeGreaterThan(0)
+    // Text vectors: the pack's int8 ones, within a quantization step of the encoder's.
+    withPack.textVecs.forEach((v, i) => {
+      const e = plain.textVecs[i]!
+      let max = 0
+      for (let j = 0; j < v.length; j++) max = Math.max(max, Math.abs(e[j]!))
+      for (let j = 0; j < v.length; j++) expect(Math.abs(v[j]! - e[j]!)).toBeLessThanOrEqual(max / 254 + 1e-6)
+    })
+    const r = await evaluate(withPack, opts)
+    expect((r as { catalog?: unknown }).catalog).toMatchObject({ pack: withPack.packInfo!.pack, covered: withPack.ids.length })
+    expect(r.warnings ?? []).not.toContainEqual(expect.stringMatching(/collab\.json/))
+  }, 120_000)
+})
