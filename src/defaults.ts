@@ -33,8 +33,8 @@ export const defaults = Object.freeze({
   openTimeoutMs: 5000,
   /** How long a blocked delete waits for other tabs to close before it is reported. */
   blockedGraceMs: 1000,
-  /** A worker that has not answered its first call by then is taken for dead. */
-  workerStartMs: 15_000,
+  /** A worker whose script has not answered a ping by then is taken for dead (a busy phone can be slow). */
+  workerStartMs: 30_000,
   /** Item text vectors kept in the vector cache (memory and IndexedDB). */
   vectorCacheLimit: 20_000,
 })

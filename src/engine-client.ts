@@ -99,21 +99,25 @@ export class EngineClient {
   }
 
   /**
-   * The worker holds a Web Lock for its whole life; asking for the same lock here is granted only when
-   * the worker is gone, so a dead worker fails its pending calls at once instead of hanging. Its first
-   * answer (taking the lock) also proves it started: no answer within WORKER_START_MS means it did not.
+   * A ping, sent before anything else and answered at once, proves the worker's script ran: no answer
+   * within WORKER_START_MS means it did not (an error event covers the usual ways a script fails; this
+   * covers the silent ones). Then the worker holds a Web Lock for its whole life; asking for the same lock
+   * here is granted only when the worker is gone, so a dead worker fails its pending calls at once.
    */
   private watch(worker: Worker, api: Comlink.Remote<EngineApi>, dead: (message: string) => void) {
     const locks = (globalThis.navigator as Navigator & { locks?: LockManager })?.locks
     const name = `inpage-engine:${Math.random().toString(36).slice(2)}`
     this.startTimer = setTimeout(() => dead(`the engine worker did not start within ${WORKER_START_MS / 1000} s`), WORKER_START_MS)
-    api.hold(locks ? name : undefined).then(
-      () => {
-        clearTimeout(this.startTimer)
-        if (locks) void locks.request(name, () => dead('the engine worker stopped'))
-      },
+    api.ping().then(
+      () => clearTimeout(this.startTimer),
       () => {},
     )
+    // Sent right after the ping, before the model load: the lock is held before any heavy work starts.
+    if (locks)
+      api.hold(name).then(
+        () => void locks.request(name, () => dead('the engine worker stopped')),
+        () => {},
+      )
   }
 
   private fail(error: { name: string; message: string }) {

@@ -104,8 +104,10 @@ export interface EngineRerank {
 
 /** The worker's API, exposed with comlink. */
 export interface EngineApi {
-  /** The worker's first answer: takes the life lock (when given) and resolves once it is held. */
-  hold(lock?: string): Promise<void>
+  /** Answers at once, before any other work: proves the worker's script ran. */
+  ping(): true
+  /** Takes the life lock and resolves once it is held. */
+  hold(lock: string): Promise<void>
   load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo>
   rerank(req: RerankRequest): Promise<EngineRerank>
   /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */

@@ -29,10 +29,14 @@ class Engine implements EngineApi {
   /** Pack records servers attached to candidates, by id (bounded): history items keep them. */
   private readonly attached = new BoundedMap<string, PackItem>(5000)
 
-  /** The worker's first answer: takes the life lock (when given) and resolves once it is held. */
-  async hold(lock?: string): Promise<void> {
+  ping(): true {
+    return true
+  }
+
+  /** Takes the life lock; resolves once it is held (the page then waits on it). */
+  async hold(lock: string): Promise<void> {
     const locks = (self.navigator as Navigator & { locks?: LockManager }).locks
-    if (!locks || !lock) return
+    if (!locks) return
     await new Promise<void>((held) => void locks.request(lock, () => (held(), new Promise<never>(() => {}))))
   }
 
