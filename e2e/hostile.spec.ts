@@ -209,6 +209,31 @@ test.describe('never-reject: a broken worker means the server order, at once', (
     })
 })
 
+test.describe('never-reject: overlapping calls', () => {
+  test('reranks fired together, with encoding to do, all come back personalized (ORT runs one inference at a time)', async ({ page }) => {
+    test.setTimeout(180_000)
+    const errors = await watchErrors(page)
+    await openHarness(page)
+    const r = await page.evaluate(
+      async ({ model, seen, cands }) => {
+        const rec = window.inpage.createRecommender({ model, backend: 'wasm', storage: 'memory', consent: 'granted' })
+        await rec.warmUp()
+        const calls = []
+        for (let k = 0; k < 10; k++) {
+          // A history one event longer each time (the track takes ms, the reranks seconds: they overlap).
+          await rec.track({ type: k % 2 ? 'click' : 'view', itemId: `${seen[k % seen.length]!.id}-${k}`, item: { ...seen[k % seen.length]!.item, title: `${seen[k % seen.length]!.item.title} ${k}` } })
+          // Each call brings new texts and a query to encode and a new history: both sessions are asked at once.
+          calls.push(rec.rerank(cands.slice(0, 8).map((c) => ({ ...c, id: `${c.id}-${k}`, title: `${c.title} (${k})` })), { budgetMs: 120_000, query: `flask ${k}` }))
+        }
+        return (await Promise.all(calls)).map((x) => ({ why: x.why, error: x.error?.message }))
+      },
+      { model: MODEL, seen, cands },
+    )
+    expect(r).toEqual(Array(10).fill({ why: 'personalized', error: undefined }))
+    expect(await errors()).toEqual([])
+  })
+})
+
 // ================================================================ host page
 
 test.describe('host page: nothing inpage does throws into the page', () => {

@@ -49,6 +49,19 @@ export class InpageModel {
     }
     this.neighbors = files.neighbors ? readNeighbors(files.neighbors) : undefined
   }
+  /** Session runs, one at a time. */
+  private runs: Promise<unknown> = Promise.resolve()
+
+  /**
+   * onnxruntime-web's WASM backend cannot run two inferences at once (its sessions share one wasm
+   * instance: overlapping reranks in the worker failed inside ORT); every run waits for the one before.
+   */
+  private exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.runs.then(run, run)
+    this.runs = next.catch(() => {})
+    return next
+  }
+
   /** Builds the model from its verified files: the worker's come from fetch, eval's from disk. */
   static fromFiles(manifest: Manifest, ort: OrtLike, encoder: OrtSession, user: OrtSession, file: (name: string) => ArrayBuffer): InpageModel {
     const json = (f: string) => JSON.parse(new TextDecoder().decode(file(f))) as unknown
@@ -118,10 +131,10 @@ export class InpageModel {
         ids[r * len + c] = BigInt(t)
         mask[r * len + c] = 1n
       }))
-      const res = await this.encoder.run({
+      const res = await this.exclusive(() => this.encoder.run({
         input_ids: new this.ort.Tensor('int64', ids, [idx.length, len]),
         attention_mask: new this.ort.Tensor('int64', mask, [idx.length, len]),
-      })
+      }))
       const data = res[this.manifest.encoder.output]!.data as Float32Array
       idx.forEach((i, r) => (out[i] = data.slice(r * d, (r + 1) * d)))
     }
@@ -175,11 +188,11 @@ export class InpageModel {
         mask[b * L + pad + j] = 1n
       })
     })
-    const res = await this.user.run({
+    const res = await this.exclusive(() => this.user.run({
       hist_vecs: new this.ort.Tensor('float32', vecs, [B, L, d]),
       hist_types: new this.ort.Tensor('int64', types, [B, L]),
       hist_mask: new this.ort.Tensor('int64', mask, [B, L]),
-    })
+    }))
     const data = res[this.manifest.user.output]!.data as Float32Array
     return histories.map((_, b) => data.slice(b * d, (b + 1) * d))
   }
