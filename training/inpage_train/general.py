@@ -71,7 +71,7 @@ class GSettings:
     enc_hist_items: int = 5
     # score
     prior_weights: tuple = (0.0, 0.02, 0.05)
-    knn_weights: tuple = (0.0, 0.5, 1.0, 2.0, 4.0)
+    knn_weights: tuple = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
     knn_decays: tuple = (0.6, 0.8)
     text_decays: tuple = (0.5, 0.8, 1.0)     # text-only baseline's recency decay
     # user model (pool-only, as in inpage-sci-v1 2.x)
@@ -359,10 +359,12 @@ def main(argv=None):
     ap.add_argument("--card", action="store_true", help="only write MODEL_CARD.md + manifest from --final and --lodo runs")
     ap.add_argument("--final", default=None)
     ap.add_argument("--lodo", action="append", default=[])
+    ap.add_argument("--notes", default=None, help="markdown appended to the card's 'What fell short'")
     args = ap.parse_args(argv)
     if args.card:
         from .general_card import write_card_and_manifest
-        return write_card_and_manifest(Path(args.ship), Path(args.final), [Path(p) for p in args.lodo])
+        return write_card_and_manifest(Path(args.ship), Path(args.final), [Path(p) for p in args.lodo],
+                                       Path(args.notes) if args.notes else None)
     torch.set_num_threads(args.threads)
     st = GSettings()
     if args.smoke:
@@ -543,9 +545,11 @@ def main(argv=None):
     ekey = hashlib.sha1((P if P is not None else np.zeros(0, np.float32)).tobytes()
                         + f"{st.max_tokens} {st.quant_per_channel}".encode()).hexdigest()[:16]
     c32, c8 = cache / f"encoder-{ekey}.fp32.onnx", cache / f"encoder-{ekey}.int8.onnx"
-    if not c8.exists():
-        X.export_encoder(enc, c32, st.max_tokens)
-        X.quantize(c32, c8, per_channel=st.quant_per_channel)
+    if not c8.exists():   # written under a per-process name, then renamed: parallel runs never read a half file
+        t32, t8 = cache / f"tmp-{os.getpid()}.fp32.onnx", cache / f"tmp-{os.getpid()}.int8.onnx"
+        X.export_encoder(enc, t32, st.max_tokens)
+        X.quantize(t32, t8, per_channel=st.quant_per_channel)
+        os.replace(t32, c32); os.replace(t8, c8)
     else:
         log(f"encoder ONNX from the cache ({c8.name})")
     shutil.copy(c32, enc_fp32); shutil.copy(c8, enc_int8)
@@ -633,7 +637,8 @@ def evaluate_domain(d, st, alpha, beta, knn_only_decay, text_decay, knn_w, knn_d
     else:
         ids, mask = E.tokenize(tok, d.ds.texts, st.max_tokens)
         text8 = X.run_encoder(X.session(enc_path), ids, mask)
-        np.save(cp, text8)
+        tmp = Path(cache) / f"tmp-{os.getpid()}.npy"
+        np.save(tmp, text8); os.replace(tmp, cp)
     res["int8_text_min_cos_vs_fp32"] = float((text8 * d.text).sum(1).min())
     iv8 = item_vectors(text8, pop, st)
     uv8 = X.run_user(usr_sess, iv8, ts.hists, st.max_history)
