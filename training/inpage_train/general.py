@@ -473,7 +473,7 @@ def main(argv=None):
     # ---- user model: leak-free levels per training domain (aggregates from the cut sequences only)
     t = time.time()
     levels = []
-    for d in tr:
+    for d in tr if st.user_epochs > 0 else []:   # user_epochs=0: the untrained user model (recency mean + prior)
         d.parts = None
         seqs = d.ds.train_histories()
         for cut in range(1, st.user_levels + 1):
@@ -508,11 +508,19 @@ def main(argv=None):
         fns = {d.name: (lambda dn, kn: (lambda hs, sl: dn[sl] + wt * kn[sl]))(dense[d.name], kn_sel(d, dec)) for d in tr}
         return crit(fns, detail=detail)
 
-    user_info = U.train(um, levels, text_dim, tr[0].ds.cat_keys, knn_weight=max(best0["knn_weight"], 0.25),
-                        knn_decay=best0["decay"], epochs=st.user_epochs, batch=st.user_batch, lr=st.user_lr,
-                        collab_drop_hist=0.0, collab_drop_cat=0.0, temp=st.user_temp, seed=st.seed, log=log,
-                        eval_fn=model_crit, eval_every=1, calib_steps=st.user_calib_steps, freeze_prior=1,
-                        pool_only=st.user_pool_only)
+    if st.user_epochs > 0:
+        user_info = U.train(um, levels, text_dim, tr[0].ds.cat_keys, knn_weight=max(best0["knn_weight"], 0.25),
+                            knn_decay=best0["decay"], epochs=st.user_epochs, batch=st.user_batch, lr=st.user_lr,
+                            collab_drop_hist=0.0, collab_drop_cat=0.0, temp=st.user_temp, seed=st.seed, log=log,
+                            eval_fn=model_crit, eval_every=1, calib_steps=st.user_calib_steps, freeze_prior=1,
+                            pool_only=st.user_pool_only)
+    else:
+        for d in tr:
+            d.parts = None
+        v0 = model_crit(um)
+        user_info = {"steps": 0, "selected_step": 0, "selected_valid": v0,
+                     "note": "user_epochs=0: untrained user model (recency-weighted mean of text vectors + prior weight)"}
+        log(f"user model: not trained (user_epochs=0), valid {v0:.4f}")
     del levels
     torch.save(um.state_dict(), run / "user.pt")
     timing["user_train"] = time.time() - t
