@@ -156,6 +156,8 @@ class Level:
     targets: np.ndarray
     item_vecs: np.ndarray        # [n_items, item_dim] (text ‖ collab ‖ prior) from the cut sequences
     knn: object                  # scipy.sparse [n_items, n_items] neighbour weights from the cut sequences
+    cat_keys: list | None = None # this level's own catalogue categories (levels from different catalogues);
+                                 # None: train()'s cat_keys
 
 
 def train(model, levels, text_dim, cat_keys, knn_weight=0.5, knn_decay=0.8, epochs=10, batch=256, lr=1e-3,
@@ -171,6 +173,8 @@ def train(model, levels, text_dim, cat_keys, knn_weight=0.5, knn_decay=0.8, epoc
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     cat_of, cat_items = category_index(cat_keys)
+    # levels may come from different catalogues (the general model): each then carries its own categories
+    cat_idx = [category_index(lv.cat_keys) if lv.cat_keys is not None else (cat_of, cat_items) for lv in levels]
     ivs = [torch.from_numpy(lv.item_vecs) for lv in levels]
     D = ivs[0].shape[1]
     has_collab = D > text_dim
@@ -184,11 +188,12 @@ def train(model, levels, text_dim, cat_keys, knn_weight=0.5, knn_decay=0.8, epoc
                             lr=lr, weight_decay=0.01)
     def batch_loss(li, idx):
         lv, iv = levels[li], ivs[li]
+        l_cat_of, l_cat_items = cat_idx[li]
         seqs, tys = [], []
         for i in idx:
             h = lv.hists[i]
             if augment_types:
-                sq, ty = augment(h, rng, cat_items, cat_of)
+                sq, ty = augment(h, rng, l_cat_items, l_cat_of)
             else:
                 sq, ty = [int(x) for x in h], [0] * len(h)
             if hist_drop and len(sq) > 2:  # drop random older events (robustness to short/partial histories)

@@ -1,0 +1,140 @@
+"""The general (catalog-independent, contract 3) pipeline: aggregates from a catalogue's own histories, the
+next-item baseline, per-level categories in the user model, and one tiny leave-one-domain-out run end to end
+(synthetic domains, so it does not depend on the shared data)."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import scipy.sparse as sp
+import torch
+
+from inpage_train import general as G
+from inpage_train import knn as K
+from inpage_train import user_model as U
+
+WORDS = ("red blue green black white small large steel glass paper cotton wool digital classic "
+         "pen lamp cup brush cream game card ball tape wire box mask soap gel kit").split()
+
+
+def make_domain(root: Path, name: str, n_items: int, n_users: int, categories: bool, seed: int) -> Path:
+    """A tiny catalogue in the shared data's format: items in groups of 5 bought in order, so co-occurrence and
+    next-item have signal; every user's sequence is 6-8 items; train/valid/test as the README defines them."""
+    rng = np.random.default_rng(seed)
+    d = root / name
+    d.mkdir(parents=True)
+    with open(d / "items.jsonl", "w") as f:
+        for i in range(n_items):
+            title = " ".join(rng.choice(WORDS, 3)) + f" {name} {i % 7}"
+            cats = [name.title(), f"{name} sub", f"{name} g{(i // 5) % 3}"] if categories else [name.title()]
+            f.write(json.dumps({"item": i, "asin": f"{name[:2].upper()}{i:05d}", "title": title, "brand": None,
+                                "categories": cats, "description": None}) + "\n")
+    seqs = []
+    for u in range(n_users):
+        g = int(rng.integers(n_items // 5))
+        s = [5 * g + j for j in range(5)]
+        s += [int(x) for x in rng.choice(n_items, int(rng.integers(1, 4)), replace=False)]
+        seqs.append(s)
+    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
+    with open(d / "train.inter", "w") as tr, open(d / "valid.inter", "w") as va, open(d / "test.inter", "w") as te:
+        for f in (tr, va, te):
+            f.write(head)
+        for u, s in enumerate(seqs):
+            for k in range(1, len(s) - 2):
+                tr.write(f"{u}\t{' '.join(map(str, s[:k]))}\t{s[k]}\n")
+            va.write(f"{u}\t{' '.join(map(str, s[:-2]))}\t{s[-2]}\n")
+            te.write(f"{u}\t{' '.join(map(str, s[:-1]))}\t{s[-1]}\n")
+    return d
+
+
+def test_cooc_parts_recombine_into_knn_cooc():
+    hists = [np.array([0, 1, 2, 3]), np.array([2, 1, 4]), np.array([3, 0, 1, 1])]
+    cu, cf, cb = G.cooc_parts(hists, 5, 0.7)
+    for back in (0.0, 0.5, 1.0):
+        eu, ew = K.cooc(hists, 5, 0.7, back)
+        np.testing.assert_allclose(cu, eu)
+        np.testing.assert_allclose(cf + back * cb, ew, rtol=1e-6)
+
+
+def test_knn_weights_are_knn_py_from_these_histories_only():
+    st = G.GSettings(knn_min_count=1, knn_top_n=2, knn_back=0.5)
+    hists = [np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([0, 2, 3])]
+    pop = G.popularity_of(hists, 4)
+    assert pop.tolist() == [2, 2, 3, 2]
+    W = G.knn_weights(hists, 4, st, 0.5, 0.5)
+    cu, cw = K.cooc(hists, 4, st.knn_gamma, 0.5)
+    np.testing.assert_allclose(W.toarray(), K.weights(cu, cw, pop, 1, 0.5, 0.5, 2), rtol=1e-6)
+    assert (np.count_nonzero(W.toarray(), axis=1) <= 2).all()
+    # the same through precomputed parts
+    W2 = G.knn_weights(None, 4, st, 0.5, 0.5, pop=pop, parts=G.cooc_parts(hists, 4, st.knn_gamma))
+    np.testing.assert_allclose(W2.toarray(), W.toarray(), rtol=1e-6)
+    # the prior is log1p(pop) / priorScale
+    np.testing.assert_allclose(G.item_vectors(np.zeros((4, 2), np.float32), pop, st)[:, -1], np.log1p(pop) / st.prior_scale)
+
+
+def test_next_item_counts_transitions_from_the_last_item():
+    train = [np.array([0, 1, 2]), np.array([0, 1, 3]), np.array([0, 2])]
+    pop = G.popularity_of(train, 4)
+    s = G.next_item_scores([np.array([3, 0]), np.array([2])], train, 4, pop)
+    # after 0: 1 twice, 2 once; popularity only breaks ties (below one transition)
+    assert s[0].argsort()[::-1][:2].tolist() == [1, 2]
+    assert s[0, 1] >= 2 and s[0, 1] < 3 and s[0, 2] < 2
+    # nothing ever follows 2: popularity order
+    assert s[1].argmax() == int(np.argmax(pop))
+
+
+def test_user_model_levels_from_catalogues_of_different_sizes_with_their_own_categories():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    levels = []
+    for n, cats in ((7, ["a"] * 3 + ["b"] * 4), (11, ["x"] * 11)):
+        iv = rng.standard_normal((n, 5)).astype(np.float32)
+        hists = [rng.choice(n, 3, replace=False) for _ in range(8)]
+        levels.append(U.Level(hists, rng.integers(0, n, 8), iv, sp.csr_matrix(np.eye(n, dtype=np.float32)), cat_keys=cats))
+    m = U.UserModel(5, d=8, layers=1, heads=2, max_history=10, prior_dims=1)
+    before = m.pool.weight.detach().clone()
+    info = U.train(m, levels, 4, ["unused"], epochs=2, batch=4, calib_steps=1, freeze_prior=1, pool_only=True,
+                   collab_drop_hist=0.0, collab_drop_cat=0.0, log=lambda *a: None)
+    assert info["steps"] == 8
+    assert not torch.equal(before, m.pool.weight.detach()), "the pooling weights were trained"
+
+
+def test_lodo_run_end_to_end(tmp_path):
+    root = tmp_path / "data"
+    dirs = [make_domain(root, "alpha", 40, 60, True, 1), make_domain(root, "beta", 35, 60, False, 2),
+            make_domain(root, "gamma", 30, 60, False, 3)]
+    ship = tmp_path / "ship"
+    args = sum((["--data", str(d)] for d in dirs), []) + [
+        "--holdout", "gamma", "--smoke", "--runs", str(tmp_path / "runs"), "--ship", str(ship), "--name", "t"]
+    out = G.main(args)
+    assert out["train_domains"] == ["alpha", "beta"] and list(out["results"]) == ["gamma"]
+    r = out["results"]["gamma"]
+    for row in ("popularity", "next_item", "item_knn", "text_only", "inpage_int8"):
+        assert 0.0 <= r[row]["full"]["ndcg@10"] <= 1.0
+        assert "category" not in r[row]             # gamma has one root category
+    assert r["ratio_full"] == pytest.approx(r["inpage_int8"]["full"]["ndcg@10"] / r["item_knn"]["full"]["ndcg@10"])
+    # choices were made on the training domains only
+    assert set(out["criterion_reference"]) == {"alpha", "beta"}
+    assert "category" in out["criterion_reference"]["alpha"] and "category" not in out["criterion_reference"]["beta"]
+    run = tmp_path / "runs" / "t"
+    for f in ("metrics.json", "settings.json", "log.txt", "encoder.int8.onnx", "user.int8.onnx"):
+        assert (run / f).is_file(), f
+    # the shipped folder follows contract 3
+    man = json.loads((ship / "manifest.json").read_text())
+    assert man["dims"] == {"text": 384, "collab": 1, "item": 385}
+    agg = man["aggregates"]
+    assert agg["priorScale"] == 8.0 and set(agg["knn"]) == {"gamma", "back", "alpha", "beta", "minCount", "topN"}
+    assert set(man["scoring"]["knn"]) == {"weight", "decay"}
+    assert "collab" not in man
+    assert not any(f.startswith(("collab", "neighbors")) for f in man["files"])
+    for name, meta in man["files"].items():
+        assert hashlib.sha256((ship / name).read_bytes()).hexdigest() == meta["sha256"], name
+    # full vocabulary: the encoder's embedding table has every one of the tokenizer's 30,522 rows
+    g = onnx.load(str(ship / "encoder.int8.onnx"))
+    rows = [i.dims[0] for i in g.graph.initializer if len(i.dims) == 2 and i.dims[1] == 384]
+    assert 30522 in rows
+    # never overwrites a model folder without --force
+    with pytest.raises(SystemExit):
+        G.main(args)
