@@ -152,3 +152,19 @@ test("records the store's server attaches to candidates need no pack fetch, and 
   expect(r.catalog).toMatchObject({ pack: 'attached', asked: 24, missing: 0, files: 0, textVectors: true })
   expect(requests).toEqual([])
 })
+
+test('the general model (contract 3: no tables of its own) personalizes from a pack alone', async ({ page }) => {
+  test.setTimeout(180_000)
+  await openHarness(page)
+  const r = await page.evaluate(
+    async ({ cands, seen }) => {
+      const rec = window.inpage.createRecommender({ model: '/models/inpage-general-v1/', catalog: '/packs/small-plain/', backend: 'wasm', name: 'general', storage: 'memory', consent: 'granted' })
+      for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+      await rec.warmUp()
+      const out = await rec.rerank(cands, { budgetMs: 120_000, personalWeight: 1 })
+      return { why: out.why, model: rec.status().engine.info?.model, catalog: rec.status().engine.catalog, moved: out.items.some((it, i) => it.serverRank !== i) }
+    },
+    { cands, seen },
+  )
+  expect(r).toMatchObject({ why: 'personalized', model: { name: 'inpage-general-v1' }, catalog: { missing: 0, textVectors: false }, moved: true })
+})

@@ -55,3 +55,26 @@ describe('eval with a catalog pack', () => {
     expect(r.warnings ?? []).not.toContainEqual(expect.stringMatching(/collab\.json/))
   }, 120_000)
 })
+
+describe('the general model (contract 3) with a catalog pack', () => {
+  it('reads its prior from the pack and personalizes a catalog it has no tables for', async () => {
+    const general = await loadModel('public/models/inpage-general-v1', { threads: 1 })
+    try {
+      const m = general.model
+      expect(m.manifest.dims).toMatchObject({ collab: 1, item: 385 })
+      expect(m.priorRange).toEqual([384, 385])
+      const v = m.publicFromPopularity(7)!
+      expect(v[0]).toBeCloseTo(Math.log1p(7) / 8, 6)
+      await buildPack({ data: join(dir, 'tiny'), model: 'public/models/inpage-general-v1', out: join(dir, 'pack-general'), encode: (t) => m.encode(t) })
+      const ctx = await buildContext(loadDataset(join(dir, 'tiny'), ['valid', 'test']), general, { catalog: join(dir, 'pack-general') })
+      expect(ctx.packInfo).toMatchObject({ textVectors: true, covered: ctx.ids.length })
+      // Popular items carry their prior in the last dimension of their item vector.
+      const pack = openPack(join(dir, 'pack-general'))
+      ctx.ids.forEach((id, i) => expect(ctx.itemVecs[i]![384]).toBeCloseTo(Math.log1p(pack.item(id)!.pop) / 8, 5))
+      const r = await evaluate(ctx, opts)
+      expect(r.systems['inpage-int8']!['ndcg@10']).toBeGreaterThanOrEqual(0)
+    } finally {
+      await general.model.release()
+    }
+  }, 180_000)
+})

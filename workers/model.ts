@@ -46,6 +46,9 @@ export class InpageModel {
       files.collabIndex.ids.forEach((id, i) => this.collabIndex.set(id, i))
       const prior = files.collabIndex.layout?.prior
       if (prior) this.priorRange = [this.dims.text + prior[0], this.dims.text + prior[1]]
+    } else if (manifest.aggregates && this.dims.collab === 1) {
+      // Contract 3 (catalog-independent): the public part of an item vector is the popularity prior alone.
+      this.priorRange = [this.dims.text, this.dims.text + 1]
     }
     this.neighbors = files.neighbors ? readNeighbors(files.neighbors) : undefined
   }
