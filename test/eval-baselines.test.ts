@@ -160,7 +160,8 @@ describe('harness on a foreign catalogue (shipped model, ids it has never seen)'
     const planted = new Map(IDS.map((id) => [id, new Map([[IDS[0]!, 100], [IDS[D]!, 50]])]))
     const model = Object.create(ctx.model) as InpageModel
     Object.defineProperty(model, 'neighbors', { value: planted })
-    const poisoned: Context = { ...ctx, model }
+    // Without a pack the harness scores with the model's lists (ctx.neighbors): plant them there too.
+    const poisoned: Context = { ...ctx, model, neighbors: planted }
     const base = await evaluate(ctx, opts({}))
     const pois = await evaluate(poisoned, opts({}))
     for (const s of ['popularity', 'item-knn', 'next-item', 'text-only']) expect(pois.systems[s], s).toEqual(base.systems[s])
