@@ -2,27 +2,18 @@
 // item-kNN with the training code's definition (training/inpage_train/knn.py) and next-item transitions.
 
 import type { Neighbors } from '../src/ranking/score'
+import type { NeighborSettings } from '../src/pack/format'
+import { KNN_TRAINING_DEFAULTS } from '../workers/manifest'
 
 /** Item-kNN settings. The defaults are the ones the shipped model's neighbour lists were built with
  * (public/models/inpage-sci-v1/manifest.json: training.settings.knn_min_count/gamma/alpha/beta/top_n,
  * backward pairs weighted 1 as in pipeline.py) and the browser's recency decay (scoring.knn.decay). */
-export interface ItemKnnSettings {
-  /** Pairs held by fewer distinct users are dropped (the k-shopper threshold). */
-  minCount: number
-  /** Distance decay of a pair inside one history: gamma^(|pos_a − pos_b| − 1). */
-  gamma: number
-  /** Weight of backward pairs (b before a) relative to forward pairs (b after a). */
-  back: number
-  /** w(a → b) = Cw[a, b] / (pop[a]^alpha · pop[b]^beta). */
-  alpha: number
-  beta: number
-  /** Neighbours kept per item (largest weights; ties: smaller item index). */
-  topN: number
+export interface ItemKnnSettings extends Omit<NeighborSettings, 'window'> {
   /** Recency decay over the shopper's distinct history items when scoring (src/ranking/score.ts knnScores). */
   decay: number
 }
 
-export const ITEM_KNN_DEFAULTS: Readonly<ItemKnnSettings> = Object.freeze({ minCount: 2, gamma: 0.8, back: 1, alpha: 0.3, beta: 0.1, topN: 50, decay: 0.8 })
+export const ITEM_KNN_DEFAULTS: Readonly<ItemKnnSettings> = Object.freeze({ ...KNN_TRAINING_DEFAULTS, decay: 0.8 })
 
 /** Neighbour weights w(a → b) by item index, from training histories (item indices, oldest first). As
  * training/inpage_train/knn.py cooc + weights: C_users[a, b] = distinct users holding both a and b; Cw[a, b]

@@ -198,7 +198,8 @@ export async function buildContext(
   const packText =
     pack && pack.manifest.textVectors === 'int8' && pack.manifest.model === `${model.manifest.name}@${model.manifest.version}` && pack.manifest.dims.text === d
   const fromPack = packText ? ids.map((id) => pack.item(id)?.text) : undefined
-  if (fromPack?.every((v) => v)) {
+  const textFromPack = fromPack?.every((v) => v) ?? false
+  if (textFromPack) {
     textVecs = fromPack as Float32Array[]
   } else if (cacheFile && existsSync(cacheFile)) {
     const b = readFileSync(cacheFile)
@@ -240,7 +241,7 @@ export async function buildContext(
     pack: `${pack.manifest.name}@${pack.manifest.version}`,
     dir: shownPath(opts.catalog!),
     model: pack.manifest.model,
-    textVectors: Boolean(fromPack?.every((v) => v)),
+    textVectors: textFromPack,
     covered: ids.filter((id) => packItems!.get(id)).length,
     items: ids.length,
   }

@@ -123,8 +123,7 @@ export class EngineClient {
   private fail(error: { name: string; message: string }) {
     this.status = { state: 'error', error }
     this.onError(error)
-    this.stop() // the next call starts a fresh worker
-    this.status = { state: 'error', error }
+    this.stop() // the next call starts a fresh worker (stop() keeps an error state)
   }
 
   get isLoaded(): boolean {

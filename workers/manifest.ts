@@ -28,6 +28,9 @@ export interface Manifest {
 /** Pairs further apart than this in one history are not counted (knn.py counts all pairs; histories are ≤ 50 there). */
 export const DEFAULT_PAIR_WINDOW = 50
 
+/** knn.py's co-occurrence settings as pipeline.py's defaults (backward pairs weighted 1.0). */
+export const KNN_TRAINING_DEFAULTS: Readonly<Omit<NeighborSettings, 'window'>> = Object.freeze({ minCount: 2, gamma: 0.8, back: 1, alpha: 0.3, beta: 0.1, topN: 50 })
+
 /** The settings a catalog pack for this model is built with: its `aggregates`, or an older model's training settings. */
 export function packSettings(m: Manifest): { neighbors: NeighborSettings; priorScale: number } {
   if (m.aggregates) return { neighbors: { window: DEFAULT_PAIR_WINDOW, ...m.aggregates.knn }, priorScale: m.aggregates.priorScale }
@@ -35,12 +38,12 @@ export function packSettings(m: Manifest): { neighbors: NeighborSettings; priorS
   const num = (k: string, d: number) => (typeof st[k] === 'number' ? (st[k] as number) : d)
   return {
     neighbors: {
-      minCount: num('knn_min_count', 2),
-      gamma: num('knn_gamma', 0.8),
-      back: 1, // pipeline.py builds the shipped lists with back = 1.0
-      alpha: num('knn_alpha', 0.3),
-      beta: num('knn_beta', 0.1),
-      topN: num('knn_top_n', 50),
+      minCount: num('knn_min_count', KNN_TRAINING_DEFAULTS.minCount),
+      gamma: num('knn_gamma', KNN_TRAINING_DEFAULTS.gamma),
+      back: KNN_TRAINING_DEFAULTS.back, // pipeline.py builds the shipped lists with back = 1.0
+      alpha: num('knn_alpha', KNN_TRAINING_DEFAULTS.alpha),
+      beta: num('knn_beta', KNN_TRAINING_DEFAULTS.beta),
+      topN: num('knn_top_n', KNN_TRAINING_DEFAULTS.topN),
       window: DEFAULT_PAIR_WINDOW,
     },
     priorScale: num('prior_scale', 8),

@@ -40,6 +40,7 @@ from . import export as X
 from . import knn as K
 from . import metrics as M
 from . import user_model as U
+from .evaluate import recency_mean
 from .pipeline import Log, seed_all, sha256, write_tokenizer
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
@@ -137,14 +138,6 @@ def next_item_scores(hists, train_hists, n_items, pop):
     last = np.array([int(h[-1]) for h in hists])
     tie = (pop / (pop.max() + 1.0) * 0.5).astype(np.float32)
     return T[last].toarray() + tie[None, :]
-
-
-def recency_mean(vecs, hists, decay):
-    out = np.zeros((len(hists), vecs.shape[1]), dtype=np.float32)
-    for r, h in enumerate(hists):
-        w = decay ** np.arange(len(h))[::-1]
-        out[r] = (vecs[h] * w[:, None]).sum(0) / w.sum()
-    return out
 
 
 # ---------------------------------------------------------------- domains
