@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Installs whatever this machine lacks for inpage, and nothing it already has:
-# Debian's chromium (for Playwright), node_modules (npm ci), and with --python the training venv.
+# Debian's browsers (chromium for Playwright; firefox-esr, WebKitGTK's driver and Xvfb for the
+# cross-engine suite), node_modules (npm ci), and with --python the training venv.
 # Called by `npm test` and `npm run demo` before they start, and by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ONNXRUNTIME_NODE_INSTALL=skip   # onnxruntime-node's postinstall downloads CUDA files and fails offline
+export PUPPETEER_SKIP_DOWNLOAD=1        # puppeteer drives Debian's firefox-esr; it must never fetch a browser
 
-if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
-  echo "setup: installing Debian chromium"
+# Each Debian package only when the file it gives is missing.
+missing=()
+[ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
+[ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null 2>&1 || missing+=(xvfb)
+command -v xauth >/dev/null 2>&1 || missing+=(xauth)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
