@@ -11,7 +11,7 @@ import { validateRerankOptions } from './options'
 import { defaults } from './defaults'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
-import type { ConsentState, RetentionOptions, StorageKind, TrackEvent } from './types'
+import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, TrackEvent } from './types'
 import type { BackendPreference, Progress } from './protocol'
 
 export interface RecommenderOptions {
@@ -51,6 +51,8 @@ export interface RecommenderStatus {
   events: number
   /** Stored records of the wrong shape, skipped. */
   skipped: number
+  /** The browser's answer to `navigator.storage.persist()`, asked only under consent `granted`. */
+  persistence: StoragePersistence
   storageFallback?: string
   lastError?: { name: string; message: string }
   disposed: boolean

@@ -43,3 +43,11 @@ export interface RetentionOptions {
 }
 
 export type StorageKind = 'indexeddb' | 'memory' | 'none'
+
+/**
+ * What the browser said to `navigator.storage.persist()`, asked once per page and only under consent
+ * `granted`: 'not-asked' (no grant yet, or the history is in memory), 'asking', 'persistent' (kept
+ * under storage pressure), 'best-effort' (the browser may evict it; Safari also erases it after 7
+ * days without a visit), 'unsupported' (no StorageManager).
+ */
+export type StoragePersistence = 'not-asked' | 'asking' | 'persistent' | 'best-effort' | 'unsupported'

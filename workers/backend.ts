@@ -42,3 +42,25 @@ export async function chooseBackend(pref: BackendPreference): Promise<BackendCho
   // WebGPU first, WASM if its session cannot be made.
   return { order: ['webgpu', 'wasm'], dropped, adapter: adapterInfo }
 }
+
+export interface ThreadFacts {
+  /** `numThreads` the site asked for, if any. */
+  requested?: number
+  /** `crossOriginIsolated` in the worker. */
+  isolated: boolean
+  /** Whether `SharedArrayBuffer` exists: ORT's threads need it, and isolation does not imply it (WebKitGTK). */
+  sharedMemory: boolean
+  /** `navigator.hardwareConcurrency` (may overstate the cores: WebKitGTK says 4 on 2). */
+  cores: number
+  max: number
+}
+
+/** How many WASM threads ORT will really run, and why: what `status()` reports is what runs. */
+export function wasmThreads(f: ThreadFacts): { threads: number; reason: string } {
+  if (!f.isolated) return { threads: 1, reason: `not cross-origin isolated (no COOP/COEP headers): 1 thread${f.requested ? ` (numThreads: ${f.requested} was requested)` : ''}` }
+  if (!f.sharedMemory)
+    return { threads: 1, reason: `cross-origin isolated, but this browser has no SharedArrayBuffer: 1 thread${f.requested ? ` (numThreads: ${f.requested} was requested)` : ''}` }
+  if (f.requested) return { threads: f.requested, reason: `numThreads: ${f.requested} was requested` }
+  const threads = Math.max(1, Math.min(f.max, f.cores || 1))
+  return { threads, reason: `cross-origin isolated: ${threads} threads` }
+}

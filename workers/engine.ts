@@ -7,7 +7,7 @@ import { describeError, InPageError } from '../src/errors'
 import { itemText } from '../src/ranking/text'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
-import { chooseBackend } from './backend'
+import { chooseBackend, wasmThreads } from './backend'
 import { loadManifest, loadModelFiles } from './loader'
 import { vectorDbName } from '../src/history/erase'
 import { InpageModel, type OrtSession } from './model'
@@ -59,16 +59,16 @@ class Engine implements EngineApi {
       onProgress?.(p)
     })
 
-    const isolated = self.crossOriginIsolated === true
-    const threads = cfg.numThreads ?? (isolated ? Math.max(1, Math.min(defaults.maxThreads, navigator.hardwareConcurrency || 1)) : 1)
+    const { threads, reason: threadsReason } = wasmThreads({
+      requested: cfg.numThreads,
+      isolated: self.crossOriginIsolated === true,
+      sharedMemory: typeof SharedArrayBuffer === 'function',
+      cores: navigator.hardwareConcurrency,
+      max: defaults.maxThreads,
+    })
     ort.env.wasm.numThreads = threads
     ort.env.wasm.wasmPaths = cfg.wasmPaths ?? new URL('./ort/', self.location.href).href
     ort.env.logLevel = 'error'
-    const threadsReason = cfg.numThreads
-      ? `numThreads: ${cfg.numThreads} was requested`
-      : isolated
-        ? `cross-origin isolated: ${threads} threads`
-        : 'not cross-origin isolated (no COOP/COEP headers): 1 thread'
 
     const choice = await chooseBackend(cfg.backend)
     const dropped = [...choice.dropped]

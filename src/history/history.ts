@@ -3,7 +3,8 @@
 
 import { describeError } from '../errors'
 import { defaults } from '../defaults'
-import type { ConsentState, RetentionOptions, StorageKind, StoredEvent } from '../types'
+import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, StoredEvent } from '../types'
+import { requestPersistence } from './persist'
 import { deleteDatabase } from './idb'
 import { openEventStore, SCHEMA_VERSION, type EventKey, type EventStore, type PrunePolicy } from './store'
 
@@ -77,6 +78,7 @@ export class ShopperHistory {
   private skipped = 0
   private lastError: { name: string; message: string } | undefined
   private fallbackReason: string | undefined
+  private persistence: StoragePersistence = 'not-asked'
   private channel: BroadcastChannel | undefined
   private readonly tab = Math.random().toString(36).slice(2, 10)
   private seq = 0
@@ -123,6 +125,7 @@ export class ShopperHistory {
       if (this.state === 'denied') await this.eraseStored()
       else {
         if (this.state === 'granted' && meta?.consent !== 'granted') await this.persistGrant(store)
+        if (this.state === 'granted') this.askPersistence()
         await this.prune(store)
       }
     } catch (err) {
@@ -142,6 +145,13 @@ export class ShopperHistory {
     await store.setMeta({ schema: SCHEMA_VERSION, created: (await store.getMeta())?.created ?? this.now(), consent: 'granted' })
   }
 
+  /** Once per page, under a grant, for a history kept in IndexedDB; never awaited (a browser may prompt). */
+  private askPersistence() {
+    if (this.persistence !== 'not-asked' || this.store?.kind !== 'indexeddb') return
+    this.persistence = 'asking'
+    void requestPersistence().then((answer) => (this.persistence = answer))
+  }
+
   get consent(): ConsentState {
     return this.state
   }
@@ -152,6 +162,7 @@ export class ShopperHistory {
       consent: this.state,
       events: this.count + this.unsaved.length + this.queue.length,
       skipped: this.skipped,
+      persistence: this.persistence,
       ...(this.fallbackReason ? { storageFallback: this.fallbackReason } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     }
@@ -296,6 +307,7 @@ export class ShopperHistory {
           if (!this.store) await this.openStore(true)
           if (!this.store) return
           await this.persistGrant(this.store)
+          this.askPersistence()
           const pending = this.unsaved.splice(0)
           if (pending.length) await this.write(pending)
           else this.cache = undefined
