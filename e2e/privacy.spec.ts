@@ -4,6 +4,7 @@ import { test, expect, type Page, type Worker } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { inCategory } from './catalog'
 import { openHarness } from './helpers'
+import { footprint as inPageFootprint } from './in-page'
 // The policy scripts/serve.mjs sends with *.csp.html pages.
 import { STRICT_CSP } from '../scripts/headers.mjs'
 import { E2E_ORIGIN } from './ports'
@@ -225,15 +226,7 @@ test('network audit: a full session sends only GETs of its own library, model an
 
 // ---------------------------------------------------------------- forget()
 
-async function footprint(page: Page) {
-  return page.evaluate(async () => ({
-    databases: (await indexedDB.databases()).map((d) => d.name!).filter((n) => n.startsWith('inpage')).sort(),
-    caches: (await caches.keys()).filter((k) => k.startsWith('inpage')),
-    local: Object.keys(localStorage),
-    session: Object.keys(sessionStorage),
-    cookie: document.cookie,
-  }))
-}
+const footprint = (page: Page) => page.evaluate(inPageFootprint)
 
 test('forget() after a full session leaves nothing of inpage in IndexedDB, the Cache API, web storage or cookies', async ({ page }) => {
   test.setTimeout(180_000)

@@ -2,6 +2,7 @@
 import { test, expect, type Page } from '@playwright/test'
 import { inCategory, type CatalogItem } from './catalog'
 import { openHarness } from './helpers'
+import { trackPurchases } from './in-page'
 
 const MODEL = '/models/inpage-sci-v1/'
 const glass = inCategory('Glassware & Labware')
@@ -14,18 +15,7 @@ const isGlass = new Set(glass.map((g) => g.id))
 
 async function shop(page: Page, events: CatalogItem[], consent: 'granted' | 'denied' = 'granted') {
   await openHarness(page)
-  await page.evaluate(
-    async ({ model, events, consent }) => {
-      window.rec = window.inpage.createRecommender({ model, consent, backend: 'wasm' })
-      for (const it of events) {
-        const item = { title: it.title, brand: it.brand, category: it.category }
-        await window.rec.track({ type: 'view', itemId: it.id, item, surface: 'category' })
-        await window.rec.track({ type: 'purchase', itemId: it.id, item })
-      }
-      await window.rec.warmUp()
-    },
-    { model: MODEL, events, consent },
-  )
+  await page.evaluate(trackPurchases, { model: MODEL, events, consent })
 }
 
 const rerank = (page: Page, candidates: object[], options: object = {}) =>

@@ -6,8 +6,13 @@
 //   /vendor/*     comlink's ESM build, for pages that talk to the worker directly (parity checks)
 //   /vendor-transformers/*, /bench-tmp/*   transformers.js and its model layout, for the bench's naive baseline
 // A page named *.csp.html gets the strict CSP the README documents (both header sets: scripts/headers.mjs).
+// For engines whose traffic a driver cannot see (the cross-engine suite, e2e/engines.spec.ts):
+//   /csp/<path>        <path> with the strict CSP on every response (page, library, worker, ORT files)
+//   /tampered/<path>   <path> with one byte of each .onnx file flipped (a corrupted model download)
+//   GET /__requests    every request served so far (method, path, headers, body bytes, CSP sent), as JSON;
+//                      not itself logged
 import { createServer } from 'node:http'
-import { createReadStream, statSync } from 'node:fs'
+import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ISOLATION_HEADERS, STRICT_CSP } from './headers.mjs'
@@ -46,20 +51,40 @@ export function resolvePath(urlPath) {
   }
 }
 
+/** Every request served, in order, for specs that count requests at the server (GET /__requests). */
+const requests = []
+
 const server = createServer((req, res) => {
+  let url = req.url ?? '/'
+  if (url === '/__requests') {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(requests))
+    return
+  }
+  const entry = { method: req.method, url, headers: req.headers, bodyBytes: 0, csp: false }
+  requests.push(entry)
+  req.on('data', (chunk) => (entry.bodyBytes += chunk.length))
   // /plain/<path> serves <path> without the isolation headers: a site that is not cross-origin isolated.
-  const plain = (req.url ?? '/').startsWith('/plain/')
-  const file = resolvePath(plain ? req.url.slice('/plain'.length) : (req.url ?? '/'))
-  const headers = plain
+  const prefix = /^\/(plain|csp|tampered)\//.exec(url)?.[1]
+  if (prefix) url = url.slice(prefix.length + 1)
+  const file = resolvePath(url)
+  const headers = prefix === 'plain'
     ? { 'Cache-Control': 'no-cache' }
     : { ...ISOLATION_HEADERS, 'Cache-Control': 'no-cache' }
   if (!file) {
     res.writeHead(404, headers).end('not found')
     return
   }
-  if (file.endsWith('.csp.html')) headers['Content-Security-Policy'] = STRICT_CSP
+  if (file.endsWith('.csp.html') || prefix === 'csp') headers['Content-Security-Policy'] = STRICT_CSP
+  entry.csp = 'Content-Security-Policy' in headers
+  const type = { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' }
+  if (prefix === 'tampered' && file.endsWith('.onnx')) {
+    const body = readFileSync(file)
+    body[body.length >> 1] ^= 0xff // same size, wrong sha256
+    res.writeHead(200, { ...headers, ...type, 'Content-Length': body.length }).end(req.method === 'HEAD' ? undefined : body)
+    return
+  }
   const size = statSync(file).size
-  res.writeHead(200, { ...headers, 'Content-Type': types[extname(file)] ?? 'application/octet-stream', 'Content-Length': size })
+  res.writeHead(200, { ...headers, ...type, 'Content-Length': size })
   if (req.method === 'HEAD') return res.end()
   createReadStream(file).pipe(res)
 })
