@@ -97,12 +97,20 @@ export function deleteDatabase(dbName: string, graceMs = BLOCKED_GRACE_MS): Prom
   })
 }
 
+/** True unless the browser can tell that the database does not exist. */
+export async function databaseExists(dbName: string): Promise<boolean> {
+  if (typeof indexedDB.databases !== 'function') return true
+  return (await indexedDB.databases()).some((d) => d.name === dbName)
+}
+
 /**
  * Every key of an existing database's store, read without ever creating the database (an open that
  * would create it is aborted). [] when there is no such database or it cannot be read.
  */
-export function readKeysIfExists(dbName: string): Promise<IDBValidKey[]> {
-  if (!hasIndexedDB()) return Promise.resolve([])
+export async function readKeysIfExists(dbName: string): Promise<IDBValidKey[]> {
+  if (!hasIndexedDB()) return []
+  // WebKit keeps (and lists) a database whose creating open was aborted: never open one that is not there.
+  if (!(await databaseExists(dbName))) return []
   return new Promise((resolve) => {
     const req = indexedDB.open(dbName)
     req.onupgradeneeded = () => req.transaction?.abort()

@@ -6,7 +6,7 @@ import { promisifyRequest } from 'idb-keyval'
 import type { StoredEvent } from '../types'
 import { EVENT_TYPES } from './events'
 import { parseCategoryPath } from '../ranking/text'
-import { deleteDatabase, hasIndexedDB, openKvStore, type KvStore } from './idb'
+import { databaseExists, deleteDatabase, hasIndexedDB, openKvStore, type KvStore } from './idb'
 
 /** Current schema. 1 = one array under the key 'history' (the first prototype); 2 = a key per event. */
 export const SCHEMA_VERSION = 2
@@ -195,12 +195,6 @@ export function migrateV1(old: unknown[]): [EventKey, StoredEvent][] {
     out.push([['e', ev.ts, 'v1', i], ev])
   })
   return out
-}
-
-/** True unless the browser can tell that the database does not exist. */
-export async function databaseExists(dbName: string): Promise<boolean> {
-  if (typeof indexedDB.databases !== 'function') return true
-  return (await indexedDB.databases()).some((d) => d.name === dbName)
 }
 
 /**
