@@ -1,5 +1,7 @@
 // Benchmarks in headless Chromium against the built library. Each figure is measured against a
 // baseline run in the same browser session and printed as a ratio. Never part of `npm test`.
+// The 'engines' section runs the same warm and first reranks in Firefox and WebKit (scripts/engines.mjs)
+// and prints each as a ratio to Chromium measured in the same run.
 //   npm run bench                        (builds first)
 //   npm run bench -- --only rerank,naive (or BENCH_ONLY=rerank,naive)
 // Writes bench/results.json and bench/results.md.
@@ -10,7 +12,7 @@ import os from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
-const SECTIONS = ['track', 'rerank', 'naive', 'encode', 'first']
+const SECTIONS = ['track', 'rerank', 'naive', 'encode', 'first', 'engines']
 const USAGE = `usage: npm run bench [-- --only ${SECTIONS.join(',')}]
   --only S   run only these sections (comma list); default $BENCH_ONLY, else all
   --help     this message`
@@ -273,6 +275,63 @@ try {
     if (cached.memory) record({ name: 'page + worker memory after warm-up', median: cached.memory / 2 ** 20, unit: 'MiB', runs: 1 })
     await ctx.close()
   }
+
+  // --- The same two figures in each engine, as ratios to Chromium in this run: a warm rerank of 100
+  // candidates (vectors cached), and the first personalized rerank after a page load with the model in the
+  // Cache API (where the engine keeps it: WebKitGTK's automation session does not, see README "Browsers").
+  if (want('engines')) {
+    const { launchEngine } = await import('../scripts/engines.mjs')
+    const history = catalog.slice(2000, 2008).map((c) => ({ id: c.id, item: { title: c.title, brand: c.brand, category: c.category } }))
+    const cands = catalog.slice(0, 100).map((c) => ({ id: c.id, title: c.title, brand: c.brand, category: c.category }))
+    const arg = { history, cands, runs: 20 }
+    // Both run in the page as their source: only their argument and the page's globals.
+    const warm = async ({ history, cands, runs }) => {
+      while (!window.ready) await new Promise((r) => setTimeout(r, 20))
+      const rec = window.inpage.createRecommender({ model: '/models/inpage-sci-v1/', consent: 'granted', backend: 'wasm', name: 'bench-engines' })
+      for (const h of history) await rec.track({ type: 'purchase', itemId: h.id, item: h.item })
+      await rec.warmUp()
+      const once = async () => { const t0 = performance.now(); const r = await rec.rerank(cands, { budgetMs: 600_000 }); if (!r.personalized) throw new Error(r.why); return performance.now() - t0 }
+      await once() // fills the vector cache
+      const ms = []
+      for (let i = 0; i < runs; i++) ms.push(await once())
+      const info = rec.status().engine.info
+      return { ms, threads: info.threads }
+    }
+    const first = async ({ cands }) => {
+      while (!window.ready) await new Promise((r) => setTimeout(r, 20))
+      const t0 = performance.now()
+      const rec = window.inpage.createRecommender({ model: '/models/inpage-sci-v1/', consent: 'granted', backend: 'wasm', name: 'bench-engines' })
+      let r
+      do r = await rec.rerank(cands, { budgetMs: 60_000 })
+      while (!r.personalized)
+      return { ms: performance.now() - t0, fromCache: rec.status().engine.info.fromCache }
+    }
+    const measured = {}
+    {
+      const { ctx, page } = await openPage('bench.html')
+      const w = await page.evaluate(warm, arg)
+      await page.goto(`${base}/bench.html`)
+      measured.chromium = { name: `Chromium ${browser.version()}`, warm: w, first: await page.evaluate(first, arg) }
+      await ctx.close()
+    }
+    for (const engine of ['firefox', 'webkit']) {
+      const s = await launchEngine(engine)
+      try {
+        await s.goto(`${base}/bench.html`)
+        const w = await s.run(warm, arg)
+        await s.goto(`${base}/bench.html`)
+        measured[engine] = { name: s.version, warm: w, first: await s.run(first, arg) }
+      } finally {
+        await s.close()
+      }
+    }
+    const ref = measured.chromium
+    for (const m of Object.values(measured)) {
+      const threads = `WASM, ${m.warm.threads} thread${m.warm.threads > 1 ? 's' : ''}`
+      record({ name: `${m.name}: rerank 100 candidates, warm`, median: median(m.warm.ms), p95: p95(m.warm.ms), unit: 'ms', baseline_median: median(ref.warm.ms), ratio: median(m.warm.ms) / median(ref.warm.ms), runs: m.warm.ms.length, baseline: `${ref.name}, this run; ${threads}` })
+      record({ name: `${m.name}: first rerank after page load, model ${m.first.fromCache ? 'from Cache API' : 'fetched again (not kept)'}`, median: m.first.ms, unit: 'ms', baseline_median: ref.first.ms, ratio: m.first.ms / ref.first.ms, runs: 1, baseline: `${ref.name}, this run; ${threads}` })
+    }
+  }
 } finally {
   await browser.close()
   server.kill()
@@ -289,10 +348,24 @@ try {
   record({ name: 'ORT wasm (dist/ort, as fetched once)', median: readFileSync('dist/ort/ort-wasm-simd-threaded.asyncify.wasm').length / 1e6, unit: 'MB', runs: 1 })
 }
 
+// A run of some sections keeps the other rows of the last results (their date stays in results.json).
+const kept = []
+if (wanted.size < SECTIONS.length) {
+  try {
+    const last = JSON.parse(readFileSync('bench/results.json', 'utf8'))
+    const now = new Set(results.map((r) => r.name))
+    for (const r of last.results) if (!now.has(r.name)) kept.push({ ...r, date: r.date ?? last.date })
+  } catch {
+    /* no earlier results */
+  }
+}
+const stamp = new Date().toISOString()
+for (const r of results) r.date = stamp
+results.unshift(...kept)
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`
 writeFileSync('bench/results.json', JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2) + '\n')
 const md = [
-  `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+  `Machine: ${machine}. Date: ${stamp.slice(0, 10)}${kept.length ? ` (sections ${[...wanted].join(', ')}; the other rows are from their own date, in results.json)` : ''}.`,
   '',
   '| figure | median | p95 | unit | baseline median | ratio | runs |',
   '|---|---|---|---|---|---|---|',

@@ -114,6 +114,40 @@ test('consent: pending stores nothing, granted stores, denied erases', async ({ 
   expect(await inpageDatabases(page)).toEqual([])
 })
 
+test('persistent storage is asked for only under a grant, once, and status() reports the answer', async ({ page }) => {
+  // Counts the page's calls to navigator.storage.persist(), passing each on to the browser.
+  await page.addInitScript(() => {
+    const w = window as unknown as { persistCalls: number }
+    w.persistCalls = 0
+    const real = StorageManager.prototype.persist
+    StorageManager.prototype.persist = function () {
+      w.persistCalls++
+      return real.call(this)
+    }
+  })
+  await openHarness(page)
+  const r = await page.evaluate(async (it) => {
+    const w = window as unknown as { persistCalls: number }
+    const rec = window.inpage.createRecommender()
+    await rec.track({ type: 'view', itemId: 'P', item: it })
+    await rec.ready()
+    const pending = { persistence: rec.status().persistence, calls: w.persistCalls }
+    await rec.setConsent('denied')
+    const denied = { persistence: rec.status().persistence, calls: w.persistCalls }
+    await rec.setConsent('granted')
+    await rec.track({ type: 'view', itemId: 'G', item: it })
+    await new Promise((r) => setTimeout(r, 200))
+    await rec.setConsent('pending')
+    await rec.setConsent('granted')
+    await new Promise((r) => setTimeout(r, 200))
+    return { pending, denied, granted: { persistence: rec.status().persistence, calls: w.persistCalls, persisted: await navigator.storage.persisted() } }
+  }, item(9))
+  expect(r.pending).toEqual({ persistence: 'not-asked', calls: 0 })
+  expect(r.denied).toEqual({ persistence: 'not-asked', calls: 0 })
+  // Headless Chromium answers false (no engagement): the history is best-effort storage, and status says so.
+  expect(r.granted).toEqual({ persistence: 'best-effort', calls: 1, persisted: false })
+})
+
 test('Global Privacy Control means denied until the site grants', async ({ page }) => {
   await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }))
   await openHarness(page)
