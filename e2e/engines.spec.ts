@@ -1,7 +1,8 @@
 // The library's promises in the two other engines shoppers use: Firefox (ESR, over WebDriver BiDi) and
 // WebKit (WebKitGTK's MiniBrowser, WebDriver), driven by scripts/engines.mjs against the same built files and
 // the same static server as the Chromium suites. Their network is not visible to these drivers, so requests
-// are counted at the server (GET /__requests). One browser process per engine, reused across its tests; a
+// are counted at the server (GET /__requests). One browser process per engine, reused across its tests (each
+// starts from an empty origin; after a failure Playwright starts a fresh worker, hence a fresh browser); a
 // browser that is missing or does not start fails the suite (setup.sh installs both), it never skips.
 import { test, expect, type Browser } from '@playwright/test'
 import { readFileSync } from 'node:fs'
@@ -79,7 +80,8 @@ function chromiumReference(browser: Browser) {
 
 for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[]) {
   test.describe(name, () => {
-    test.describe.configure({ mode: 'serial' })
+    // A slow engine on a busy 2-core machine: each test loads the model from scratch (WebKit: one thread).
+    test.describe.configure({ timeout: 180_000 })
     const expected = ENGINE[name]
     let s: EngineSession
     let ua = ''
@@ -278,7 +280,7 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
     })
 
     test("a personalized rerank with reasons gives Chromium's order on the same inputs", async ({ browser }) => {
-      test.setTimeout(240_000)
+      test.setTimeout(300_000) // Chromium's reference run too
       const reference = await chromiumReference(browser)
       await open()
       await s.run(trackPurchases, { model: MODEL, events: history, consent: 'granted' as const, name: 'parity' })

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ShopperHistory, dbNameFor } from '../src/history/history'
 import { deleteDatabase } from '../src/history/idb'
+import { listVectorCache } from '../src/history/erase'
 import { requestPersistence } from '../src/history/persist'
 import type { StoredEvent } from '../src/types'
 
@@ -120,5 +121,18 @@ describe('a vanished history is a cold start', () => {
     expect(next.status()).toMatchObject({ consent: 'pending', events: 0, storage: 'indexeddb' })
     expect(next.status().lastError).toBeUndefined()
     expect(errors).toEqual([])
+  })
+})
+
+describe('reading never creates', () => {
+  it('exportData()\'s look at the item-vector cache opens no database that is not there', async () => {
+    // WebKit keeps (and lists) a database whose creating open was aborted, so an open must not even be tried.
+    const open = vi.spyOn(indexedDB, 'open')
+    try {
+      expect(await listVectorCache(uniq())).toEqual([])
+      expect(open).not.toHaveBeenCalled()
+    } finally {
+      open.mockRestore()
+    }
   })
 })
