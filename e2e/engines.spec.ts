@@ -85,21 +85,23 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
     const expected = ENGINE[name]
     let s: EngineSession
     let ua = ''
-    /** Requests this engine made since `from` (the server log's length then). */
-    const requestsSince = async (from: number) => (await serverLog()).slice(from).filter((r) => r.headers['user-agent'] === ua)
+    /** Requests since `from` (the server log's length then): all of them this engine's, none without its user agent. */
+    const requestsSince = async (from: number) => {
+      const since = (await serverLog()).slice(from)
+      expect(since.filter((r) => r.headers['user-agent'] !== ua).map((r) => r.url)).toEqual([])
+      return since
+    }
     /** The model's files (not its manifest, which every load asks for) this engine fetched since `from`. */
     const modelFilesSince = async (from: number) => (await requestsSince(from)).map((r) => r.url).filter((u) => u.startsWith(MODEL) && !u.endsWith('/manifest.json'))
-    /** A fresh origin (nothing of earlier tests), then `path` with the library loaded. */
-    const open = async (path = '/') => {
+    /** The harness page with the library loaded. */
+    const reload = async () => {
       await s.goto(`${E2E_ORIGIN}/`)
       await s.run(libraryLoaded)
-      await s.run(resetOrigin)
-      if (path !== '/') await s.goto(`${E2E_ORIGIN}${path}`)
-      await s.run(libraryLoaded)
     }
-    const reload = async (path = '/') => {
-      await s.goto(`${E2E_ORIGIN}${path}`)
-      await s.run(libraryLoaded)
+    /** The harness page on a fresh origin: nothing of earlier tests. */
+    const open = async () => {
+      await reload()
+      await s.run(resetOrigin)
     }
 
     test.beforeAll(async () => {
