@@ -348,7 +348,7 @@ def main(argv=None):
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--set", action="append", default=[])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=X.THREADS, help="torch + ONNX Runtime threads (default OMP_NUM_THREADS or 2)")
     ap.add_argument("--card", action="store_true", help="only write MODEL_CARD.md + manifest from --final and --lodo runs")
     ap.add_argument("--final", default=None)
     ap.add_argument("--lodo", action="append", default=[])
@@ -358,7 +358,7 @@ def main(argv=None):
         from .general_card import write_card_and_manifest
         return write_card_and_manifest(Path(args.ship), Path(args.final), [Path(p) for p in args.lodo],
                                        Path(args.notes) if args.notes else None)
-    torch.set_num_threads(args.threads)
+    X.set_threads(args.threads)
     st = GSettings()
     if args.smoke:
         st = GSettings(enc_steps=2, enc_eval_every=1, enc_batch=16, user_epochs=1, user_batch=16, user_levels=1,
