@@ -277,15 +277,16 @@ def projection_choice(projs, befores, fin, other=None):
 
 
 def ts_results(folder: Path, model: str) -> dict:
-    """`npm run eval` result files of this model (by name@version) on amazon-scientific: {(split, protocol): json}."""
+    """`npm run eval` result files of this model (by name@version) on amazon-scientific: {(split, protocol): json};
+    a `parity-pw1/` subfolder holds the test category run at personalWeight 1, keyed ("test", "category", "parity")."""
     out = {}
-    for p in sorted(Path(folder).glob("amazon-scientific-*.json")):
-        r = json.loads(p.read_text())
-        if f"{r['model']['name']}@{r['model']['version']}" != model:
-            continue
-        if not r.get("excludeHistory", True) or "-no-prior" in p.name or "-n" in p.stem.split("-")[-1]:
-            continue
-        out[(r["split"], r["protocol"])] = r
+    for sub, tag in ((Path(folder), ()), (Path(folder) / "parity-pw1", ("parity",))):
+        for p in sorted(sub.glob("amazon-scientific-*.json")):
+            r = json.loads(p.read_text())
+            if f"{r['model']['name']}@{r['model']['version']}" != model or not r.get("excludeHistory", True) \
+                    or "-no-prior" in p.name or "-n" in p.stem.split("-")[-1]:
+                continue
+            out[(r["split"], r["protocol"]) + tag] = r
     return out
 
 
@@ -308,24 +309,35 @@ def in_domain_scientific(sci, sci_v1, ts):
                  f"{_f(py['category'])}.\n")
     if ts:
         L += ["### `npm run eval` (TypeScript, the browser's ranking code) on amazon-scientific with its catalog pack\n",
-              "The pack was built by `npm run catalog` with this model's encoder from Scientific's train histories; "
-              "`--grid` on valid chose the settings, test was scored once with them.\n",
-              "| split | protocol | inpage-int8 N@10 | R@10 | item-knn N@10 | popularity N@10 | text-only N@10 | settings chosen on valid |",
+              "The pack was built by `npm run catalog` with this model's encoder from Scientific's train histories "
+              "(text vectors in the pack); `--grid` on valid chose the settings (text-only decay for full ranking, "
+              "personalWeight — the blend of the model's score with the server's order — for category pages); test "
+              "was scored once with them. Baselines come from Scientific's own train histories "
+              "(eval's item-kNN: alpha 0.3, beta 0.1, decay 0.8). Result files: `eval/results/inpage-general-v1/`.\n",
+              "| split | protocol | inpage-int8 N@10 | R@10 | item-knn N@10 | popularity N@10 | text-only N@10 | settings |",
               "|---|---|---|---|---|---|---|---|"]
-        for (split, protocol), r in sorted(ts.items(), key=lambda kv: (kv[0][0] != "valid", kv[0][1])):
+        for (split, protocol), r in sorted(((k, v) for k, v in ts.items() if len(k) == 2),
+                                           key=lambda kv: (kv[0][0] != "valid", kv[0][1])):
             sy = r["systems"]
             g = lambda k, m="ndcg@10": _f(sy[k][m]) if k in sy else "–"
-            best = r.get("best") or {}
+            key = "personalWeight" if protocol == "category" else "textDecay"
+            used = (f"best on valid: {json.dumps(r['best'])}" if r.get("best") else f"{key} {r['settings'][key]}")
             L.append(f"| {split} | {protocol} | {g('inpage-int8')} | {g('inpage-int8', 'recall@10')} | {g('item-knn')} | "
-                     f"{g('popularity')} | {g('text-only')} | {json.dumps(best) if best else '–'} |")
+                     f"{g('popularity')} | {g('text-only')} | {used} |")
         L.append("")
-        for protocol in ("full", "category"):
-            r = ts.get(("test", protocol))
+        checks = [("full", ts.get(("test", "full")), "same protocol as Python")]
+        parity = ts.get(("test", "category", "parity"))
+        if parity:
+            checks.append(("category", parity, "personalWeight 1 (the model's score alone, as Python scores pages; "
+                                               "a parity check, not a choice)"))
+        L.append(f"Python against TypeScript on the same int8 files, test (tolerance ±{TS_TOLERANCE} N@10: Python "
+                 "encodes in batches of 128, the browser and eval one text per run; `eval/README.md`, \"int8 and batches\"):\n")
+        for protocol, r, how in checks:
             if r and "inpage-int8" in r["systems"]:
-                d = r["systems"]["inpage-int8"]["ndcg@10"] - py[protocol]
-                L.append(f"- {protocol}: TypeScript {_f(r['systems']['inpage-int8']['ndcg@10'])} vs Python {_f(py[protocol])} "
-                         f"(Δ {d:+.4f}; tolerance ±{TS_TOLERANCE}: "
-                         f"{'within' if abs(d) <= TS_TOLERANCE else '**outside** — see below'}).")
+                t = r["systems"]["inpage-int8"]["ndcg@10"]
+                d = t - py[protocol]
+                L.append(f"- {protocol} ({how}): TypeScript {_f(t)} vs Python {_f(py[protocol])} (Δ {d:+.4f}: "
+                         f"{'within tolerance' if abs(d) <= TS_TOLERANCE else '**outside the tolerance**'}).")
         L.append("")
     return L
 
