@@ -325,7 +325,12 @@ def in_domain_scientific(sci, sci_v1, ts):
             L.append(f"| {split} | {protocol} | {g('inpage-int8')} | {g('inpage-int8', 'recall@10')} | {g('item-knn')} | "
                      f"{g('popularity')} | {g('text-only')} | {used} |")
         L.append("")
-        checks = [("full", ts.get(("test", "full")), "same protocol as Python")]
+        tf, tc = ts.get(("test", "full")), ts.get(("test", "category"))
+        if tf and tc:
+            L.append(f"Against inpage-sci-v1 through `npm run eval` (0.0976 full, 0.2645 category, issue #14): this model "
+                     f"{_f(tf['systems']['inpage-int8']['ndcg@10'])} full, {_f(tc['systems']['inpage-int8']['ndcg@10'])} "
+                     "category.\n")
+        checks = [("full", tf, "same protocol as Python")]
         parity = ts.get(("test", "category", "parity"))
         if parity:
             checks.append(("category", parity, "personalWeight 1 (the model's score alone, as Python scores pages; "
