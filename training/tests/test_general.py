@@ -105,3 +105,17 @@ def test_lodo_run_end_to_end(tmp_path):
     # never overwrites a model folder without --force
     with pytest.raises(SystemExit):
         G.main(args)
+
+
+def test_card_chooses_between_base_and_projection_on_valid_only():
+    from inpage_train import general_card as C
+
+    def run(enc_steps, valid, test_ratio):
+        return {"holdout": "x", "encoder": {"steps": enc_steps}, "grid_trained": [{"criterion": valid - 0.1}, {"criterion": valid}],
+                "results": {"x": {"ratio_full": test_ratio}}}
+    base, proj = run(0, 1.05, 1.20), run(300, 1.07, 1.00)
+    assert C.valid_criterion(proj) == 1.07
+    assert C.chosen_on_valid(base, proj) is proj, "the higher valid criterion wins, whatever the test says"
+    tie_base = run(0, 1.07, 1.0)
+    assert C.chosen_on_valid(tie_base, run(300, 1.07, 1.3)) is tie_base, "a tie keeps the base encoder"
+    assert C.chosen_on_valid(None, proj) is proj
