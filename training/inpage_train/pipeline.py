@@ -256,6 +256,8 @@ def main(argv=None):
     X.set_threads(args.threads)
     if not args.name and not args.smoke:
         raise SystemExit("--name MODEL is required: the model is written to <models-dir>/MODEL/")
+    if args.smoke and Path(args.models_dir).resolve() == MODELS_DIR.resolve():
+        raise SystemExit("--smoke makes a throwaway model: give --models-dir (train.sh --smoke uses a temp folder)")
     model_name = args.name or SMOKE_NAME
     ship = model_folder(args.models_dir, model_name, args.force)
 

@@ -71,6 +71,8 @@ def test_bad_or_missing_names_are_refused(tmp_path):
     for args in (["--name", "../escape"], ["--name", "Has Space"], []):
         with pytest.raises(SystemExit):
             P.main(args + ["--models-dir", str(tmp_path / "m"), "--runs", str(tmp_path / "r")])
+    with pytest.raises(SystemExit, match="--models-dir"):   # a smoke model never lands in public/models
+        P.main(["--smoke", "--runs", str(tmp_path / "r")])
     assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
 
 
