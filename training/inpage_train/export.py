@@ -1,6 +1,7 @@
 """ONNX export (legacy TorchScript exporter, opset 17, dynamic batch/seq axes) and int8 dynamic quantization."""
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -8,6 +9,15 @@ import onnx
 import torch
 
 OPSET = 17
+# CPU threads for torch and ONNX Runtime: OMP_NUM_THREADS when set (a shared machine), else 2; the CLIs'
+# --threads sets it for both (torch.set_num_threads alone would leave ORT on its default of every core).
+THREADS = int(os.environ.get("OMP_NUM_THREADS") or 2)
+
+
+def set_threads(n):
+    global THREADS
+    THREADS = n
+    torch.set_num_threads(n)
 
 
 def export_encoder(model, path, max_tokens):
@@ -48,7 +58,7 @@ def quantize(src, dst, per_channel=False, exclude_nodes=None, op_types=None):
 def session(path):
     import onnxruntime as ort
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 2
+    so.intra_op_num_threads = THREADS
     so.inter_op_num_threads = 1
     so.log_severity_level = 3
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])

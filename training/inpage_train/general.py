@@ -348,17 +348,27 @@ def main(argv=None):
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--set", action="append", default=[])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=X.THREADS, help="torch + ONNX Runtime threads (default OMP_NUM_THREADS or 2)")
     ap.add_argument("--card", action="store_true", help="only write MODEL_CARD.md + manifest from --final and --lodo runs")
     ap.add_argument("--final", default=None)
     ap.add_argument("--lodo", action="append", default=[])
     ap.add_argument("--notes", default=None, help="markdown appended to the card's 'What fell short'")
+    ap.add_argument("--lodo-before", action="append", default=[],
+                    help="the same leave-one-domain-out run without the projection (the card's before/after columns)")
+    ap.add_argument("--final-other", default=None, help="the all-domains run with the other encoder (valid comparison)")
+    ap.add_argument("--ts-eval", default=None, help="folder of `npm run eval` results of this model on amazon-scientific")
+    ap.add_argument("--sci-v1", default=str(REPO / "public" / "models" / "inpage-sci-v1"),
+                    help="inpage-sci-v1's folder: its test numbers are the in-domain reference")
     args = ap.parse_args(argv)
     if args.card:
         from .general_card import write_card_and_manifest
         return write_card_and_manifest(Path(args.ship), Path(args.final), [Path(p) for p in args.lodo],
-                                       Path(args.notes) if args.notes else None)
-    torch.set_num_threads(args.threads)
+                                       Path(args.notes) if args.notes else None,
+                                       before_runs=[Path(p) for p in args.lodo_before],
+                                       ts_eval=Path(args.ts_eval) if args.ts_eval else None,
+                                       sci_v1=Path(args.sci_v1) if args.sci_v1 else None,
+                                       final_other=Path(args.final_other) if args.final_other else None)
+    X.set_threads(args.threads)
     st = GSettings()
     if args.smoke:
         st = GSettings(enc_steps=2, enc_eval_every=1, enc_batch=16, user_epochs=1, user_batch=16, user_levels=1,

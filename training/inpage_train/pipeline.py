@@ -1,7 +1,11 @@
 """End-to-end pipeline: data -> item-kNN + collab vectors -> encoder fine-tune -> user model ->
 choose settings on valid -> ONNX export + int8 -> evaluate test ONCE -> ship files + manifest + card.
 
-    python -m inpage_train.pipeline [--data DIR] [--name NAME] [--ship DIR] [--smoke]
+    python -m inpage_train.pipeline --data DIR --name MODEL [--version 1.0.0] [--force] [--smoke]
+
+Writes <models-dir>/<MODEL>/ (default public/models/) and nothing beside it: an existing folder is refused
+without --force; the e2e parity fixture is rewritten only when it is this model's (its "model" field), else the
+fixture goes to the run folder. Name, version and the card's dataset description come from the flags and the data.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import time
@@ -32,8 +37,11 @@ from . import user_model as U
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 REPO = TRAINING_DIR.parent
-MODEL_NAME = "inpage-sci-v1"
-MODEL_VERSION = "2.0.0"   # the browser caches per name@version: bump with every shipped change
+MODELS_DIR = REPO / "public" / "models"
+PARITY_FIXTURE = REPO / "e2e" / "fixtures" / "parity.json"
+SMOKE_NAME = "inpage-smoke"
+# a model name is a folder name under public/models and part of the browser's cache key (name@version)
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 @dataclass
@@ -187,19 +195,71 @@ def write_tokenizer(dst: Path, max_tokens):
     shutil.copy(src / "config.json", dst / "config.json")
 
 
+def describe_data(ds, data_dir, text=None):
+    """What the card and manifest say about the training data: counted from the data itself; `text` (the
+    --data-description flag) adds the source and terms, which the files cannot tell."""
+    cats = sorted({k for k in ds.cat_keys if k})
+    seqs = ds.test.hists
+    info = {"folder": Path(data_dir).resolve().name, "users": int(len(ds.test.targets)), "items": int(ds.n_items),
+            "interactions": int(sum(len(h) for h in seqs) + len(seqs)),
+            "items_with_brand": sum(1 for r in ds.items if r.get("brand")),
+            "items_with_description": sum(1 for r in ds.items if r.get("description")),
+            "category_keys": len(cats)}
+    parts = ["title"] + (["category path"] if len(cats) > 1 else []) + (["brand"] if info["items_with_brand"] else [])
+    info["summary"] = (f"`{info['folder']}`: {info['users']:,} users, {info['items']:,} items, "
+                       f"{info['interactions']:,} interactions (each user's sequence = test history + target); item text "
+                       f"from {', '.join(parts)}; {len(cats)} category key{'s' if len(cats) != 1 else ''} "
+                       f"({'category pages meaningful' if len(cats) > 1 else 'one category: a category page is the whole catalogue'})")
+    info["description"] = text or ""
+    return info
+
+
+def model_folder(models_dir, name, force):
+    """<models_dir>/<name>, refused when it holds files unless force (checked before any training)."""
+    if not NAME_RE.match(name):
+        raise SystemExit(f"--name {name!r}: use lower-case letters, digits, '.', '_' or '-' (it names a folder)")
+    ship = Path(models_dir) / name
+    if ship.exists() and any(ship.iterdir()) and not force:
+        raise SystemExit(f"{ship} exists: refusing to overwrite a model without --force")
+    return ship
+
+
+def parity_target(arg, name, models_dir, run, smoke):
+    """The e2e parity fixture belongs to one model (its "model" field): only a run of that model, shipped to
+    public/models, rewrites it; every other run writes its fixture into its run folder."""
+    if arg:
+        return Path(arg)
+    if not smoke and PARITY_FIXTURE.exists() and Path(models_dir).resolve() == MODELS_DIR.resolve() \
+            and json.loads(PARITY_FIXTURE.read_text()).get("model") == name:
+        return PARITY_FIXTURE
+    return run / "parity.json"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(D.DEFAULT_DATA))
-    ap.add_argument("--name", default=None)
-    ap.add_argument("--ship", default=str(REPO / "public" / "models" / MODEL_NAME))
+    ap.add_argument("--name", default=None, help="model name: writes <models-dir>/<name>/ (required unless --smoke)")
+    ap.add_argument("--version", default="1.0.0", help="model version (the browser caches per name@version)")
+    ap.add_argument("--data-description", default=None,
+                    help="the data's source and terms for the card (counts are taken from the data)")
+    ap.add_argument("--models-dir", default=str(MODELS_DIR))
+    ap.add_argument("--force", action="store_true", help="replace an existing <models-dir>/<name>/")
+    ap.add_argument("--run-name", default=None, help="runs/<run-name>/ (default: the model name)")
     ap.add_argument("--runs", default=str(TRAINING_DIR / "runs"))
-    ap.add_argument("--parity", default=str(REPO / "e2e" / "fixtures" / "parity.json"))
+    ap.add_argument("--parity", default=None,
+                    help="parity fixture (default: e2e/fixtures/parity.json when it is this model's, else <run>/parity.json)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--set", action="append", default=[], help="override a setting: key=value (JSON value)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=X.THREADS, help="torch + ONNX Runtime threads (default OMP_NUM_THREADS or 2)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    X.set_threads(args.threads)
+    if not args.name and not args.smoke:
+        raise SystemExit("--name MODEL is required: the model is written to <models-dir>/MODEL/")
+    if args.smoke and Path(args.models_dir).resolve() == MODELS_DIR.resolve():
+        raise SystemExit("--smoke makes a throwaway model: give --models-dir (train.sh --smoke uses a temp folder)")
+    model_name = args.name or SMOKE_NAME
+    ship = model_folder(args.models_dir, model_name, args.force)
 
     st = Settings()
     if args.smoke:
@@ -214,10 +274,9 @@ def main(argv=None):
         setattr(st, k, tuple(val) if isinstance(val, list) else val)
     if st.enc_objective != "head":
         raise SystemExit(f'enc_objective {st.enc_objective!r}: only "head" exists ("seq"/"pair" lost on valid and were removed)')
-    name = args.name or ("smoke" if args.smoke else "default")
+    name = args.run_name or ("smoke" if args.smoke else model_name)
     run = Path(args.runs) / name
     run.mkdir(parents=True, exist_ok=True)
-    ship = Path(args.ship)
     ship.mkdir(parents=True, exist_ok=True)
     log = Log(run / "log.txt")
     log(f"run {name} settings {asdict(st)}")
@@ -231,7 +290,9 @@ def main(argv=None):
     ds = D.load(args.data, smoke=args.smoke)
     pop = D.popularity(ds)
     asin_to_id = {a: i for i, a in enumerate(ds.asins)}
+    data_info = describe_data(ds, args.data, args.data_description)
     timing["data"] = time.time() - t
+    log(f"data: {data_info['summary']}")
     log(f"data: {ds.n_items} items, train {len(ds.train.targets)} valid {len(ds.valid.targets)} test {len(ds.test.targets)}")
 
     # ---------------- public collaborative signal (train histories only)
@@ -397,8 +458,9 @@ def main(argv=None):
     timing["evaluate"] = time.time() - t
     timing["total"] = time.time() - T
 
-    manifest = write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results)
-    out = {"settings": asdict(st), "timing_s": timing, "valid_grid": grid, "chosen": {"knn_weight": knn_w, "knn_decay": knn_d},
+    model = {"name": model_name, "version": args.version}
+    manifest = write_manifest(ship, model, data_info, st, text_dim, item_dim, knn_w, knn_d, results)
+    out = {"model": model, "data": data_info, "settings": asdict(st), "timing_s": timing, "valid_grid": grid, "chosen": {"knn_weight": knn_w, "knn_decay": knn_d},
            "knn_min_count_report": knn_report, "encoder": enc_info, "user": user_info, "results": results,
            "sizes": {f: (ship / f).stat().st_size for f in sorted(os.listdir(ship))},
            "fp32_sizes": {p.name: p.stat().st_size for p in (enc_fp32, usr_fp32)},
@@ -407,9 +469,11 @@ def main(argv=None):
     (run / "metrics.json").write_text(json.dumps(out, indent=2))
     from .card import write_card
     write_card(ship, out, manifest)
-    manifest = write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results)   # card hash included
+    manifest = write_manifest(ship, model, data_info, st, text_dim, item_dim, knn_w, knn_d, results)   # card hash included
     from .parity import write_parity
-    write_parity(ship, Path(args.parity) if not args.smoke else run / "parity.json", args.data, fp32_dir=run)
+    parity = parity_target(args.parity, model_name, args.models_dir, run, args.smoke)
+    write_parity(ship, parity, args.data, fp32_dir=run)
+    log(f"parity fixture -> {parity}")
     log(f"done in {time.time() - T:.0f}s -> {ship}")
     return out
 
@@ -452,7 +516,7 @@ def size_tradeoff(enc, bert, st, run, ids, mask, log, text_valid, shipped_valid)
     return "\n".join(md)
 
 
-def write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results):
+def write_manifest(ship, model, data_info, st, text_dim, item_dim, knn_w, knn_d, results):
     files = {}
     for f in sorted(os.listdir(ship)):
         if f == "manifest.json":
@@ -461,7 +525,7 @@ def write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results):
     full = results["test"]["int8"]["full"]
     cat = results["test"]["int8"]["category"]
     man = {
-        "name": MODEL_NAME, "version": MODEL_VERSION,
+        "name": model["name"], "version": model["version"],
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "files": files,
         "dims": {"text": int(text_dim), "collab": int(item_dim - text_dim), "item": int(item_dim)},
@@ -471,7 +535,7 @@ def write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results):
                  "output": "user_vec"},
         "collab": {"file": "collab.bin", "index": "collab.json"},
         "scoring": {"knn": {"file": "neighbors.json", "weight": knn_w, "decay": knn_d}},
-        "training": {"settings": asdict(st), "seed": st.seed},
+        "training": {"data": data_info, "settings": asdict(st), "seed": st.seed},
         "metrics": {"test": {"full": {k: round(full[k], 4) for k in ("recall@10", "ndcg@10", "mrr@10")},
                              "category": {"ndcg@10": round(cat["ndcg@10"], 4),
                                           "server_ndcg@10": round(cat["server_ndcg@10"], 4)}}},
@@ -480,15 +544,15 @@ def write_manifest(ship, st, text_dim, item_dim, knn_w, knn_d, results):
     return man
 
 
-def refresh(run_dir, ship=None):
+def refresh(run_dir, ship):
     """Rewrite MODEL_CARD.md and manifest.json of a finished run from its metrics.json (no retraining)."""
-    run_dir = Path(run_dir)
-    ship = Path(ship) if ship else REPO / "public" / "models" / MODEL_NAME
+    run_dir, ship = Path(run_dir), Path(ship)
     out = json.loads((run_dir / "metrics.json").read_text())
     st = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in out["settings"].items()})
     old = json.loads((ship / "manifest.json").read_text())
-    args = (ship, st, old["dims"]["text"], old["dims"]["item"], out["chosen"]["knn_weight"], out["chosen"]["knn_decay"],
-            out["results"])
+    model = out.get("model") or {"name": old["name"], "version": old["version"]}
+    args = (ship, model, out.get("data") or old["training"].get("data"), st, old["dims"]["text"], old["dims"]["item"],
+            out["chosen"]["knn_weight"], out["chosen"]["knn_decay"], out["results"])
     man = write_manifest(*args)
     from .card import write_card
     write_card(ship, out, man)

@@ -22,8 +22,8 @@ def test_smoke_pipeline(tmp_path):
         f"the shared dataset is missing: {data / 'items.jsonl'} not found; set INPAGE_DATA to the shared data "
         f"folder (the one holding amazon-scientific/)")
     from inpage_train.pipeline import main
-    ship = tmp_path / "ship"
-    out = main(["--smoke", "--ship", str(ship), "--runs", str(tmp_path / "runs"), "--data", str(data)])
+    ship = tmp_path / "models" / "inpage-smoke"
+    out = main(["--smoke", "--models-dir", str(tmp_path / "models"), "--runs", str(tmp_path / "runs"), "--data", str(data)])
     man = json.loads((ship / "manifest.json").read_text())
     for f in ("encoder.int8.onnx", "user.int8.onnx", "tokenizer.json", "collab.bin", "neighbors.json", "MODEL_CARD.md"):
         assert (ship / f).exists() and f in man["files"]
