@@ -6,11 +6,14 @@
 //   /vendor/*     comlink's ESM build, for pages that talk to the worker directly (parity checks)
 //   /vendor-transformers/*, /bench-tmp/*   transformers.js and its model layout, for the bench's naive baseline
 // A page named *.csp.html gets the strict CSP the README documents (both header sets: scripts/headers.mjs).
+// A file with a precompressed copy (`.br`, `.gz`, written by the build) is sent as that copy with
+// Content-Encoding when the request accepts it, as a CDN or nginx's brotli_static would.
 import { createServer } from 'node:http'
 import { createReadStream, statSync } from 'node:fs'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ISOLATION_HEADERS, STRICT_CSP } from './headers.mjs'
+import { pickEncoding } from './precompress.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const port = Number(process.env.PORT ?? 4173)
@@ -58,9 +61,11 @@ const server = createServer((req, res) => {
     return
   }
   if (file.endsWith('.csp.html')) headers['Content-Security-Policy'] = STRICT_CSP
-  const size = statSync(file).size
-  res.writeHead(200, { ...headers, 'Content-Type': types[extname(file)] ?? 'application/octet-stream', 'Content-Length': size })
+  const sent = pickEncoding(file, req.headers['accept-encoding'])
+  if (sent.encoding) headers['Content-Encoding'] = sent.encoding
+  const size = statSync(sent.file).size
+  res.writeHead(200, { ...headers, 'Content-Type': types[extname(file)] ?? 'application/octet-stream', 'Content-Length': size, Vary: 'Accept-Encoding' })
   if (req.method === 'HEAD') return res.end()
-  createReadStream(file).pipe(res)
+  createReadStream(sent.file).pipe(res)
 })
 server.listen(port, '127.0.0.1', () => console.log(`inpage static server on http://127.0.0.1:${port}`))

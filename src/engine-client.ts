@@ -10,13 +10,22 @@ import { defaults } from './defaults'
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
 
+/**
+ * The text encoder: 'on-demand' until a call needs it (with a catalog pack), then 'loading' and 'ready';
+ * 'error' when its load failed (calls that need it answer with the server's order, the others still rerank).
+ */
+export type EncoderState = 'on-demand' | 'loading' | 'ready' | 'error'
+
 export interface EngineStatus {
   state: EngineState
   info?: EngineInfo
+  encoder?: EncoderState
   /** What the last rerank read of the catalog pack (with the `catalog` option). */
   catalog?: CatalogReport
   error?: { name: string; message: string }
   progress?: Progress
+  /** The encoder's own download progress (stage 'encoder'), once it started. */
+  encoderProgress?: Progress
 }
 
 let defaultWorkerUrl: string | URL | undefined
@@ -81,12 +90,14 @@ export class EngineClient {
     this.api = Comlink.wrap<EngineApi>(worker)
     this.watch(worker, this.api, dead)
     const progress = Comlink.proxy((p: Progress) => {
-      this.status = { ...this.status, progress: p }
+      if (this.worker !== worker) return
+      if (p.stage === 'encoder') this.status = { ...this.status, encoder: p.percent === 100 ? 'ready' : 'loading', encoderProgress: p }
+      else this.status = { ...this.status, progress: p }
       this.onProgress(p)
     })
     this.loading = Promise.race([this.api.load(this.config, progress), this.died]).then(
       (info) => {
-        this.status = { state: 'ready', info, progress: this.status.progress }
+        this.status = { state: 'ready', info, progress: this.status.progress, encoder: info.encoderLoaded ? 'ready' : (this.status.encoder ?? 'on-demand') }
         return info
       },
       (err) => {
@@ -135,7 +146,12 @@ export class EngineClient {
     const info = await this.warmUp()
     const events = selectModelEvents(history, info.reads)
     const purchased = options.excludePurchased ? purchasedItems(history) : []
-    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died])
+    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died]).catch((err: unknown) => {
+      // The core is loaded: a load fault now is the encoder's, fetched for this call.
+      const e = describeError(err)
+      if (e.name === 'ModelLoadError' || e.name === 'ModelIntegrityError') this.status = { ...this.status, encoder: 'error' }
+      throw err
+    })
     if (res.catalog) this.status = { ...this.status, catalog: res.catalog }
     return res
   }

@@ -218,15 +218,17 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       }
       const res = await Promise.race([engine.rerank(events, candidates, o, history.consent === 'granted'), deadline.promise])
       if (started !== epoch) return stale()
-      if (res === 'timeout') return plain('budget')
+      // Still fetching the encoder this call needs (its first search, with a pack): it keeps loading.
+      if (res === 'timeout') return plain(engine.status.encoder === 'loading' ? 'warming-up' : 'budget')
       return { items: res.items, coverage: res.coverage, personalized: res.personalized, why: res.why, backend: res.backend, latencyMs: performance.now() - t0 }
     } catch (err) {
       if (started !== epoch) return stale()
       const e = describeError(err)
       emitter.emit('error', e)
-      // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size) and a catalog pack
-      // that cannot be read or verified are this call's fault, not the worker's.
-      if (DATA_FAULTS.has(e.name)) return plain('model-error', e)
+      // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size), a catalog pack
+      // that cannot be read or verified and an encoder that cannot be loaded (at its first use, with a pack)
+      // are this call's fault, not the worker's: it keeps serving calls that need none of them.
+      if (DATA_FAULTS.has(e.name) || MODEL_FAULTS.has(e.name)) return plain('model-error', e)
       engine.restart()
       return plain('engine-error', e)
     } finally {

@@ -8,9 +8,11 @@ import { itemText } from '../src/ranking/text'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
 import { chooseBackend } from './backend'
-import { loadManifest, loadModelFiles } from './loader'
+import { dropOtherVersions, loadFiles, loadManifest, modelFiles } from './loader'
+import { coreFiles, encoderFiles, type Manifest } from './manifest'
+import { RUNTIME, runtimeFile, runtimeFor, useRuntime } from './runtime'
 import { vectorDbName } from '../src/history/erase'
-import { InpageModel, type OrtSession } from './model'
+import { InpageModel, type OrtSession, type TextEncoderParts } from './model'
 import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
 import { decodeRecord, type PackItem } from '../src/pack/format'
 import { PackSource } from './pack'
@@ -53,32 +55,36 @@ class Engine implements EngineApi {
     const base = new URL(cfg.modelUrl, self.location.href).href
     this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href) : undefined
     const manifest = await loadManifest(base)
-    let fromCache = true
-    const files = await loadModelFiles(base, manifest, (p) => {
-      fromCache &&= p.fromCache
-      onProgress?.(p)
-    })
-
     const isolated = self.crossOriginIsolated === true
     const threads = cfg.numThreads ?? (isolated ? Math.max(1, Math.min(defaults.maxThreads, navigator.hardwareConcurrency || 1)) : 1)
-    ort.env.wasm.numThreads = threads
-    ort.env.wasm.wasmPaths = cfg.wasmPaths ?? new URL('./ort/', self.location.href).href
-    ort.env.logLevel = 'error'
     const threadsReason = cfg.numThreads
       ? `numThreads: ${cfg.numThreads} was requested`
       : isolated
         ? `cross-origin isolated: ${threads} threads`
         : 'not cross-origin isolated (no COOP/COEP headers): 1 thread'
-
     const choice = await chooseBackend(cfg.backend)
+    const wasmPaths = cfg.wasmPaths ?? new URL('./ort/', self.location.href).href
+    const runtime = runtimeFor(choice.order[0]!)
+    // With a pack, a category page needs no encoding (its text vectors are in the pack): the encoder and
+    // its tokenizer wait for their first use. Without one every item is encoded, so they load now.
+    const eager = !this.pack
+    const names = [...coreFiles(manifest, { neighbors: !this.pack }), ...(eager ? encoderFiles(manifest) : [])]
+    let fromCache = true
+    const files = await loadFiles([runtimeFile(runtime, wasmPaths), ...modelFiles(base, manifest, names)], (p) => {
+      fromCache &&= p.fromCache
+      onProgress?.({ ...p, stage: 'model' })
+    })
+    useRuntime(runtime, wasmPaths, files.get(runtime.wasm)!, threads)
+    void dropOtherVersions(RUNTIME.name, RUNTIME.version).catch(() => {})
+    void dropOtherVersions(manifest.name, manifest.version).catch(() => {})
+
     const dropped = [...choice.dropped]
-    let sessions: [OrtSession, OrtSession] | undefined
+    let sessions: [OrtSession | undefined, OrtSession] | undefined
     let backend: 'webgpu' | 'wasm' = 'wasm'
     for (const ep of choice.order) {
       try {
-        const opts = { executionProviders: [ep], graphOptimizationLevel: 'all' as const }
-        const enc = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), opts)
-        const usr = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.user.file)!), opts)
+        const usr = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.user.file)!), sessionOptions(ep))
+        const enc = eager ? await ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), sessionOptions(ep)) : undefined
         sessions = [enc, usr]
         backend = ep
         break
@@ -88,7 +94,8 @@ class Engine implements EngineApi {
     }
     if (!sessions) throw new InPageError('ModelLoadError', `no backend could run the model: ${dropped.map((d) => `${d.backend}: ${d.reason}`).join('; ')}`)
 
-    this.model = InpageModel.fromFiles(manifest, ort as never, sessions[0], sessions[1], (f) => files.get(f)!)
+    const encoder = sessions[0] ?? (() => this.loadEncoder(base, manifest, backend, onProgress))
+    this.model = InpageModel.fromFiles(manifest, ort as never, encoder, sessions[1], (f) => files.get(f)!)
     const model = this.model
     this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, manifest.dims.text, (texts) => model.encode(texts))
     this.information = {
@@ -98,11 +105,31 @@ class Engine implements EngineApi {
       ...(choice.adapter ? { adapter: choice.adapter } : {}),
       threads,
       threadsReason,
+      runtime: runtime.wasm,
+      encoderLoaded: eager,
       loadMs: performance.now() - t0,
       fromCache,
       reads: modelReads(model),
     }
     return this.information
+  }
+
+  /**
+   * The encoder and its tokenizer, at their first use: fetched in the background of the call that needs them,
+   * verified and cached like the rest, with their own progress series (stage 'encoder'); its 100 % comes once
+   * the session exists, so a page shows the encoder ready only when it is.
+   */
+  private async loadEncoder(base: string, manifest: Manifest, backend: 'webgpu' | 'wasm', onProgress?: (p: Progress) => void): Promise<TextEncoderParts> {
+    let fromCache = true
+    const files = await loadFiles(modelFiles(base, manifest, encoderFiles(manifest)), (p) => {
+      fromCache &&= p.fromCache
+      if (p.percent < 100) onProgress?.({ ...p, stage: 'encoder' })
+    })
+    const session = await this.model!.exclusive(() => ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), sessionOptions(backend)))
+    const tokenizer = InpageModel.tokenizerFrom((f) => files.get(f)!)
+    const total = encoderFiles(manifest).reduce((s, f) => s + manifest.files[f]!.bytes, 0)
+    onProgress?.({ stage: 'encoder', file: '', loaded: total, total, percent: 100, fromCache })
+    return { session, tokenizer }
   }
 
   private loaded(): InpageModel {
@@ -166,7 +193,7 @@ class Engine implements EngineApi {
     return moved(await this.loaded().encode(texts))
   }
 
-  tokenize(text: string): number[] {
+  tokenize(text: string): Promise<number[]> {
     return this.loaded().tokenize(text)
   }
 
@@ -183,6 +210,10 @@ class Engine implements EngineApi {
   cacheStats() {
     return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 }
   }
+}
+
+function sessionOptions(ep: 'webgpu' | 'wasm') {
+  return { executionProviders: [ep], graphOptimizationLevel: 'all' as const }
 }
 
 /** Transfers fresh vectors (each owns its buffer) to the page instead of copying them. */
