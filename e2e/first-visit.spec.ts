@@ -26,7 +26,9 @@ function recordTraffic(context: import('@playwright/test').BrowserContext) {
     rows.push(
       (async () => {
         const [sizes, res] = await Promise.all([r.sizes(), r.response()])
-        return { path: new URL(r.url()).pathname, encoding: (await res?.headerValue('content-encoding')) ?? '', wire: sizes.responseBodySize + sizes.responseHeadersSize }
+        // The body as the server sent it (Content-Length: Chromium under-reports a worker's own script), plus headers.
+        const length = res!.status() === 304 ? 0 : Number((await res!.headerValue('content-length')) ?? sizes.responseBodySize)
+        return { path: new URL(r.url()).pathname, encoding: (await res!.headerValue('content-encoding')) ?? '', wire: length + sizes.responseHeadersSize }
       })(),
     )
   })

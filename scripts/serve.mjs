@@ -63,6 +63,12 @@ const server = createServer((req, res) => {
   if (file.endsWith('.csp.html')) headers['Content-Security-Policy'] = STRICT_CSP
   const sent = pickEncoding(file, req.headers['accept-encoding'])
   if (sent.encoding) headers['Content-Encoding'] = sent.encoding
+  // Revalidation as any static server answers it: an unchanged file is a 304, not its bytes again.
+  const modified = statSync(file).mtime
+  modified.setMilliseconds(0)
+  headers['Last-Modified'] = modified.toUTCString()
+  const since = Date.parse(req.headers['if-modified-since'] ?? '')
+  if (since >= modified.getTime()) return res.writeHead(304, { ...headers, Vary: 'Accept-Encoding' }).end()
   const size = statSync(sent.file).size
   res.writeHead(200, { ...headers, 'Content-Type': types[extname(file)] ?? 'application/octet-stream', 'Content-Length': size, Vary: 'Accept-Encoding' })
   if (req.method === 'HEAD') return res.end()

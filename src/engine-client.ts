@@ -44,6 +44,12 @@ function spawnWorker(url?: string | URL): Worker {
 
 const WORKER_START_MS = defaults.workerStartMs
 
+/** Runs `fn` when the page is idle (at most 2 s later), or on the next task where there is no requestIdleCallback. */
+function whenIdle(fn: () => void) {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 2000 })
+  else setTimeout(fn, 0)
+}
+
 export class EngineClient {
   private worker: Worker | undefined
   private api: Comlink.Remote<EngineApi> | undefined
@@ -141,26 +147,48 @@ export class EngineClient {
     return this.status.state === 'ready'
   }
 
+  /** Loads the model, then the encoder if it waits for its first use; rejects with a named error. */
+  async warmEncoder(): Promise<void> {
+    await this.warmUp()
+    await Promise.race([this.api!.loadEncoder(), this.died]).catch((err: unknown) => this.encoderFailed(err))
+  }
+
+  /** The core is loaded: a load fault now is the encoder's. Rethrows. */
+  private encoderFailed(err: unknown): never {
+    const e = describeError(err)
+    if (e.name === 'ModelLoadError' || e.name === 'ModelIntegrityError') this.status = { ...this.status, encoder: 'error' }
+    throw err
+  }
+
+  /** Fetches the pack entries a coming rerank reads, beside the model's download (with a catalog pack). */
+  warmPack(history: StoredEvent[], candidates: Candidate[]) {
+    if (!this.config.catalogUrl || this.isLoaded) return
+    const ids = [...new Set([...history.flatMap((e) => (e.itemId ? [e.itemId] : [])), ...candidates.map((c) => c.id)])]
+    this.warmUp().catch(() => {})
+    this.api?.warmPack(ids).catch(() => {})
+  }
+
   /** Sends only what the model reads of the history (the worker would read the same, after a copy of it all). */
   async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist: boolean): Promise<EngineRerank> {
     const info = await this.warmUp()
     const events = selectModelEvents(history, info.reads)
     const purchased = options.excludePurchased ? purchasedItems(history) : []
-    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died]).catch((err: unknown) => {
-      // The core is loaded: a load fault now is the encoder's, fetched for this call.
-      const e = describeError(err)
-      if (e.name === 'ModelLoadError' || e.name === 'ModelIntegrityError') this.status = { ...this.status, encoder: 'error' }
-      throw err
-    })
+    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died]).catch((err: unknown) => this.encoderFailed(err))
     if (res.catalog) this.status = { ...this.status, catalog: res.catalog }
     return res
   }
 
-  /** Warms the vector cache for these candidates in the background; faults only mean no warm cache. */
+  /**
+   * Warms the vector cache for these candidates in the background; faults only mean no warm cache. Nothing is
+   * needed yet (no history), so it starts at idle time: the download never competes with the page becoming
+   * interactive.
+   */
   prefetch(candidates: Candidate[], persist: boolean) {
-    this.warmUp()
-      .then(() => Promise.race([this.api?.prefetch(candidates, persist), this.died]))
-      .catch(() => {})
+    whenIdle(() =>
+      this.warmUp()
+        .then(() => Promise.race([this.api?.prefetch(candidates, persist), this.died]))
+        .catch(() => {}),
+    )
   }
 
   /** Called when a rerank timed out or the worker stopped answering: start over next time. */

@@ -65,6 +65,8 @@ export interface EngineInfo {
   /** Whether the encoder was loaded with the rest (no catalog pack), or waits for its first use. */
   encoderLoaded: boolean
   loadMs: number
+  /** Where loadMs went: the manifest and files (network or Cache API, verified), then ORT's start and the sessions. */
+  loadTimings: { filesMs: number; sessionsMs: number }
   fromCache: boolean
   reads: HistoryReads
 }
@@ -120,6 +122,10 @@ export interface EngineApi {
   hold(lock: string): Promise<void>
   load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo>
   rerank(req: RerankRequest): Promise<EngineRerank>
+  /** Loads the text encoder now, if it waits for its first use (with a catalog pack). */
+  loadEncoder(): Promise<void>
+  /** Fetches the catalog pack's entries of these ids while the model loads (the first rerank then finds them). */
+  warmPack(ids: string[]): void
   /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
   prefetch(candidates: Candidate[], persist: boolean): Promise<void>
   /** Text vectors straight from the encoder (parity checks, benchmarks). */

@@ -75,8 +75,12 @@ export interface Recommender {
    * Rejects with `InvalidCandidatesError` for candidates it cannot rank, `InvalidOptionsError` for bad options.
    */
   rerank(candidates: Candidate[], options?: RerankOptions): Promise<RerankResult>
-  /** Starts the worker and model download now (e.g. at idle time) instead of at the first rerank. */
-  warmUp(): Promise<void>
+  /**
+   * Starts the worker and model download now (e.g. at idle time) instead of at the first rerank. With
+   * `{ encoder: true }` it also loads the text encoder, which waits for its first use when a catalog pack
+   * gives the page's text vectors (e.g. when the shopper focuses the search box).
+   */
+  warmUp(options?: { encoder?: boolean }): Promise<void>
   /** Records a shopper event. Rejects with `InvalidEventError` for bad input (nothing is written); never for storage faults. */
   track(event: TrackEvent): Promise<void>
   /** Changes consent: 'granted' stores, 'pending' keeps events in memory only, 'denied' erases and keeps nothing. */
@@ -210,6 +214,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       const st = engine.status
       if (st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name)) return plain('model-error', st.error)
       if (!engine.isLoaded) {
+        engine.warmPack(events, candidates)
         const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => describeError(err))
         const first = await Promise.race([warm, deadline.promise])
         if (started !== epoch) return stale()
@@ -238,11 +243,11 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
 
   return {
     rerank,
-    async warmUp() {
+    async warmUp(o) {
       alive()
       if (!engine) throw invalidOptions('warmUp() needs the model option')
       if (engine.status.state === 'error') engine.restart()
-      await engine.warmUp()
+      await (o?.encoder ? engine.warmEncoder() : engine.warmUp())
     },
     // async: bad input rejects (never a synchronous throw from a Promise-returning call).
     async track(event) {

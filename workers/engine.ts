@@ -10,11 +10,11 @@ import type { StoredEvent } from '../src/types'
 import { chooseBackend } from './backend'
 import { dropOtherVersions, loadFiles, loadManifest, modelFiles } from './loader'
 import { coreFiles, encoderFiles, type Manifest } from './manifest'
-import { RUNTIME, runtimeFile, runtimeFor, useRuntime } from './runtime'
+import { preloadGlue, RUNTIME, runtimeFile, runtimeFor, useRuntime } from './runtime'
 import { vectorDbName } from '../src/history/erase'
 import { InpageModel, type OrtSession, type TextEncoderParts } from './model'
 import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
-import { decodeRecord, type PackItem } from '../src/pack/format'
+import { decodeRecord, type PackItem, type PackManifest } from '../src/pack/format'
 import { PackSource } from './pack'
 import { VectorCache } from './vector-cache'
 import { defaults } from '../src/defaults'
@@ -54,7 +54,7 @@ class Engine implements EngineApi {
     const t0 = performance.now()
     const base = new URL(cfg.modelUrl, self.location.href).href
     this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href) : undefined
-    const manifest = await loadManifest(base)
+    const [manifest, choice, packInfo] = await Promise.all([loadManifest(base), chooseBackend(cfg.backend), this.pack?.info().catch(() => undefined)])
     const isolated = self.crossOriginIsolated === true
     const threads = cfg.numThreads ?? (isolated ? Math.max(1, Math.min(defaults.maxThreads, navigator.hardwareConcurrency || 1)) : 1)
     const threadsReason = cfg.numThreads
@@ -62,18 +62,20 @@ class Engine implements EngineApi {
       : isolated
         ? `cross-origin isolated: ${threads} threads`
         : 'not cross-origin isolated (no COOP/COEP headers): 1 thread'
-    const choice = await chooseBackend(cfg.backend)
     const wasmPaths = cfg.wasmPaths ?? new URL('./ort/', self.location.href).href
     const runtime = runtimeFor(choice.order[0]!)
-    // With a pack, a category page needs no encoding (its text vectors are in the pack): the encoder and
-    // its tokenizer wait for their first use. Without one every item is encoded, so they load now.
-    const eager = !this.pack
+    preloadGlue(runtime, wasmPaths)
+    // With a pack of this model's text vectors, a category page needs no encoding: the encoder and its
+    // tokenizer wait for their first use. Without one (or if pack.json cannot be read now) every item is
+    // encoded, so they load now.
+    const eager = !(packInfo && packHasTextVectors(packInfo, manifest))
     const names = [...coreFiles(manifest, { neighbors: !this.pack }), ...(eager ? encoderFiles(manifest) : [])]
     let fromCache = true
     const files = await loadFiles([runtimeFile(runtime, wasmPaths), ...modelFiles(base, manifest, names)], (p) => {
       fromCache &&= p.fromCache
       onProgress?.({ ...p, stage: 'model' })
     })
+    const tFiles = performance.now()
     useRuntime(runtime, wasmPaths, files.get(runtime.wasm)!, threads)
     void dropOtherVersions(RUNTIME.name, RUNTIME.version).catch(() => {})
     void dropOtherVersions(manifest.name, manifest.version).catch(() => {})
@@ -94,7 +96,7 @@ class Engine implements EngineApi {
     }
     if (!sessions) throw new InPageError('ModelLoadError', `no backend could run the model: ${dropped.map((d) => `${d.backend}: ${d.reason}`).join('; ')}`)
 
-    const encoder = sessions[0] ?? (() => this.loadEncoder(base, manifest, backend, onProgress))
+    const encoder = sessions[0] ?? (() => this.fetchEncoder(base, manifest, backend, onProgress))
     this.model = InpageModel.fromFiles(manifest, ort as never, encoder, sessions[1], (f) => files.get(f)!)
     const model = this.model
     this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, manifest.dims.text, (texts) => model.encode(texts))
@@ -108,6 +110,8 @@ class Engine implements EngineApi {
       runtime: runtime.wasm,
       encoderLoaded: eager,
       loadMs: performance.now() - t0,
+      // The first session creation includes compiling ORT's wasm and starting its threads.
+      loadTimings: { filesMs: tFiles - t0, sessionsMs: performance.now() - tFiles },
       fromCache,
       reads: modelReads(model),
     }
@@ -119,7 +123,7 @@ class Engine implements EngineApi {
    * verified and cached like the rest, with their own progress series (stage 'encoder'); its 100 % comes once
    * the session exists, so a page shows the encoder ready only when it is.
    */
-  private async loadEncoder(base: string, manifest: Manifest, backend: 'webgpu' | 'wasm', onProgress?: (p: Progress) => void): Promise<TextEncoderParts> {
+  private async fetchEncoder(base: string, manifest: Manifest, backend: 'webgpu' | 'wasm', onProgress?: (p: Progress) => void): Promise<TextEncoderParts> {
     let fromCache = true
     const files = await loadFiles(modelFiles(base, manifest, encoderFiles(manifest)), (p) => {
       fromCache &&= p.fromCache
@@ -167,8 +171,7 @@ class Engine implements EngineApi {
       for (const [id, it] of got.items) items.set(id, it)
       stats = got.stats
       name = `${m.name}@${m.version}`
-      // Text vectors made with another encoder would not match this model's: encode those items instead.
-      textVectors = m.textVectors === 'int8' && m.model === `${model.manifest.name}@${model.manifest.version}` && m.dims.text === model.dims.text
+      textVectors = packHasTextVectors(m, model.manifest)
     }
     const lookup: CatalogLookup = {
       get: (id) => {
@@ -179,6 +182,14 @@ class Engine implements EngineApi {
     return { lookup, report: { pack: name, asked: distinct.length, missing: distinct.length - items.size, ...stats, textVectors } }
   }
 
+  /**
+   * Fetches the pack entries of these ids (the page's candidates and history items) while the model loads,
+   * so the first rerank finds them in memory; faults are left for the rerank to report.
+   */
+  warmPack(ids: string[]): void {
+    void this.pack?.get(ids).catch(() => {})
+  }
+
   /** Readies candidates ahead of need (a first visit has no history yet): their pack entries, else their text vectors. */
   async prefetch(candidates: Candidate[], persist = false): Promise<void> {
     const model = this.loaded()
@@ -186,6 +197,11 @@ class Engine implements EngineApi {
     const pack = await this.lookup(model, candidates.map((c) => c.id), candidates)
     const todo = candidates.filter((c) => !pack?.lookup.get(c.id)?.text)
     if (todo.length) await this.cache!.textVectors(todo.map((c) => ({ id: c.id, text: itemText(c) })))
+  }
+
+  /** Loads the text encoder now if it waits for its first use (a search box the shopper focused). */
+  async loadEncoder(): Promise<void> {
+    await this.loaded().encoderReady()
   }
 
   /** Text vectors straight from the encoder (parity checks, benchmarks); moved to the page, not copied. */
@@ -210,6 +226,11 @@ class Engine implements EngineApi {
   cacheStats() {
     return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 }
   }
+}
+
+/** Text vectors made with another encoder would not match this model's: those items are encoded instead. */
+function packHasTextVectors(m: PackManifest, manifest: Manifest): boolean {
+  return m.textVectors === 'int8' && m.model === `${manifest.name}@${manifest.version}` && m.dims.text === manifest.dims.text
 }
 
 function sessionOptions(ep: 'webgpu' | 'wasm') {
