@@ -5,7 +5,7 @@
 import { test, expect, type Request } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { ISOLATION_HEADERS } from '../scripts/headers.mjs'
-import { inCategory } from './catalog'
+import { packPage } from './catalog'
 import { openHarness } from './helpers'
 
 /** What a first visit may fetch before its first personalized category-page rerank, as sent (brotli). */
@@ -13,11 +13,7 @@ export const FIRST_VISIT_BUDGET = 3_000_000
 
 const MODEL = '/models/inpage-general-v1/'
 const CATALOG = '/packs/general/'
-const glass = inCategory('Glassware & Labware')
-const glue = inCategory('Adhesives & Sealants')
-const snap = (g: (typeof glass)[number]) => ({ title: g.title, brand: g.brand, category: g.category })
-const seen = glass.slice(0, 4).map((g) => ({ id: g.id, item: snap(g) }))
-const cands = [...glue.slice(0, 10), ...glass.slice(6, 16)].map((g) => ({ id: g.id, ...snap(g) }))
+const { seen, cands } = packPage()
 
 /** Every response the context receives (the page's, its worker's and ORT's threads'), with its bytes on the wire. */
 function recordTraffic(context: import('@playwright/test').BrowserContext) {
@@ -35,8 +31,7 @@ function recordTraffic(context: import('@playwright/test').BrowserContext) {
   return { all: () => Promise.all(rows), clear: () => void (rows.length = 0) }
 }
 
-const run = (opts: { query?: string }) =>
-  ({ model: MODEL, catalog: CATALOG, seen, cands, ...opts }) as const
+const args = { model: MODEL, catalog: CATALOG, seen, cands }
 
 test('first visit: a pack category page is personalized without the encoder, within the byte budget; search fetches it; offline reload works', async ({ page, context }) => {
   test.setTimeout(240_000)
@@ -51,7 +46,7 @@ test('first visit: a pack category page is personalized without the encoder, wit
     const r = await rec.rerank(cands, { budgetMs: 120_000 })
     const e = rec.status().engine
     return { why: r.why, encoder: e.encoder, runtime: e.info?.runtime, backend: r.backend, catalog: e.catalog, stages: [...new Set(progress.map((p) => p.stage))] }
-  }, run({}))
+  }, args)
   expect(first).toMatchObject({ why: 'personalized', encoder: 'on-demand', runtime: 'ort-wasm-simd-threaded.wasm', backend: 'wasm', stages: ['model'] })
   expect(first.catalog).toMatchObject({ missing: 0, textVectors: true })
   const before = await traffic.all()
@@ -69,7 +64,7 @@ test('first visit: a pack category page is personalized without the encoder, wit
     const r = await window.rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
     const progress = (window as unknown as { progress: { stage: string; loaded: number; percent: number }[] }).progress.filter((p) => p.stage === 'encoder')
     return { why: r.why, encoder: window.rec.status().engine.encoder, loaded: progress.map((p) => p.loaded), last: progress.at(-1)?.percent }
-  }, run({ query: 'glass beaker' }))
+  }, args)
   expect(search).toMatchObject({ why: 'personalized', encoder: 'ready', last: 100 })
   for (let i = 1; i < search.loaded.length; i++) expect(search.loaded[i]!).toBeGreaterThanOrEqual(search.loaded[i - 1]!)
   expect((await traffic.all()).map((r) => r.path)).toEqual(expect.arrayContaining([`${MODEL}encoder.int8.onnx`, `${MODEL}tokenizer.json`]))
@@ -94,6 +89,6 @@ test('first visit: a pack category page is personalized without the encoder, wit
     const category = await rec.rerank(cands, { budgetMs: 120_000 })
     const search = await rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
     return { category: category.why, search: search.why, error: search.error?.message ?? category.error?.message, fromCache: rec.status().engine.info?.fromCache, online: navigator.onLine }
-  }, run({}))
+  }, args)
   expect(offline).toEqual({ category: 'personalized', search: 'personalized', error: undefined, fromCache: true, online: false })
 })

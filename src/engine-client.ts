@@ -58,6 +58,8 @@ export class EngineClient {
   private died: Promise<never> = new Promise(() => {})
   private kill: ((err: Error) => void) | undefined
   private startTimer: ReturnType<typeof setTimeout> | undefined
+  /** A first-visit prefetch waiting for idle time. */
+  private pending: (() => void) | undefined
   status: EngineStatus = { state: 'idle' }
 
   constructor(
@@ -163,6 +165,7 @@ export class EngineClient {
   /** Fetches the pack entries a coming rerank reads, beside the model's download (with a catalog pack). */
   warmPack(history: StoredEvent[], candidates: Candidate[]) {
     if (!this.config.catalogUrl || this.isLoaded) return
+    this.runPending()
     const ids = [...new Set([...history.flatMap((e) => (e.itemId ? [e.itemId] : [])), ...candidates.map((c) => c.id)])]
     this.warmUp().catch(() => {})
     this.api?.warmPack(ids).catch(() => {})
@@ -170,6 +173,7 @@ export class EngineClient {
 
   /** Sends only what the model reads of the history (the worker would read the same, after a copy of it all). */
   async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist: boolean): Promise<EngineRerank> {
+    this.runPending()
     const info = await this.warmUp()
     const events = selectModelEvents(history, info.reads)
     const purchased = options.excludePurchased ? purchasedItems(history) : []
@@ -184,11 +188,20 @@ export class EngineClient {
    * interactive.
    */
   prefetch(candidates: Candidate[], persist: boolean) {
-    whenIdle(() =>
-      this.warmUp()
+    const run = () =>
+      void this.warmUp()
         .then(() => Promise.race([this.api?.prefetch(candidates, persist), this.died]))
-        .catch(() => {}),
-    )
+        .catch(() => {})
+    if (this.loading) return run()
+    this.pending = run
+    whenIdle(() => this.runPending())
+  }
+
+  /** A prefetch waiting for idle time runs now, ahead of a call that starts the engine (it may read what it remembers). */
+  private runPending() {
+    const run = this.pending
+    this.pending = undefined
+    run?.()
   }
 
   /** Called when a rerank timed out or the worker stopped answering: start over next time. */
@@ -200,6 +213,7 @@ export class EngineClient {
   /** Ends the worker now, and with it any work in progress: its pending calls reject at once. */
   stop() {
     clearTimeout(this.startTimer)
+    this.pending = undefined
     this.kill?.(new InPageError('EngineError', 'the engine worker was stopped'))
     this.kill = undefined
     this.api?.[Comlink.releaseProxy]()

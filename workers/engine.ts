@@ -62,7 +62,7 @@ class Engine implements EngineApi {
       : isolated
         ? `cross-origin isolated: ${threads} threads`
         : 'not cross-origin isolated (no COOP/COEP headers): 1 thread'
-    const wasmPaths = cfg.wasmPaths ?? new URL('./ort/', self.location.href).href
+    const wasmPaths = new URL(cfg.wasmPaths ?? './ort/', self.location.href).href
     const runtime = runtimeFor(choice.order[0]!)
     preloadGlue(runtime, wasmPaths)
     // With a pack of this model's text vectors, a category page needs no encoding: the encoder and its
