@@ -92,3 +92,20 @@ test('first visit: a pack category page is personalized without the encoder, wit
   }, args)
   expect(offline).toEqual({ category: 'personalized', search: 'personalized', error: undefined, fromCache: true, online: false })
 })
+
+test('with a pack, an encoder that cannot be loaded fails only the calls that need it, by name', async ({ page }) => {
+  test.setTimeout(120_000)
+  await page.route(`**${MODEL}encoder.int8.onnx`, (r) => r.fulfill({ status: 404, body: 'not found' }))
+  await openHarness(page)
+  const r = await page.evaluate(async ({ model, catalog, seen, cands }) => {
+    const rec = window.inpage.createRecommender({ model, catalog, consent: 'granted', name: 'no-encoder' })
+    for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+    const category = await rec.rerank(cands, { budgetMs: 120_000 })
+    const search = await rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
+    const again = await rec.rerank(cands, { budgetMs: 120_000 })
+    const e = rec.status().engine
+    return { category: category.why, search: search.why, error: search.error?.name, ids: search.items.map((i) => i.id), again: again.why, encoder: e.encoder, state: e.state }
+  }, args)
+  // The search answers with the server's order and the named error; category pages keep their personal order.
+  expect(r).toEqual({ category: 'personalized', search: 'model-error', error: 'ModelLoadError', ids: cands.slice(0, 10).map((c) => c.id), again: 'personalized', encoder: 'error', state: 'ready' })
+})
