@@ -107,5 +107,5 @@ test('with a pack, an encoder that cannot be loaded fails only the calls that ne
     return { category: category.why, search: search.why, error: search.error?.name, ids: search.items.map((i) => i.id), again: again.why, encoder: e.encoder, state: e.state }
   }, args)
   // The search answers with the server's order and the named error; category pages keep their personal order.
-  expect(r).toEqual({ category: 'personalized', search: 'model-error', error: 'ModelLoadError', ids: cands.slice(0, 10).map((c) => c.id), again: 'personalized', encoder: 'error', state: 'ready' })
+  expect(r).toEqual({ category: 'personalized', search: 'model-error', error: 'ModelLoadError', ids: cands.map((c) => c.id), again: 'personalized', encoder: 'error', state: 'ready' })
 })

@@ -99,7 +99,10 @@ export class EngineClient {
     this.watch(worker, this.api, dead)
     const progress = Comlink.proxy((p: Progress) => {
       if (this.worker !== worker) return
-      if (p.stage === 'encoder') this.status = { ...this.status, encoder: p.percent === 100 ? 'ready' : 'loading', encoderProgress: p }
+      // A failed encoder load stays failed for this worker (files still arriving after the failure change nothing).
+      if (p.stage === 'encoder') {
+        if (this.status.encoder !== 'error') this.status = { ...this.status, encoder: p.percent === 100 ? 'ready' : 'loading', encoderProgress: p }
+      }
       else this.status = { ...this.status, progress: p }
       this.onProgress(p)
     })
