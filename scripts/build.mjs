@@ -1,6 +1,7 @@
 // Builds the library as users load it: dist/inpage.js (ESM) + types, dist/inpage.iife.js
 // (script tag, global InPage), dist/inpage.worker.js (the engine, its own file, loaded by URL)
-// and dist/ort/ (onnxruntime-web's wasm, to self-host).
+// and dist/ort/ (onnxruntime-web's two wasm builds, to self-host), then `.br`/`.gz` copies of the large files
+// (dist/ and public/models/) for servers that send precompressed files.
 import { build } from 'vite'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
