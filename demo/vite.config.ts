@@ -36,7 +36,8 @@ function precompressedFiles(req: IncomingMessage, res: ServerResponse, next: () 
   let size: number
   try {
     if (!statSync(file).isFile()) return next()
-    sent = pickEncoding(file, req.headers['accept-encoding'])
+    // The model folders' precompressed copies live under dist/models/ (scripts/build.mjs).
+    sent = pickEncoding(file, req.headers['accept-encoding'], path.startsWith('/models/') ? resolve(repo, 'dist', path.slice(1)) : file)
     size = statSync(sent.file).size
   } catch {
     return next()

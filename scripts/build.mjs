@@ -1,7 +1,7 @@
 // Builds the library as users load it: dist/inpage.js (ESM) + types, dist/inpage.iife.js
 // (script tag, global InPage), dist/inpage.worker.js (the engine, its own file, loaded by URL)
 // and dist/ort/ (onnxruntime-web's two wasm builds, to self-host), then `.br`/`.gz` copies of the large files
-// (dist/ and public/models/) for servers that send precompressed files.
+// (beside dist's files; public/models' under dist/models/) for servers that send precompressed files.
 import { build } from 'vite'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -64,5 +64,6 @@ execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 
 // scripts/serve.mjs and the demo (README: "Precompressed files"); cached by content, so only new bytes are compressed.
 const cacheDir = `${root}node_modules/.cache/inpage-precompressed`
 const t0 = Date.now()
-const n = (await precompressDir(dist, cacheDir)).length + (await precompressDir(`${root}public/models`, cacheDir)).length
+// The model folders' copies go to dist/models/: training lists every file of public/models/<name> in its manifest.
+const n = (await precompressDir(dist, cacheDir)).length + (await precompressDir(`${root}public/models`, cacheDir, `${dist}/models`)).length
 console.log(`built dist/; ${n} files precompressed (.br, .gz) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)

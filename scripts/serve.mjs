@@ -61,7 +61,9 @@ const server = createServer((req, res) => {
     return
   }
   if (file.endsWith('.csp.html')) headers['Content-Security-Policy'] = STRICT_CSP
-  const sent = pickEncoding(file, req.headers['accept-encoding'])
+  // The model folders' precompressed copies live under dist/models/ (scripts/build.mjs).
+  const models = join(root, 'public/models')
+  const sent = pickEncoding(file, req.headers['accept-encoding'], file.startsWith(models) ? join(root, 'dist/models', file.slice(models.length)) : file)
   if (sent.encoding) headers['Content-Encoding'] = sent.encoding
   // Revalidation as any static server answers it: an unchanged file is a 304, not its bytes again.
   const modified = statSync(file).mtime

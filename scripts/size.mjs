@@ -45,7 +45,7 @@ if (existsSync('public/models')) {
 const FIRST_VISIT_BUDGET = 3_000_000 - 100_000
 const firstVisit = [
   'dist/inpage.js', 'dist/inpage.worker.js', 'dist/ort/ort-wasm-simd-threaded.wasm', 'dist/ort/ort-wasm-simd-threaded.mjs',
-  'public/models/inpage-general-v1/manifest.json', 'public/models/inpage-general-v1/user.int8.onnx',
+  'dist/models/inpage-general-v1/manifest.json', 'dist/models/inpage-general-v1/user.int8.onnx',
 ]
 const missing = firstVisit.filter((f) => !existsSync(`${f}.br`))
 if (missing.length) {
