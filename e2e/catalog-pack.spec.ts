@@ -4,16 +4,12 @@
 // bytes on a pack 200 times larger, and scores history items with their pack data.
 import { test, expect, type Page } from '@playwright/test'
 import { readFileSync } from 'node:fs'
-import { inCategory } from './catalog'
+import { packPage } from './catalog'
 import { openHarness } from './helpers'
 import { LARGE_EXTRA, PACKS_DIR } from './packs'
 
 const MODEL = '/models/inpage-sci-v1/'
-const glass = inCategory('Glassware & Labware')
-const glue = inCategory('Adhesives & Sealants')
-const snap = (g: (typeof glass)[number]) => ({ title: g.title, brand: g.brand, category: g.category })
-const seen = glass.slice(0, 4).map((g) => ({ id: g.id, item: snap(g) }))
-const cands = [...glue.slice(0, 10), ...glass.slice(6, 16)].map((g) => ({ id: g.id, ...snap(g) }))
+const { seen, cands } = packPage()
 const pack = (name: string) => JSON.parse(readFileSync(`${PACKS_DIR}/${name}/pack.json`, 'utf8')) as { name: string; version: string; items: number; shards: { count: number } }
 
 /** Tracks `history` (views), reranks `cands` once; returns the order, why, error and what the pack cost. */

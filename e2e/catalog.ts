@@ -15,3 +15,17 @@ export function catalog(): CatalogItem[] {
 export function inCategory(name: string): CatalogItem[] {
   return catalog().filter((it) => categoryKey(it.category) === name)
 }
+
+/**
+ * The category page the catalog-pack specs rerank (both categories are in e2e/packs.ts's packs): ten adhesives
+ * and ten glassware items as candidates, and a shopper who viewed four other glassware items.
+ */
+export function packPage() {
+  const glass = inCategory('Glassware & Labware')
+  const glue = inCategory('Adhesives & Sealants')
+  const snap = (g: CatalogItem) => ({ title: g.title, brand: g.brand, category: g.category })
+  return {
+    seen: glass.slice(0, 4).map((g) => ({ id: g.id, item: snap(g) })),
+    cands: [...glue.slice(0, 10), ...glass.slice(6, 16)].map((g) => ({ id: g.id, ...snap(g) })),
+  }
+}

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { buildTestPacks } from './packs'
 
 export default async function globalSetup() {
-  for (const f of ['dist/inpage.js', 'dist/inpage.iife.js', 'dist/inpage.worker.js', 'dist/ort/ort-wasm-simd-threaded.asyncify.wasm'])
+  for (const f of ['dist/inpage.js', 'dist/inpage.iife.js', 'dist/inpage.worker.js', 'dist/ort/ort-wasm-simd-threaded.wasm', 'dist/ort/ort-wasm-simd-threaded.wasm.br'])
     if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` first`)
   execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'e2e/consumer/vite.config.ts'], { stdio: 'inherit' })
   await buildTestPacks()

@@ -4,6 +4,8 @@
 //   small-plain  the same without text vectors (the browser encodes)
 //   large-plain  the same items plus 60,000 generated ones with their own shoppers (no text vectors):
 //                the same page costs the same bytes on both plain packs
+//   general      the small pack's items for the catalog-independent model (inpage-general-v1), text vectors
+//                from its encoder: a store's first visit (e2e/first-visit.spec.ts)
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeHistories } from '../catalog/aggregate'
@@ -14,6 +16,7 @@ import { loadModel } from '../eval/model-node'
 export const PACKS_DIR = 'e2e/.packs'
 export const PACK_CATEGORIES = ['Glassware & Labware', 'Adhesives & Sealants']
 const MODEL = 'public/models/inpage-sci-v1'
+export const GENERAL_MODEL = 'public/models/inpage-general-v1'
 export const LARGE_EXTRA = 60_000
 
 /** A tiny seeded PRNG: the same generated catalog every run. */
@@ -58,6 +61,12 @@ export async function buildTestPacks() {
     await buildPack({ data: small, model: MODEL, out: join(PACKS_DIR, 'small'), name: 'small', encode: (t) => loaded.model.encode(t) })
   } finally {
     await loaded.model.release()
+  }
+  const general = await loadModel(GENERAL_MODEL, { threads: 2 })
+  try {
+    await buildPack({ data: small, model: GENERAL_MODEL, out: join(PACKS_DIR, 'general'), name: 'general', encode: (t) => general.model.encode(t) })
+  } finally {
+    await general.model.release()
   }
   await buildPack({ data: small, model: MODEL, out: join(PACKS_DIR, 'small-plain'), name: 'small-plain', textVectors: 'none' })
   await buildPack({ data: large, model: MODEL, out: join(PACKS_DIR, 'large-plain'), name: 'large-plain', textVectors: 'none' })

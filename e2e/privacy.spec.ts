@@ -15,6 +15,7 @@ const ORIGIN = E2E_ORIGIN
 const SHIPPED = JSON.parse(readFileSync('public/models/inpage-sci-v1/manifest.json', 'utf8')) as { version: string; dims: { collab: number } }
 const COLLAB_DIMS = SHIPPED.dims.collab
 const CACHE = `inpage-model:inpage-sci-v1@${SHIPPED.version}`
+const ORT_VERSION = (JSON.parse(readFileSync('node_modules/onnxruntime-web/package.json', 'utf8')) as { version: string }).version
 const glass = inCategory('Glassware & Labware')
 const glue = inCategory('Adhesives & Sealants')
 const snap = (g: (typeof glass)[number]) => ({ title: g.title, brand: g.brand, category: g.category })
@@ -210,8 +211,8 @@ test('network audit: a full session sends only GETs of its own library, model an
     const blob = `${r.url}\n${JSON.stringify(r.headers)}`
     for (const s of secrets) expect(blob, `${where} carries "${s}"`).not.toContain(s)
     if (r.phase === 'page load') expect(u.pathname, where).toMatch(/^\/(|dist\/inpage\.js)$/)
-    // During the session: the worker, ORT's loader and wasm, and the model's files. Nothing else.
-    else expect(u.pathname, where).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
+    // During the session: the worker, ORT's glue and wasm (plain, or asyncify for WebGPU), and the model's files. Nothing else.
+    else expect(u.pathname, where).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded(\.asyncify)?\.(mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
   }
   const paths = log.filter((r) => r.phase === 'session').map((r) => new URL(r.url).pathname)
   expect(paths.some((p) => p.endsWith('.wasm'))).toBe(true)
@@ -246,7 +247,8 @@ test('forget() after a full session leaves nothing of inpage in IndexedDB, the C
   expect(before.why).toBe('personalized')
   const full = await footprint(page)
   expect(full.databases).toEqual(['inpage:default:history', 'inpage:default:vectors'])
-  expect(full.caches).toEqual([CACHE])
+  // The model's files, ORT's wasm (issue 15) and the last manifest read (for an offline reload): all public, all erased below.
+  expect([...full.caches].sort()).toEqual([CACHE, 'inpage-model:latest', `inpage-model:onnxruntime-web@${ORT_VERSION}`].sort())
   expect(await page.evaluate(async (name) => (await caches.open(name)).keys().then((k) => k.length), CACHE)).toBeGreaterThan(4)
 
   await page.evaluate(async () => {

@@ -1,10 +1,13 @@
 // Builds the library as users load it: dist/inpage.js (ESM) + types, dist/inpage.iife.js
 // (script tag, global InPage), dist/inpage.worker.js (the engine, its own file, loaded by URL)
-// and dist/ort/ (onnxruntime-web's wasm, to self-host).
+// and dist/ort/ (onnxruntime-web's two wasm builds, to self-host), then `.br`/`.gz` copies of the large files
+// (beside dist's files; public/models' under dist/models/) for servers that send precompressed files.
 import { build } from 'vite'
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { precompressDir } from './precompress.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = `${root}dist`
@@ -34,15 +37,33 @@ const esm = `${dist}/inpage.js`
 writeFileSync(esm, readFileSync(esm, 'utf8').replace(/\/\* @vite-ignore \*\//g, (m) => ' '.repeat(m.length)))
 // Classic scripts have no import.meta: the IIFE finds its worker through document.currentScript.
 await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.meta.url': 'self.location.href' } })
+// Two ORT wasm builds, one JS: the plain SIMD-threaded build (14 MB, 2.3 MB brotli) runs the WASM
+// execution provider; the asyncify build (27 MB) is fetched only when a WebGPU session is made. The
+// worker checks each against the sha256 recorded here before ORT sees it.
+const ortDir = `${root}node_modules/onnxruntime-web/dist`
+const ortFile = (wasm, glue) => {
+  const bytes = readFileSync(`${ortDir}/${wasm}`)
+  return { wasm, glue, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+}
+const ortFiles = {
+  version: JSON.parse(readFileSync(`${root}node_modules/onnxruntime-web/package.json`, 'utf8')).version,
+  wasm: ortFile('ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'),
+  webgpu: ortFile('ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'),
+}
 await lib('workers/engine.ts', ['es'], 'inpage.worker.js', {
-  // ORT's "extern wasm" build loads its wasm glue and binary from wasmPaths at run time instead of
-  // inlining 27 MB of base64 into the worker.
+  // ORT's "extern wasm" build loads its wasm glue from wasmPaths at run time instead of inlining
+  // 27 MB of base64 into the worker; the worker fetches the wasm binary itself (verified, cached).
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', 'module', 'browser', 'import', 'default'] },
+  define: { __INPAGE_ORT__: JSON.stringify(ortFiles) },
   build: { assetsInlineLimit: 0, rollupOptions: { output: { codeSplitting: false } } },
 })
 mkdirSync(`${dist}/ort`, { recursive: true })
-// One ORT build only: the asyncify wasm runs both the WebGPU and the WASM execution providers.
-for (const f of ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'])
-  copyFileSync(`${root}node_modules/onnxruntime-web/dist/${f}`, `${dist}/ort/${f}`)
+for (const { wasm, glue } of [ortFiles.wasm, ortFiles.webgpu]) for (const f of [wasm, glue]) copyFileSync(`${ortDir}/${f}`, `${dist}/ort/${f}`)
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })
-console.log('built dist/')
+// `.br` / `.gz` beside the large files a browser fetches: served with Content-Encoding by
+// scripts/serve.mjs and the demo (README: "Precompressed files"); cached by content, so only new bytes are compressed.
+const cacheDir = `${root}node_modules/.cache/inpage-precompressed`
+const t0 = Date.now()
+// The model folders' copies go to dist/models/: training lists every file of public/models/<name> in its manifest.
+const n = (await precompressDir(dist, cacheDir)).length + (await precompressDir(`${root}public/models`, cacheDir, `${dist}/models`)).length
+console.log(`built dist/; ${n} files precompressed (.br, .gz) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)

@@ -11,11 +11,14 @@
 //   /tampered/<path>   <path> with one byte of each .onnx file flipped (a corrupted model download)
 //   GET /__requests    every request served so far (method, path, headers, body bytes, CSP sent), as JSON;
 //                      not itself logged
+// A file with a precompressed copy (`.br`, `.gz`, written by the build) is sent as that copy with
+// Content-Encoding when the request accepts it, as a CDN or nginx's brotli_static would.
 import { createServer } from 'node:http'
 import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ISOLATION_HEADERS, STRICT_CSP } from './headers.mjs'
+import { pickEncoding } from './precompress.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const port = Number(process.env.PORT ?? 4173)
@@ -83,9 +86,19 @@ const server = createServer((req, res) => {
     res.writeHead(200, { ...headers, ...type, 'Content-Length': body.length }).end(req.method === 'HEAD' ? undefined : body)
     return
   }
-  const size = statSync(file).size
-  res.writeHead(200, { ...headers, ...type, 'Content-Length': size })
+  // The model folders' precompressed copies live under dist/models/ (scripts/build.mjs).
+  const models = join(root, 'public/models')
+  const sent = pickEncoding(file, req.headers['accept-encoding'], file.startsWith(models) ? join(root, 'dist/models', file.slice(models.length)) : file)
+  if (sent.encoding) headers['Content-Encoding'] = sent.encoding
+  // Revalidation as any static server answers it: an unchanged file is a 304, not its bytes again.
+  const modified = statSync(file).mtime
+  modified.setMilliseconds(0)
+  headers['Last-Modified'] = modified.toUTCString()
+  const since = Date.parse(req.headers['if-modified-since'] ?? '')
+  if (since >= modified.getTime()) return res.writeHead(304, { ...headers, Vary: 'Accept-Encoding' }).end()
+  const size = statSync(sent.file).size
+  res.writeHead(200, { ...headers, ...type, 'Content-Length': size, Vary: 'Accept-Encoding' })
   if (req.method === 'HEAD') return res.end()
-  createReadStream(file).pipe(res)
+  createReadStream(sent.file).pipe(res)
 })
 server.listen(port, '127.0.0.1', () => console.log(`inpage static server on http://127.0.0.1:${port}`))

@@ -10,13 +10,22 @@ import { defaults } from './defaults'
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
 
+/**
+ * The text encoder: 'on-demand' until a call needs it (with a catalog pack), then 'loading' and 'ready';
+ * 'error' when its load failed (calls that need it answer with the server's order, the others still rerank).
+ */
+export type EncoderState = 'on-demand' | 'loading' | 'ready' | 'error'
+
 export interface EngineStatus {
   state: EngineState
   info?: EngineInfo
+  encoder?: EncoderState
   /** What the last rerank read of the catalog pack (with the `catalog` option). */
   catalog?: CatalogReport
   error?: { name: string; message: string }
   progress?: Progress
+  /** The encoder's own download progress (stage 'encoder'), once it started. */
+  encoderProgress?: Progress
 }
 
 let defaultWorkerUrl: string | URL | undefined
@@ -35,6 +44,12 @@ function spawnWorker(url?: string | URL): Worker {
 
 const WORKER_START_MS = defaults.workerStartMs
 
+/** Runs `fn` when the page is idle (at most 2 s later), or on the next task where there is no requestIdleCallback. */
+function whenIdle(fn: () => void) {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 2000 })
+  else setTimeout(fn, 0)
+}
+
 export class EngineClient {
   private worker: Worker | undefined
   private api: Comlink.Remote<EngineApi> | undefined
@@ -43,6 +58,8 @@ export class EngineClient {
   private died: Promise<never> = new Promise(() => {})
   private kill: ((err: Error) => void) | undefined
   private startTimer: ReturnType<typeof setTimeout> | undefined
+  /** A first-visit prefetch waiting for idle time. */
+  private pending: (() => void) | undefined
   status: EngineStatus = { state: 'idle' }
 
   constructor(
@@ -81,12 +98,17 @@ export class EngineClient {
     this.api = Comlink.wrap<EngineApi>(worker)
     this.watch(worker, this.api, dead)
     const progress = Comlink.proxy((p: Progress) => {
-      this.status = { ...this.status, progress: p }
+      if (this.worker !== worker) return
+      // A failed encoder load stays failed for this worker (files still arriving after the failure change nothing).
+      if (p.stage === 'encoder') {
+        if (this.status.encoder !== 'error') this.status = { ...this.status, encoder: p.percent === 100 ? 'ready' : 'loading', encoderProgress: p }
+      }
+      else this.status = { ...this.status, progress: p }
       this.onProgress(p)
     })
     this.loading = Promise.race([this.api.load(this.config, progress), this.died]).then(
       (info) => {
-        this.status = { state: 'ready', info, progress: this.status.progress }
+        this.status = { state: 'ready', info, progress: this.status.progress, encoder: info.encoderLoaded ? 'ready' : (this.status.encoder ?? 'on-demand') }
         return info
       },
       (err) => {
@@ -130,21 +152,59 @@ export class EngineClient {
     return this.status.state === 'ready'
   }
 
+  /** Loads the model, then the encoder if it waits for its first use; rejects with a named error. */
+  async warmEncoder(): Promise<void> {
+    await this.warmUp()
+    await Promise.race([this.api!.loadEncoder(), this.died]).catch((err: unknown) => this.encoderFailed(err))
+  }
+
+  /** The core is loaded: a load fault now is the encoder's. Rethrows. */
+  private encoderFailed(err: unknown): never {
+    const e = describeError(err)
+    if (e.name === 'ModelLoadError' || e.name === 'ModelIntegrityError') this.status = { ...this.status, encoder: 'error' }
+    throw err
+  }
+
+  /** Fetches the pack entries a coming rerank reads, beside the model's download (with a catalog pack). */
+  warmPack(history: StoredEvent[], candidates: Candidate[]) {
+    if (!this.config.catalogUrl || this.isLoaded) return
+    this.runPending()
+    const ids = [...new Set([...history.flatMap((e) => (e.itemId ? [e.itemId] : [])), ...candidates.map((c) => c.id)])]
+    this.warmUp().catch(() => {})
+    this.api?.warmPack(ids).catch(() => {})
+  }
+
   /** Sends only what the model reads of the history (the worker would read the same, after a copy of it all). */
   async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist: boolean): Promise<EngineRerank> {
+    this.runPending()
     const info = await this.warmUp()
     const events = selectModelEvents(history, info.reads)
     const purchased = options.excludePurchased ? purchasedItems(history) : []
-    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died])
+    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died]).catch((err: unknown) => this.encoderFailed(err))
     if (res.catalog) this.status = { ...this.status, catalog: res.catalog }
     return res
   }
 
-  /** Warms the vector cache for these candidates in the background; faults only mean no warm cache. */
+  /**
+   * Warms the vector cache for these candidates in the background; faults only mean no warm cache. Nothing is
+   * needed yet (no history), so it starts at idle time: the download never competes with the page becoming
+   * interactive.
+   */
   prefetch(candidates: Candidate[], persist: boolean) {
-    this.warmUp()
-      .then(() => Promise.race([this.api?.prefetch(candidates, persist), this.died]))
-      .catch(() => {})
+    const run = () =>
+      void this.warmUp()
+        .then(() => Promise.race([this.api?.prefetch(candidates, persist), this.died]))
+        .catch(() => {})
+    if (this.loading) return run()
+    this.pending = run
+    whenIdle(() => this.runPending())
+  }
+
+  /** A prefetch waiting for idle time runs now, ahead of a call that starts the engine (it may read what it remembers). */
+  private runPending() {
+    const run = this.pending
+    this.pending = undefined
+    run?.()
   }
 
   /** Called when a rerank timed out or the worker stopped answering: start over next time. */
@@ -156,6 +216,7 @@ export class EngineClient {
   /** Ends the worker now, and with it any work in progress: its pending calls reject at once. */
   stop() {
     clearTimeout(this.startTimer)
+    this.pending = undefined
     this.kill?.(new InPageError('EngineError', 'the engine worker was stopped'))
     this.kill = undefined
     this.api?.[Comlink.releaseProxy]()

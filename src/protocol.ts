@@ -37,8 +37,14 @@ export interface CatalogReport {
   textVectors: boolean
 }
 
-/** Model download progress: `loaded` never decreases; the last event of a load has percent 100. */
+/**
+ * Model download progress, one series per stage: `loaded` never decreases within a series and its last event
+ * has percent 100. Stage 'model': what a rerank needs (ORT's wasm, the user model, the public item data; the
+ * encoder too when there is no catalog pack). Stage 'encoder': the text encoder and its tokenizer, fetched at
+ * their first use when a catalog pack gives the page's text vectors (a search query, an item not in the pack).
+ */
 export interface Progress {
+  stage: 'model' | 'encoder'
   file: string
   loaded: number
   total: number
@@ -54,7 +60,13 @@ export interface EngineInfo {
   adapter?: { vendor?: string; architecture?: string; isFallbackAdapter?: boolean }
   threads: number
   threadsReason: string
+  /** The onnxruntime-web wasm file that runs the model (the plain build for WASM, asyncify for WebGPU). */
+  runtime: string
+  /** Whether the encoder was loaded with the rest (no catalog pack), or waits for its first use. */
+  encoderLoaded: boolean
   loadMs: number
+  /** Where loadMs went: the manifest and files (network or Cache API, verified), then ORT's start and the sessions. */
+  loadTimings: { filesMs: number; sessionsMs: number }
   fromCache: boolean
   reads: HistoryReads
 }
@@ -110,11 +122,15 @@ export interface EngineApi {
   hold(lock: string): Promise<void>
   load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo>
   rerank(req: RerankRequest): Promise<EngineRerank>
+  /** Loads the text encoder now, if it waits for its first use (with a catalog pack). */
+  loadEncoder(): Promise<void>
+  /** Fetches the catalog pack's entries of these ids while the model loads (the first rerank then finds them). */
+  warmPack(ids: string[]): void
   /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
   prefetch(candidates: Candidate[], persist: boolean): Promise<void>
   /** Text vectors straight from the encoder (parity checks, benchmarks). */
   encode(texts: string[]): Promise<Float32Array[]>
-  tokenize(text: string): number[]
+  tokenize(text: string): Promise<number[]>
   userVectors(histories: { vecs: Float32Array[]; types: number[] }[]): Promise<Float32Array[]>
   itemVector(text: Float32Array, id: string): Float32Array
   cacheStats(): { hits: number; misses: number }

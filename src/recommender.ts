@@ -77,8 +77,12 @@ export interface Recommender {
    * Rejects with `InvalidCandidatesError` for candidates it cannot rank, `InvalidOptionsError` for bad options.
    */
   rerank(candidates: Candidate[], options?: RerankOptions): Promise<RerankResult>
-  /** Starts the worker and model download now (e.g. at idle time) instead of at the first rerank. */
-  warmUp(): Promise<void>
+  /**
+   * Starts the worker and model download now (e.g. at idle time) instead of at the first rerank. With
+   * `{ encoder: true }` it also loads the text encoder, which waits for its first use when a catalog pack
+   * gives the page's text vectors (e.g. when the shopper focuses the search box).
+   */
+  warmUp(options?: { encoder?: boolean }): Promise<void>
   /** Records a shopper event. Rejects with `InvalidEventError` for bad input (nothing is written); never for storage faults. */
   track(event: TrackEvent): Promise<void>
   /** Changes consent: 'granted' stores, 'pending' keeps events in memory only, 'denied' erases and keeps nothing. */
@@ -212,6 +216,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       const st = engine.status
       if (st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name)) return plain('model-error', st.error)
       if (!engine.isLoaded) {
+        engine.warmPack(events, candidates)
         const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => describeError(err))
         const first = await Promise.race([warm, deadline.promise])
         if (started !== epoch) return stale()
@@ -220,15 +225,17 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       }
       const res = await Promise.race([engine.rerank(events, candidates, o, history.consent === 'granted'), deadline.promise])
       if (started !== epoch) return stale()
-      if (res === 'timeout') return plain('budget')
+      // Still fetching the encoder this call needs (its first search, with a pack): it keeps loading.
+      if (res === 'timeout') return plain(engine.status.encoder === 'loading' ? 'warming-up' : 'budget')
       return { items: res.items, coverage: res.coverage, personalized: res.personalized, why: res.why, backend: res.backend, latencyMs: performance.now() - t0 }
     } catch (err) {
       if (started !== epoch) return stale()
       const e = describeError(err)
       emitter.emit('error', e)
-      // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size) and a catalog pack
-      // that cannot be read or verified are this call's fault, not the worker's.
-      if (DATA_FAULTS.has(e.name)) return plain('model-error', e)
+      // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size), a catalog pack
+      // that cannot be read or verified and an encoder that cannot be loaded (at its first use, with a pack)
+      // are this call's fault, not the worker's: it keeps serving calls that need none of them.
+      if (DATA_FAULTS.has(e.name) || MODEL_FAULTS.has(e.name)) return plain('model-error', e)
       engine.restart()
       return plain('engine-error', e)
     } finally {
@@ -238,11 +245,11 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
 
   return {
     rerank,
-    async warmUp() {
+    async warmUp(o) {
       alive()
       if (!engine) throw invalidOptions('warmUp() needs the model option')
       if (engine.status.state === 'error') engine.restart()
-      await engine.warmUp()
+      await (o?.encoder ? engine.warmEncoder() : engine.warmUp())
     },
     // async: bad input rejects (never a synchronous throw from a Promise-returning call).
     async track(event) {

@@ -8,11 +8,13 @@ import { itemText } from '../src/ranking/text'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/types'
 import { chooseBackend, wasmThreads } from './backend'
-import { loadManifest, loadModelFiles } from './loader'
+import { dropOtherVersions, loadFiles, loadManifest, modelFiles } from './loader'
+import { coreFiles, encoderFiles, type Manifest } from './manifest'
+import { preloadGlue, RUNTIME, runtimeFile, runtimeFor, useRuntime } from './runtime'
 import { vectorDbName } from '../src/history/erase'
-import { InpageModel, type OrtSession } from './model'
+import { InpageModel, type OrtSession, type TextEncoderParts } from './model'
 import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
-import { decodeRecord, type PackItem } from '../src/pack/format'
+import { decodeRecord, type PackItem, type PackManifest } from '../src/pack/format'
 import { PackSource } from './pack'
 import { VectorCache } from './vector-cache'
 import { defaults } from '../src/defaults'
@@ -52,13 +54,7 @@ class Engine implements EngineApi {
     const t0 = performance.now()
     const base = new URL(cfg.modelUrl, self.location.href).href
     this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href) : undefined
-    const manifest = await loadManifest(base)
-    let fromCache = true
-    const files = await loadModelFiles(base, manifest, (p) => {
-      fromCache &&= p.fromCache
-      onProgress?.(p)
-    })
-
+    const [manifest, choice, packInfo] = await Promise.all([loadManifest(base), chooseBackend(cfg.backend), this.pack?.info().catch(() => undefined)])
     const { threads, reason: threadsReason } = wasmThreads({
       requested: cfg.numThreads,
       isolated: self.crossOriginIsolated === true,
@@ -66,19 +62,31 @@ class Engine implements EngineApi {
       cores: navigator.hardwareConcurrency,
       max: defaults.maxThreads,
     })
-    ort.env.wasm.numThreads = threads
-    ort.env.wasm.wasmPaths = cfg.wasmPaths ?? new URL('./ort/', self.location.href).href
-    ort.env.logLevel = 'error'
+    const wasmPaths = new URL(cfg.wasmPaths ?? './ort/', self.location.href).href
+    const runtime = runtimeFor(choice.order[0]!)
+    preloadGlue(runtime, wasmPaths)
+    // With a pack of this model's text vectors, a category page needs no encoding: the encoder and its
+    // tokenizer wait for their first use. Without one (or if pack.json cannot be read now) every item is
+    // encoded, so they load now.
+    const eager = !(packInfo && packHasTextVectors(packInfo, manifest))
+    const names = [...coreFiles(manifest, { neighbors: !this.pack }), ...(eager ? encoderFiles(manifest) : [])]
+    let fromCache = true
+    const files = await loadFiles([runtimeFile(runtime, wasmPaths), ...modelFiles(base, manifest, names)], (p) => {
+      fromCache &&= p.fromCache
+      onProgress?.({ ...p, stage: 'model' })
+    })
+    const tFiles = performance.now()
+    useRuntime(runtime, wasmPaths, files.get(runtime.wasm)!, threads)
+    void dropOtherVersions(RUNTIME.name, RUNTIME.version).catch(() => {})
+    void dropOtherVersions(manifest.name, manifest.version).catch(() => {})
 
-    const choice = await chooseBackend(cfg.backend)
     const dropped = [...choice.dropped]
-    let sessions: [OrtSession, OrtSession] | undefined
+    let sessions: [OrtSession | undefined, OrtSession] | undefined
     let backend: 'webgpu' | 'wasm' = 'wasm'
     for (const ep of choice.order) {
       try {
-        const opts = { executionProviders: [ep], graphOptimizationLevel: 'all' as const }
-        const enc = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), opts)
-        const usr = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.user.file)!), opts)
+        const usr = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.user.file)!), sessionOptions(ep))
+        const enc = eager ? await ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), sessionOptions(ep)) : undefined
         sessions = [enc, usr]
         backend = ep
         break
@@ -88,7 +96,8 @@ class Engine implements EngineApi {
     }
     if (!sessions) throw new InPageError('ModelLoadError', `no backend could run the model: ${dropped.map((d) => `${d.backend}: ${d.reason}`).join('; ')}`)
 
-    this.model = InpageModel.fromFiles(manifest, ort as never, sessions[0], sessions[1], (f) => files.get(f)!)
+    const encoder = sessions[0] ?? (() => this.fetchEncoder(base, manifest, backend, onProgress))
+    this.model = InpageModel.fromFiles(manifest, ort as never, encoder, sessions[1], (f) => files.get(f)!)
     const model = this.model
     this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, manifest.dims.text, (texts) => model.encode(texts))
     this.information = {
@@ -98,11 +107,33 @@ class Engine implements EngineApi {
       ...(choice.adapter ? { adapter: choice.adapter } : {}),
       threads,
       threadsReason,
+      runtime: runtime.wasm,
+      encoderLoaded: eager,
       loadMs: performance.now() - t0,
+      // The first session creation includes compiling ORT's wasm and starting its threads.
+      loadTimings: { filesMs: tFiles - t0, sessionsMs: performance.now() - tFiles },
       fromCache,
       reads: modelReads(model),
     }
     return this.information
+  }
+
+  /**
+   * The encoder and its tokenizer, at their first use: fetched in the background of the call that needs them,
+   * verified and cached like the rest, with their own progress series (stage 'encoder'); its 100 % comes once
+   * the session exists, so a page shows the encoder ready only when it is.
+   */
+  private async fetchEncoder(base: string, manifest: Manifest, backend: 'webgpu' | 'wasm', onProgress?: (p: Progress) => void): Promise<TextEncoderParts> {
+    let fromCache = true
+    const files = await loadFiles(modelFiles(base, manifest, encoderFiles(manifest)), (p) => {
+      fromCache &&= p.fromCache
+      if (p.percent < 100) onProgress?.({ ...p, stage: 'encoder' })
+    })
+    const session = await this.model!.exclusive(() => ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), sessionOptions(backend)))
+    const tokenizer = InpageModel.tokenizerFrom((f) => files.get(f)!)
+    const total = encoderFiles(manifest).reduce((s, f) => s + manifest.files[f]!.bytes, 0)
+    onProgress?.({ stage: 'encoder', file: '', loaded: total, total, percent: 100, fromCache })
+    return { session, tokenizer }
   }
 
   private loaded(): InpageModel {
@@ -140,8 +171,7 @@ class Engine implements EngineApi {
       for (const [id, it] of got.items) items.set(id, it)
       stats = got.stats
       name = `${m.name}@${m.version}`
-      // Text vectors made with another encoder would not match this model's: encode those items instead.
-      textVectors = m.textVectors === 'int8' && m.model === `${model.manifest.name}@${model.manifest.version}` && m.dims.text === model.dims.text
+      textVectors = packHasTextVectors(m, model.manifest)
     }
     const lookup: CatalogLookup = {
       get: (id) => {
@@ -150,6 +180,14 @@ class Engine implements EngineApi {
       },
     }
     return { lookup, report: { pack: name, asked: distinct.length, missing: distinct.length - items.size, ...stats, textVectors } }
+  }
+
+  /**
+   * Fetches the pack entries of these ids (the page's candidates and history items) while the model loads,
+   * so the first rerank finds them in memory; faults are left for the rerank to report.
+   */
+  warmPack(ids: string[]): void {
+    void this.pack?.get(ids).catch(() => {})
   }
 
   /** Readies candidates ahead of need (a first visit has no history yet): their pack entries, else their text vectors. */
@@ -161,12 +199,17 @@ class Engine implements EngineApi {
     if (todo.length) await this.cache!.textVectors(todo.map((c) => ({ id: c.id, text: itemText(c) })))
   }
 
+  /** Loads the text encoder now if it waits for its first use (a search box the shopper focused). */
+  async loadEncoder(): Promise<void> {
+    await this.loaded().encoderReady()
+  }
+
   /** Text vectors straight from the encoder (parity checks, benchmarks); moved to the page, not copied. */
   async encode(texts: string[]): Promise<Float32Array[]> {
     return moved(await this.loaded().encode(texts))
   }
 
-  tokenize(text: string): number[] {
+  tokenize(text: string): Promise<number[]> {
     return this.loaded().tokenize(text)
   }
 
@@ -183,6 +226,15 @@ class Engine implements EngineApi {
   cacheStats() {
     return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 }
   }
+}
+
+/** Text vectors made with another encoder would not match this model's: those items are encoded instead. */
+function packHasTextVectors(m: PackManifest, manifest: Manifest): boolean {
+  return m.textVectors === 'int8' && m.model === `${manifest.name}@${manifest.version}` && m.dims.text === manifest.dims.text
+}
+
+function sessionOptions(ep: 'webgpu' | 'wasm') {
+  return { executionProviders: [ep], graphOptimizationLevel: 'all' as const }
 }
 
 /** Transfers fresh vectors (each owns its buffer) to the page instead of copying them. */

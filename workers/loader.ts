@@ -4,7 +4,7 @@
 
 import { InPageError } from '../src/errors'
 import { MODEL_CACHE_PREFIX as CACHE_PREFIX } from '../src/history/erase'
-import { checkManifest, requiredFiles, type Manifest } from './manifest'
+import { checkManifest, type Manifest } from './manifest'
 
 import type { Progress } from '../src/protocol'
 
@@ -49,9 +49,32 @@ async function readWithProgress(res: Response, onChunk: (n: number) => void): Pr
   return out.buffer
 }
 
+/** Where the last copy of each version-naming file (manifest.json, pack.json) is kept, for an offline session. */
+const LATEST_CACHE = `${CACHE_PREFIX}latest`
+
+/**
+ * A file that names the current version (manifest.json, pack.json): from the network every session, so a new
+ * version is seen at once; when the network cannot be reached at all (offline), the copy the last session
+ * read. An HTTP error stays an error: the server said something.
+ */
+export async function fetchLatest(url: string, errorName: 'ModelLoadError' | 'CatalogLoadError'): Promise<Response> {
+  const cache = typeof caches !== 'undefined' ? await caches.open(LATEST_CACHE).catch(() => undefined) : undefined
+  let res: Response
+  try {
+    res = await fetch(url, { credentials: 'same-origin' })
+  } catch (err) {
+    const copy = await cache?.match(url).catch(() => undefined)
+    if (copy) return copy
+    throw new InPageError(errorName, `${url}: ${(err as Error).message}`)
+  }
+  if (!res.ok) throw new InPageError(errorName, `${url}: HTTP ${res.status}`)
+  await cache?.put(url, res.clone()).catch(() => {})
+  return res
+}
+
 export async function loadManifest(baseUrl: string): Promise<Manifest> {
   const url = new URL('manifest.json', baseUrl).href
-  const res = await fetchOk(url)
+  const res = await fetchLatest(url, 'ModelLoadError')
   let json: unknown
   try {
     json = await res.json()
@@ -61,56 +84,75 @@ export async function loadManifest(baseUrl: string): Promise<Manifest> {
   return checkManifest(json)
 }
 
-/** Loads and verifies every file the engine needs. */
-export async function loadModelFiles(
-  baseUrl: string,
-  manifest: Manifest,
-  onProgress: (p: Progress) => void,
-): Promise<Map<string, ArrayBuffer>> {
-  const names = requiredFiles(manifest)
-  const total = names.reduce((s, f) => s + manifest.files[f]!.bytes, 0)
+/** A file to load: where it is, what its bytes must be, and the Cache API cache that keeps it. */
+export interface FileSpec {
+  name: string
+  url: string
+  bytes: number
+  sha256: string
+  cache: string
+}
+
+/** The model's files of `names`, as FileSpecs under the model folder, cached under the model's version. */
+export function modelFiles(baseUrl: string, manifest: Manifest, names: readonly string[]): FileSpec[] {
+  const cache = cacheNameOf(manifest.name, manifest.version)
+  return names.map((name) => ({ name, url: new URL(name, baseUrl).href, ...manifest.files[name]!, cache }))
+}
+
+/** The Cache API name of a model's (or the runtime's) files: `inpage-model:<name>@<version>`. */
+export function cacheNameOf(name: string, version: string) {
+  return `${CACHE_PREFIX}${name}@${version}`
+}
+
+/**
+ * Loads and verifies files, side by side (a first visit pays one round trip, not one per file): each from
+ * the Cache API when its copy still matches, else from the network, checked, then cached. Progress sums
+ * them all; `fromCache` says whether every file so far came from the cache.
+ */
+export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit<Progress, 'stage'>) => void): Promise<Map<string, ArrayBuffer>> {
+  const total = specs.reduce((s, f) => s + f.bytes, 0)
   let loaded = 0
-  let fromCache = false
+  let fromCache = true
   let file = ''
-  const report = (n: number) => {
+  const report = (name: string, n: number) => {
+    file = name
     loaded = Math.min(total, loaded + n)
     onProgress({ file, loaded, total, percent: total ? Math.min(99.9, (100 * loaded) / total) : 99.9, fromCache })
   }
-  const cacheName = `${CACHE_PREFIX}${manifest.name}@${manifest.version}`
-  const cache = typeof caches !== 'undefined' ? await caches.open(cacheName).catch(() => undefined) : undefined
-  const out = new Map<string, ArrayBuffer>()
-  for (const name of names) {
-    file = name
-    const entry = manifest.files[name]!
-    const url = new URL(name, baseUrl).href
-    let bytes: ArrayBuffer | undefined
+  const one = async (entry: FileSpec): Promise<[string, ArrayBuffer]> => {
+    const { name, url } = entry
+    const cache = typeof caches !== 'undefined' ? await caches.open(entry.cache).catch(() => undefined) : undefined
     const hit = await cache?.match(url)
     if (hit) {
-      bytes = await hit.arrayBuffer()
-      if (bytes.byteLength !== entry.bytes || (await sha256Hex(bytes)) !== entry.sha256) {
-        await cache!.delete(url) // a damaged cache entry: drop it and fetch again
-        bytes = undefined
-      } else {
-        fromCache = true
-        report(bytes.byteLength)
+      const bytes = await hit.arrayBuffer()
+      if (bytes.byteLength === entry.bytes && (await sha256Hex(bytes)) === entry.sha256) {
+        report(name, bytes.byteLength)
+        return [name, bytes]
       }
+      await cache!.delete(url) // a damaged cache entry: drop it and fetch again
     }
-    if (!bytes) {
-      fromCache = false
-      const before = loaded
-      bytes = await readWithProgress(await fetchOk(url), report)
-      loaded = before + Math.min(bytes.byteLength, entry.bytes)
-      if (bytes.byteLength !== entry.bytes)
-        throw new InPageError('ModelIntegrityError', `${name}: ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`)
-      const digest = await sha256Hex(bytes)
-      if (digest !== entry.sha256) throw new InPageError('ModelIntegrityError', `${name}: sha256 ${digest} does not match the manifest`)
-      await cache?.put(url, new Response(bytes.slice(0), { headers: { 'Content-Type': 'application/octet-stream' } })).catch(() => {})
-    }
-    out.set(name, bytes)
+    fromCache = false
+    let got = 0
+    // The decoded bytes: a server's Content-Encoding (.br, .gz) is undone by the browser before this reads.
+    const bytes = await readWithProgress(await fetchOk(url), (n) => {
+      const counted = Math.max(0, Math.min(n, entry.bytes - got))
+      got += n
+      report(name, counted)
+    })
+    if (bytes.byteLength !== entry.bytes) throw new InPageError('ModelIntegrityError', `${name}: ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`)
+    const digest = await sha256Hex(bytes)
+    if (digest !== entry.sha256) throw new InPageError('ModelIntegrityError', `${name}: sha256 ${digest} does not match the manifest`)
+    await cache?.put(url, new Response(bytes.slice(0), { headers: { 'Content-Type': 'application/octet-stream' } })).catch(() => {})
+    return [name, bytes]
   }
+  const out = new Map(await Promise.all(specs.map(one)))
   onProgress({ file: '', loaded: total, total, percent: 100, fromCache })
-  // A new version replaces the old entries.
-  if (typeof caches !== 'undefined')
-    for (const k of await caches.keys()) if (k.startsWith(`${CACHE_PREFIX}${manifest.name}@`) && k !== cacheName) await caches.delete(k)
   return out
+}
+
+/** Drops the cached files of other versions of `name` (a new version replaces the old entries). */
+export async function dropOtherVersions(name: string, version: string) {
+  if (typeof caches === 'undefined') return
+  const keep = cacheNameOf(name, version)
+  for (const k of await caches.keys()) if (k.startsWith(`${CACHE_PREFIX}${name}@`) && k !== keep) await caches.delete(k)
 }

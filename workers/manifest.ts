@@ -69,9 +69,22 @@ export function checkManifest(raw: unknown): Manifest {
 
 /** The files the engine needs, in load order (small first, so failures show early). */
 export function requiredFiles(m: Manifest): string[] {
-  const out = ['tokenizer.json', 'tokenizer_config.json']
+  return [...encoderFiles(m).slice(0, -1), ...coreFiles(m, { neighbors: true }), m.encoder.file]
+}
+
+/**
+ * What a rerank needs when every item's text vector is at hand (a catalog pack's): the user model and the
+ * public item data. The model's own neighbour lists only without a pack (a pack brings the store's).
+ */
+export function coreFiles(m: Manifest, opts: { neighbors: boolean }): string[] {
+  const out: string[] = []
   if (m.collab) out.push(m.collab.index, m.collab.file)
-  if (m.scoring?.knn?.file) out.push(m.scoring.knn.file)
-  out.push(m.user.file, m.encoder.file)
+  if (opts.neighbors && m.scoring?.knn?.file) out.push(m.scoring.knn.file)
+  out.push(m.user.file)
   return out
+}
+
+/** What turning text into vectors needs (a query, an item without a pack vector): tokenizer and encoder. */
+export function encoderFiles(m: Manifest): string[] {
+  return ['tokenizer.json', 'tokenizer_config.json', m.encoder.file]
 }

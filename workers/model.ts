@@ -22,25 +22,33 @@ export interface OrtSession {
 /** Item events the sequence model reads, mapped to the manifest's event types. */
 const MODEL_TYPE: Record<string, string> = { view: 'view', dwell: 'view', click: 'click', add_to_cart: 'add_to_cart', purchase: 'purchase' }
 
+/** What turns text into a text vector: the tokenizer and the encoder session. */
+export interface TextEncoderParts {
+  session: OrtSession
+  tokenizer: Tokenizer
+}
+
 export class InpageModel {
-  private readonly tokenizer: Tokenizer
   private readonly collabIndex = new Map<string, number>()
   readonly neighbors: Neighbors | undefined
+  private encoderParts: Promise<TextEncoderParts> | undefined
+  private encoderDone: TextEncoderParts | undefined
 
+  /**
+   * `encoder` is called once, at the first need of it (a query, an item without a pack vector): the browser
+   * fetches the encoder only then. A failed load stays failed for this model (no download on every call).
+   */
   constructor(
     readonly manifest: Manifest,
     private readonly ort: OrtLike,
-    private readonly encoder: OrtSession,
+    private readonly encoder: () => Promise<TextEncoderParts>,
     private readonly user: OrtSession,
     files: {
-      tokenizer: unknown
-      tokenizerConfig: unknown
       collabIndex?: { ids: string[]; layout?: { prior?: [number, number] } }
       collab?: ArrayBuffer
       neighbors?: unknown
     },
   ) {
-    this.tokenizer = new Tokenizer(files.tokenizer as object, files.tokenizerConfig as object)
     if (files.collab && files.collabIndex) {
       this.collab = new Float32Array(files.collab)
       files.collabIndex.ids.forEach((id, i) => this.collabIndex.set(id, i))
@@ -57,24 +65,46 @@ export class InpageModel {
 
   /**
    * onnxruntime-web's WASM backend cannot run two inferences at once (its sessions share one wasm
-   * instance: overlapping reranks in the worker failed inside ORT); every run waits for the one before.
+   * instance: overlapping reranks in the worker failed inside ORT); every run, and the encoder's session
+   * creation, waits for the one before.
    */
-  private exclusive<T>(run: () => Promise<T>): Promise<T> {
+  exclusive<T>(run: () => Promise<T>): Promise<T> {
     const next = this.runs.then(run, run)
     this.runs = next.catch(() => {})
     return next
   }
 
+  /** The tokenizer of the model's files. */
+  static tokenizerFrom(file: (name: string) => ArrayBuffer): Tokenizer {
+    return new Tokenizer(readJson(file, 'tokenizer.json') as object, readJson(file, 'tokenizer_config.json') as object)
+  }
+
   /** Builds the model from its verified files: the worker's come from fetch, eval's from disk. */
-  static fromFiles(manifest: Manifest, ort: OrtLike, encoder: OrtSession, user: OrtSession, file: (name: string) => ArrayBuffer): InpageModel {
-    const json = (f: string) => JSON.parse(new TextDecoder().decode(file(f))) as unknown
-    return new InpageModel(manifest, ort, encoder, user, {
-      tokenizer: json('tokenizer.json'),
-      tokenizerConfig: json('tokenizer_config.json'),
+  static fromFiles(
+    manifest: Manifest,
+    ort: OrtLike,
+    encoder: OrtSession | (() => Promise<TextEncoderParts>),
+    user: OrtSession,
+    file: (name: string) => ArrayBuffer,
+  ): InpageModel {
+    const json = (f: string) => readJson(file, f)
+    const parts = typeof encoder === 'function' ? encoder : () => Promise.resolve({ session: encoder, tokenizer: InpageModel.tokenizerFrom(file) })
+    return new InpageModel(manifest, ort, parts, user, {
       collabIndex: manifest.collab ? (json(manifest.collab.index) as { ids: string[] }) : undefined,
       collab: manifest.collab ? file(manifest.collab.file) : undefined,
-      neighbors: manifest.scoring?.knn?.file ? json(manifest.scoring.knn.file) : undefined,
+      neighbors: manifest.scoring?.knn?.file && file(manifest.scoring.knn.file) ? json(manifest.scoring.knn.file) : undefined,
     })
+  }
+
+  /** Whether the text encoder is loaded (it loads at its first use, or with encoderReady()). */
+  get encoderLoaded(): boolean {
+    return this.encoderDone !== undefined
+  }
+
+  /** Loads the encoder now if it is not loaded yet; rejects with the load's named error. */
+  encoderReady(): Promise<TextEncoderParts> {
+    this.encoderParts ??= this.encoder().then((p) => (this.encoderDone = p))
+    return this.encoderParts
   }
 
   private collab: Float32Array | undefined
@@ -106,8 +136,12 @@ export class InpageModel {
   }
 
   /** Token ids exactly as the Python tokenizer makes them: [CLS] … [SEP], cut to maxTokens. */
-  tokenize(text: string): number[] {
-    const ids = this.tokenizer.encode(text).ids
+  async tokenize(text: string): Promise<number[]> {
+    return this.tokens((await this.encoderReady()).tokenizer, text)
+  }
+
+  private tokens(tokenizer: Tokenizer, text: string): number[] {
+    const ids = tokenizer.encode(text).ids
     const max = this.manifest.encoder.maxTokens
     return ids.length > max ? [...ids.slice(0, max - 1), ids[ids.length - 1]!] : ids
   }
@@ -120,8 +154,9 @@ export class InpageModel {
    * to the longest.
    */
   async encode(texts: readonly string[], batchSize = 1): Promise<Float32Array[]> {
+    const { session, tokenizer } = await this.encoderReady()
     const out = new Array<Float32Array>(texts.length)
-    const toks = texts.map((t) => this.tokenize(t))
+    const toks = texts.map((t) => this.tokens(tokenizer, t))
     // Similar lengths together: less padding, less work.
     const order = toks.map((_, i) => i).sort((a, b) => toks[b]!.length - toks[a]!.length)
     const d = this.dims.text
@@ -134,7 +169,7 @@ export class InpageModel {
         ids[r * len + c] = BigInt(t)
         mask[r * len + c] = 1n
       }))
-      const res = await this.exclusive(() => this.encoder.run({
+      const res = await this.exclusive(() => session.run({
         input_ids: new this.ort.Tensor('int64', ids, [idx.length, len]),
         attention_mask: new this.ort.Tensor('int64', mask, [idx.length, len]),
       }))
@@ -201,9 +236,13 @@ export class InpageModel {
   }
 
   async release() {
-    await this.encoder.release?.()
+    if (this.encoderParts) await (await this.encoderParts.catch(() => undefined))?.session.release?.()
     await this.user.release?.()
   }
+}
+
+function readJson(file: (name: string) => ArrayBuffer, name: string): unknown {
+  return JSON.parse(new TextDecoder().decode(file(name)))
 }
 
 export function readNeighbors(raw: unknown): Neighbors {

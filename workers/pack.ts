@@ -5,7 +5,7 @@
 
 import { InPageError } from '../src/errors'
 import { checkPackManifest, decodeRecord, shardFile, shardOf, signedMessage, splitShardFile, type PackItem, type PackManifest, type Shard } from '../src/pack/format'
-import { fetchOk } from './loader'
+import { fetchLatest, fetchOk } from './loader'
 import { PACK_CACHE_PREFIX } from '../src/history/erase'
 
 
@@ -23,7 +23,7 @@ export class PackSource {
 
   constructor(private readonly baseUrl: string) {}
 
-  /** pack.json, fetched once per worker (never from cache: it names the version). */
+  /** pack.json, fetched once per worker (from the network: it names the version; offline, the last copy read). */
   async info(): Promise<PackManifest> {
     return (await this.load()).m
   }
@@ -31,7 +31,7 @@ export class PackSource {
   private load(): Promise<{ m: PackManifest; key: CryptoKey }> {
     this.manifest ??= (async () => {
       const url = new URL('pack.json', this.baseUrl).href
-      const res = await fetchOk(url, 'CatalogLoadError')
+      const res = await fetchLatest(url, 'CatalogLoadError')
       let m: PackManifest
       try {
         m = checkPackManifest(await res.json())

@@ -352,9 +352,11 @@ function wire(r: Recommender) {
     box.hidden = false
     box.dataset.percent = String(Math.floor(p.percent))
     $('#progress-fill').style.width = `${p.percent}%`
+    // Two series: the model, then (with a pack of text vectors) the text encoder at the first search.
+    const what = p.stage === 'encoder' ? 'text encoder' : 'model'
     $('#progress-label').textContent = p.percent >= 100
-      ? `Model ready (${mb(p.total)} MB${p.fromCache ? ', from this browser’s cache' : ''})`
-      : `${p.fromCache ? 'Loading model from cache' : 'Downloading model'} · ${Math.floor(p.percent)}% · ${mb(p.loaded)} of ${mb(p.total)} MB`
+      ? `${what === 'model' ? 'Model' : 'Text encoder'} ready (${mb(p.total)} MB${p.fromCache ? ', from this browser’s cache' : ''})`
+      : `${p.fromCache ? `Loading ${what} from cache` : `Downloading ${what}`} · ${Math.floor(p.percent)}% · ${mb(p.loaded)} of ${mb(p.total)} MB`
     if (p.percent >= 100) setTimeout(() => (box.hidden = true), 1500)
     renderBadges()
   })

@@ -159,8 +159,9 @@ export function wire(rec: Recommender, options: WireOptions = {}, root: Document
     list.dispatchEvent(new CustomEvent('inpage:reranked', { detail: result, bubbles: true }))
     // The model was still loading: reorder once more when it is ready, unless the shopper is
     // already looking at the list (never move what is on screen).
+    // A search list waits for the text encoder too (with a catalog pack it loads at the first query).
     if (retry && result.why === 'warming-up')
-      rec.warmUp().then(
+      rec.warmUp(o.query ? { encoder: true } : undefined).then(
         () => (inView(list) ? undefined : rerankList(list, false)),
         () => {},
       )

@@ -1,0 +1,111 @@
+// A shopper's first visit (issue 15), in real Chromium with empty caches: a category page of a store with a
+// catalog pack (text vectors made with the model's encoder) is personalized without the text encoder, within
+// the first-visit byte budget as the server sends the files (precompressed); the first search then fetches
+// the encoder and works; and a reload with the network gone is served by inpage's caches.
+import { test, expect, type Request } from '@playwright/test'
+import { readFileSync } from 'node:fs'
+import { ISOLATION_HEADERS } from '../scripts/headers.mjs'
+import { packPage } from './catalog'
+import { openHarness } from './helpers'
+
+/** What a first visit may fetch before its first personalized category-page rerank, as sent (brotli). */
+export const FIRST_VISIT_BUDGET = 3_000_000
+
+const MODEL = '/models/inpage-general-v1/'
+const CATALOG = '/packs/general/'
+const { seen, cands } = packPage()
+
+/** Every response the context receives (the page's, its worker's and ORT's threads'), with its bytes on the wire. */
+function recordTraffic(context: import('@playwright/test').BrowserContext) {
+  const rows: Promise<{ path: string; encoding: string; wire: number }>[] = []
+  context.on('requestfinished', (r: Request) => {
+    rows.push(
+      (async () => {
+        const [sizes, res] = await Promise.all([r.sizes(), r.response()])
+        // The body as the server sent it (Content-Length: Chromium under-reports a worker's own script), plus headers.
+        const length = res!.status() === 304 ? 0 : Number((await res!.headerValue('content-length')) ?? sizes.responseBodySize)
+        return { path: new URL(r.url()).pathname, encoding: (await res!.headerValue('content-encoding')) ?? '', wire: length + sizes.responseHeadersSize }
+      })(),
+    )
+  })
+  return { all: () => Promise.all(rows), clear: () => void (rows.length = 0) }
+}
+
+const args = { model: MODEL, catalog: CATALOG, seen, cands }
+
+test('first visit: a pack category page is personalized without the encoder, within the byte budget; search fetches it; offline reload works', async ({ page, context }) => {
+  test.setTimeout(240_000)
+  const traffic = recordTraffic(context)
+  await openHarness(page)
+  const first = await page.evaluate(async ({ model, catalog, seen, cands }) => {
+    const rec = (window.rec = window.inpage.createRecommender({ model, catalog, consent: 'granted', name: 'first-visit' }))
+    const progress: { stage: string; loaded: number; percent: number }[] = []
+    rec.on('progress', (p) => progress.push(p))
+    ;(window as unknown as { progress: typeof progress }).progress = progress
+    for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+    const r = await rec.rerank(cands, { budgetMs: 120_000 })
+    const e = rec.status().engine
+    return { why: r.why, encoder: e.encoder, runtime: e.info?.runtime, backend: r.backend, catalog: e.catalog, stages: [...new Set(progress.map((p) => p.stage))] }
+  }, args)
+  expect(first).toMatchObject({ why: 'personalized', encoder: 'on-demand', runtime: 'ort-wasm-simd-threaded.wasm', backend: 'wasm', stages: ['model'] })
+  expect(first.catalog).toMatchObject({ missing: 0, textVectors: true })
+  const before = await traffic.all()
+  const paths = before.map((r) => r.path)
+  // The encoder, its tokenizer and the asyncify (WebGPU) build were not fetched; the plain wasm was, compressed.
+  expect(paths.filter((p) => /encoder\.int8\.onnx|tokenizer|asyncify/.test(p))).toEqual([])
+  expect(before.find((r) => r.path === '/dist/ort/ort-wasm-simd-threaded.wasm')?.encoding).toBe('br')
+  const bytes = before.reduce((s, r) => s + r.wire, 0)
+  console.log(`first visit: ${before.length} responses, ${(bytes / 1e6).toFixed(3)} MB on the wire before the first personalized rerank`)
+  expect(bytes).toBeLessThanOrEqual(FIRST_VISIT_BUDGET)
+
+  // The first search needs the encoder: fetched now, with its own progress series, then the search is personalized.
+  traffic.clear()
+  const search = await page.evaluate(async ({ cands }) => {
+    const r = await window.rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
+    const progress = (window as unknown as { progress: { stage: string; loaded: number; percent: number }[] }).progress.filter((p) => p.stage === 'encoder')
+    return { why: r.why, encoder: window.rec.status().engine.encoder, loaded: progress.map((p) => p.loaded), last: progress.at(-1)?.percent }
+  }, args)
+  expect(search).toMatchObject({ why: 'personalized', encoder: 'ready', last: 100 })
+  for (let i = 1; i < search.loaded.length; i++) expect(search.loaded[i]!).toBeGreaterThanOrEqual(search.loaded[i - 1]!)
+  expect((await traffic.all()).map((r) => r.path)).toEqual(expect.arrayContaining([`${MODEL}encoder.int8.onnx`, `${MODEL}tokenizer.json`]))
+
+  // Offline reload: inpage's own fetches (manifest, pack, model, wasm) come from the Cache API. The page's
+  // HTML and scripts (the library, its worker, ORT's JS glue) are the store's to cache (its HTTP cache or
+  // service worker); here they are served from memory.
+  const shell = new Map<string, [string, string]>([
+    ['/', ['e2e/pages/index.html', 'text/html']],
+    ['/dist/inpage.js', ['dist/inpage.js', 'text/javascript']],
+    ['/dist/inpage.worker.js', ['dist/inpage.worker.js', 'text/javascript']],
+    ['/dist/ort/ort-wasm-simd-threaded.mjs', ['dist/ort/ort-wasm-simd-threaded.mjs', 'text/javascript']],
+  ])
+  await context.route('**/*', (route) => {
+    const hit = shell.get(new URL(route.request().url()).pathname)
+    return hit ? route.fulfill({ body: readFileSync(hit[0]), headers: { ...ISOLATION_HEADERS, 'content-type': hit[1] } }) : route.continue()
+  })
+  await context.setOffline(true)
+  await openHarness(page)
+  const offline = await page.evaluate(async ({ model, catalog, cands }) => {
+    const rec = window.inpage.createRecommender({ model, catalog, consent: 'granted', name: 'first-visit' })
+    const category = await rec.rerank(cands, { budgetMs: 120_000 })
+    const search = await rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
+    return { category: category.why, search: search.why, error: search.error?.message ?? category.error?.message, fromCache: rec.status().engine.info?.fromCache, online: navigator.onLine }
+  }, args)
+  expect(offline).toEqual({ category: 'personalized', search: 'personalized', error: undefined, fromCache: true, online: false })
+})
+
+test('with a pack, an encoder that cannot be loaded fails only the calls that need it, by name', async ({ page }) => {
+  test.setTimeout(120_000)
+  await page.route(`**${MODEL}encoder.int8.onnx`, (r) => r.fulfill({ status: 404, body: 'not found' }))
+  await openHarness(page)
+  const r = await page.evaluate(async ({ model, catalog, seen, cands }) => {
+    const rec = window.inpage.createRecommender({ model, catalog, consent: 'granted', name: 'no-encoder' })
+    for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+    const category = await rec.rerank(cands, { budgetMs: 120_000 })
+    const search = await rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
+    const again = await rec.rerank(cands, { budgetMs: 120_000 })
+    const e = rec.status().engine
+    return { category: category.why, search: search.why, error: search.error?.name, ids: search.items.map((i) => i.id), again: again.why, encoder: e.encoder, state: e.state }
+  }, args)
+  // The search answers with the server's order and the named error; category pages keep their personal order.
+  expect(r).toEqual({ category: 'personalized', search: 'model-error', error: 'ModelLoadError', ids: cands.map((c) => c.id), again: 'personalized', encoder: 'error', state: 'ready' })
+})
