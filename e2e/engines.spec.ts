@@ -19,7 +19,9 @@ type Win = Window & { inpage: typeof InPage; rec: InPage.Recommender; InPage: ty
 
 const MODEL = '/models/inpage-sci-v1/'
 const SHIPPED = JSON.parse(readFileSync('public/models/inpage-sci-v1/manifest.json', 'utf8')) as { version: string }
-const CACHE = `inpage-model:inpage-sci-v1@${SHIPPED.version}`
+const ORT_VERSION = (JSON.parse(readFileSync('node_modules/onnxruntime-web/package.json', 'utf8')) as { version: string }).version
+/** The Cache Storage a loaded model leaves: its files, ORT's wasm, and the last manifest read (for offline reloads). */
+const CACHES = [`inpage-model:inpage-sci-v1@${SHIPPED.version}`, `inpage-model:onnxruntime-web@${ORT_VERSION}`, 'inpage-model:latest'].sort()
 const snap = (g: Bought): Bought => ({ id: g.id, title: g.title, brand: g.brand, category: g.category })
 const glass = inCategory('Glassware & Labware').map(snap)
 const glue = inCategory('Adhesives & Sealants').map(snap)
@@ -91,8 +93,9 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
       expect(since.filter((r) => r.headers['user-agent'] !== ua).map((r) => r.url)).toEqual([])
       return since
     }
-    /** The model's files (not its manifest, which every load asks for) this engine fetched since `from`. */
-    const modelFilesSince = async (from: number) => (await requestsSince(from)).map((r) => r.url).filter((u) => u.startsWith(MODEL) && !u.endsWith('/manifest.json'))
+    /** The model's files (not its manifest, which every load asks for) and ORT's wasm this engine fetched since `from`. */
+    const modelFilesSince = async (from: number) =>
+      (await requestsSince(from)).map((r) => r.url).filter((u) => (u.startsWith(MODEL) && !u.endsWith('/manifest.json')) || u.endsWith('.wasm')).sort()
     /** The harness page with the library loaded. */
     const reload = async () => {
       await s.goto(`${E2E_ORIGIN}/`)
@@ -267,6 +270,7 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
       expect(info.fromCache).toBe(false)
       const fetched = await modelFilesSince(first)
       expect(fetched.filter((u) => u.endsWith('.onnx')).length).toBe(2)
+      expect(fetched.filter((u) => u.endsWith('.wasm'))).toEqual(['/dist/ort/ort-wasm-simd-threaded.wasm']) // the plain build: no WebGPU here
 
       await reload()
       const again = await serverLog().then((l) => l.length)
@@ -274,9 +278,9 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
         const w = window as unknown as Win
         const rec = w.inpage.createRecommender({ model, consent: 'granted', backend: 'wasm' })
         await rec.warmUp()
-        return { fromCache: rec.status().engine.info!.fromCache, caches: await caches.keys() }
+        return { fromCache: rec.status().engine.info!.fromCache, caches: (await caches.keys()).sort() }
       }, MODEL)
-      expect(cached).toEqual({ fromCache: expected.modelCachedAcrossLoads, caches: [CACHE] })
+      expect(cached).toEqual({ fromCache: expected.modelCachedAcrossLoads, caches: CACHES })
       // Cached: only the manifest. Not kept by the engine: every file again (each verified: fromCache false, loaded).
       expect(await modelFilesSince(again)).toEqual(expected.modelCachedAcrossLoads ? [] : fetched)
     })
@@ -322,7 +326,7 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
         return out.why
       }, { candidates: page40 })
       expect(why).toBe('personalized')
-      expect(await s.run(footprint)).toMatchObject({ databases: ['inpage:default:history', 'inpage:default:vectors'], caches: [CACHE] })
+      expect(await s.run(footprint)).toMatchObject({ databases: ['inpage:default:history', 'inpage:default:vectors'], caches: CACHES })
       await s.run(async () => {
         await (window as unknown as Win).rec.forget()
         await new Promise((r) => setTimeout(r, 1000)) // nothing comes back late
@@ -398,7 +402,7 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
         expect(r.bodyBytes, r.url).toBe(0)
         expect(r.url, r.url).not.toContain('?')
         expect(r.headers.cookie, r.url).toBeUndefined()
-        expect(r.url).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
+        expect(r.url).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded\.(mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
         const blob = `${r.url}\n${JSON.stringify(r.headers)}`
         for (const secret of secrets) expect(blob, `${r.url} carries ${secret}`).not.toContain(secret)
       }

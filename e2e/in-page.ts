@@ -30,7 +30,7 @@ export async function resetOrigin(): Promise<void> {
 export async function footprint() {
   return {
     databases: (await indexedDB.databases()).map((d) => d.name!).filter((n) => n.startsWith('inpage')).sort(),
-    caches: (await caches.keys()).filter((k) => k.startsWith('inpage')),
+    caches: (await caches.keys()).filter((k) => k.startsWith('inpage')).sort(),
     local: Object.keys(localStorage),
     session: Object.keys(sessionStorage),
     cookie: document.cookie,

@@ -35,11 +35,3 @@ export function useRuntime(build: OrtBuild, wasmPaths: string, binary: ArrayBuff
   ort.env.wasm.wasmBinary = new Uint8Array(binary)
   ort.env.logLevel = 'error'
 }
-
-/**
- * Starts loading ORT's JS glue now, beside the wasm download: ORT imports the same URL once the binary is
- * there, and finds the module already loaded instead of paying a round trip then. A failure here is ORT's to report.
- */
-export function preloadGlue(build: OrtBuild, wasmPaths: string) {
-  import(/* @vite-ignore */ new URL(build.glue, wasmPaths).href).catch(() => {})
-}
