@@ -84,8 +84,8 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
   test.describe(name, () => {
     // A slow engine on a busy 2-core machine: each test loads the model from scratch (WebKit: one thread).
     // One retry, in a fresh browser: Firefox ESR intermittently never finishes ORT's session creation after the
-    // model files arrived (about 1 load in 20 since the worker hands ORT the verified wasm; an open defect, see
-    // README "Browsers"). A test that fails twice still fails the suite.
+    // model files arrived (since the worker hands ORT the verified wasm; an open defect, see README "Browsers").
+    // A test that fails twice still fails the suite.
     test.describe.configure({ timeout: 180_000, retries: 1 })
     const expected = ENGINE[name]
     let s: EngineSession
