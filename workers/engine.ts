@@ -64,8 +64,6 @@ class Engine implements EngineApi {
     })
     const wasmPaths = new URL(cfg.wasmPaths ?? './ort/', self.location.href).href
     const runtime = runtimeFor(choice.order[0]!)
-    // ORT imports its JS glue itself once the binary is here. Importing it early, beside the download, made
-    // Firefox ESR hang in session creation about one load in three (the cross-engine suite); it is not done.
     // With a pack of this model's text vectors, a category page needs no encoding: the encoder and its
     // tokenizer wait for their first use. Without one (or if pack.json cannot be read now) every item is
     // encoded, so they load now.

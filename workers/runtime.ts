@@ -28,7 +28,10 @@ export function runtimeFile(build: OrtBuild, wasmPaths: string): FileSpec {
   return { name: build.wasm, url: new URL(build.wasm, wasmPaths).href, bytes: build.bytes, sha256: build.sha256, cache: cacheNameOf(RUNTIME.name, RUNTIME.version) }
 }
 
-/** Points ORT at the verified binary (it then fetches only the small JS glue, from wasmPaths). */
+/**
+ * Points ORT at the verified binary (it then fetches only the small JS glue, from wasmPaths, itself: importing
+ * the glue early, beside the download, made Firefox ESR hang in session creation in 3 of 8 loads).
+ */
 export function useRuntime(build: OrtBuild, wasmPaths: string, binary: ArrayBuffer, threads: number) {
   ort.env.wasm.numThreads = threads
   ort.env.wasm.wasmPaths = { mjs: new URL(build.glue, wasmPaths).href }
