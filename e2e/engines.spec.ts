@@ -83,10 +83,7 @@ function chromiumReference(browser: Browser) {
 for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[]) {
   test.describe(name, () => {
     // A slow engine on a busy 2-core machine: each test loads the model from scratch (WebKit: one thread).
-    // One retry, in a fresh browser: Firefox ESR intermittently never finishes ORT's session creation after the
-    // model files arrived (since the worker hands ORT the verified wasm; an open defect, see README "Browsers").
-    // A test that fails twice still fails the suite.
-    test.describe.configure({ timeout: 180_000, retries: 1 })
+    test.describe.configure({ timeout: 180_000 })
     const expected = ENGINE[name]
     let s: EngineSession
     let ua = ''
@@ -405,7 +402,7 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
         expect(r.bodyBytes, r.url).toBe(0)
         expect(r.url, r.url).not.toContain('?')
         expect(r.headers.cookie, r.url).toBeUndefined()
-        expect(r.url).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded\.(mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
+        expect(r.url).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded\.(inpage\.mjs|mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
         const blob = `${r.url}\n${JSON.stringify(r.headers)}`
         for (const secret of secrets) expect(blob, `${r.url} carries ${secret}`).not.toContain(secret)
       }

@@ -41,15 +41,19 @@ await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.m
 // execution provider; the asyncify build (27 MB) is fetched only when a WebGPU session is made. The
 // worker checks each against the sha256 recorded here before ORT sees it.
 const ortDir = `${root}node_modules/onnxruntime-web/dist`
+// ORT imports `hook` (written below) in place of its glue: it adds Emscripten's instantiateWasm, so the
+// glue instantiates the module the worker compiled while it downloaded and checked the bytes.
 const ortFile = (wasm, glue) => {
   const bytes = readFileSync(`${ortDir}/${wasm}`)
-  return { wasm, glue, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+  return { wasm, glue, hook: glue.replace(/\.mjs$/, '.inpage.mjs'), bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
 }
 const ortFiles = {
   version: JSON.parse(readFileSync(`${root}node_modules/onnxruntime-web/package.json`, 'utf8')).version,
   wasm: ortFile('ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'),
   webgpu: ortFile('ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'),
 }
+/** The instantiateWasm hook's global, set by workers/runtime.ts (the same Symbol.for key). */
+const HOOK_KEY = 'inpage.instantiateWasm'
 await lib('workers/engine.ts', ['es'], 'inpage.worker.js', {
   // ORT's "extern wasm" build loads its wasm glue from wasmPaths at run time instead of inlining
   // 27 MB of base64 into the worker; the worker fetches the wasm binary itself (verified, cached).
@@ -58,7 +62,16 @@ await lib('workers/engine.ts', ['es'], 'inpage.worker.js', {
   build: { assetsInlineLimit: 0, rollupOptions: { output: { codeSplitting: false } } },
 })
 mkdirSync(`${dist}/ort`, { recursive: true })
-for (const { wasm, glue } of [ortFiles.wasm, ortFiles.webgpu]) for (const f of [wasm, glue]) copyFileSync(`${ortDir}/${f}`, `${dist}/ort/${f}`)
+for (const { wasm, glue, hook } of [ortFiles.wasm, ortFiles.webgpu]) {
+  for (const f of [wasm, glue]) copyFileSync(`${ortDir}/${f}`, `${dist}/ort/${f}`)
+  // The real glue keeps its own URL: its thread workers load it (import.meta.url) and get the module by message.
+  writeFileSync(
+    `${dist}/ort/${hook}`,
+    `// inpage: ${glue} with Emscripten's instantiateWasm hook (the worker's compiled, sha256-checked module)\n` +
+      `import factory from './${glue}'\n` +
+      `export default (config) => factory(Object.assign(config, { instantiateWasm: globalThis[Symbol.for('${HOOK_KEY}')] }))\n`,
+  )
+}
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })
 // `.br` / `.gz` beside the large files a browser fetches: served with Content-Encoding by
 // scripts/serve.mjs and the demo (README: "Precompressed files"); cached by content, so only new bytes are compressed.

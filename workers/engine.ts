@@ -70,12 +70,12 @@ class Engine implements EngineApi {
     const eager = !(packInfo && packHasTextVectors(packInfo, manifest))
     const names = [...coreFiles(manifest, { neighbors: !this.pack }), ...(eager ? encoderFiles(manifest) : [])]
     let fromCache = true
-    const files = await loadFiles([runtimeFile(runtime, wasmPaths), ...modelFiles(base, manifest, names)], (p) => {
+    const { bytes: files, modules } = await loadFiles([runtimeFile(runtime, wasmPaths), ...modelFiles(base, manifest, names)], (p) => {
       fromCache &&= p.fromCache
       onProgress?.({ ...p, stage: 'model' })
     })
     const tFiles = performance.now()
-    useRuntime(runtime, wasmPaths, files.get(runtime.wasm)!, threads)
+    useRuntime(runtime, wasmPaths, modules.get(runtime.wasm)!, threads)
     void dropOtherVersions(RUNTIME.name, RUNTIME.version).catch(() => {})
     void dropOtherVersions(manifest.name, manifest.version).catch(() => {})
 
@@ -109,7 +109,7 @@ class Engine implements EngineApi {
       runtime: runtime.wasm,
       encoderLoaded: eager,
       loadMs: performance.now() - t0,
-      // The first session creation includes compiling ORT's wasm and starting its threads.
+      // ORT's wasm compiles while it downloads (filesMs); the first session creation includes starting its threads.
       loadTimings: { filesMs: tFiles - t0, sessionsMs: performance.now() - tFiles },
       fromCache,
       reads: modelReads(model),
@@ -124,7 +124,7 @@ class Engine implements EngineApi {
    */
   private async fetchEncoder(base: string, manifest: Manifest, backend: 'webgpu' | 'wasm', onProgress?: (p: Progress) => void): Promise<TextEncoderParts> {
     let fromCache = true
-    const files = await loadFiles(modelFiles(base, manifest, encoderFiles(manifest)), (p) => {
+    const { bytes: files } = await loadFiles(modelFiles(base, manifest, encoderFiles(manifest)), (p) => {
       fromCache &&= p.fromCache
       if (p.percent < 100) onProgress?.({ ...p, stage: 'encoder' })
     })

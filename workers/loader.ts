@@ -91,6 +91,35 @@ export interface FileSpec {
   bytes: number
   sha256: string
   cache: string
+  /** A WebAssembly binary: also compiled while its bytes arrive (loadFiles' `modules`). */
+  wasm?: boolean
+}
+
+/** What loadFiles got: each file's verified bytes, and the compiled module of each `wasm` file. */
+export interface LoadedFiles {
+  bytes: Map<string, ArrayBuffer>
+  modules: Map<string, WebAssembly.Module>
+}
+
+/**
+ * Compiles a wasm file as its bytes stream in (the compile overlaps the download instead of following it);
+ * compiling runs nothing, so it may start before the sha256 check, and the module is used only after it.
+ * A response not labelled application/wasm (some hosts; older cached copies) is compiled from the bytes.
+ */
+async function compileWasm(res: Response, bytes: Promise<ArrayBuffer>): Promise<WebAssembly.Module> {
+  if (typeof WebAssembly.compileStreaming === 'function' && res.headers.get('Content-Type')?.split(';')[0]?.trim() === 'application/wasm') {
+    try {
+      return await WebAssembly.compileStreaming(res)
+    } catch {
+      // fall through: the bytes decide (a truly broken binary fails the sha256 check first)
+    }
+  }
+  try {
+    return await WebAssembly.compile(await bytes)
+  } catch (err) {
+    // e.g. a page whose CSP lacks 'wasm-unsafe-eval' (README: Content Security Policy)
+    throw new InPageError('ModelLoadError', `${res.url || 'wasm'}: WebAssembly cannot be compiled here: ${(err as Error).message}`)
+  }
 }
 
 /** The model's files of `names`, as FileSpecs under the model folder, cached under the model's version. */
@@ -109,7 +138,7 @@ export function cacheNameOf(name: string, version: string) {
  * the Cache API when its copy still matches, else from the network, checked, then cached. Progress sums
  * them all; `fromCache` says whether every file so far came from the cache.
  */
-export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit<Progress, 'stage'>) => void): Promise<Map<string, ArrayBuffer>> {
+export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit<Progress, 'stage'>) => void): Promise<LoadedFiles> {
   const total = specs.reduce((s, f) => s + f.bytes, 0)
   let loaded = 0
   let fromCache = true
@@ -119,13 +148,23 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
     loaded = Math.min(total, loaded + n)
     onProgress({ file, loaded, total, percent: total ? Math.min(99.9, (100 * loaded) / total) : 99.9, fromCache })
   }
+  const modules = new Map<string, WebAssembly.Module>()
+  /** Reads `res` (and compiles it, for a wasm file); the module is kept only once the bytes are checked. */
+  const read = async (entry: FileSpec, res: Response, onChunk: (n: number) => void): Promise<[ArrayBuffer, Promise<WebAssembly.Module> | undefined]> => {
+    const compiling = entry.wasm ? res.clone() : undefined
+    const bytes = readWithProgress(res, onChunk)
+    const module = compiling && compileWasm(compiling, bytes)
+    module?.catch(() => {}) // its error matters only if the bytes pass their check
+    return [await bytes, module]
+  }
   const one = async (entry: FileSpec): Promise<[string, ArrayBuffer]> => {
     const { name, url } = entry
     const cache = typeof caches !== 'undefined' ? await caches.open(entry.cache).catch(() => undefined) : undefined
     const hit = await cache?.match(url)
     if (hit) {
-      const bytes = await hit.arrayBuffer()
+      const [bytes, module] = await read(entry, hit, () => {})
       if (bytes.byteLength === entry.bytes && (await sha256Hex(bytes)) === entry.sha256) {
+        if (module) modules.set(name, await module)
         report(name, bytes.byteLength)
         return [name, bytes]
       }
@@ -134,7 +173,7 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
     fromCache = false
     let got = 0
     // The decoded bytes: a server's Content-Encoding (.br, .gz) is undone by the browser before this reads.
-    const bytes = await readWithProgress(await fetchOk(url), (n) => {
+    const [bytes, module] = await read(entry, await fetchOk(url), (n) => {
       const counted = Math.max(0, Math.min(n, entry.bytes - got))
       got += n
       report(name, counted)
@@ -142,12 +181,14 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
     if (bytes.byteLength !== entry.bytes) throw new InPageError('ModelIntegrityError', `${name}: ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`)
     const digest = await sha256Hex(bytes)
     if (digest !== entry.sha256) throw new InPageError('ModelIntegrityError', `${name}: sha256 ${digest} does not match the manifest`)
-    await cache?.put(url, new Response(bytes.slice(0), { headers: { 'Content-Type': 'application/octet-stream' } })).catch(() => {})
+    const type = entry.wasm ? 'application/wasm' : 'application/octet-stream'
+    await cache?.put(url, new Response(bytes.slice(0), { headers: { 'Content-Type': type } })).catch(() => {})
+    if (module) modules.set(name, await module)
     return [name, bytes]
   }
   const out = new Map(await Promise.all(specs.map(one)))
   onProgress({ file: '', loaded: total, total, percent: 100, fromCache })
-  return out
+  return { bytes: out, modules }
 }
 
 /** Drops the cached files of other versions of `name` (a new version replaces the old entries). */
