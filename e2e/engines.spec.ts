@@ -402,7 +402,7 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
         expect(r.bodyBytes, r.url).toBe(0)
         expect(r.url, r.url).not.toContain('?')
         expect(r.headers.cookie, r.url).toBeUndefined()
-        expect(r.url).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded\.(inpage\.mjs|mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
+        expect(r.url).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded\.(mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
         const blob = `${r.url}\n${JSON.stringify(r.headers)}`
         for (const secret of secrets) expect(blob, `${r.url} carries ${secret}`).not.toContain(secret)
       }

@@ -155,6 +155,29 @@ for (const f of FAULTS) {
   })
 }
 
+test('onnxruntime-web that never starts in the worker: a fresh worker loads the model once, and the call is personalized', async ({ page }) => {
+  test.setTimeout(120_000)
+  const stop = await watchErrors(page)
+  // The first worker's import of ORT's glue never answers (Firefox ESR's intermittent stall, made certain here);
+  // the page's next worker gets it.
+  let glueRequests = 0
+  await page.route('**/dist/ort/ort-wasm-simd-threaded.mjs', (route) => (++glueRequests === 1 ? new Promise(() => {}) : route.continue()))
+  await openHarness(page)
+  const r = await page.evaluate(async ({ model, seen, cands }) => {
+    const rec = window.inpage.createRecommender({ model, consent: 'granted', backend: 'wasm', name: 'stalled-runtime' })
+    const errors: string[] = []
+    rec.on('error', (e) => errors.push(e.name))
+    for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+    const t0 = performance.now()
+    const out = await rec.rerank(cands as never, { budgetMs: 60_000 })
+    return { why: out.why, ms: performance.now() - t0, state: rec.status().engine.state, fromCache: rec.status().engine.info?.fromCache, errors }
+  }, { model: MODEL, seen: glass.slice(0, 3).map((g) => ({ id: g.id, item: snap(g) })), cands: [...glue.slice(0, 5), ...glass.slice(5, 10)] })
+  expect(r).toMatchObject({ why: 'personalized', state: 'ready', fromCache: true, errors: [] })
+  expect(r.ms).toBeGreaterThan(10_000) // it waited out the bound (defaults.runtimeStartMs) first
+  expect(glueRequests).toBe(2)
+  expect(await stop()).toEqual([])
+})
+
 // ---------------------------------------------------------------- IndexedDB faults
 
 /** What a quota test drives inside the page: a recommender with its reported errors, and the full disk. */

@@ -76,7 +76,6 @@ test('first visit: a pack category page is personalized without the encoder, wit
     ['/', ['e2e/pages/index.html', 'text/html']],
     ['/dist/inpage.js', ['dist/inpage.js', 'text/javascript']],
     ['/dist/inpage.worker.js', ['dist/inpage.worker.js', 'text/javascript']],
-    ['/dist/ort/ort-wasm-simd-threaded.inpage.mjs', ['dist/ort/ort-wasm-simd-threaded.inpage.mjs', 'text/javascript']],
     ['/dist/ort/ort-wasm-simd-threaded.mjs', ['dist/ort/ort-wasm-simd-threaded.mjs', 'text/javascript']],
   ])
   await context.route('**/*', (route) => {

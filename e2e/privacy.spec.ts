@@ -210,8 +210,8 @@ test('network audit: a full session sends only GETs of its own library, model an
     const blob = `${r.url}\n${JSON.stringify(r.headers)}`
     for (const s of secrets) expect(blob, `${where} carries "${s}"`).not.toContain(s)
     if (r.phase === 'page load') expect(u.pathname, where).toMatch(/^\/(|dist\/inpage\.js)$/)
-    // During the session: the worker, ORT's glue (and its hook) and wasm (plain, or asyncify for WebGPU), and the model's files. Nothing else.
-    else expect(u.pathname, where).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded(\.asyncify)?\.(inpage\.mjs|mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
+    // During the session: the worker, ORT's glue and wasm (plain, or asyncify for WebGPU), and the model's files. Nothing else.
+    else expect(u.pathname, where).toMatch(/^\/(dist\/inpage\.worker\.js|dist\/ort\/ort-wasm-simd-threaded(\.asyncify)?\.(mjs|wasm)|models\/inpage-sci-v1\/[\w.-]+)$/)
   }
   const paths = log.filter((r) => r.phase === 'session').map((r) => new URL(r.url).pathname)
   expect(paths.some((p) => p.endsWith('.wasm'))).toBe(true)

@@ -41,19 +41,29 @@ await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.m
 // execution provider; the asyncify build (27 MB) is fetched only when a WebGPU session is made. The
 // worker checks each against the sha256 recorded here before ORT sees it.
 const ortDir = `${root}node_modules/onnxruntime-web/dist`
-// ORT imports `hook` (written below) in place of its glue: it adds Emscripten's instantiateWasm, so the
-// glue instantiates the module the worker compiled while it downloaded and checked the bytes.
 const ortFile = (wasm, glue) => {
   const bytes = readFileSync(`${ortDir}/${wasm}`)
-  return { wasm, glue, hook: glue.replace(/\.mjs$/, '.inpage.mjs'), bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+  return { wasm, glue, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
 }
 const ortFiles = {
   version: JSON.parse(readFileSync(`${root}node_modules/onnxruntime-web/package.json`, 'utf8')).version,
   wasm: ortFile('ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'),
   webgpu: ortFile('ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'),
 }
-/** The instantiateWasm hook's global, set by workers/runtime.ts (the same Symbol.for key). */
-const HOOK_KEY = 'inpage.instantiateWasm'
+/**
+ * ORT's glue, with Emscripten's instantiateWasm hook added to the factory ORT calls: the glue then instantiates
+ * the module the worker compiled while it downloaded and checked the bytes (workers/runtime.ts sets the hook
+ * under this key). One file, so a visit waits on no extra request; its thread workers load the same file
+ * (import.meta.url), run the glue's own start and get the module by message.
+ */
+function hookedGlue(source, file) {
+  const marker = 'export default ortWasmThreaded;'
+  if (source.split(marker).length !== 2) throw new Error(`${file}: expected one "${marker}" (onnxruntime-web changed its glue)`)
+  return source.replace(
+    marker,
+    `export default (config = {}) => ortWasmThreaded(Object.assign(config, { instantiateWasm: globalThis[Symbol.for('inpage.instantiateWasm')] })); /* inpage: instantiateWasm hook */`,
+  )
+}
 await lib('workers/engine.ts', ['es'], 'inpage.worker.js', {
   // ORT's "extern wasm" build loads its wasm glue from wasmPaths at run time instead of inlining
   // 27 MB of base64 into the worker; the worker fetches the wasm binary itself (verified, cached).
@@ -62,15 +72,9 @@ await lib('workers/engine.ts', ['es'], 'inpage.worker.js', {
   build: { assetsInlineLimit: 0, rollupOptions: { output: { codeSplitting: false } } },
 })
 mkdirSync(`${dist}/ort`, { recursive: true })
-for (const { wasm, glue, hook } of [ortFiles.wasm, ortFiles.webgpu]) {
-  for (const f of [wasm, glue]) copyFileSync(`${ortDir}/${f}`, `${dist}/ort/${f}`)
-  // The real glue keeps its own URL: its thread workers load it (import.meta.url) and get the module by message.
-  writeFileSync(
-    `${dist}/ort/${hook}`,
-    `// inpage: ${glue} with Emscripten's instantiateWasm hook (the worker's compiled, sha256-checked module)\n` +
-      `import factory from './${glue}'\n` +
-      `export default (config) => factory(Object.assign(config, { instantiateWasm: globalThis[Symbol.for('${HOOK_KEY}')] }))\n`,
-  )
+for (const { wasm, glue } of [ortFiles.wasm, ortFiles.webgpu]) {
+  copyFileSync(`${ortDir}/${wasm}`, `${dist}/ort/${wasm}`)
+  writeFileSync(`${dist}/ort/${glue}`, hookedGlue(readFileSync(`${ortDir}/${glue}`, 'utf8'), glue))
 }
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })
 // `.br` / `.gz` beside the large files a browser fetches: served with Content-Encoding by

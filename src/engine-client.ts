@@ -2,7 +2,7 @@
 // it died, and never lets a fault reach the page as anything but a named error.
 
 import * as Comlink from 'comlink'
-import { purchasedItems, selectModelEvents, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress } from './protocol'
+import { purchasedItems, RUNTIME_STALLED, selectModelEvents, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress } from './protocol'
 import type { Candidate, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './types'
 import { describeError, InPageError } from './errors'
@@ -60,6 +60,8 @@ export class EngineClient {
   private startTimer: ReturnType<typeof setTimeout> | undefined
   /** A first-visit prefetch waiting for idle time. */
   private pending: (() => void) | undefined
+  /** A worker whose onnxruntime-web never started was replaced (once per client: a second stall is an error). */
+  private replacedStalled = false
   status: EngineStatus = { state: 'idle' }
 
   constructor(
@@ -112,7 +114,16 @@ export class EngineClient {
         return info
       },
       (err) => {
-        if (this.worker === worker) this.fail(describeError(err))
+        if (this.worker !== worker) throw err
+        const e = describeError(err)
+        // ORT stuck in this worker for good (Firefox ESR, now and then, under load): the same load in a fresh
+        // one, its files now from the Cache API. The caller's promise follows the new load.
+        if (e.name === 'EngineError' && e.message.startsWith(RUNTIME_STALLED) && !this.replacedStalled) {
+          this.replacedStalled = true
+          this.stop()
+          return this.warmUp()
+        }
+        this.fail(e)
         throw err
       },
     )

@@ -7,6 +7,9 @@ import type { StoredEvent } from './types'
 /** 'auto': WebGPU on a real GPU adapter, else WASM. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm'
 
+/** How an EngineError says onnxruntime-web never started in its worker: the page then starts a fresh one, once. */
+export const RUNTIME_STALLED = 'onnxruntime-web did not start'
+
 export interface EngineConfig {
   /** Base URL of the model folder (with manifest.json). */
   modelUrl: string

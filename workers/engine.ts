@@ -10,7 +10,7 @@ import type { StoredEvent } from '../src/types'
 import { chooseBackend, wasmThreads } from './backend'
 import { dropOtherVersions, loadFiles, loadManifest, modelFiles } from './loader'
 import { coreFiles, encoderFiles, type Manifest } from './manifest'
-import { RUNTIME, runtimeFile, runtimeFor, useRuntime } from './runtime'
+import { RUNTIME, runtimeFile, runtimeFor, runtimeStalled, runtimeStalledError, startRuntime } from './runtime'
 import { vectorDbName } from '../src/history/erase'
 import { InpageModel, type OrtSession, type TextEncoderParts } from './model'
 import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
@@ -75,7 +75,7 @@ class Engine implements EngineApi {
       onProgress?.({ ...p, stage: 'model' })
     })
     const tFiles = performance.now()
-    useRuntime(runtime, wasmPaths, modules.get(runtime.wasm)!, threads)
+    await startRuntime(runtime, wasmPaths, modules.get(runtime.wasm)!, threads)
     void dropOtherVersions(RUNTIME.name, RUNTIME.version).catch(() => {})
     void dropOtherVersions(manifest.name, manifest.version).catch(() => {})
 
@@ -90,6 +90,8 @@ class Engine implements EngineApi {
         backend = ep
         break
       } catch (err) {
+        // ORT never started in this worker, and never will: no other backend can run here either.
+        if (runtimeStalled(err)) throw runtimeStalledError()
         dropped.push({ backend: ep, reason: `session creation failed: ${describeError(err).message}` })
       }
     }
