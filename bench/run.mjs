@@ -144,7 +144,7 @@ try {
         const cands = items.slice(0, n)
         await time(cands) // fill the vector cache
         res[`warm${n}`] = []
-        for (let i = 0; i < (n === 100 ? 30 : 10); i++) res[`warm${n}`].push(await time(cands))
+        for (let i = 0; i < 30; i++) res[`warm${n}`].push(await time(cands))
       }
       // The same warm call with the history at its retention cap (1,000 events): what crosses to the worker grows with it.
       for (let i = 0; i < 1000; i++) { const h = items[3000 + (i % 500)]; void rec.track({ type: i % 5 ? 'view' : 'click', itemId: h.id, item: { title: h.title, brand: h.brand, category: h.category } }) }

@@ -3,7 +3,7 @@
 
 import { itemText, textHash } from '../src/ranking/text'
 import { purchasedItems, selectModelEvents, type HistoryReads } from '../src/protocol'
-import { knnScores, personalScores, type Neighbors } from '../src/ranking/score'
+import { candidateIndex, knnScores, personalScores, type Neighbors } from '../src/ranking/score'
 import type { PackItem } from '../src/pack/format'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
 import { cosine } from '../src/ranking/vectors'
@@ -143,8 +143,9 @@ export async function personalize(
   const neighbors: Neighbors | undefined = catalog
     ? new Map(histIds.map((h) => [h, new Map(catalog.get(h)?.neighbors ?? [])]))
     : model.neighbors
+  const index = candidateIndex(candIds) // one for the whole history and each leave-one-out variant
   const score = (u: Float32Array, hist: string[]) =>
-    personalScores(u, candVecs, knn && neighbors ? { settings: knn, scores: knnScores(hist, candIds, neighbors, knn.decay) } : undefined)
+    personalScores(u, candVecs, knn && neighbors ? { settings: knn, scores: knnScores(hist, candIds, neighbors, knn.decay, index) } : undefined)
   const personal = score(users[0]!, histIds)
   const without = withReasons ? events.map((_, e) => score(users![e + 1]!, histIds.filter((_, j) => j !== e))) : undefined
 

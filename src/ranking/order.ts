@@ -84,8 +84,9 @@ export function placeInSlots(candidates: readonly Candidate[], preference: reado
     slots[i] = i
     fixed.add(i)
   }
-  const free = preference.filter((i) => !fixed.has(i))
   const d = maxDisplacement ?? Infinity
+  if (!fixed.size && d === Infinity) return [...preference] // nothing holds a slot: the preference is the order
+  const free = preference.filter((i) => !fixed.has(i))
   for (let s = 0; s < n; s++) {
     if (slots[s] !== -1) continue
     let pick = -1

@@ -39,16 +39,24 @@ export function explain(
   minContribution = 1e-6,
 ): Map<number, Reason[]> {
   const out = new Map<number, Reason[]>()
+  // Per event, once: its (event type, item) key and its sentence (a long list explains hundreds of items).
+  const keys = events.map((ev) => `${ev.type}|${ev.itemId}`)
+  const texts = new Map<string, string>()
+  const textOf = (e: number) => {
+    let t = texts.get(keys[e]!)
+    if (t === undefined) texts.set(keys[e]!, (t = reasonText(events[e]!)))
+    return t
+  }
   for (const i of candidates) {
-    const best = new Map<string, Reason>() // one reason per (event type, item)
-    events.forEach((ev, e) => {
+    const best = new Map<string, { e: number; contribution: number }>() // one reason per (event type, item)
+    for (let e = 0; e < events.length; e++) {
       const contribution = full[i]! - without[e]![i]!
-      if (!(contribution > minContribution)) return
-      const key = `${ev.type}|${ev.itemId}`
-      if ((best.get(key)?.contribution ?? -Infinity) >= contribution) return
-      best.set(key, { eventType: ev.type, itemId: ev.itemId, title: ev.title, contribution, text: reasonText(ev) })
-    })
-    out.set(i, [...best.values()].sort((a, b) => b.contribution - a.contribution).slice(0, maxReasons))
+      if (!(contribution > minContribution)) continue
+      if ((best.get(keys[e]!)?.contribution ?? -Infinity) >= contribution) continue
+      best.set(keys[e]!, { e, contribution })
+    }
+    const top = [...best.values()].sort((a, b) => b.contribution - a.contribution).slice(0, maxReasons)
+    out.set(i, top.map(({ e, contribution }) => ({ eventType: events[e]!.type, itemId: events[e]!.itemId, title: events[e]!.title, contribution, text: textOf(e) })))
   }
   return out
 }

@@ -25,10 +25,20 @@ export function recentUnique(historyIds: readonly string[]): string[] {
   return out
 }
 
+/** Candidate id → its position: built once per call when many history variants score the same candidates. */
+export function candidateIndex(candidateIds: readonly string[]): ReadonlyMap<string, number> {
+  return new Map(candidateIds.map((id, i) => [id, i]))
+}
+
 /** Σ over history items h (p = 0 for the most recent) of decay^p · w(h → i), per candidate. */
-export function knnScores(historyIds: readonly string[], candidateIds: readonly string[], neighbors: Neighbors, decay: number): number[] {
+export function knnScores(
+  historyIds: readonly string[],
+  candidateIds: readonly string[],
+  neighbors: Neighbors,
+  decay: number,
+  index: ReadonlyMap<string, number> = candidateIndex(candidateIds),
+): number[] {
   const out = new Array<number>(candidateIds.length).fill(0)
-  const index = new Map(candidateIds.map((id, i) => [id, i]))
   recentUnique(historyIds).forEach((h, p) => {
     const row = neighbors.get(h)
     if (!row) return
@@ -42,5 +52,7 @@ export function knnScores(historyIds: readonly string[], candidateIds: readonly 
 }
 
 export function personalScores(userVec: Vec, itemVecs: readonly Vec[], knn?: { settings: KnnSettings; scores: readonly number[] }): number[] {
-  return itemVecs.map((v, i) => dot(userVec, v) + (knn ? knn.settings.weight * knn.scores[i]! : 0))
+  const out = new Array<number>(itemVecs.length)
+  for (let i = 0; i < itemVecs.length; i++) out[i] = dot(userVec, itemVecs[i]!) + (knn ? knn.settings.weight * knn.scores[i]! : 0)
+  return out
 }
