@@ -43,6 +43,7 @@ function spawnWorker(url?: string | URL): Worker {
 }
 
 const WORKER_START_MS = defaults.workerStartMs
+const RUNTIME_START_MS = defaults.runtimeStartMs
 
 /** Runs `fn` when the page is idle (at most 2 s later), or on the next task where there is no requestIdleCallback. */
 function whenIdle(fn: () => void) {
@@ -62,6 +63,8 @@ export class EngineClient {
   private pending: (() => void) | undefined
   /** A worker whose onnxruntime-web never started was replaced (once per client: a second stall is an error). */
   private replacedStalled = false
+  /** Armed when the model files are in, until ORT's wasm instance exists in the worker. */
+  private runtimeTimer: ReturnType<typeof setTimeout> | undefined
   status: EngineStatus = { state: 'idle' }
 
   constructor(
@@ -106,15 +109,26 @@ export class EngineClient {
         if (this.status.encoder !== 'error') this.status = { ...this.status, encoder: p.percent === 100 ? 'ready' : 'loading', encoderProgress: p }
       }
       else this.status = { ...this.status, progress: p }
+      // The files are in: ORT's start has no model work left before its instance, so it is bounded. A worker
+      // blocked on the way (Firefox ESR, now and then, with two threads under load: no timer of its own fires)
+      // is replaced.
+      if (p.stage === 'model' && p.percent === 100 && !this.runtimeTimer)
+        this.runtimeTimer = setTimeout(
+          () => this.worker === worker && this.kill?.(new InPageError('EngineError', `${RUNTIME_STALLED} within ${RUNTIME_START_MS / 1000} s of its files`)),
+          RUNTIME_START_MS,
+        )
       this.onProgress(p)
     })
-    this.loading = Promise.race([this.api.load(this.config, progress), this.died]).then(
+    const started = Comlink.proxy(() => clearTimeout(this.runtimeTimer))
+    this.loading = Promise.race([this.api.load(this.config, progress, started), this.died]).then(
       (info) => {
+        clearTimeout(this.runtimeTimer)
         this.status = { state: 'ready', info, progress: this.status.progress, encoder: info.encoderLoaded ? 'ready' : (this.status.encoder ?? 'on-demand') }
         return info
       },
       (err) => {
         if (this.worker !== worker) throw err
+        clearTimeout(this.runtimeTimer)
         const e = describeError(err)
         // ORT stuck in this worker for good (Firefox ESR, now and then, under load): the same load in a fresh
         // one, its files now from the Cache API. The caller's promise follows the new load.
@@ -227,6 +241,8 @@ export class EngineClient {
   /** Ends the worker now, and with it any work in progress: its pending calls reject at once. */
   stop() {
     clearTimeout(this.startTimer)
+    clearTimeout(this.runtimeTimer)
+    this.runtimeTimer = undefined
     this.pending = undefined
     this.kill?.(new InPageError('EngineError', 'the engine worker was stopped'))
     this.kill = undefined

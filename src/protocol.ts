@@ -7,7 +7,7 @@ import type { StoredEvent } from './types'
 /** 'auto': WebGPU on a real GPU adapter, else WASM. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm'
 
-/** How an EngineError says onnxruntime-web never started in its worker: the page then starts a fresh one, once. */
+/** How the EngineError starts when onnxruntime-web never started in its worker: the page then starts a fresh one, once. */
 export const RUNTIME_STALLED = 'onnxruntime-web did not start'
 
 export interface EngineConfig {
@@ -123,7 +123,8 @@ export interface EngineApi {
   ping(): true
   /** Takes the life lock and resolves once it is held. */
   hold(lock: string): Promise<void>
-  load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo>
+  /** `onRuntime`: ORT's wasm instance exists (the page bounds the time from the files' 100 % to it). */
+  load(cfg: EngineConfig, onProgress?: (p: Progress) => void, onRuntime?: () => void): Promise<EngineInfo>
   rerank(req: RerankRequest): Promise<EngineRerank>
   /** Loads the text encoder now, if it waits for its first use (with a catalog pack). */
   loadEncoder(): Promise<void>

@@ -10,7 +10,7 @@ import type { StoredEvent } from '../src/types'
 import { chooseBackend, wasmThreads } from './backend'
 import { dropOtherVersions, loadFiles, loadManifest, modelFiles } from './loader'
 import { coreFiles, encoderFiles, type Manifest } from './manifest'
-import { RUNTIME, runtimeFile, runtimeFor, runtimeStalled, runtimeStalledError, startRuntime } from './runtime'
+import { RUNTIME, runtimeFile, runtimeFor, startRuntime } from './runtime'
 import { vectorDbName } from '../src/history/erase'
 import { InpageModel, type OrtSession, type TextEncoderParts } from './model'
 import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
@@ -42,15 +42,15 @@ class Engine implements EngineApi {
     await new Promise<void>((held) => void locks.request(lock, () => (held(), new Promise<never>(() => {}))))
   }
 
-  load(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo> {
-    this.loading ??= this.doLoad(cfg, onProgress).catch((err) => {
+  load(cfg: EngineConfig, onProgress?: (p: Progress) => void, onRuntime?: () => void): Promise<EngineInfo> {
+    this.loading ??= this.doLoad(cfg, onProgress, onRuntime).catch((err) => {
       this.loading = undefined // a later call may try again (e.g. after the file is fixed)
       throw err
     })
     return this.loading
   }
 
-  private async doLoad(cfg: EngineConfig, onProgress?: (p: Progress) => void): Promise<EngineInfo> {
+  private async doLoad(cfg: EngineConfig, onProgress?: (p: Progress) => void, onRuntime?: () => void): Promise<EngineInfo> {
     const t0 = performance.now()
     const base = new URL(cfg.modelUrl, self.location.href).href
     this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href) : undefined
@@ -75,7 +75,7 @@ class Engine implements EngineApi {
       onProgress?.({ ...p, stage: 'model' })
     })
     const tFiles = performance.now()
-    await startRuntime(runtime, wasmPaths, modules.get(runtime.wasm)!, threads)
+    startRuntime(runtime, wasmPaths, modules.get(runtime.wasm)!, threads, () => void onRuntime?.())
     void dropOtherVersions(RUNTIME.name, RUNTIME.version).catch(() => {})
     void dropOtherVersions(manifest.name, manifest.version).catch(() => {})
 
@@ -90,8 +90,6 @@ class Engine implements EngineApi {
         backend = ep
         break
       } catch (err) {
-        // ORT never started in this worker, and never will: no other backend can run here either.
-        if (runtimeStalled(err)) throw runtimeStalledError()
         dropped.push({ backend: ep, reason: `session creation failed: ${describeError(err).message}` })
       }
     }

@@ -13,11 +13,21 @@ export async function sha256Hex(buf: ArrayBuffer): Promise<string> {
   return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
-export async function fetchOk(url: string, errorName: 'ModelLoadError' | 'CatalogLoadError' = 'ModelLoadError'): Promise<Response> {
+/**
+ * fetch() that answers only with a 2xx response: an HTTP error, or no network at all (where `offline` has no
+ * copy to give instead), is a named error.
+ */
+export async function fetchOk(
+  url: string,
+  errorName: 'ModelLoadError' | 'CatalogLoadError' = 'ModelLoadError',
+  offline?: () => Promise<Response | undefined>,
+): Promise<Response> {
   let res: Response
   try {
     res = await fetch(url, { credentials: 'same-origin' })
   } catch (err) {
+    const copy = await offline?.().catch(() => undefined)
+    if (copy) return copy
     throw new InPageError(errorName, `${url}: ${(err as Error).message}`)
   }
   if (!res.ok) throw new InPageError(errorName, `${url}: HTTP ${res.status}`)
@@ -59,16 +69,13 @@ const LATEST_CACHE = `${CACHE_PREFIX}latest`
  */
 export async function fetchLatest(url: string, errorName: 'ModelLoadError' | 'CatalogLoadError'): Promise<Response> {
   const cache = typeof caches !== 'undefined' ? await caches.open(LATEST_CACHE).catch(() => undefined) : undefined
-  let res: Response
-  try {
-    res = await fetch(url, { credentials: 'same-origin' })
-  } catch (err) {
-    const copy = await cache?.match(url).catch(() => undefined)
-    if (copy) return copy
-    throw new InPageError(errorName, `${url}: ${(err as Error).message}`)
-  }
-  if (!res.ok) throw new InPageError(errorName, `${url}: HTTP ${res.status}`)
-  await cache?.put(url, res.clone()).catch(() => {})
+  let copied = false
+  const res = await fetchOk(url, errorName, async () => {
+    const copy = await cache?.match(url)
+    copied = !!copy
+    return copy
+  })
+  if (!copied) await cache?.put(url, res.clone()).catch(() => {})
   return res
 }
 

@@ -7,9 +7,6 @@
 
 import * as ort from 'onnxruntime-web/webgpu'
 import { cacheNameOf, type FileSpec } from './loader'
-import { defaults } from '../src/defaults'
-import { describeError, InPageError } from '../src/errors'
-import { RUNTIME_STALLED } from '../src/protocol'
 
 interface OrtBuild {
   wasm: string
@@ -37,36 +34,18 @@ export function runtimeFile(build: OrtBuild, wasmPaths: string): FileSpec {
 }
 
 /**
- * Points ORT at the verified, compiled module and imports its glue (so ORT's own import finds it loaded).
- * Instantiating is synchronous (allowed in a worker), so a failure rejects ORT's init instead of leaving it
- * waiting. ORT's start (glue, instance, threads) does no model work, so it is bounded on any device: Firefox ESR
- * sometimes never finishes it with two threads under CPU load (about 1 load in 10 with both cores busy here,
- * before the instance is made); that worker's ORT is stuck for good, and the page starts a fresh one.
+ * Points ORT at the verified, compiled module. Instantiating is synchronous (allowed in a worker), so a
+ * failure rejects ORT's init instead of leaving it waiting. `onInstance` tells the page ORT got that far:
+ * the page bounds the way there (it holds no model work), because Firefox ESR now and then never gets
+ * there with two threads under load, with this worker blocked for good (src/engine-client.ts).
  */
-export async function startRuntime(build: OrtBuild, wasmPaths: string, module: WebAssembly.Module, threads: number): Promise<void> {
-  const glue = new URL(build.glue, wasmPaths).href
+export function startRuntime(build: OrtBuild, wasmPaths: string, module: WebAssembly.Module, threads: number, onInstance: () => void) {
   ort.env.wasm.numThreads = threads
-  ort.env.wasm.wasmPaths = { mjs: glue }
+  ort.env.wasm.wasmPaths = { mjs: new URL(build.glue, wasmPaths).href }
   ;(globalThis as Record<symbol, unknown>)[HOOK] = (imports: WebAssembly.Imports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => {
     receive(new WebAssembly.Instance(module, imports), module)
+    onInstance()
     return {}
   }
-  ort.env.wasm.initTimeout = defaults.runtimeStartMs // the instance and threads; the import is bounded here
   ort.env.logLevel = 'error'
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const stalled = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(runtimeStalledError()), defaults.runtimeStartMs)))
-  try {
-    await Promise.race([import(/* @vite-ignore */ glue), stalled])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-export function runtimeStalledError() {
-  return new InPageError('EngineError', `${RUNTIME_STALLED} within ${defaults.runtimeStartMs / 1000} s`)
-}
-
-/** ORT's own words when initTimeout passed (it wraps them in its backend error). */
-export function runtimeStalled(err: unknown): boolean {
-  return /initializing failed due to timeout/.test(describeError(err).message)
 }
