@@ -9,6 +9,8 @@
 // For engines whose traffic a driver cannot see (the cross-engine suite, e2e/engines.spec.ts):
 //   /csp/<path>        <path> with the strict CSP on every response (page, library, worker, ORT files)
 //   /tampered/<path>   <path> with one byte of each .onnx file flipped (a corrupted model download)
+//   /cached/<path>     <path> with a one-year immutable Cache-Control (not manifest.json, pack.json): the bench's
+//                      cached visit as a store serving versioned files would see it
 //   GET /__requests    every request served so far (method, path, headers, body bytes, CSP sent), as JSON;
 //                      not itself logged
 // A file with a precompressed copy (`.br`, `.gz`, written by the build) is sent as that copy with
@@ -67,12 +69,15 @@ const server = createServer((req, res) => {
   requests.push(entry)
   req.on('data', (chunk) => (entry.bodyBytes += chunk.length))
   // /plain/<path> serves <path> without the isolation headers: a site that is not cross-origin isolated.
-  const prefix = /^\/(plain|csp|tampered)\//.exec(url)?.[1]
+  // /cached/<path> serves <path> as a store would serve versioned static files (one year, immutable), except
+  // the files that name the current version (manifest.json, pack.json): what the bench's cached visit compares.
+  const prefix = /^\/(plain|csp|tampered|cached)\//.exec(url)?.[1]
   if (prefix) url = url.slice(prefix.length + 1)
   const file = resolvePath(url)
+  const cache = prefix === 'cached' && !/\/(manifest|pack)\.json$/.test(url) ? 'public, max-age=31536000, immutable' : 'no-cache'
   const headers = prefix === 'plain'
-    ? { 'Cache-Control': 'no-cache' }
-    : { ...ISOLATION_HEADERS, 'Cache-Control': 'no-cache' }
+    ? { 'Cache-Control': cache }
+    : { ...ISOLATION_HEADERS, 'Cache-Control': cache }
   if (!file) {
     res.writeHead(404, headers).end('not found')
     return
