@@ -53,7 +53,11 @@ export async function trackPurchases({ model, events, consent, name }: { model: 
     await w.rec.track({ type: 'view', itemId: it.id, item, surface: 'category' })
     await w.rec.track({ type: 'purchase', itemId: it.id, item })
   }
-  await w.rec.warmUp()
+  // Bounded, with the engine's status in the message: a load that never finishes says where it stopped.
+  await Promise.race([
+    w.rec.warmUp(),
+    new Promise((_, fail) => setTimeout(() => fail(new Error(`warmUp() unfinished after 150 s: ${JSON.stringify(w.rec.status().engine)}`)), 150_000)),
+  ])
 }
 
 /** window.rec.rerank with a budget long enough for a cold engine on a busy machine. */

@@ -35,7 +35,7 @@ export const defaults = Object.freeze({
   blockedGraceMs: 1000,
   /** A worker whose script has not answered a ping by then is taken for dead (a busy phone can be slow). */
   workerStartMs: 30_000,
-  /** From the model files' 100 % to ORT's wasm instance in the worker (glue, memory, threads: no model work); past it the page replaces the worker once. */
+  /** Longest quiet spell of a model load before ORT's wasm instance exists (no model work until then); past it the page replaces the worker once. */
   runtimeStartMs: 10_000,
   /** Item text vectors kept in the vector cache (memory and IndexedDB). */
   vectorCacheLimit: 20_000,

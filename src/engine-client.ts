@@ -63,8 +63,10 @@ export class EngineClient {
   private pending: (() => void) | undefined
   /** A worker whose onnxruntime-web never started was replaced (once per client: a second stall is an error). */
   private replacedStalled = false
-  /** Armed when the model files are in, until ORT's wasm instance exists in the worker. */
+  /** From the worker's first answer until ORT's wasm instance exists: rearmed by each progress report. */
   private runtimeTimer: ReturnType<typeof setTimeout> | undefined
+  /** ORT's wasm instance exists in the current worker: its load is past what the stall bound covers. */
+  private instanced = false
   status: EngineStatus = { state: 'idle' }
 
   constructor(
@@ -109,17 +111,15 @@ export class EngineClient {
         if (this.status.encoder !== 'error') this.status = { ...this.status, encoder: p.percent === 100 ? 'ready' : 'loading', encoderProgress: p }
       }
       else this.status = { ...this.status, progress: p }
-      // The files are in: ORT's start has no model work left before its instance, so it is bounded. A worker
-      // blocked on the way (Firefox ESR, now and then, with two threads under load: no timer of its own fires)
-      // is replaced.
-      if (p.stage === 'model' && p.percent === 100 && !this.runtimeTimer)
-        this.runtimeTimer = setTimeout(
-          () => this.worker === worker && this.kill?.(new InPageError('EngineError', `${RUNTIME_STALLED} within ${RUNTIME_START_MS / 1000} s of its files`)),
-          RUNTIME_START_MS,
-        )
+      if (p.stage === 'model') this.armStall(worker) // the load is moving
       this.onProgress(p)
     })
-    const started = Comlink.proxy(() => clearTimeout(this.runtimeTimer))
+    const started = Comlink.proxy(() => {
+      if (this.worker !== worker) return
+      clearTimeout(this.runtimeTimer)
+      this.runtimeTimer = undefined
+      this.instanced = true
+    })
     this.loading = Promise.race([this.api.load(this.config, progress, started), this.died]).then(
       (info) => {
         clearTimeout(this.runtimeTimer)
@@ -156,7 +156,10 @@ export class EngineClient {
     const name = `inpage-engine:${Math.random().toString(36).slice(2)}`
     this.startTimer = setTimeout(() => dead(`the engine worker did not start within ${WORKER_START_MS / 1000} s`), WORKER_START_MS)
     api.ping().then(
-      () => clearTimeout(this.startTimer),
+      () => {
+        clearTimeout(this.startTimer)
+        this.armStall(worker)
+      },
       () => {},
     )
     // Sent right after the ping, before the model load: the lock is held before any heavy work starts.
@@ -165,6 +168,21 @@ export class EngineClient {
         () => void locks.request(name, () => dead('the engine worker stopped')),
         () => {},
       )
+  }
+
+  /**
+   * Until ORT's wasm instance exists, the load must keep moving: manifest, files (progress per chunk), compile,
+   * ORT's glue and threads, none of it model work. RUNTIME_START_MS without a progress report, and the worker is
+   * taken for stalled and replaced once (Firefox ESR, now and then, under load: the worker blocks for good, so
+   * no timer of its own would fire).
+   */
+  private armStall(worker: Worker) {
+    if (this.instanced || this.worker !== worker) return
+    clearTimeout(this.runtimeTimer)
+    this.runtimeTimer = setTimeout(
+      () => this.worker === worker && this.kill?.(new InPageError('EngineError', `${RUNTIME_STALLED}: the model load made no progress for ${RUNTIME_START_MS / 1000} s`)),
+      RUNTIME_START_MS,
+    )
   }
 
   private fail(error: { name: string; message: string }) {
@@ -243,6 +261,7 @@ export class EngineClient {
     clearTimeout(this.startTimer)
     clearTimeout(this.runtimeTimer)
     this.runtimeTimer = undefined
+    this.instanced = false
     this.pending = undefined
     this.kill?.(new InPageError('EngineError', 'the engine worker was stopped'))
     this.kill = undefined
