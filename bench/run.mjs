@@ -455,22 +455,19 @@ try {
     record({ name: 'first visit: bytes before the first personalized category rerank, as sent', median: sum(cur.first.files, 'wire') / 1e6, unit: 'MB', baseline_median: sum(old.first.files, 'wire') / 1e6, ratio: sum(cur.first.files, 'wire') / sum(old.first.files, 'wire'), runs: 1, baseline: `before issue 15 (${ref}): eager encoder, asyncify wasm, uncompressed; target 3 MB` })
     record({ name: 'first visit: the same bytes, decoded (raw)', median: sum(cur.first.files, 'raw') / 1e6, unit: 'MB', baseline_median: sum(old.first.files, 'raw') / 1e6, ratio: sum(cur.first.files, 'raw') / sum(old.first.files, 'raw'), runs: 1, baseline: `before issue 15 (${ref})` })
     record({ name: 'first visit: navigation → first personalized rerank, 10 Mbit/s, 40 ms RTT', median: cur.first.tFirst, unit: 'ms', baseline_median: old.first.tFirst, ratio: cur.first.tFirst / old.first.tFirst, runs: 1, baseline: `before issue 15 (${ref}); target 2,000 ms` })
-    const lt = cur.first.info.loadTimings
-    record({ name: '  of which: page + library until createRecommender()', median: cur.first.tCreate, unit: 'ms', runs: 1 })
-    record({ name: '  of which: manifest + files fetched and verified, ORT wasm compiled as it streams in', median: lt.filesMs, unit: 'ms', runs: 1 })
-    record({ name: '  of which: ORT start (glue, instance, threads) + user session', median: lt.sessionsMs, unit: 'ms', runs: 1 })
-    record({ name: '  of which: the rest (worker start, history, pack shards, rerank, messages)', median: cur.first.tFirst - cur.first.tCreate - cur.first.info.loadMs, unit: 'ms', runs: 1 })
+    /** Where a visit's time went: `of` tags the rows, `page` and `files` name the first two parts for this visit. */
+    const breakdown = (of, v, page, files) => {
+      record({ name: `  of which${of}: page + library until createRecommender()${page}`, median: v.tCreate, unit: 'ms', runs: 1 })
+      record({ name: `  of which${of}: ${files}`, median: v.info.loadTimings.filesMs, unit: 'ms', runs: 1 })
+      record({ name: `  of which${of}: ORT start (glue, instance, threads) + user session`, median: v.info.loadTimings.sessionsMs, unit: 'ms', runs: 1 })
+      record({ name: `  of which${of}: the rest (worker start, history, pack shards, rerank, messages)`, median: v.tFirst - v.tCreate - v.info.loadMs, unit: 'ms', runs: 1 })
+    }
+    breakdown('', cur.first, '', 'manifest + files fetched and verified, ORT wasm compiled as it streams in')
     record({ name: 'second visit (model cached): navigation → first personalized rerank, 10 Mbit/s', median: cur.cached.tFirst, unit: 'ms', baseline_median: old.cached.tFirst, ratio: cur.cached.tFirst / old.cached.tFirst, runs: 1, baseline: `before issue 15 (${ref}); target 300 ms` })
-    record({ name: '  of which (second visit): page + library until createRecommender() (scripts revalidated: no-cache)', median: cur.cached.tCreate, unit: 'ms', runs: 1 })
-    record({ name: '  of which (second visit): manifest + files from the Cache API, verified, wasm compiled', median: cur.cached.info.loadTimings.filesMs, unit: 'ms', runs: 1 })
-    record({ name: '  of which (second visit): ORT start (glue, instance, threads) + user session', median: cur.cached.info.loadTimings.sessionsMs, unit: 'ms', runs: 1 })
-    record({ name: '  of which (second visit): the rest (worker start, history, pack shards, rerank, messages)', median: cur.cached.tFirst - cur.cached.tCreate - cur.cached.info.loadMs, unit: 'ms', runs: 1 })
+    breakdown(' (second visit)', cur.cached, ' (scripts revalidated: no-cache)', 'manifest + files from the Cache API, verified, wasm compiled')
     const im = cur.immutable
     record({ name: 'second visit, page and scripts served immutable (versioned hosting): navigation → first personalized rerank', median: im.tFirst, unit: 'ms', baseline_median: cur.cached.tFirst, ratio: im.tFirst / cur.cached.tFirst, runs: 1, baseline: 'the same visit with every script revalidated (no-cache); target 300 ms' })
-    record({ name: '  of which (immutable): page + library until createRecommender()', median: im.tCreate, unit: 'ms', runs: 1 })
-    record({ name: '  of which (immutable): manifest + files from the Cache API, verified, wasm compiled', median: im.info.loadTimings.filesMs, unit: 'ms', runs: 1 })
-    record({ name: '  of which (immutable): ORT start (glue, instance, threads) + user session', median: im.info.loadTimings.sessionsMs, unit: 'ms', runs: 1 })
-    record({ name: '  of which (immutable): the rest (worker start, history, pack shards, rerank, messages)', median: im.tFirst - im.tCreate - im.info.loadMs, unit: 'ms', runs: 1 })
+    breakdown(' (immutable)', im, '', 'manifest + files from the Cache API, verified, wasm compiled')
     record({ name: 'second visit: bytes as sent', median: sum(cur.cached.files, 'wire') / 1e3, unit: 'kB', baseline_median: sum(old.cached.files, 'wire') / 1e3, ratio: sum(cur.cached.files, 'wire') / sum(old.cached.files, 'wire'), runs: 1, baseline: `before issue 15 (${ref})` })
     record({ name: 'first search after the category page: encoder bytes as sent', median: sum(cur.search.files, 'wire') / 1e6, unit: 'MB', baseline_median: sum(old.search.files, 'wire') / 1e6, runs: 1, baseline: `before issue 15 (${ref}): fetched with the first page` })
     record({ name: 'first search after the category page: time to personalized, 10 Mbit/s', median: cur.search.ms, unit: 'ms', baseline_median: old.search.ms, runs: 1, baseline: `before issue 15 (${ref}): encoder already loaded` })

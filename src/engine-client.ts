@@ -116,19 +116,18 @@ export class EngineClient {
     })
     const started = Comlink.proxy(() => {
       if (this.worker !== worker) return
-      clearTimeout(this.runtimeTimer)
-      this.runtimeTimer = undefined
+      this.disarmStall()
       this.instanced = true
     })
     this.loading = Promise.race([this.api.load(this.config, progress, started), this.died]).then(
       (info) => {
-        clearTimeout(this.runtimeTimer)
+        this.disarmStall()
         this.status = { state: 'ready', info, progress: this.status.progress, encoder: info.encoderLoaded ? 'ready' : (this.status.encoder ?? 'on-demand') }
         return info
       },
       (err) => {
         if (this.worker !== worker) throw err
-        clearTimeout(this.runtimeTimer)
+        this.disarmStall()
         const e = describeError(err)
         // ORT stuck in this worker for good (Firefox ESR, now and then, under load): the same load in a fresh
         // one, its files now from the Cache API. The caller's promise follows the new load.
@@ -178,11 +177,16 @@ export class EngineClient {
    */
   private armStall(worker: Worker) {
     if (this.instanced || this.worker !== worker) return
-    clearTimeout(this.runtimeTimer)
+    this.disarmStall()
     this.runtimeTimer = setTimeout(
       () => this.worker === worker && this.kill?.(new InPageError('EngineError', `${RUNTIME_STALLED}: the model load made no progress for ${RUNTIME_START_MS / 1000} s`)),
       RUNTIME_START_MS,
     )
+  }
+
+  private disarmStall() {
+    clearTimeout(this.runtimeTimer)
+    this.runtimeTimer = undefined
   }
 
   private fail(error: { name: string; message: string }) {
@@ -259,8 +263,7 @@ export class EngineClient {
   /** Ends the worker now, and with it any work in progress: its pending calls reject at once. */
   stop() {
     clearTimeout(this.startTimer)
-    clearTimeout(this.runtimeTimer)
-    this.runtimeTimer = undefined
+    this.disarmStall()
     this.instanced = false
     this.pending = undefined
     this.kill?.(new InPageError('EngineError', 'the engine worker was stopped'))

@@ -123,7 +123,7 @@ export interface EngineApi {
   ping(): true
   /** Takes the life lock and resolves once it is held. */
   hold(lock: string): Promise<void>
-  /** `onRuntime`: ORT's wasm instance exists (the page bounds the time from the files' 100 % to it). */
+  /** `onRuntime`: ORT's wasm instance exists (the page bounds the quiet spells of the load until then). */
   load(cfg: EngineConfig, onProgress?: (p: Progress) => void, onRuntime?: () => void): Promise<EngineInfo>
   rerank(req: RerankRequest): Promise<EngineRerank>
   /** Loads the text encoder now, if it waits for its first use (with a catalog pack). */

@@ -102,7 +102,7 @@ export interface FileSpec {
   wasm?: boolean
 }
 
-/** What loadFiles got: each file's verified bytes, and the compiled module of each `wasm` file. */
+/** What loadFiles got: the verified bytes of each file, except a `wasm` file's, which come as its compiled module. */
 export interface LoadedFiles {
   bytes: Map<string, ArrayBuffer>
   modules: Map<string, WebAssembly.Module>
@@ -193,7 +193,8 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
     if (module) modules.set(name, await module)
     return [name, bytes]
   }
-  const out = new Map(await Promise.all(specs.map(one)))
+  // A wasm file's bytes are done with once compiled (the Cache API keeps its copy): the worker holds the module.
+  const out = new Map((await Promise.all(specs.map(one))).filter(([name]) => !modules.has(name)))
   onProgress({ file: '', loaded: total, total, percent: 100, fromCache })
   return { bytes: out, modules }
 }
