@@ -37,6 +37,8 @@ export const defaults = Object.freeze({
   workerStartMs: 30_000,
   /** Longest quiet spell of a model load before ORT's wasm instance exists (no model work until then); past it the page replaces the worker once. */
   runtimeStartMs: 10_000,
+  /** Longest wait for one catalog pack file (a rerank's remaining budget may cut it shorter); then a later call asks again. */
+  packFetchMs: 10_000,
   /** Item text vectors kept in the vector cache (memory and IndexedDB). */
   vectorCacheLimit: 20_000,
 })

@@ -2,7 +2,7 @@
 // it died, and never lets a fault reach the page as anything but a named error.
 
 import * as Comlink from 'comlink'
-import { purchasedItems, RUNTIME_STALLED, selectModelEvents, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress } from './protocol'
+import { purchasedItems, RUNTIME_STALLED, selectModelEvents, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress, type TrackedItem } from './protocol'
 import type { Candidate, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './types'
 import { describeError, InPageError } from './errors'
@@ -45,11 +45,6 @@ function spawnWorker(url?: string | URL): Worker {
 const WORKER_START_MS = defaults.workerStartMs
 const RUNTIME_START_MS = defaults.runtimeStartMs
 
-/** Runs `fn` when the page is idle (at most 2 s later), or on the next task where there is no requestIdleCallback. */
-function whenIdle(fn: () => void) {
-  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 2000 })
-  else setTimeout(fn, 0)
-}
 
 export class EngineClient {
   private worker: Worker | undefined
@@ -59,8 +54,8 @@ export class EngineClient {
   private died: Promise<never> = new Promise(() => {})
   private kill: ((err: Error) => void) | undefined
   private startTimer: ReturnType<typeof setTimeout> | undefined
-  /** A first-visit prefetch waiting for idle time. */
-  private pending: (() => void) | undefined
+  /** track() items waiting for the worker to start (this page's, never the stored history's): sent with the next call. */
+  private tracked: TrackedItem[] = []
   /** A worker whose onnxruntime-web never started was replaced (once per client: a second stall is an error). */
   private replacedStalled = false
   /** From the worker's first answer until ORT's wasm instance exists: rearmed by each progress report. */
@@ -212,46 +207,53 @@ export class EngineClient {
     throw err
   }
 
-  /** Fetches the pack entries a coming rerank reads, beside the model's download (with a catalog pack). */
-  warmPack(history: StoredEvent[], candidates: Candidate[]) {
-    if (!this.config.catalogUrl || this.isLoaded) return
-    this.runPending()
-    const ids = [...new Set([...history.flatMap((e) => (e.itemId ? [e.itemId] : [])), ...candidates.map((c) => c.id)])]
+  /**
+   * Starts the model load and, with a catalog pack, the fetch of the page's candidates' entries beside it. Called
+   * the same way whatever the history holds: no request's timing may tell whether there is one.
+   */
+  warmPage(candidates: Candidate[]) {
+    if (this.isLoaded) return
     this.warmUp().catch(() => {})
-    this.api?.warmPack(ids).catch(() => {})
+    if (this.config.catalogUrl) this.api?.warmPack([...new Set(candidates.map((c) => c.id))]).catch(() => {})
+  }
+
+  /**
+   * A track() call's item: with a catalog pack, the worker takes its record now (the item is on the page) and
+   * keeps it with the history. Before the worker starts, the item waits for the next call (bounded).
+   */
+  remember(item: TrackedItem, persist: boolean) {
+    if (!this.config.catalogUrl) return
+    this.tracked.push(item)
+    if (this.tracked.length > 100) this.tracked.shift()
+    if (this.isLoaded) this.sendTracked(persist)
+  }
+
+  private sendTracked(persist: boolean) {
+    const items = this.tracked.splice(0)
+    if (items.length) this.api?.remember(items, persist).catch(() => {}) // a record not taken: that item is scored with what is local
   }
 
   /** Sends only what the model reads of the history (the worker would read the same, after a copy of it all). */
-  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist: boolean): Promise<EngineRerank> {
-    this.runPending()
+  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist: boolean, timeoutMs?: number): Promise<EngineRerank> {
     const info = await this.warmUp()
+    this.sendTracked(persist)
     const events = selectModelEvents(history, info.reads)
     const purchased = options.excludePurchased ? purchasedItems(history) : []
-    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist }), this.died]).catch((err: unknown) => this.encoderFailed(err))
+    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist, timeoutMs }), this.died]).catch((err: unknown) =>
+      this.encoderFailed(err),
+    )
     if (res.catalog) this.status = { ...this.status, catalog: res.catalog }
     return res
   }
 
-  /**
-   * Warms the vector cache for these candidates in the background; faults only mean no warm cache. Nothing is
-   * needed yet (no history), so it starts at idle time: the download never competes with the page becoming
-   * interactive.
-   */
+  /** Warms the vector cache for these candidates in the background (a first visit: no history yet); faults only mean no warm cache. */
   prefetch(candidates: Candidate[], persist: boolean) {
-    const run = () =>
-      void this.warmUp()
-        .then(() => Promise.race([this.api?.prefetch(candidates, persist), this.died]))
-        .catch(() => {})
-    if (this.loading) return run()
-    this.pending = run
-    whenIdle(() => this.runPending())
-  }
-
-  /** A prefetch waiting for idle time runs now, ahead of a call that starts the engine (it may read what it remembers). */
-  private runPending() {
-    const run = this.pending
-    this.pending = undefined
-    run?.()
+    void this.warmUp()
+      .then(() => {
+        this.sendTracked(persist)
+        return Promise.race([this.api?.prefetch(candidates, persist), this.died])
+      })
+      .catch(() => {})
   }
 
   /** Called when a rerank timed out or the worker stopped answering: start over next time. */
@@ -265,7 +267,7 @@ export class EngineClient {
     clearTimeout(this.startTimer)
     this.disarmStall()
     this.instanced = false
-    this.pending = undefined
+    this.tracked = []
     this.kill?.(new InPageError('EngineError', 'the engine worker was stopped'))
     this.kill = undefined
     this.api?.[Comlink.releaseProxy]()

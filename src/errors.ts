@@ -16,6 +16,8 @@ export type InPageErrorName =
   | 'CatalogLoadError'
   /** A catalog pack's file does not match its digest (a tampered or damaged shard). */
   | 'CatalogIntegrityError'
+  /** A catalog pack's shard or record, signed or attached, has the wrong shape (the pack's builder or the server is at fault). */
+  | 'CatalogDataError'
   | 'EngineError'
   | 'DisposedError'
 

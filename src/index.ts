@@ -1,7 +1,8 @@
 // inpage: private, in-browser personalization for online stores. The only entry users import.
 
 export { createRecommender } from './recommender'
-export type { Recommender, RecommenderOptions, RecommenderStatus, RecommenderEvents } from './recommender'
+export type { Recommender, RecommenderOptions, RecommenderStatus, RecommenderEvents, CatalogPin } from './recommender'
+export type { RejectedRecord } from './protocol'
 export type { ExportDocument } from './history/history'
 export { DEFAULT_RETENTION } from './history/history'
 export { defaults } from './defaults'
@@ -11,5 +12,5 @@ export type { InPageErrorName } from './errors'
 export type { Candidate, RerankOptions, RerankResult, RankedItem, Reason, Why, Coverage, Surface } from './ranking/types'
 export type { EngineStatus, EngineState, EncoderState } from './engine-client'
 export type { EngineInfo, Progress, BackendPreference, HistoryReads, CatalogReport } from './protocol'
-export type { PackManifest, PackRecord } from './pack/format'
+export type { PackManifest, PackRecord, PackKey } from './pack/format'
 export { itemText, parseCategoryPath } from './ranking/text'

@@ -3,6 +3,7 @@
 
 import type { Candidate, Coverage, RankedItem, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './types'
+import type { PackKey } from './pack/format'
 
 /** 'auto': WebGPU on a real GPU adapter, else WASM. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm'
@@ -22,6 +23,25 @@ export interface EngineConfig {
   numThreads?: number
   /** Base URL of the store's catalog pack (holding pack.json), self-hosted. */
   catalogUrl?: string
+  /** The pack's public key the page pinned: a pack.json with any other key is refused. */
+  catalogKey?: PackKey
+  /** The history's retention: kept pack records follow it. */
+  retention: { maxEvents: number; maxAgeDays: number }
+}
+
+/** A pack record inpage refused (wrong shape, a text vector of the wrong length): dropped, never used. */
+export interface RejectedRecord {
+  id: string
+  /** `name@version` of the pack, or 'attached' (the store's server sent it with a candidate). */
+  source: string
+  reason: string
+}
+
+/** The item a track() call is about: its pack record may be fetched (it is on the page). */
+export interface TrackedItem {
+  id: string
+  /** The item's text as the event gives it (encoded when the pack has no text vector for it). */
+  text: string
 }
 
 /** What one rerank read of the catalog pack. */
@@ -38,6 +58,8 @@ export interface CatalogReport {
   fromNetwork: number
   /** Whether the pack's text vectors were used (made with this model's encoder), or encoded again. */
   textVectors: boolean
+  /** Records refused since the worker started (at most the last 20): each was dropped; later calls are unaffected. */
+  rejected?: RejectedRecord[]
 }
 
 /**
@@ -106,6 +128,8 @@ export interface RerankRequest {
   options: RerankOptions
   /** The shopper granted consent: item vectors may be kept in IndexedDB. */
   persist: boolean
+  /** What is left of the call's budget: a pack request that has not answered by then is given up (a later call asks again). */
+  timeoutMs?: number
 }
 
 export interface EngineRerank {
@@ -128,8 +152,10 @@ export interface EngineApi {
   rerank(req: RerankRequest): Promise<EngineRerank>
   /** Loads the text encoder now, if it waits for its first use (with a catalog pack). */
   loadEncoder(): Promise<void>
-  /** Fetches the catalog pack's entries of these ids while the model loads (the first rerank then finds them). */
+  /** Fetches the catalog pack's entries of the page's candidates while the model loads (the first rerank then finds them). */
   warmPack(ids: string[]): void
+  /** A track() call's items: their pack records (or, without one, their text vectors) are kept with the history. */
+  remember(items: TrackedItem[], persist: boolean): Promise<void>
   /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
   prefetch(candidates: Candidate[], persist: boolean): Promise<void>
   /** Text vectors straight from the encoder (parity checks, benchmarks). */

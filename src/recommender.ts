@@ -4,8 +4,8 @@ import { validateCandidates, DEFAULT_MAX_CANDIDATES } from './candidates'
 import { Emitter } from './emitter'
 import { EngineClient, type EngineStatus } from './engine-client'
 import { describeError, InPageError, invalidOptions } from './errors'
-import { eraseCaches, listVectorCache } from './history/erase'
-import { ShopperHistory, type ExportDocument } from './history/history'
+import { eraseCaches, listPackRecords, listVectorCache } from './history/erase'
+import { DEFAULT_RETENTION, ShopperHistory, type ExportDocument } from './history/history'
 import { validateEvent } from './history/events'
 import { validateRerankOptions } from './options'
 import { defaults } from './defaults'
@@ -13,6 +13,16 @@ import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
 import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, TrackEvent } from './types'
 import type { BackendPreference, Progress } from './protocol'
+import { itemText } from './ranking/text'
+import type { PackKey } from './pack/format'
+
+/** A catalog pack pinned to its key, like Subresource Integrity: a pack.json with another key is refused. */
+export interface CatalogPin {
+  /** Base URL of the pack folder (holding pack.json). */
+  url: string
+  /** The pack's public key, as `npm run catalog` prints it (pack.json's `signature.publicKey`). */
+  publicKey: PackKey
+}
 
 export interface RecommenderOptions {
   /** Separates stores of several recommenders on one origin. Default 'default'. */
@@ -25,11 +35,13 @@ export interface RecommenderOptions {
   /** Base URL of the model folder (holding manifest.json), self-hosted. Without it, rerank() returns the server's order. */
   model?: string
   /**
-   * Base URL of the store's catalog pack (holding pack.json; `npm run catalog` builds it), self-hosted: the
-   * public vectors, popularity and neighbour lists of the page's items and the shopper's history items,
-   * fetched per item, verified and cached. Without it, the model's own tables (its training catalog) are used.
+   * The store's catalog pack (holding pack.json; `npm run catalog` builds it), self-hosted: its base URL, or
+   * `{ url, publicKey }` to pin it to its key. The public vectors, popularity and neighbour lists of the page's
+   * items, fetched per item and verified; a history item's record is the one taken when its track() call was
+   * made, kept with the history (never fetched because of the history). Without it, the model's own tables
+   * (its training catalog) are used.
    */
-  catalog?: string
+  catalog?: string | CatalogPin
   /** Default 'auto': WebGPU on a real GPU adapter, else WASM. */
   backend?: BackendPreference
   /** Where ORT's wasm files are served (a folder URL). Default: `ort/` beside the worker file. */
@@ -114,7 +126,18 @@ function checkOptions(o: RecommenderOptions) {
   if (o.rerankDefaults !== undefined) validateRerankOptions(o.rerankDefaults, 'rerankDefaults.')
   if (o.backend !== undefined && !['auto', 'webgpu', 'wasm'].includes(o.backend)) throw invalidOptions("backend must be one of 'auto', 'webgpu', 'wasm'")
   if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw invalidOptions('model must be the URL of the model folder')
-  if (o.catalog !== undefined && (typeof o.catalog !== 'string' || o.catalog === '')) throw invalidOptions('catalog must be the URL of the catalog pack folder')
+  if (o.catalog !== undefined) {
+    const c = o.catalog
+    if (typeof c === 'string') {
+      if (c === '') throw invalidOptions('catalog must be the URL of the catalog pack folder')
+    } else if (!c || typeof c !== 'object' || typeof c.url !== 'string' || c.url === '') {
+      throw invalidOptions('catalog must be the URL of the catalog pack folder, or { url, publicKey }')
+    } else {
+      const k = c.publicKey
+      if (!k || typeof k !== 'object' || k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.x !== 'string' || typeof k.y !== 'string' || !/^[\w-]{43}$/.test(k.x) || !/^[\w-]{43}$/.test(k.y))
+        throw invalidOptions('catalog.publicKey must be the pack\'s P-256 public key as a JWK ({ kty: "EC", crv: "P-256", x, y }), as pack.json gives it')
+    }
+  }
   for (const k of ['numThreads', 'maxCandidates'] as const) {
     const v = o[k]
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalidOptions(`${k} must be a positive integer`)
@@ -122,7 +145,7 @@ function checkOptions(o: RecommenderOptions) {
 }
 
 const MODEL_FAULTS = new Set(['ModelLoadError', 'ModelIntegrityError', 'ModelDataError'])
-const DATA_FAULTS = new Set(['ModelDataError', 'CatalogLoadError', 'CatalogIntegrityError'])
+const DATA_FAULTS = new Set(['ModelDataError', 'CatalogLoadError', 'CatalogIntegrityError', 'CatalogDataError'])
 const DEFAULT_BUDGET_MS = defaults.rerank.budgetMs
 
 /** A timer to race against; `clear()` it once the race is decided. */
@@ -150,11 +173,14 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
   }
   const name = options.name ?? 'default'
   const defaults = validateRerankOptions(options.rerankDefaults, 'rerankDefaults.')
+  const catalog: { url: string; publicKey?: PackKey } | undefined = typeof options.catalog === 'string' ? { url: options.catalog } : options.catalog
   const engine = options.model
     ? new EngineClient(
         {
           modelUrl: new URL(options.model, globalThis.location?.href).href,
-          ...(options.catalog ? { catalogUrl: new URL(options.catalog, globalThis.location?.href).href } : {}),
+          ...(catalog ? { catalogUrl: new URL(catalog.url, globalThis.location?.href).href } : {}),
+          ...(catalog?.publicKey ? { catalogKey: { kty: 'EC', crv: 'P-256', x: catalog.publicKey.x, y: catalog.publicKey.y } as PackKey } : {}),
+          retention: { ...DEFAULT_RETENTION, ...options.retention },
           wasmPaths: options.wasmPaths,
           backend: options.backend ?? 'auto',
           name,
@@ -208,22 +234,26 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     try {
       const events = await history.events()
       if (started !== epoch) return stale()
+      const st = engine.status
+      const fault = st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name) ? st.error : undefined
+      // The same requests at the same moment whatever the history holds (SECURITY.md, "Requests"): the model and
+      // the page's pack entries start loading now, with or without a history, and not after a model fault.
+      if (!fault) engine.warmPage(candidates)
       if (!events.some((e) => e.itemId)) {
-        // No history yet: get the model and these candidates' vectors ready for the first event.
-        engine.prefetch(candidates, history.consent === 'granted')
+        // No history yet: these candidates' vectors get ready for the first event.
+        if (!fault) engine.prefetch(candidates, history.consent === 'granted')
         return plain('no-history')
       }
-      const st = engine.status
-      if (st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name)) return plain('model-error', st.error)
+      if (fault) return plain('model-error', fault)
       if (!engine.isLoaded) {
-        engine.warmPack(events, candidates)
         const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => describeError(err))
         const first = await Promise.race([warm, deadline.promise])
         if (started !== epoch) return stale()
         if (first === 'timeout') return plain('warming-up')
         if (first !== 'ready') return plain(MODEL_FAULTS.has(first.name) ? 'model-error' : 'engine-error', first)
       }
-      const res = await Promise.race([engine.rerank(events, candidates, o, history.consent === 'granted'), deadline.promise])
+      const left = (o.budgetMs ?? DEFAULT_BUDGET_MS) - (performance.now() - t0)
+      const res = await Promise.race([engine.rerank(events, candidates, o, history.consent === 'granted', Math.max(1, left)), deadline.promise])
       if (started !== epoch) return stale()
       // Still fetching the encoder this call needs (its first search, with a pack): it keeps loading.
       if (res === 'timeout') return plain(engine.status.encoder === 'loading' ? 'warming-up' : 'budget')
@@ -254,7 +284,11 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     // async: bad input rejects (never a synchronous throw from a Promise-returning call).
     async track(event) {
       alive()
-      return history.add(validateEvent(event))
+      const e = validateEvent(event)
+      await history.add(e)
+      // The item is on the page: its pack record is taken now and kept with the history (never fetched later for it).
+      if (engine && e.itemId && e.item && history.consent !== 'denied')
+        engine.remember({ id: e.itemId, text: itemText({ title: e.item.title, brand: e.item.brand, category: e.item.category }) }, history.consent === 'granted')
     },
     async setConsent(state) {
       alive()
@@ -268,7 +302,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     },
     async exportData() {
       const doc = await history.export()
-      return { ...doc, itemVectorCache: await listVectorCache(name) }
+      return { ...doc, itemVectorCache: await listVectorCache(name), packRecords: await listPackRecords(name) }
     },
     async forget() {
       const erased = history.forget()

@@ -11,14 +11,15 @@ import { chooseBackend, wasmThreads } from './backend'
 import { dropOtherVersions, loadFiles, loadManifest, modelFiles } from './loader'
 import { coreFiles, encoderFiles, type Manifest } from './manifest'
 import { RUNTIME, runtimeFile, runtimeFor, startRuntime } from './runtime'
-import { vectorDbName } from '../src/history/erase'
+import { packDbName, vectorDbName } from '../src/history/erase'
 import { InpageModel, type OrtSession, type TextEncoderParts } from './model'
 import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from './personalize'
-import { decodeRecord, type PackItem, type PackManifest } from '../src/pack/format'
+import { checkRecord, type PackItem, type PackManifest, type PackRecord } from '../src/pack/format'
 import { PackSource } from './pack'
+import { RecordStore, type KeptRecord } from './records'
 import { VectorCache } from './vector-cache'
 import { defaults } from '../src/defaults'
-import type { CatalogReport, EngineApi, EngineConfig, EngineInfo, EngineRerank, Progress, RerankRequest } from '../src/protocol'
+import type { CatalogReport, EngineApi, EngineConfig, EngineInfo, EngineRerank, Progress, RejectedRecord, RerankRequest, TrackedItem } from '../src/protocol'
 
 class Engine implements EngineApi {
   private model: InpageModel | undefined
@@ -28,8 +29,14 @@ class Engine implements EngineApi {
   /** User vectors, item vectors and query vectors of recent calls. */
   private readonly caches = new PersonalizeCaches()
   private pack: PackSource | undefined
-  /** Pack records servers attached to candidates, by id (bounded): history items keep them. */
-  private readonly attached = new BoundedMap<string, PackItem>(5000)
+  /** Pack records servers attached to candidates, by id (bounded, checked): a track() about one keeps it. */
+  private readonly attached = new BoundedMap<string, PackRecord>(5000)
+  /** The records of the shopper's history items, kept under the history's consent rules. */
+  private records: RecordStore | undefined
+  /** Records refused since the worker started (newest last, bounded): reported in status(). */
+  private readonly rejected: RejectedRecord[] = []
+  /** track() calls' records still being fetched: a rerank right after a track() waits for them. */
+  private remembering: Promise<void> = Promise.resolve()
 
   ping(): true {
     return true
@@ -53,7 +60,8 @@ class Engine implements EngineApi {
   private async doLoad(cfg: EngineConfig, onProgress?: (p: Progress) => void, onRuntime?: () => void): Promise<EngineInfo> {
     const t0 = performance.now()
     const base = new URL(cfg.modelUrl, self.location.href).href
-    this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href) : undefined
+    this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href, cfg.catalogKey) : undefined
+    this.records = new RecordStore(packDbName(cfg.name), cfg.retention.maxEvents, cfg.retention.maxAgeDays * 86_400_000)
     const [manifest, choice, packInfo] = await Promise.all([loadManifest(base), chooseBackend(cfg.backend), this.pack?.info().catch(() => undefined)])
     const { threads, reason: threadsReason } = wasmThreads({
       requested: cfg.numThreads,
@@ -140,51 +148,121 @@ class Engine implements EngineApi {
     return this.model
   }
 
+  /** Consent, as the page sent it with this call: what may be kept beyond this worker's memory. */
+  private persist(on: boolean) {
+    this.cache!.persistent = on
+    this.records!.persistent = on
+    if (this.pack) this.pack.persistent = on
+  }
+
   async rerank(req: RerankRequest): Promise<EngineRerank> {
     const model = this.loaded()
-    this.cache!.persistent = req.persist
-    const pack = await this.lookup(model, [...req.events.map((e) => e.itemId!), ...req.candidates.map((c) => c.id)], req.candidates)
-    const out = await personalize(model, this.cache!, req.events, req.candidates, req.options, { caches: this.caches, purchased: req.purchased, catalog: pack?.lookup })
+    this.persist(req.persist)
+    const historyIds = req.events.map((e) => e.itemId!)
+    const pack = await this.lookup(model, req.candidates, historyIds, req.timeoutMs)
+    // A history item with no text vector here, while the encoder waits for its first use, is left out of the user
+    // vector: loading the encoder because of the history would be a request the history chose.
+    let unavailable: Set<string> | undefined
+    if (!model.encoderLoaded) {
+      const lacking = req.events.filter((e) => !pack?.lookup.get(e.itemId!)?.text)
+      const have = lacking.length ? await this.cache!.cached(lacking.map((e) => ({ id: e.itemId!, text: itemText({ title: e.item!.title, brand: e.item!.brand, category: e.item!.category }) }))) : []
+      unavailable = new Set(lacking.filter((_, i) => !have[i]).map((e) => e.itemId!))
+    }
+    const out = await personalize(model, this.cache!, req.events, req.candidates, req.options, { caches: this.caches, purchased: req.purchased, catalog: pack?.lookup, unavailable })
     return { ...out, backend: this.information!.backend, ...(pack ? { catalog: pack.report } : {}) }
   }
 
   /**
-   * The pack's entries for these ids: records the server attached to candidates first (remembered, so a
-   * history item keeps them off the page), then the pack's shards for the rest (history items included).
+   * The pack data of a call. Candidates: the record the server attached, else the pack's shards (fetched: the
+   * item is on the page). History items: only what this device holds (records kept from track() calls, attached
+   * records, shards this worker read for the page); never a request. A record of the wrong shape is dropped and
+   * named in the report (a signed shard's fails the call: the pack itself is broken).
    */
-  private async lookup(model: InpageModel, ids: string[], candidates: readonly Candidate[] = []): Promise<{ lookup: CatalogLookup; report: CatalogReport } | undefined> {
-    for (const c of candidates) if (c.pack) this.attached.set(c.id, decodeRecord(c.pack))
-    const distinct = [...new Set(ids)]
+  private async lookup(model: InpageModel, candidates: readonly Candidate[], historyIds: readonly string[], timeoutMs?: number): Promise<{ lookup: CatalogLookup; report: CatalogReport } | undefined> {
+    await this.remembering
+    const current = `${model.manifest.name}@${model.manifest.version}`
+    const rejected: RejectedRecord[] = []
     const items = new Map<string, PackItem>()
-    for (const id of distinct) {
-      const a = this.attached.get(id)
-      if (a) items.set(id, a)
+    const take = (id: string, r: unknown, source: string, text: boolean) => {
+      try {
+        const rec = r as Record<string, unknown>
+        items.set(id, checkRecord(text ? rec : { p: rec?.p, n: rec?.n }, model.dims.text))
+        return true
+      } catch (err) {
+        this.reject(rejected, { id, source, reason: (err as Error).message })
+        return false
+      }
     }
+    for (const c of candidates)
+      if (c.pack !== undefined && take(c.id, c.pack, 'attached', true)) this.attached.set(c.id, c.pack)
+    const candIds = [...new Set(candidates.map((c) => c.id))].filter((id) => !items.has(id))
+    const histIds = [...new Set(historyIds)].filter((id) => !items.has(id) && !candIds.includes(id))
+    const asked = new Set([...candidates.map((c) => c.id), ...historyIds]).size
+    const kept = await this.records!.get(histIds)
+    for (const [id, k] of kept) take(id, k.r, k.pack, k.pack === 'attached' || k.model === current)
+    for (const id of histIds) if (!items.has(id) && this.attached.has(id)) take(id, this.attached.get(id), 'attached', true)
     if (!this.pack && !items.size) return undefined
     let name = 'attached'
     let textVectors = true
     let stats = { files: 0, bytes: 0, fromNetwork: 0 }
+    /** History ids whose record may exist in the pack but is not on this device. */
+    const unknown = new Set<string>()
     if (this.pack) {
       const m = await this.pack.info()
-      const got = await this.pack.get(distinct.filter((id) => !items.has(id)))
-      for (const [id, it] of got.items) items.set(id, it)
-      stats = got.stats
       name = `${m.name}@${m.version}`
       textVectors = packHasTextVectors(m, model.manifest)
+      const got = await this.pack.get(candIds, { timeoutMs })
+      const rest = histIds.filter((id) => !items.has(id))
+      const local = await this.pack.get(rest, { network: false })
+      for (const id of rest) if (!local.items.has(id) && !this.pack.holdsShardOf(m, id)) unknown.add(id) // its shard was never read here
+      for (const [id, r] of [...got.items, ...local.items])
+        if (!take(id, r, name, textVectors)) throw new InPageError('CatalogDataError', `${name}: the record of "${id}" ${rejected.at(-1)!.reason}`)
+      stats = got.stats
     }
-    const lookup: CatalogLookup = {
-      get: (id) => {
-        const it = items.get(id)
-        return it && !textVectors ? { pop: it.pop, neighbors: it.neighbors } : it
-      },
+    const lookup: CatalogLookup = { get: (id) => items.get(id), unknown: (id) => unknown.has(id) }
+    return {
+      lookup,
+      report: { pack: name, asked, missing: asked - items.size, ...stats, textVectors, ...(this.rejected.length ? { rejected: [...this.rejected] } : {}) },
     }
-    return { lookup, report: { pack: name, asked: distinct.length, missing: distinct.length - items.size, ...stats, textVectors } }
+  }
+
+  private reject(now: RejectedRecord[], r: RejectedRecord) {
+    now.push(r)
+    this.rejected.push(r)
+    if (this.rejected.length > 20) this.rejected.shift()
   }
 
   /**
-   * Fetches the pack entries of these ids (the page's candidates and history items) while the model loads,
-   * so the first rerank finds them in memory; faults are left for the rerank to report.
+   * A track() call's items: their pack records are taken now (the item is on the page: the request is the
+   * track() call's, not the history's) and kept with the history. An item the pack does not cover (or whose
+   * text vector is another model's) is encoded now, so later pages score it without any request.
    */
+  remember(tracked: TrackedItem[], persist: boolean): Promise<void> {
+    const run = async () => {
+      const model = this.loaded()
+      this.persist(persist)
+      const current = `${model.manifest.name}@${model.manifest.version}`
+      const keep: [string, Omit<KeptRecord, 'ts'>][] = []
+      let got = new Map<string, PackRecord>()
+      let m: PackManifest | undefined
+      const fromServer = tracked.filter((t) => this.attached.has(t.id))
+      for (const t of fromServer) keep.push([t.id, { pack: 'attached', model: current, r: this.attached.get(t.id)! }])
+      if (this.pack) {
+        m = await this.pack.info()
+        got = (await this.pack.get(tracked.filter((t) => !this.attached.has(t.id)).map((t) => t.id))).items
+        for (const [id, r] of got) keep.push([id, { pack: `${m.name}@${m.version}`, model: m.model, r }])
+      }
+      await this.records!.put(keep)
+      const withText = m && packHasTextVectors(m, model.manifest)
+      const encode = tracked.filter((t) => !this.attached.get(t.id)?.t && !(withText && got.get(t.id)?.t))
+      if (encode.length) await this.cache!.textVectors(encode.map((t) => ({ id: t.id, text: t.text })))
+    }
+    const p = this.remembering.then(run, run)
+    this.remembering = p.catch(() => {})
+    return p
+  }
+
+  /** Fetches the pack entries of the page's candidates while the model loads, so the first rerank finds them in memory. */
   warmPack(ids: string[]): void {
     void this.pack?.get(ids).catch(() => {})
   }
@@ -192,8 +270,8 @@ class Engine implements EngineApi {
   /** Readies candidates ahead of need (a first visit has no history yet): their pack entries, else their text vectors. */
   async prefetch(candidates: Candidate[], persist = false): Promise<void> {
     const model = this.loaded()
-    this.cache!.persistent = persist
-    const pack = await this.lookup(model, candidates.map((c) => c.id), candidates)
+    this.persist(persist)
+    const pack = await this.lookup(model, candidates, [])
     const todo = candidates.filter((c) => !pack?.lookup.get(c.id)?.text)
     if (todo.length) await this.cache!.textVectors(todo.map((c) => ({ id: c.id, text: itemText(c) })))
   }

@@ -21,14 +21,22 @@ export async function fetchOk(
   url: string,
   errorName: 'ModelLoadError' | 'CatalogLoadError' = 'ModelLoadError',
   offline?: () => Promise<Response | undefined>,
+  init: { cache?: RequestCache; timeoutMs?: number } = {},
 ): Promise<Response> {
   let res: Response
+  // A request that never answers is given up (a later call asks again): a hung server must not hold a call forever.
+  const abort = init.timeoutMs !== undefined ? new AbortController() : undefined
+  const timer = abort && setTimeout(() => abort.abort(new Error(`no answer within ${init.timeoutMs} ms`)), init.timeoutMs)
   try {
-    res = await fetch(url, { credentials: 'same-origin' })
+    res = await fetch(url, { credentials: 'same-origin', ...(init.cache ? { cache: init.cache } : {}), ...(abort ? { signal: abort.signal } : {}) })
+    if (abort && res.ok) res = new Response(await res.arrayBuffer(), res) // the body too, within the bound
   } catch (err) {
+    if (abort?.signal.aborted) throw new InPageError(errorName, `${url}: ${(abort.signal.reason as Error).message}`)
     const copy = await offline?.().catch(() => undefined)
     if (copy) return copy
     throw new InPageError(errorName, `${url}: ${(err as Error).message}`)
+  } finally {
+    clearTimeout(timer)
   }
   if (!res.ok) throw new InPageError(errorName, `${url}: HTTP ${res.status}`)
   return res
@@ -67,14 +75,21 @@ const LATEST_CACHE = `${CACHE_PREFIX}latest`
  * version is seen at once; when the network cannot be reached at all (offline), the copy the last session
  * read. An HTTP error stays an error: the server said something.
  */
-export async function fetchLatest(url: string, errorName: 'ModelLoadError' | 'CatalogLoadError'): Promise<Response> {
+export async function fetchLatest(url: string, errorName: 'ModelLoadError' | 'CatalogLoadError', timeoutMs?: number): Promise<Response> {
   const cache = typeof caches !== 'undefined' ? await caches.open(LATEST_CACHE).catch(() => undefined) : undefined
   let copied = false
-  const res = await fetchOk(url, errorName, async () => {
-    const copy = await cache?.match(url)
-    copied = !!copy
-    return copy
-  })
+  // 'no-cache': the browser's HTTP cache may keep a copy, but asks the server first (a 304 when unchanged), so
+  // a store's fixed model or pack reaches the next visit even when served without Cache-Control.
+  const res = await fetchOk(
+    url,
+    errorName,
+    async () => {
+      const copy = await cache?.match(url)
+      copied = !!copy
+      return copy
+    },
+    { cache: 'no-cache', timeoutMs },
+  )
   if (!copied) await cache?.put(url, res.clone()).catch(() => {})
   return res
 }

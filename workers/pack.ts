@@ -1,13 +1,15 @@
-// A catalog pack as the worker reads it (docs/catalog-pack.md): pack.json fresh each session, then only
-// the shard files of the items asked for, each verified (ECDSA P-256 over SHA-256, with the key in
-// pack.json) before use and kept in the Cache API under the pack's version. What a rerank costs follows
-// the page and the history, never the catalog's size.
+// A catalog pack as the worker reads it (docs/catalog-pack.md): pack.json fresh each session (revalidated,
+// its version checked against its key, and against the page's pinned key if any), then only the shard files
+// of the page's items, each verified (ECDSA P-256 over SHA-256) before use. Shards are kept in this worker's
+// memory; in the Cache API (under the pack's version) only while the shopper's consent is granted, since the
+// shards a browser holds tell which pages it was shown. What a rerank costs follows the page, never the
+// catalog's size, and nothing here is ever fetched because of the shopper's history (SECURITY.md).
 
 import { InPageError } from '../src/errors'
-import { checkPackManifest, decodeRecord, shardFile, shardOf, signedMessage, splitShardFile, type PackItem, type PackManifest, type Shard } from '../src/pack/format'
+import { checkPackManifest, checkShard, keyVersion, shardFile, shardOf, signedMessage, splitShardFile, type PackKey, type PackManifest, type PackRecord, type Shard } from '../src/pack/format'
 import { fetchLatest, fetchOk } from './loader'
 import { PACK_CACHE_PREFIX } from '../src/history/erase'
-
+import { defaults } from '../src/defaults'
 
 export interface PackStats {
   /** Files read for the last request, and their bytes (from the network or the Cache API). */
@@ -16,14 +18,23 @@ export interface PackStats {
   fromNetwork: number
 }
 
+/** A hung pack server never holds a call longer than this (a rerank's own budget may be shorter). */
+const PACK_FETCH_MS = defaults.packFetchMs
+
 export class PackSource {
   private manifest: Promise<{ m: PackManifest; key: CryptoKey }> | undefined
   private readonly shards = new Map<number, Promise<Shard>>()
   private stats: PackStats = { files: 0, bytes: 0, fromNetwork: 0 }
+  /** Whether shards may be kept in the Cache API: only under the shopper's grant. */
+  persistent = false
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    /** The key the page pinned (`catalog: { url, publicKey }`): any other key is refused. */
+    private readonly pin?: PackKey,
+  ) {}
 
-  /** pack.json, fetched once per worker (from the network: it names the version; offline, the last copy read). */
+  /** pack.json, fetched once per worker (revalidated with the server: it names the version; offline, the last copy read). */
   async info(): Promise<PackManifest> {
     return (await this.load()).m
   }
@@ -31,20 +42,26 @@ export class PackSource {
   private load(): Promise<{ m: PackManifest; key: CryptoKey }> {
     this.manifest ??= (async () => {
       const url = new URL('pack.json', this.baseUrl).href
-      const res = await fetchLatest(url, 'CatalogLoadError')
+      const res = await fetchLatest(url, 'CatalogLoadError', PACK_FETCH_MS)
       let m: PackManifest
       try {
         m = checkPackManifest(await res.json())
       } catch (err) {
         throw new InPageError('CatalogLoadError', `${url}: ${(err as Error).message}`)
       }
+      const k = m.signature.publicKey
+      // The version names the key (the Cache API keys on it): a swapped key under the old version is refused.
+      const derived = await keyVersion(k)
+      if (m.version !== derived) throw new InPageError('CatalogIntegrityError', `${url}: version ${m.version} does not match its public key (which gives ${derived})`)
+      if (this.pin && (this.pin.x !== k.x || this.pin.y !== k.y))
+        throw new InPageError('CatalogIntegrityError', `${url}: its public key (version ${derived}) is not the key this page pinned (version ${await keyVersion(this.pin)})`)
       // A new version replaces the old entries of this pack.
       if (typeof caches !== 'undefined')
-        for (const k of await caches.keys().catch(() => [] as string[]))
-          if (k.startsWith(`${PACK_CACHE_PREFIX}${m.name}@`) && k !== this.cacheName(m)) await caches.delete(k).catch(() => false)
+        for (const c of await caches.keys().catch(() => [] as string[]))
+          if (c.startsWith(`${PACK_CACHE_PREFIX}${m.name}@`) && c !== this.cacheName(m)) await caches.delete(c).catch(() => false)
       let key: CryptoKey
       try {
-        key = await crypto.subtle.importKey('jwk', m.signature.publicKey, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
+        key = await crypto.subtle.importKey('jwk', k, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
       } catch (err) {
         throw new InPageError('CatalogLoadError', `${url}: the public key cannot be read: ${(err as Error).message}`)
       }
@@ -60,31 +77,44 @@ export class PackSource {
     return `${PACK_CACHE_PREFIX}${m.name}@${m.version}`
   }
 
-  /** The items of `ids` the pack holds (absent ids are simply not in the map), and what it cost. */
-  async get(ids: readonly string[]): Promise<{ items: Map<string, PackItem>; stats: PackStats }> {
+  /**
+   * The raw records of `ids` the pack holds (absent ids are simply not in the map), and what it cost. With
+   * `network: false` only shards this worker already holds are read (a history item is never fetched).
+   * `timeoutMs` bounds each request (a call's remaining budget): a shard that does not answer fails this
+   * call and is asked for again by a later one.
+   */
+  async get(ids: readonly string[], opts: { network?: boolean; timeoutMs?: number } = {}): Promise<{ items: Map<string, PackRecord>; stats: PackStats }> {
     const { m, key } = await this.load()
-    this.stats = { files: 0, bytes: 0, fromNetwork: 0 }
+    const stats: PackStats = { files: 0, bytes: 0, fromNetwork: 0 }
     const byShard = new Map<number, string[]>()
     for (const id of new Set(ids)) {
       const sh = shardOf(id, m.shards.count)
+      if (opts.network === false && !this.shards.has(sh)) continue
       let l = byShard.get(sh)
       if (!l) byShard.set(sh, (l = []))
       l.push(id)
     }
-    const items = new Map<string, PackItem>()
-    const shards = await Promise.all([...byShard.keys()].map((sh) => this.shard(m, key, sh).then((s) => [sh, s] as const)))
+    const items = new Map<string, PackRecord>()
+    const timeoutMs = Math.min(PACK_FETCH_MS, opts.timeoutMs ?? PACK_FETCH_MS)
+    const shards = await Promise.all([...byShard.keys()].map((sh) => this.shard(m, key, sh, stats, timeoutMs).then((s) => [sh, s] as const)))
     for (const [sh, shard] of shards)
       for (const id of byShard.get(sh)!) {
         const r = Object.prototype.hasOwnProperty.call(shard.items, id) ? shard.items[id] : undefined
-        if (r) items.set(id, decodeRecord(r))
+        if (r !== undefined) items.set(id, r)
       }
-    return { items, stats: this.stats }
+    this.stats = stats
+    return { items, stats }
   }
 
-  private shard(m: PackManifest, key: CryptoKey, i: number): Promise<Shard> {
+  /** Whether this worker read the shard that would hold `id` (so an id absent from it is absent from the pack). */
+  holdsShardOf(m: PackManifest, id: string): boolean {
+    return this.shards.has(shardOf(id, m.shards.count))
+  }
+
+  private shard(m: PackManifest, key: CryptoKey, i: number, stats: PackStats, timeoutMs: number): Promise<Shard> {
     let p = this.shards.get(i)
     if (!p) {
-      p = this.file(m, key, i)
+      p = this.file(m, key, i, stats, timeoutMs)
       this.remember(this.shards, i, p)
     }
     return p
@@ -97,13 +127,15 @@ export class PackSource {
     p.catch(() => map.delete(k))
   }
 
-  /** One verified shard: the Cache API copy if its signature still holds, else the network's, verified, then cached. */
-  private async file(m: PackManifest, key: CryptoKey, i: number): Promise<Shard> {
+  /** One verified shard: the Cache API copy if allowed and its signature still holds, else the network's, verified, then cached if allowed. */
+  private async file(m: PackManifest, key: CryptoKey, i: number, stats: PackStats, timeoutMs: number): Promise<Shard> {
     const name = shardFile(i)
     const url = new URL(name, this.baseUrl).href
-    const cache = typeof caches !== 'undefined' ? await caches.open(this.cacheName(m)).catch(() => undefined) : undefined
+    // caches.open() creates the cache: not even opened without a grant.
+    const cache = this.persistent && typeof caches !== 'undefined' ? await caches.open(this.cacheName(m)).catch(() => undefined) : undefined
     let json: string | undefined
     let size = 0
+    let body: ArrayBuffer | undefined
     const hit = await cache?.match(url).catch(() => undefined)
     if (hit) {
       const text = await hit.text()
@@ -112,21 +144,24 @@ export class PackSource {
       if (json === undefined) await cache!.delete(url).catch(() => false) // damaged in the cache: fetch again
     }
     if (json === undefined) {
-      const body = await (await fetchOk(url, 'CatalogLoadError')).arrayBuffer()
-      this.stats.fromNetwork++
-      const text = new TextDecoder().decode(body)
-      json = await verified(key, i, text)
+      // 'no-store': the HTTP cache keeps no copy either (it would outlive a denial, and it knows no consent).
+      body = await (await fetchOk(url, 'CatalogLoadError', undefined, { cache: 'no-store', timeoutMs })).arrayBuffer()
+      stats.fromNetwork++
+      json = await verified(key, i, new TextDecoder().decode(body))
       if (json === undefined) throw new InPageError('CatalogIntegrityError', `${name}: its signature does not verify with the key in pack.json (${m.name}@${m.version})`)
       size = body.byteLength
-      await cache?.put(url, new Response(body, { headers: { 'Content-Type': 'application/json' } })).catch(() => {})
     }
-    this.stats.files++
-    this.stats.bytes += size
+    let shard: Shard
     try {
-      return JSON.parse(json) as Shard
-    } catch {
-      throw new InPageError('CatalogLoadError', `${name}: not valid JSON`)
+      shard = checkShard(JSON.parse(json))
+    } catch (err) {
+      // Signed, yet not a shard: the pack's builder is at fault. This call fails by name; the worker carries on.
+      throw new InPageError('CatalogDataError', `${name} (${m.name}@${m.version}): ${err instanceof SyntaxError ? 'not valid JSON' : (err as Error).message}`)
     }
+    if (body && this.persistent) await cache?.put(url, new Response(body, { headers: { 'Content-Type': 'application/json' } })).catch(() => {})
+    stats.files++
+    stats.bytes += size
+    return shard
   }
 }
 

@@ -55,6 +55,8 @@ export class BoundedMap<K, V> extends Map<K, V> {
 /** The store's public item data from its catalog pack, looked up by id (already fetched for this call). */
 export interface CatalogLookup {
   get(id: string): PackItem | undefined
+  /** True for an id whose record this device does not hold, though the pack may (a history item never fetched for). */
+  unknown?(id: string): boolean
 }
 
 export interface PersonalizeContext {
@@ -65,6 +67,12 @@ export interface PersonalizeContext {
   purchased?: readonly string[]
   /** The catalog pack: text vectors (no encoding), popularity and neighbour lists of the store's own logs. */
   catalog?: CatalogLookup
+  /**
+   * History items with no text vector on this device (no kept record, none cached) while the encoder is not
+   * loaded: left out of the user vector rather than fetched or encoded because of the history. Their
+   * neighbours still count.
+   */
+  unavailable?: ReadonlySet<string>
 }
 
 /**
@@ -82,11 +90,13 @@ export async function personalize(
   const { caches, catalog } = ctx
   const withReasons = ctx.withReasons ?? true
   const events = selectModelEvents(history, modelReads(model))
-  if (!events.length) return { ...serverOrder(candidates, options.k), personalized: false, why: 'no-history' }
+  // The events the user vector reads: those whose item has a text vector here (all of them, unless told otherwise).
+  const seq = ctx.unavailable?.size ? events.filter((e) => !ctx.unavailable!.has(e.itemId!)) : events
+  if (!seq.length) return { ...serverOrder(candidates, options.k), personalized: false, why: 'no-history' }
 
   // Text vectors for every distinct item, history and candidates, in one request.
   const texts = new Map<string, string>()
-  for (const e of events) if (!texts.has(e.itemId!)) texts.set(e.itemId!, itemText({ title: e.item!.title, brand: e.item!.brand, category: e.item!.category }))
+  for (const e of seq) if (!texts.has(e.itemId!)) texts.set(e.itemId!, itemText({ title: e.item!.title, brand: e.item!.brand, category: e.item!.category }))
   for (const c of candidates) texts.set(c.id, itemText(c))
   const ids = [...texts.keys()]
   // The pack's text vectors (made with this model's encoder) spare the encoder; the rest are encoded.
@@ -119,17 +129,17 @@ export async function personalize(
     return v
   }
 
-  const histVecs = events.map((e) => itemVec(e.itemId!))
-  const histTypes = events.map((e) => model.eventTypeId(e.type)!)
+  const histVecs = seq.map((e) => itemVec(e.itemId!))
+  const histTypes = seq.map((e) => model.eventTypeId(e.type)!)
   // Without the prior only the candidates lose it: the history keeps the vectors the model was trained on.
   const candVecs = candidates.map((c) => (options.popularityPrior === false ? model.withoutPrior(itemVec(c.id)) : itemVec(c.id)))
   // Row 0: the whole history; row e+1: history without event e (what reasons are made of).
   // They depend on the history alone (event types, ids, texts), so they are kept until it changes.
-  const key = events.map((e, j) => `${histTypes[j]}:${textKey(e.itemId!)}`).join(',') + (withReasons ? '' : '|plain')
+  const key = seq.map((e, j) => `${histTypes[j]}:${textKey(e.itemId!)}`).join(',') + (withReasons ? '' : '|plain')
   let users = caches?.users.get(key)
   if (!users) {
     const variants = [{ vecs: histVecs, types: histTypes }]
-    for (let e = 0; withReasons && e < events.length; e++)
+    for (let e = 0; withReasons && e < seq.length; e++)
       variants.push({ vecs: histVecs.filter((_, j) => j !== e), types: histTypes.filter((_, j) => j !== e) })
     users = await model.userVectors(variants)
     users.forEach((u, i) => expectVector(u, model.dims.item, i ? `user vector without event ${i - 1}` : 'the user vector'))
@@ -140,14 +150,14 @@ export async function personalize(
   const histIds = events.map((e) => e.itemId!)
   const candIds = candidates.map((c) => c.id)
   // With a pack, the store's own neighbour lists; without, the model's (its training catalog's).
-  const neighbors: Neighbors | undefined = catalog
-    ? new Map(histIds.map((h) => [h, new Map(catalog.get(h)?.neighbors ?? [])]))
-    : model.neighbors
+  const neighbors: Neighbors | undefined = catalog ? packNeighbors(catalog, histIds, candIds) : model.neighbors
   const index = candidateIndex(candIds) // one for the whole history and each leave-one-out variant
   const score = (u: Float32Array, hist: string[]) =>
     personalScores(u, candVecs, knn && neighbors ? { settings: knn, scores: knnScores(hist, candIds, neighbors, knn.decay, index) } : undefined)
   const personal = score(users[0]!, histIds)
-  const without = withReasons ? events.map((_, e) => score(users![e + 1]!, histIds.filter((_, j) => j !== e))) : undefined
+  // Reasons: event e's variant leaves it out of both parts (an event outside the user vector, out of the kNN part only).
+  const variantOf = new Map(seq.map((e, j) => [e, j + 1]))
+  const without = withReasons ? events.map((ev, e) => score(users![variantOf.get(ev) ?? 0]!, histIds.filter((_, j) => j !== e))) : undefined
 
   let queryRelevance: number[] | undefined
   if (options.query) {
@@ -172,6 +182,30 @@ export async function personalize(
     options,
   })
   return { ...ranked, personalized: true, why: 'personalized' }
+}
+
+/**
+ * Each history item's neighbour list from its pack record; a history item without one (no record kept on this
+ * device) gets what the page's candidates' lists say of it (c lists h with weight w → h lists c with w): local
+ * data, never a fetch for the history. Co-occurrence weights are not symmetric, so this is an approximation.
+ */
+export function packNeighbors(catalog: CatalogLookup, histIds: readonly string[], candIds: readonly string[]): Neighbors {
+  const out = new Map<string, Map<string, number>>()
+  const lacking = new Set<string>()
+  for (const h of histIds) {
+    const rec = catalog.get(h)
+    if (!rec && catalog.unknown?.(h)) lacking.add(h)
+    else out.set(h, new Map(rec?.neighbors ?? []))
+  }
+  if (lacking.size)
+    for (const c of candIds)
+      for (const [h, w] of catalog.get(c)?.neighbors ?? []) {
+        if (!lacking.has(h)) continue
+        let row = out.get(h)
+        if (!row) out.set(h, (row = new Map<string, number>()))
+        if (!row.has(c)) row.set(c, w)
+      }
+  return out
 }
 
 /**

@@ -43,6 +43,27 @@ export class VectorCache implements TextVectorSource {
     return `${this.version}|${id}|${textHash(text)}`
   }
 
+  /** Which of these items have a vector here (memory, or IndexedDB under a grant), without encoding any. */
+  async cached(items: readonly { id: string; text: string }[]): Promise<boolean[]> {
+    const keys = items.map((it) => this.key(it.id, it.text))
+    const out = keys.map((k) => this.memory.has(k))
+    const missing = keys.map((_, i) => i).filter((i) => !out[i])
+    if (missing.length && this.kv) {
+      try {
+        const got = await this.kv.use('readonly', (s) => Promise.all(missing.map((i) => promisifyRequest(s.get(keys[i]!)))))
+        got.forEach((v, j) => {
+          if (this.usable(v)) {
+            out[missing[j]!] = true
+            this.memory.set(keys[missing[j]!]!, v)
+          }
+        })
+      } catch {
+        /* unreadable: as if not cached */
+      }
+    }
+    return out
+  }
+
   async textVectors(items: readonly { id: string; text: string }[]): Promise<Float32Array[]> {
     const keys = items.map((it) => this.key(it.id, it.text))
     const out: (Float32Array | undefined)[] = keys.map((k) => this.memory.get(k))

@@ -29,6 +29,11 @@ export interface ExportDocument extends HistoryExport {
    * belong to and the item id. The vectors themselves are public (made from catalog text).
    */
   itemVectorCache: { model: string; itemId: string }[]
+  /**
+   * The catalog pack records kept for the history's items (`inpage:<name>:pack`, stored under a grant): which
+   * items. The records themselves are the pack's public data.
+   */
+  packRecords: { itemId: string }[]
 }
 
 /** What the history itself holds. */

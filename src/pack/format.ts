@@ -29,6 +29,9 @@ export interface NeighborSettings {
 
 export const SIGNATURE_ALG = 'ECDSA-P256-SHA256'
 
+/** A pack's public key (JWK of an ECDSA P-256 key), as pack.json carries it and a page pins it. */
+export type PackKey = { kty: 'EC'; crv: 'P-256'; x: string; y: string }
+
 export interface PackManifest {
   format: typeof PACK_FORMAT
   formatVersion: number
@@ -46,7 +49,7 @@ export interface PackManifest {
   textVectors: 'int8' | 'none'
   shards: { count: number; itemsPerShard: number; hash: 'fnv1a32' }
   /** Shards are signed with this key (a JWK of an ECDSA P-256 public key), made for this build. */
-  signature: { alg: typeof SIGNATURE_ALG; publicKey: { kty: 'EC'; crv: 'P-256'; x: string; y: string } }
+  signature: { alg: typeof SIGNATURE_ALG; publicKey: PackKey }
   /** What the aggregates were computed from, and how. */
   aggregates: { source: string; users: number; events: number; neighbors: NeighborSettings; priorScale: number }
 }
@@ -108,6 +111,50 @@ export function dequantize(t: string, s: number): Float32Array {
 
 export function decodeRecord(r: PackRecord): PackItem {
   return { ...(r.t !== undefined && r.s !== undefined ? { text: dequantize(r.t, r.s) } : {}), pop: r.p, neighbors: r.n ?? [] }
+}
+
+/**
+ * A record from a shard or attached by a server, checked field by field before anything reads it: a record of
+ * the wrong shape, or whose text vector is not `dims` long, throws a plain Error saying what (the caller names
+ * it). Built fresh, so nothing but these fields travels on.
+ */
+export function checkRecord(r: unknown, dims: number): PackItem {
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw new Error('a record must be an object')
+  const { t, s, p, n } = r as Record<string, unknown>
+  if (typeof p !== 'number' || !Number.isFinite(p) || p < 0) throw new Error('p (popularity) must be a finite count')
+  const neighbors: [string, number][] = []
+  if (n !== undefined) {
+    if (!Array.isArray(n)) throw new Error('n (neighbours) must be a list of [id, weight]')
+    for (const pair of n) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'number' || !Number.isFinite(pair[1]))
+        throw new Error('n (neighbours) must be a list of [id, weight]')
+      neighbors.push([pair[0], pair[1]])
+    }
+  }
+  if (t === undefined && s === undefined) return { pop: p, neighbors }
+  if (typeof t !== 'string' || typeof s !== 'number' || !Number.isFinite(s)) throw new Error('t and s (text vector) must be base64 and a finite scale')
+  let text: Float32Array
+  try {
+    text = dequantize(t, s)
+  } catch {
+    throw new Error('t (text vector) is not base64')
+  }
+  if (text.length !== dims) throw new Error(`its text vector has ${text.length} floats, the model reads ${dims}`)
+  return { text, pop: p, neighbors }
+}
+
+/** A shard's parsed JSON, checked: `{items: {<id>: record}}` (records are checked as they are read). */
+export function checkShard(v: unknown): Shard {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('a shard must be an object')
+  const items = (v as { items?: unknown }).items
+  if (!items || typeof items !== 'object' || Array.isArray(items)) throw new Error('items must be an object of records')
+  return { items: items as Record<string, PackRecord> }
+}
+
+/** A pack's version: the first 16 hex digits of SHA-256 over its public key's `x.y` (the builder's rule). */
+export async function keyVersion(key: { x: string; y: string }): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${key.x}.${key.y}`)))
+  return Array.from(d.slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
