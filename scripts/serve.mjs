@@ -9,6 +9,7 @@
 // For engines whose traffic a driver cannot see (the cross-engine suite, e2e/engines.spec.ts):
 //   /csp/<path>        <path> with the strict CSP on every response (page, library, worker, ORT files)
 //   /tampered/<path>   <path> with one byte of each .onnx file flipped (a corrupted model download)
+//   /static/<path>     <path> without Cache-Control (Last-Modified only): heuristic freshness, as plain servers give
 //   /cached/<path>     <path> with a one-year immutable Cache-Control (not manifest.json, pack.json): the bench's
 //                      cached visit as a store serving versioned files would see it
 //   GET /__requests    every request served so far (method, path, headers, body bytes, CSP sent), as JSON;
@@ -71,13 +72,17 @@ const server = createServer((req, res) => {
   // /plain/<path> serves <path> without the isolation headers: a site that is not cross-origin isolated.
   // /cached/<path> serves <path> as a store would serve versioned static files (one year, immutable), except
   // the files that name the current version (manifest.json, pack.json): what the bench's cached visit compares.
-  const prefix = /^\/(plain|csp|tampered|cached)\//.exec(url)?.[1]
+  // /static/<path> serves <path> with no Cache-Control at all, as many plain static servers do: the browser then
+  // keeps it fresh by heuristics (Last-Modified), unless the request itself asks the server.
+  const prefix = /^\/(plain|csp|tampered|cached|static)\//.exec(url)?.[1]
   if (prefix) url = url.slice(prefix.length + 1)
   const file = resolvePath(url)
   const cache = prefix === 'cached' && !/\/(manifest|pack)\.json$/.test(url) ? 'public, max-age=31536000, immutable' : 'no-cache'
   const headers = prefix === 'plain'
     ? { 'Cache-Control': cache }
-    : { ...ISOLATION_HEADERS, 'Cache-Control': cache }
+    : prefix === 'static'
+      ? { ...ISOLATION_HEADERS }
+      : { ...ISOLATION_HEADERS, 'Cache-Control': cache }
   if (!file) {
     res.writeHead(404, headers).end('not found')
     return

@@ -211,10 +211,10 @@ export class EngineClient {
    * Starts the model load and, with a catalog pack, the fetch of the page's candidates' entries beside it. Called
    * the same way whatever the history holds: no request's timing may tell whether there is one.
    */
-  warmPage(candidates: Candidate[]) {
+  warmPage(candidates: Candidate[], persist: boolean) {
     if (this.isLoaded) return
     this.warmUp().catch(() => {})
-    if (this.config.catalogUrl) this.api?.warmPack([...new Set(candidates.map((c) => c.id))]).catch(() => {})
+    if (this.config.catalogUrl) this.api?.warmPack([...new Set(candidates.map((c) => c.id))], persist).catch(() => {})
   }
 
   /**

@@ -153,7 +153,7 @@ export interface EngineApi {
   /** Loads the text encoder now, if it waits for its first use (with a catalog pack). */
   loadEncoder(): Promise<void>
   /** Fetches the catalog pack's entries of the page's candidates while the model loads (the first rerank then finds them). */
-  warmPack(ids: string[]): void
+  warmPack(ids: string[], persist: boolean): void
   /** A track() call's items: their pack records (or, without one, their text vectors) are kept with the history. */
   remember(items: TrackedItem[], persist: boolean): Promise<void>
   /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */

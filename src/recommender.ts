@@ -238,7 +238,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       const fault = st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name) ? st.error : undefined
       // The same requests at the same moment whatever the history holds (SECURITY.md, "Requests"): the model and
       // the page's pack entries start loading now, with or without a history, and not after a model fault.
-      if (!fault) engine.warmPage(candidates)
+      if (!fault) engine.warmPage(candidates, history.consent === 'granted')
       if (!events.some((e) => e.itemId)) {
         // No history yet: these candidates' vectors get ready for the first event.
         if (!fault) engine.prefetch(candidates, history.consent === 'granted')

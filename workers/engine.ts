@@ -62,6 +62,7 @@ class Engine implements EngineApi {
     const base = new URL(cfg.modelUrl, self.location.href).href
     this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href, cfg.catalogKey) : undefined
     this.records = new RecordStore(packDbName(cfg.name), cfg.retention.maxEvents, cfg.retention.maxAgeDays * 86_400_000)
+    this.persist(this.persistent)
     const [manifest, choice, packInfo] = await Promise.all([loadManifest(base), chooseBackend(cfg.backend), this.pack?.info().catch(() => undefined)])
     const { threads, reason: threadsReason } = wasmThreads({
       requested: cfg.numThreads,
@@ -107,6 +108,7 @@ class Engine implements EngineApi {
     this.model = InpageModel.fromFiles(manifest, ort as never, encoder, sessions[1], (f) => files.get(f)!)
     const model = this.model
     this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, manifest.dims.text, (texts) => model.encode(texts))
+    this.persist(this.persistent)
     this.information = {
       model: { name: manifest.name, version: manifest.version },
       backend,
@@ -148,10 +150,12 @@ class Engine implements EngineApi {
     return this.model
   }
 
-  /** Consent, as the page sent it with this call: what may be kept beyond this worker's memory. */
+  /** Consent, as the page sent it with the last call: whether anything may be kept beyond this worker's memory. */
+  private persistent = false
   private persist(on: boolean) {
-    this.cache!.persistent = on
-    this.records!.persistent = on
+    this.persistent = on
+    if (this.cache) this.cache.persistent = on
+    if (this.records) this.records.persistent = on
     if (this.pack) this.pack.persistent = on
   }
 
@@ -163,7 +167,7 @@ class Engine implements EngineApi {
     // A history item with no text vector here, while the encoder waits for its first use, is left out of the user
     // vector: loading the encoder because of the history would be a request the history chose.
     let unavailable: Set<string> | undefined
-    if (!model.encoderLoaded) {
+    if (!model.encoderLoaded && !this.information!.encoderLoaded) {
       const lacking = req.events.filter((e) => !pack?.lookup.get(e.itemId!)?.text)
       const have = lacking.length ? await this.cache!.cached(lacking.map((e) => ({ id: e.itemId!, text: itemText({ title: e.item!.title, brand: e.item!.brand, category: e.item!.category }) }))) : []
       unavailable = new Set(lacking.filter((_, i) => !have[i]).map((e) => e.itemId!))
@@ -179,7 +183,8 @@ class Engine implements EngineApi {
    * named in the report (a signed shard's fails the call: the pack itself is broken).
    */
   private async lookup(model: InpageModel, candidates: readonly Candidate[], historyIds: readonly string[], timeoutMs?: number): Promise<{ lookup: CatalogLookup; report: CatalogReport } | undefined> {
-    await this.remembering
+    // A track() call's record still on its way waits with this call's budget at most (its own fetch is bounded too).
+    await Promise.race([this.remembering, new Promise((r) => setTimeout(r, timeoutMs ?? defaults.packFetchMs))])
     const current = `${model.manifest.name}@${model.manifest.version}`
     const rejected: RejectedRecord[] = []
     const items = new Map<string, PackItem>()
@@ -263,7 +268,8 @@ class Engine implements EngineApi {
   }
 
   /** Fetches the pack entries of the page's candidates while the model loads, so the first rerank finds them in memory. */
-  warmPack(ids: string[]): void {
+  warmPack(ids: string[], persist: boolean): void {
+    this.persist(persist)
     void this.pack?.get(ids).catch(() => {})
   }
 
