@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DEFAULTS } from '../src/ranking/rerank'
 import { ITEM_KNN_DEFAULTS } from './baselines'
 import { convertFiles } from './convert'
+import { ENCODINGS, parseEncoding } from './input'
 import { DEFAULT_OPTIONS, coverageWarning, evaluate, setup, type EvalOptions, type Protocol, type Split } from './harness'
 import { loadModel } from './model-node'
 import { markdown, svg } from './report'
@@ -28,7 +29,7 @@ export const USAGE = `usage:
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
                   [--model public/models/inpage-sci-v1] [--catalog <pack dir>] [--out eval/results] [--encode-batch 1]
-  npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3]
+  npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3] [--encoding utf-8|latin1]
   npm run eval -- --help`
 
 export { UsageError }
@@ -68,6 +69,7 @@ const CONVERT_FLAGS = {
   out: { type: 'string' },
   'max-history': { type: 'string' },
   'min-events': { type: 'string' },
+  encoding: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -135,7 +137,9 @@ export async function main(argv: readonly string[]) {
   if (cmd.command === 'convert') {
     const c = cmd.flags
     if (c.events === undefined || c.items === undefined || c.out === undefined) throw usage('convert needs --events, --items and --out')
-    const stats = convertFiles(c.events, c.items, c.out, { maxHistory: num(c, 'max-history', 50), minEvents: num(c, 'min-events', 3) })
+    const encoding = parseEncoding(c.encoding ?? 'utf-8')
+    if (!encoding) throw usage(`--encoding is one of ${ENCODINGS.join(', ')}, got ${JSON.stringify(c.encoding)}`)
+    const stats = convertFiles(c.events, c.items, c.out, { maxHistory: num(c, 'max-history', 50), minEvents: num(c, 'min-events', 3), encoding })
     console.log(`wrote ${c.out}: ${JSON.stringify(stats)}`)
     return
   }
