@@ -25,7 +25,7 @@ export function folderEntries(dir: string): string[] | undefined {
   }
   if (st.isSymbolicLink()) throw new OutputError(dir, 'is a symbolic link: pass the folder it points to')
   if (!st.isDirectory()) throw new OutputError(dir, 'exists and is not a folder')
-  return readdirSync(dir)
+  return readdirSync(dir).sort() // sorted: messages name the same entry on every file system
 }
 
 /** Writes `files` (name → text) into `dir`, each written beside its place and renamed over it. */
