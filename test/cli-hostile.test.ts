@@ -81,9 +81,9 @@ describe('catalog: nothing destroyed before every input is checked, and then onl
     const out = await existingPack()
     const before = snapshot(out)
     const r = catalogCli(['--data', join(tmp, 'no-such-data'), '--out', out, '--force'])
+    expect(existsSync(out) && snapshot(out)).toEqual(before)
     expect(r.status).toBe(1)
     expect(r.stderr.trim().split('\n')).toEqual([`error: ${join(tmp, 'no-such-data', 'items.jsonl')}: no such file`])
-    expect(snapshot(out)).toEqual(before)
   }, 60_000)
 
   it('--force on a model folder, a folder of other packs, a non-pack folder or a pack with other files: refused, untouched', async () => {
