@@ -102,7 +102,10 @@ export function checkHistories(file: string, nItems: number, encoding: Encoding,
       if (!line) return
       const r = interRow(line, file, n, nItems)
       if (!r.user.trim()) throw new InputError(file, n, 'the user field is empty')
-      const l = `${r.user}\t${r.hist.join(' ')}\n`
+      if (r.user.includes('\r')) throw new InputError(file, n, 'the user field holds a carriage return')
+      const h = line.slice(line.indexOf('\t') + 1, line.lastIndexOf('\t'))
+      // As it is when single-spaced (the usual case: no new string per item), else rejoined.
+      const l = `${r.user}\t${h.includes('  ') || h.startsWith(' ') || h.endsWith(' ') ? r.hist.join(' ') : h}\n`
       pending.push(l)
       size += l.length
       shoppers++

@@ -69,8 +69,25 @@ export function interRow(line: string, file: string, n: number, nItems?: number)
     if (nItems !== undefined && i >= nItems) throw new InputError(file, n, `${what} ${i} is not in items.jsonl (${nItems} items)`)
     return i
   }
-  const ht = h.trim()
-  return { user: u, hist: ht ? ht.split(/ +/).map((x) => index(x, 'history item')) : [], target: index(t.trim(), 'target') }
+  // The history, digit by digit (the pack builder reads millions of these): space-separated whole numbers.
+  const hist: number[] = []
+  let v = -1
+  for (let k = 0; k <= h.length; k++) {
+    const c = k < h.length ? h.charCodeAt(k) : 32
+    if (c >= 48 && c <= 57) v = v < 0 ? c - 48 : v * 10 + (c - 48)
+    else if (c === 32) {
+      if (v >= 0) {
+        if (nItems !== undefined && v >= nItems) index(String(v), 'history item')
+        hist.push(v)
+      }
+      v = -1
+    } else {
+      const from = h.lastIndexOf(' ', k) + 1
+      const to = h.indexOf(' ', k)
+      index(h.slice(from, to < 0 ? undefined : to), 'history item') // throws: not a whole number
+    }
+  }
+  return { user: u, hist, target: index(t.trim(), 'target') }
 }
 
 export function readInter(text: string, file = '.inter', nItems?: number): Row[] {

@@ -129,16 +129,19 @@ export function eachLine(file: string, enc: Encoding, each: (line: string, n: nu
     let carry: Buffer = Buffer.alloc(0)
     let n = 0
     let first = true
-    const emit = (bytes: Buffer) => {
+    const emit = (s: string) => {
       n++
-      let s: string
+      each(s.endsWith('\r') ? s.slice(0, -1) : s, n)
+    }
+    // Whole lines of a chunk are decoded at once (a line never splits a character); only when that fails
+    // is the chunk decoded line by line, to name the line.
+    const decodeLines = (bytes: Buffer): string => {
       try {
-        s = d.decode(bytes)
+        return d.decode(bytes)
       } catch {
         const at = firstBadUtf8(bytes, 0)
-        throw notUtf8(file, { ...at, line: n })
+        throw notUtf8(file, { ...at, line: n + at.line })
       }
-      each(s.endsWith('\r') ? s.slice(0, -1) : s, n)
     }
     for (;;) {
       const got = readSync(fd, buf, 0, buf.length, null)
@@ -151,15 +154,17 @@ export function eachLine(file: string, enc: Encoding, each: (line: string, n: nu
         continue
       }
       if (got === 0) {
-        if (chunk.length) emit(chunk)
+        if (chunk.length) emit(decodeLines(chunk))
         return
       }
-      let start = 0
-      for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
-        emit(chunk.subarray(start, nl))
-        start = nl + 1
+      const last = chunk.lastIndexOf(10)
+      if (last < 0) {
+        carry = Buffer.from(chunk)
+        continue
       }
-      carry = Buffer.from(chunk.subarray(start))
+      const lines = decodeLines(chunk.subarray(0, last)).split('\n')
+      for (const l of lines) emit(l)
+      carry = Buffer.from(chunk.subarray(last + 1))
     }
   } finally {
     closeSync(fd)
