@@ -4,7 +4,7 @@
 // the file and line; malformed files give one line `<file>:<line>: <what>`, never a parser dump.
 // Inputs are generated here, small, in a temporary folder; the CLIs run for real (scripts/run-ts.mjs).
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -115,6 +115,13 @@ describe('catalog: nothing destroyed before every input is checked, and then onl
       expect(e.message).toContain('never replaced (--force or not)')
       expect(snapshot(out), out).toEqual(before)
     }
+    // A symbolic link to a pack: refused (the pack it points to is not replaced through it).
+    const target = await existingPack()
+    const link = join(fresh('site'), 'pack')
+    symlinkSync(target, link)
+    const linked = snapshot(target)
+    expect((await failure(build(data, link, { force: true }))).message).toBe(`${link}: is a symbolic link: pass the folder it points to`)
+    expect(snapshot(target)).toEqual(linked)
     // The CLI: one line on stderr, exit 1, the model as it was.
     const before = snapshot(model)
     const r = catalogCli(['--data', data, '--out', model, '--force'])
@@ -249,6 +256,13 @@ describe('text that is not the declared encoding is refused with the file and li
     expect(ds.items.find((r) => r.asin === 'café1')!.title).toBe('Café au lait')
     // The written folder is UTF-8 whatever the input was.
     expect(readFileSync(join(out, 'items.jsonl'), 'utf8')).toContain('"asin":"café1"')
+  })
+
+  it('an encoding the CLIs do not read is a usage error', async () => {
+    const { main } = await import('../eval/cli')
+    await expect(main(['convert', '--events', 'e', '--items', 'i', '--out', 'o', '--encoding', 'utf-16'])).rejects.toMatchObject({ name: 'UsageError', message: expect.stringContaining('--encoding is one of utf-8, latin1, windows-1252') })
+    const { main: catalog } = await import('../catalog/cli')
+    await expect(catalog(['--data', 'd', '--model', 'm', '--out', 'o', '--encoding', 'ebcdic'])).rejects.toMatchObject({ name: 'UsageError' })
   })
 
   it('npm run eval -- convert: exit 1 and one line naming file and line; --encoding latin1 converts', () => {
