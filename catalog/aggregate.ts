@@ -142,11 +142,13 @@ export async function aggregate(dir: string, items: readonly { id: string; shard
     await run(c, `SET temp_directory = '${join(tmp, 'spill')}'`)
     await run(c, `SET preserve_insertion_order = false`)
     const histPath = join(tmp, 'hist.tsv')
-    checkHistories(join(dir, 'valid.inter'), nItems, o.encoding ?? 'utf-8', histPath)
+    const { shoppers } = checkHistories(join(dir, 'valid.inter'), nItems, o.encoding ?? 'utf-8', histPath)
     await run(
       c,
-      `CREATE VIEW hist AS SELECT column0 AS u, coalesce(column1, '') AS h
-       FROM read_csv('${histPath.replaceAll("'", "''")}', delim = '\t', header = false, columns = {'column0': 'VARCHAR', 'column1': 'VARCHAR'}, quote = '', escape = '')`,
+      shoppers
+        ? `CREATE VIEW hist AS SELECT column0 AS u, coalesce(column1, '') AS h
+           FROM read_csv('${histPath.replaceAll("'", "''")}', delim = '\t', header = false, columns = {'column0': 'VARCHAR', 'column1': 'VARCHAR'}, quote = '', escape = '')`
+        : `CREATE TABLE hist (u VARCHAR, h VARCHAR)`, // no shoppers yet (DuckDB cannot sniff an empty file): a pack without aggregates
     )
     // The catalog: index and shard (computed by the caller with the pack's hash). The store's ids stay
     // in JS, never through a TSV, so every id comes back exactly as items.jsonl has it.

@@ -407,6 +407,16 @@ describe('empty or malformed input: one line naming file and line', () => {
     expect(shards(a)).toEqual(shards(b))
   }, 60_000)
 
+  it('a store without events yet (a header-only CSV) or with empty histories still gets a pack', async () => {
+    const c = convertWith('user,item,timestamp\r\n', '{"id":"a","title":"A"}\n{"id":"b","title":"B"}\n')
+    const data = join(fresh('conv'), 'data')
+    convertFiles(join(c.input, 'events.csv'), join(c.input, 'items.jsonl'), data)
+    const r = await build(data, join(fresh('site'), 'pack'))
+    expect(r.manifest).toMatchObject({ items: 2, aggregates: { users: 0, events: 0 } })
+    const blank = dataFolder(IDS, [[], []])
+    expect((await build(blank, join(fresh('site'), 'pack'))).manifest).toMatchObject({ items: 20, aggregates: { events: 0 } })
+  }, 60_000)
+
   it('npm run catalog on a broken valid.inter: exit 1, one line, no DuckDB dump', () => {
     const d = dataFolder(IDS, HIST)
     writeFileSync(join(d, 'valid.inter'), 'user_id:token\titem_id_list:token_seq\titem_id:token\n0\t1 2\t3\n1\t"4 5\t6\n')
