@@ -54,9 +54,8 @@ export async function main(argv: string[]) {
   const itemsPerShard = int(values['items-per-shard'] as string | undefined, 'items-per-shard', 16)
   const encoding = parseEncoding((values.encoding as string | undefined) ?? 'utf-8')
   if (!encoding) throw usage(`--encoding is one of ${ENCODINGS.join(', ')}, got ${JSON.stringify(values.encoding)}`)
-  // The encoder is loaded when the builder first needs it: after every input has been checked.
+  // The encoder is loaded once the builder has checked the inputs (`ready`), so a bad one fails at once.
   let loaded: LoadedModel | undefined
-  const encode = async (texts: string[]) => (loaded ??= await loadModel(values.model as string, { threads })).model.encode(texts)
   try {
     const report = await buildPack({
       data: values.data as string,
@@ -69,7 +68,12 @@ export async function main(argv: string[]) {
       threads,
       force: values.force === true,
       encoding,
-      encode: tv === 'int8' ? encode : undefined,
+      ...(tv === 'int8'
+        ? {
+            ready: async () => void (loaded = await loadModel(values.model as string, { threads })),
+            encode: (texts: string[]) => loaded!.model.encode(texts),
+          }
+        : {}),
       log: (l) => console.log(`catalog: ${l}`),
     })
     const m = report.manifest

@@ -148,10 +148,14 @@ describe('catalog: nothing destroyed before every input is checked, and then onl
     // Histories with a line DuckDB would choke on, and an items line that is not JSON.
     const badInter = dataFolder(IDS, HIST)
     writeFileSync(join(badInter, 'valid.inter'), readFileSync(join(badInter, 'valid.inter'), 'utf8') + '9\t1 two 3\t4\n')
-    expect((await failure(build(badInter, out, { force: true }))).name).toBe('InputError')
+    // (The encoder is loaded in `ready`, once every input is checked: never for these.)
+    let readied = 0
+    const ready = async () => void readied++
+    expect((await failure(build(badInter, out, { force: true, ready }))).name).toBe('InputError')
     const badItems = dataFolder(IDS, HIST)
     writeFileSync(join(badItems, 'items.jsonl'), readFileSync(join(badItems, 'items.jsonl'), 'utf8') + '{"item": 20, "asin": "x",\n')
-    expect((await failure(build(badItems, out, { force: true }))).name).toBe('InputError')
+    expect((await failure(build(badItems, out, { force: true, ready }))).name).toBe('InputError')
+    expect(readied).toBe(0)
     expect(snapshot(out)).toEqual(before)
     expect(readdirSync(parent)).toEqual(['pack'])
     // A good build replaces it (new key, new version), still nothing left beside.
