@@ -10,15 +10,19 @@
 //                the topN strongest per a (ties: the smaller item index first, as knn.py)
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { INTER_HEADER, interRow } from '../eval/data'
+import { eachLine, InputError, type Encoding } from '../eval/input'
 import type { NeighborSettings } from '../src/pack/format'
 
 export interface AggregateOptions {
   /** DuckDB's memory limit, e.g. '3GB'. */
   memoryLimit?: string
   threads?: number
+  /** The data folder's text encoding (default UTF-8). */
+  encoding?: Encoding
 }
 
 export interface AggregatedItem {
@@ -73,6 +77,49 @@ async function run(c: DuckDBConnection, sql: string) {
 }
 
 /**
+ * Reads the training histories line by line (bounded memory), checks each line as eval does (an
+ * InputError naming the file and line: DuckDB never sees a line it would dump a parser error on, nor a
+ * byte that is not of the declared encoding) and writes them as `user<TAB>items` UTF-8 lines for DuckDB.
+ */
+export function checkHistories(file: string, nItems: number, encoding: Encoding, out: string): { shoppers: number } {
+  const fd = openSync(out, 'w')
+  let pending: string[] = []
+  let size = 0
+  let shoppers = 0
+  let headed = false
+  const flush = () => {
+    if (pending.length) writeSync(fd, pending.join(''))
+    pending = []
+    size = 0
+  }
+  try {
+    eachLine(file, encoding, (line, n) => {
+      if (n === 1) {
+        if (!INTER_HEADER.test(line)) throw new InputError(file, 1, `not a .inter file: the first line should be its header (user_id:token …), got ${JSON.stringify(line.slice(0, 60))}`)
+        headed = true
+        return
+      }
+      if (!line) return
+      const r = interRow(line, file, n, nItems)
+      if (!r.user.trim()) throw new InputError(file, n, 'the user field is empty')
+      if (r.user.includes('\r')) throw new InputError(file, n, 'the user field holds a carriage return')
+      const h = line.slice(line.indexOf('\t') + 1, line.lastIndexOf('\t'))
+      // As it is when single-spaced (the usual case: no new string per item), else rejoined.
+      const l = `${r.user}\t${h.includes('  ') || h.startsWith(' ') || h.endsWith(' ') ? r.hist.join(' ') : h}\n`
+      pending.push(l)
+      size += l.length
+      shoppers++
+      if (size > 1 << 20) flush()
+    })
+    if (!headed) throw new InputError(file, 1, 'empty: the header line (user_id:token …) is missing')
+    flush()
+  } finally {
+    closeSync(fd)
+  }
+  return { shoppers }
+}
+
+/**
  * Aggregates `<dir>/valid.inter` (the training histories) for `nItems` items. The caller streams the
  * neighbour lists by item range and closes when done (the database lives in a temporary folder).
  */
@@ -81,7 +128,10 @@ export async function aggregate(dir: string, items: readonly { id: string; shard
   const tmp = mkdtempSync(join(tmpdir(), 'inpage-pack-'))
   const db = await DuckDBInstance.create(join(tmp, 'agg.duckdb'))
   const c = await db.connect()
+  let closed = false
   const close = () => {
+    if (closed) return
+    closed = true
     c.closeSync()
     db.closeSync()
     rmSync(tmp, { recursive: true, force: true })
@@ -91,20 +141,24 @@ export async function aggregate(dir: string, items: readonly { id: string; shard
     await run(c, `SET threads = ${o.threads ?? 2}`)
     await run(c, `SET temp_directory = '${join(tmp, 'spill')}'`)
     await run(c, `SET preserve_insertion_order = false`)
-    const path = join(dir, 'valid.inter').replaceAll("'", "''")
+    const histPath = join(tmp, 'hist.tsv')
+    const { shoppers } = checkHistories(join(dir, 'valid.inter'), nItems, o.encoding ?? 'utf-8', histPath)
     await run(
       c,
-      `CREATE VIEW hist AS SELECT column0 AS u, coalesce(column1, '') AS h
-       FROM read_csv('${path}', delim = '\t', header = true, columns = {'column0': 'VARCHAR', 'column1': 'VARCHAR', 'column2': 'VARCHAR'}, quote = '', escape = '')`,
+      shoppers
+        ? `CREATE VIEW hist AS SELECT column0 AS u, coalesce(column1, '') AS h
+           FROM read_csv('${histPath.replaceAll("'", "''")}', delim = '\t', header = false, columns = {'column0': 'VARCHAR', 'column1': 'VARCHAR'}, quote = '', escape = '')`
+        : `CREATE TABLE hist (u VARCHAR, h VARCHAR)`, // no shoppers yet (DuckDB cannot sniff an empty file): a pack without aggregates
     )
-    // The catalog: index, store id, shard (computed by the caller with the pack's hash).
+    // The catalog: index and shard (computed by the caller with the pack's hash). The store's ids stay
+    // in JS, never through a TSV, so every id comes back exactly as items.jsonl has it.
     const itemsPath = join(tmp, 'items.tsv')
-    writeFileSync(itemsPath, items.map((it, i) => `${i}\t${it.shard}\t${it.id.replace(/[\t\n\r]/g, ' ')}`).join('\n') + '\n')
+    writeFileSync(itemsPath, items.map((it, i) => `${i}\t${it.shard}`).join('\n') + '\n')
     await run(
       c,
-      `CREATE TABLE items AS SELECT column0 AS idx, column1 AS shard, column2 AS id
+      `CREATE TABLE items AS SELECT column0 AS idx, column1 AS shard
        FROM read_csv('${itemsPath.replaceAll("'", "''")}', delim = '\t', header = false, quote = '', escape = '',
-                     columns = {'column0': 'INTEGER', 'column1': 'INTEGER', 'column2': 'VARCHAR'})`,
+                     columns = {'column0': 'INTEGER', 'column1': 'INTEGER'})`,
     )
     const q = aggregateSql(s)
     for (const step of [q.events, q.pop, q.pairs, q.weights]) await run(c, step)
@@ -123,23 +177,23 @@ export async function aggregate(dir: string, items: readonly { id: string; shard
       async shards(from, to) {
         const rows = (
           await c.runAndReadAll(
-            `SELECT i.shard, i.idx, i.id, coalesce(p.pop, 0) AS pop, n.yid, n.w
+            `SELECT i.shard, i.idx, coalesce(p.pop, 0) AS pop, n.y, n.w
              FROM items i LEFT JOIN pop p ON p.item = i.idx
-             LEFT JOIN (SELECT nb.x, nb.y, j.id AS yid, nb.w FROM nb JOIN items j ON j.idx = nb.y) n ON n.x = i.idx
+             LEFT JOIN (SELECT nb.x, nb.y, nb.w FROM nb JOIN items j ON j.idx = nb.y) n ON n.x = i.idx
              WHERE i.shard >= ${from} AND i.shard < ${to}
              ORDER BY i.shard, i.idx, n.w DESC, n.y`,
           )
-        ).getRowObjectsJS() as { shard: number; idx: number; id: string; pop: number; yid: string | null; w: number | null }[]
+        ).getRowObjectsJS() as { shard: number; idx: number; pop: number; y: number | null; w: number | null }[]
         const out = new Map<number, AggregatedItem[]>()
         let last: AggregatedItem | undefined
         for (const r of rows) {
           if (!last || last.idx !== r.idx) {
-            last = { idx: r.idx, id: r.id, pop: r.pop, neighbors: [] }
+            last = { idx: r.idx, id: items[r.idx]!.id, pop: r.pop, neighbors: [] }
             let l = out.get(r.shard)
             if (!l) out.set(r.shard, (l = []))
             l.push(last)
           }
-          if (r.yid !== null && r.w !== null) last.neighbors.push([r.yid, r.w])
+          if (r.y !== null && r.w !== null) last.neighbors.push([items[r.y]!.id, r.w])
         }
         return out
       },

@@ -3,9 +3,10 @@
 // text vectors made with the model's own encoder, aggregates from the store's histories only.
 
 import { createHash, generateKeyPairSync, sign } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { catalogItem, readItemsFile } from '../eval/data'
+import { InputError, readText, type Encoding } from '../eval/input'
 import { itemText } from '../src/ranking/text'
 import {
   PACK_FORMAT,
@@ -22,6 +23,13 @@ import {
 } from '../src/pack/format'
 import { checkManifest, packSettings, type Manifest } from '../workers/manifest'
 import { aggregate, type AggregateOptions } from './aggregate'
+import { checkOut, leftovers, moveIntoPlace, stagingFolder } from './out'
+
+/** A pack name: it keys the browser's caches (`inpage-pack:<name>@<version>`), so no '@', '/', ':' or spaces. */
+export const PACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
+
+/** DuckDB's memory limit as the builder passes it on: a number and a unit, nothing else reaches the SQL. */
+export const MEMORY_LIMIT = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i
 
 export interface BuildOptions extends AggregateOptions {
   /** Data folder in eval's format. */
@@ -35,11 +43,16 @@ export interface BuildOptions extends AggregateOptions {
   itemsPerShard?: number
   /** 'none' leaves item text to the browser's encoder. Default 'int8'. */
   textVectors?: 'int8' | 'none'
-  /** Replace an existing pack folder. */
+  /** Replace an existing pack folder (only a folder that holds a pack and nothing else). */
   force?: boolean
+  /** The data folder's text encoding (items.jsonl, valid.inter). Default UTF-8. */
+  encoding?: Encoding
   /** Text vectors for the items of these many shards at a time (the encoder runs on them, then they are written). */
   batchShards?: number
   log?: (line: string) => void
+  /** Called once every input is checked (after the aggregation, before the first shard): the CLI loads
+   * the encoder here, so a bad input fails before that wait. Its time counts in no reported figure. */
+  ready?: () => Promise<void>
   /** Encodes item texts (one run per text): the model's encoder, in Node. Injected so the builder is testable without it. */
   encode?: (texts: string[]) => Promise<Float32Array[]>
   now?: () => Date
@@ -55,38 +68,71 @@ export interface BuildReport {
 
 const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex')
 
+/** The model's manifest from its folder, or an InputError naming the file. */
+function readModelManifest(dir: string): Manifest {
+  const f = join(dir, 'manifest.json')
+  const text = readText(f)
+  try {
+    return checkManifest(JSON.parse(text))
+  } catch (e) {
+    throw new InputError(f, undefined, `not a model manifest (${(e as Error).message.split('\n')[0]})`)
+  }
+}
+
+/**
+ * Builds the pack. Every input (--out, the name, the model's manifest, items.jsonl, valid.inter) is
+ * checked before anything is written or encoded; the pack is written to a folder beside `out` and moved
+ * into place only when complete, so on any failure an existing pack stays as it was.
+ */
 export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   const log = o.log ?? (() => {})
   const t0 = performance.now()
   const out = resolve(o.out)
-  if (existsSync(out)) {
-    if (!o.force) throw new Error(`${out} exists: pass --force to replace it`)
-    rmSync(out, { recursive: true, force: true })
-  }
-  const manifest: Manifest = checkManifest(JSON.parse(readFileSync(join(o.model, 'manifest.json'), 'utf8')))
+  const force = o.force === true
+  checkOut(out, force)
+  const name = o.name ?? basename(resolve(o.data))
+  if (!PACK_NAME.test(name))
+    throw new InputError(o.name === undefined ? resolve(o.data) : '--name', undefined, `${JSON.stringify(name)} is not a pack name (letters, digits, '.', '_', '-'; at most 100)${o.name === undefined ? ': pass --name' : ''}`)
+  if (o.memoryLimit !== undefined && !MEMORY_LIMIT.test(o.memoryLimit)) throw new InputError('--memory-limit', undefined, `${JSON.stringify(o.memoryLimit)} is not a size like 3GB`)
+  const manifest: Manifest = readModelManifest(o.model)
   const settings = packSettings(manifest)
-  const items = readItemsFile(o.data)
+  const items = readItemsFile(o.data, o.encoding)
   const itemsPerShard = o.itemsPerShard ?? 16
-  // A key for this build only: its private half signs the shards and is then dropped.
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const jwk = publicKey.export({ format: 'jwk' }) as { kty: 'EC'; crv: 'P-256'; x: string; y: string }
   const count = Math.max(1, Math.ceil(items.length / itemsPerShard))
   const textVectors = o.textVectors ?? 'int8'
   if (textVectors === 'int8' && !o.encode) throw new Error('text vectors need an encoder (encode)')
+  for (const l of leftovers(out)) log(`note: ${l} is left from a build that was stopped; remove it`)
 
   // 1. Aggregates over the store's training histories (DuckDB).
   log(`aggregating ${items.length} items (DuckDB, memory limit ${o.memoryLimit ?? '3GB'})`)
+  // valid.inter is checked line by line here, before DuckDB reads it and before anything is written.
   const agg = await aggregate(o.data, items.map((r) => ({ id: r.asin, shard: shardOf(r.asin, count) })), settings.neighbors, o)
+  // A key for this build only: its private half signs the shards and is then dropped.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = publicKey.export({ format: 'jwk' }) as { kty: 'EC'; crv: 'P-256'; x: string; y: string }
   const tAgg = performance.now()
   log(`aggregated ${agg.events} events of ${agg.users} shoppers in ${((tAgg - t0) / 1000).toFixed(1)} s`)
 
-  // 2. Shards, a batch at a time: records from the database, text vectors from the encoder, then written.
-  mkdirSync(join(out, 'shards'), { recursive: true })
+  // 2. Shards, a batch at a time: records from the database, text vectors from the encoder, then written
+  // into the staging folder.
+  let staged: string
+  let readyMs = 0
+  try {
+    const tReady = performance.now()
+    await o.ready?.()
+    readyMs = performance.now() - tReady
+    staged = stagingFolder(out)
+  } catch (e) {
+    agg.close()
+    throw e
+  }
   let encodeMs = 0
   let encoded = 0
   let bytes = 0
   const batch = o.batchShards ?? 256
+  let pack: PackManifest
   try {
+    mkdirSync(join(staged, 'shards'))
     for (let from = 0; from < count; from += batch) {
       const to = Math.min(count, from + batch)
       const byShard = await agg.shards(from, to)
@@ -100,7 +146,8 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       }
       const vecOf = new Map(all.map((it, i) => [it.idx, vectors[i]]))
       for (let sh = from; sh < to; sh++) {
-        const shard: Shard = { items: {} }
+        // No prototype: an id like "__proto__" or "constructor" is an ordinary key.
+        const shard: Shard = { items: Object.create(null) as Shard['items'] }
         for (const it of byShard.get(sh) ?? []) {
           const r: PackRecord = { p: it.pop }
           const v = vecOf.get(it.idx)
@@ -111,35 +158,39 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
         const json = JSON.stringify(shard)
         const signature = sign('sha256', signedMessage(sh, json), { key: privateKey, dsaEncoding: 'ieee-p1363' })
         const text = `${toBase64(new Uint8Array(signature))}\n${json}`
-        writeFileSync(join(out, shardFile(sh)), text)
+        writeFileSync(join(staged, shardFile(sh)), text)
         bytes += Buffer.byteLength(text)
       }
       if (to < count || from === 0) log(`shards ${to}/${count} (${encoded} items encoded)`)
     }
-  } finally {
     agg.close()
-  }
 
-  // 3. The manifest.
-  const pack: PackManifest = {
-    format: PACK_FORMAT,
-    formatVersion: PACK_FORMAT_VERSION,
-    name: o.name ?? basename(resolve(o.data)),
-    version: sha256(`${jwk.x}.${jwk.y}`).slice(0, 16),
-    model: `${manifest.name}@${manifest.version}`,
-    createdAt: (o.now?.() ?? new Date()).toISOString(),
-    items: items.length,
-    dims: { text: manifest.dims.text },
-    textVectors,
-    shards: { count, itemsPerShard, hash: 'fnv1a32' },
-    signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
-    aggregates: { source: `${basename(resolve(o.data))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
+    // 3. The manifest, then the whole folder into place.
+    pack = {
+      format: PACK_FORMAT,
+      formatVersion: PACK_FORMAT_VERSION,
+      name,
+      version: sha256(`${jwk.x}.${jwk.y}`).slice(0, 16),
+      model: `${manifest.name}@${manifest.version}`,
+      createdAt: (o.now?.() ?? new Date()).toISOString(),
+      items: items.length,
+      dims: { text: manifest.dims.text },
+      textVectors,
+      shards: { count, itemsPerShard, hash: 'fnv1a32' },
+      signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
+      aggregates: { source: `${basename(resolve(o.data))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
+    }
+    writeFileSync(join(staged, 'pack.json'), JSON.stringify(pack, null, 1) + '\n')
+    moveIntoPlace(staged, out, force)
+  } catch (e) {
+    agg.close()
+    rmSync(staged, { recursive: true, force: true })
+    throw e
   }
-  writeFileSync(join(out, 'pack.json'), JSON.stringify(pack, null, 1) + '\n')
   const t1 = performance.now()
   return {
     manifest: pack,
-    seconds: { aggregate: (tAgg - t0) / 1000, encode: encodeMs / 1000, write: (t1 - tAgg - encodeMs) / 1000, total: (t1 - t0) / 1000 },
+    seconds: { aggregate: (tAgg - t0) / 1000, encode: encodeMs / 1000, write: (t1 - tAgg - readyMs - encodeMs) / 1000, total: (t1 - t0 - readyMs) / 1000 },
     encodedItems: encoded,
     bytes,
     peakRssMB: process.resourceUsage().maxRSS / 1024,

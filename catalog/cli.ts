@@ -3,14 +3,16 @@
 
 import { UsageError, usageErrors } from '../eval/usage'
 import { parseArgs } from 'node:util'
-import { loadModel } from '../eval/model-node'
+import { ENCODINGS, parseEncoding } from '../eval/input'
+import { loadModel, type LoadedModel } from '../eval/model-node'
 import { buildPack } from './build'
 
 export const USAGE = `usage:
   npm run catalog -- --data <dir> --model <model dir> --out <pack dir>
                      [--name NAME] [--items-per-shard 16] [--text-vectors int8|none]
-                     [--memory-limit 3GB] [--threads 2] [--force]
-  --data: items.jsonl + valid.inter (eval's format; \`npm run eval -- convert\` makes it from an events CSV)`
+                     [--memory-limit 3GB] [--threads 2] [--encoding utf-8|latin1] [--force]
+  --data: items.jsonl + valid.inter (eval's format; \`npm run eval -- convert\` makes it from an events CSV)
+  --force: replaces --out only when it holds a pack (nothing else); the new pack is moved in when complete`
 
 export { UsageError }
 const usage = usageErrors(USAGE)
@@ -24,6 +26,7 @@ const FLAGS = {
   'text-vectors': { type: 'string' },
   'memory-limit': { type: 'string' },
   threads: { type: 'string' },
+  encoding: { type: 'string' },
   force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -49,7 +52,10 @@ export async function main(argv: string[]) {
   // Every flag is checked before anything is loaded.
   const threads = int(values.threads as string | undefined, 'threads', 2)
   const itemsPerShard = int(values['items-per-shard'] as string | undefined, 'items-per-shard', 16)
-  const loaded = tv === 'int8' ? await loadModel(values.model as string, { threads }) : undefined
+  const encoding = parseEncoding((values.encoding as string | undefined) ?? 'utf-8')
+  if (!encoding) throw usage(`--encoding is one of ${ENCODINGS.join(', ')}, got ${JSON.stringify(values.encoding)}`)
+  // The encoder is loaded once the builder has checked the inputs (`ready`), so a bad one fails at once.
+  let loaded: LoadedModel | undefined
   try {
     const report = await buildPack({
       data: values.data as string,
@@ -61,7 +67,13 @@ export async function main(argv: string[]) {
       memoryLimit: values['memory-limit'] as string | undefined,
       threads,
       force: values.force === true,
-      encode: loaded ? (texts) => loaded.model.encode(texts) : undefined,
+      encoding,
+      ...(tv === 'int8'
+        ? {
+            ready: async () => void (loaded = await loadModel(values.model as string, { threads })),
+            encode: (texts: string[]) => loaded!.model.encode(texts),
+          }
+        : {}),
       log: (l) => console.log(`catalog: ${l}`),
     })
     const m = report.manifest

@@ -8,6 +8,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { InputError, readText } from '../eval/input'
 import { checkPackManifest, decodeRecord, shardFile, shardOf, signedMessage, splitShardFile, type PackItem, type PackManifest, type PackRecord, type Shard } from '../src/pack/format'
 
 export interface OpenPack {
@@ -19,7 +20,13 @@ export interface OpenPack {
 }
 
 export function openPack(dir: string): OpenPack {
-  const manifest = checkPackManifest(JSON.parse(readFileSync(join(dir, 'pack.json'), 'utf8')))
+  const file = join(dir, 'pack.json')
+  let manifest: PackManifest
+  try {
+    manifest = checkPackManifest(JSON.parse(readText(file)))
+  } catch (e) {
+    throw e instanceof InputError ? e : new InputError(file, undefined, `not a catalog pack (${(e as Error).message.split('\n')[0]})`)
+  }
   const key: KeyObject = createPublicKey({ key: manifest.signature.publicKey, format: 'jwk' })
   const shards = new Map<number, Shard>()
   const shard = (i: number): Shard => {
@@ -28,7 +35,7 @@ export function openPack(dir: string): OpenPack {
       const { signature, json } = splitShardFile(readFileSync(join(dir, shardFile(i)), 'utf8'))
       if (!verify('sha256', signedMessage(i, json), { key, dsaEncoding: 'ieee-p1363' }, signature))
         throw Object.assign(new Error(`${shardFile(i)}: its signature does not verify with the key in pack.json`), { name: 'CatalogIntegrityError' })
-      s = JSON.parse(json) as Shard
+      s = JSON.parse(json) as Shard // JSON.parse makes "__proto__" an own key; lookups below are own-property only
       if (shards.size >= 4096) shards.delete(shards.keys().next().value!)
       shards.set(i, s)
     }

@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DEFAULTS } from '../src/ranking/rerank'
 import { ITEM_KNN_DEFAULTS } from './baselines'
 import { convertFiles } from './convert'
+import { ENCODINGS, parseEncoding, type Encoding } from './input'
 import { DEFAULT_OPTIONS, coverageWarning, evaluate, setup, type EvalOptions, type Protocol, type Split } from './harness'
 import { loadModel } from './model-node'
 import { markdown, svg } from './report'
@@ -27,8 +28,8 @@ export const USAGE = `usage:
                   [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--no-popularity-prior]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
-                  [--model public/models/inpage-sci-v1] [--catalog <pack dir>] [--out eval/results] [--encode-batch 1]
-  npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3]
+                  [--model public/models/inpage-sci-v1] [--catalog <pack dir>] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
+  npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3] [--encoding utf-8|latin1]
   npm run eval -- --help`
 
 export { UsageError }
@@ -59,6 +60,7 @@ const EVAL_FLAGS = {
   out: { type: 'string' },
   'encode-batch': { type: 'string' },
   catalog: { type: 'string' },
+  encoding: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -68,6 +70,7 @@ const CONVERT_FLAGS = {
   out: { type: 'string' },
   'max-history': { type: 'string' },
   'min-events': { type: 'string' },
+  encoding: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -100,6 +103,13 @@ function num(flags: Record<string, unknown>, name: string, d: number): number {
   const n = Number(v)
   if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw usage(`--${name} takes a number, not ${JSON.stringify(v)}`)
   return n
+}
+
+/** `--encoding`: the data files' text encoding (default UTF-8). */
+function encodingFlag(v: string | undefined): Encoding {
+  const e = parseEncoding(v ?? 'utf-8')
+  if (!e) throw usage(`--encoding is one of ${ENCODINGS.join(', ')}, got ${JSON.stringify(v)}`)
+  return e
 }
 
 function progressBar(label: string) {
@@ -135,7 +145,8 @@ export async function main(argv: readonly string[]) {
   if (cmd.command === 'convert') {
     const c = cmd.flags
     if (c.events === undefined || c.items === undefined || c.out === undefined) throw usage('convert needs --events, --items and --out')
-    const stats = convertFiles(c.events, c.items, c.out, { maxHistory: num(c, 'max-history', 50), minEvents: num(c, 'min-events', 3) })
+    const encoding = encodingFlag(c.encoding)
+    const stats = convertFiles(c.events, c.items, c.out, { maxHistory: num(c, 'max-history', 50), minEvents: num(c, 'min-events', 3), encoding })
     console.log(`wrote ${c.out}: ${JSON.stringify(stats)}`)
     return
   }
@@ -146,6 +157,7 @@ export async function main(argv: readonly string[]) {
   const protocols: Protocol[] = a.protocol === 'all' ? ['full', 'category', 'search'] : ((a.protocol ?? 'full').split(',') as Protocol[])
   for (const p of protocols) if (!['full', 'category', 'search'].includes(p)) throw usage(`unknown protocol ${p}`)
   const users = a.users === undefined ? undefined : num(a, 'users', 0)
+  const encoding = encodingFlag(a.encoding)
   const encodeBatch = num(a, 'encode-batch', 1)
   const personalWeight = a['personal-weight'] === undefined ? undefined : num(a, 'personal-weight', 0)
   const queryWeight = num(a, 'query-weight', DEFAULTS.queryWeight)
@@ -171,7 +183,7 @@ export async function main(argv: readonly string[]) {
   const t0 = performance.now()
   const loaded = await loadModel(modelDir)
   const catalog = typeof a.catalog === 'string' ? resolve(a.catalog) : undefined
-  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log, catalog })
+  const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log, catalog, encoding })
   const m = ctx.modelInfo
   log(`model ${m.name}@${m.version} (${m.dir}, encoder sha256 ${m.encoderSha256.slice(0, 12)}…), ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
   log(`model coverage: ${ctx.coverage.collab} of ${ctx.coverage.items} items in collab.json, ${ctx.coverage.neighbors} in neighbors.json`)

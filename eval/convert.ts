@@ -1,10 +1,10 @@
 // Bring your own logs: a plain events CSV (`user,item,timestamp`) and an items JSONL
 // (`{id, title, brand, categories, description}`) → the folder format eval reads (eval/README.md).
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { itemText } from '../src/ranking/text'
-import { parseCsv } from './csv'
+import { parseCsv, parseCsvRows } from './csv'
+import { InputError, readText, type Encoding } from './input'
+import { writeFolder } from './write-folder'
 
 export { parseCsv }
 
@@ -13,6 +13,9 @@ export interface ConvertOptions {
   maxHistory?: number
   /** Users with fewer events are dropped (3 = one history item, the valid target, the test target). */
   minEvents?: number
+  /** The input files' names in error messages. */
+  eventsFile?: string
+  itemsFile?: string
 }
 
 export interface ConvertStats {
@@ -25,10 +28,10 @@ export interface ConvertStats {
   trainRows: number
 }
 
-function timestamp(s: string, line: number): number {
+function timestamp(s: string, file: string, line: number): number {
   const t = s.trim()
   const n = /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : Date.parse(t)
-  if (!Number.isFinite(n)) throw new Error(`events line ${line}: timestamp "${s}" is neither a number nor a date`)
+  if (!Number.isFinite(n)) throw new InputError(file, line, `timestamp ${JSON.stringify(s.slice(0, 60))} is neither a number nor a date`)
   return n
 }
 
@@ -46,14 +49,45 @@ function categoriesOf(c: InItem['categories']): string[] {
   return c.split(/\s*>\s*|\s*\|\s*/).map((s) => s.trim()).filter(Boolean)
 }
 
+const isText = (v: unknown) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))
+
+/** One items JSONL line as an InItem, or an InputError naming what is wrong. */
+function inItem(l: string, file: string, line: number): InItem {
+  let o: unknown
+  try {
+    o = JSON.parse(l)
+  } catch (e) {
+    throw new InputError(file, line, `not JSON (${(e as Error).message.split('\n')[0]})`)
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new InputError(file, line, 'not a JSON object')
+  const r = o as Record<string, unknown>
+  if (!isText(r.id) || String(r.id).trim() === '') throw new InputError(file, line, '"id" is required (a string or a number)')
+  for (const k of ['title', 'brand', 'description'])
+    if (r[k] !== undefined && r[k] !== null && !isText(r[k])) throw new InputError(file, line, `"${k}" must be a string`)
+  const c = r.categories
+  if (c !== undefined && c !== null && typeof c !== 'string' && !(Array.isArray(c) && c.every(isText)))
+    throw new InputError(file, line, '"categories" must be a list of strings or one "A > B > C" string')
+  return {
+    id: String(r.id),
+    title: isText(r.title) ? String(r.title) : null,
+    brand: isText(r.brand) ? String(r.brand) : null,
+    categories: c as InItem['categories'],
+    description: isText(r.description) ? String(r.description) : null,
+  }
+}
+
 export function convert(eventsCsv: string, itemsJsonl: string, opts: ConvertOptions = {}): { files: Record<string, string>; stats: ConvertStats } {
   const maxHistory = opts.maxHistory ?? 50
   const minEvents = Math.max(3, opts.minEvents ?? 3)
-  const [header, ...body] = parseCsv(eventsCsv)
-  if (!header) throw new Error('events CSV is empty')
+  const ef = opts.eventsFile ?? 'events CSV'
+  const itf = opts.itemsFile ?? 'items JSONL'
+  const csv = parseCsvRows(eventsCsv)
+  if (csv.unclosedQuote !== undefined) throw new InputError(ef, csv.unclosedQuote, 'a quoted field never closes (a " without its closing ")')
+  const [header, ...body] = csv.rows
+  if (!header) throw new InputError(ef, 1, 'empty: the header line (user,item,timestamp) is missing')
   const col = (name: string) => {
     const i = header.findIndex((h) => h.trim().toLowerCase() === name)
-    if (i < 0) throw new Error(`events CSV: header needs a "${name}" column (got ${header.join(',')})`)
+    if (i < 0) throw new InputError(ef, csv.lines[0]!, `the header needs a "${name}" column (got ${JSON.stringify(header.join(',').slice(0, 80))})`)
     return i
   }
   const [cu, ci, ct] = [col('user'), col('item'), col('timestamp')]
@@ -61,20 +95,23 @@ export function convert(eventsCsv: string, itemsJsonl: string, opts: ConvertOpti
   // Events per user, in time order (ties: file order); users in order of first appearance.
   const byUser = new Map<string, { item: string; ts: number; line: number }[]>()
   body.forEach((r, k) => {
-    const user = r[cu]?.trim()
-    const item = r[ci]?.trim()
-    if (!user || !item) throw new Error(`events line ${k + 2}: user and item are required`)
+    const line = csv.lines[k + 1]!
+    if (r.length !== header.length) throw new InputError(ef, line, `${r.length} fields, the header has ${header.length}`)
+    const user = r[cu]!.trim()
+    const item = r[ci]!.trim()
+    if (!user || !item) throw new InputError(ef, line, 'user and item are required')
     let l = byUser.get(user)
     if (!l) byUser.set(user, (l = []))
-    l.push({ item, ts: timestamp(r[ct] ?? '', k + 2), line: k })
+    l.push({ item, ts: timestamp(r[ct]!, ef, line), line: k })
   })
 
-  const meta = new Map<string, InItem>()
+  const meta = new Map<string, InItem & { line: number }>()
   itemsJsonl.split('\n').forEach((l, k) => {
     if (!l.trim()) return
-    const o = JSON.parse(l) as InItem
-    if (o.id === undefined || o.id === null) throw new Error(`items line ${k + 1}: "id" is required`)
-    meta.set(String(o.id), o)
+    const o = inItem(l, itf, k + 1)
+    const seen = meta.get(o.id)
+    if (seen) throw new InputError(itf, k + 1, `id ${JSON.stringify(o.id)} is already on line ${seen.line}`)
+    meta.set(o.id, { ...o, line: k + 1 })
   })
 
   const itemIndex = new Map<string, number>()
@@ -141,9 +178,13 @@ export function convert(eventsCsv: string, itemsJsonl: string, opts: ConvertOpti
   }
 }
 
-export function convertFiles(eventsPath: string, itemsPath: string, outDir: string, opts: ConvertOptions = {}): ConvertStats {
-  const { files, stats } = convert(readFileSync(eventsPath, 'utf8'), readFileSync(itemsPath, 'utf8'), opts)
-  mkdirSync(outDir, { recursive: true })
-  for (const [f, text] of Object.entries(files)) writeFileSync(join(outDir, f), text)
+/** The files convert() writes: an --out that holds anything else is not ours to write into. */
+export const CONVERTED_FILES = ['train.inter', 'valid.inter', 'test.inter', 'items.jsonl', 'item2index', 'user2index'] as const
+
+/** Reads both files (strictly decoded, `encoding` default UTF-8), converts, then writes `outDir`: only once
+ * everything is read and checked, each file whole (written beside, then renamed into place). */
+export function convertFiles(eventsPath: string, itemsPath: string, outDir: string, opts: ConvertOptions & { encoding?: Encoding } = {}): ConvertStats {
+  const { files, stats } = convert(readText(eventsPath, opts.encoding), readText(itemsPath, opts.encoding), { eventsFile: eventsPath, itemsFile: itemsPath, ...opts })
+  writeFolder(outDir, files, CONVERTED_FILES)
   return stats
 }

@@ -3,8 +3,8 @@
 // `<split>.inter` (tab-separated: user, space-separated history oldest first, target).
 // The one reader of the shared dataset: eval, the unit tests, e2e, bench and the demo's store server.
 
-import { readFileSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { InputError, readText, type Encoding } from './input'
 
 /** The shared data folder: $INPAGE_DATA, else ../shared/data beside the repository (`base`, default the
  * working directory, which npm scripts set to the repository root). Read in place, never copied in. */
@@ -49,48 +49,117 @@ export function categoryKey(categories: readonly string[] | null | undefined): s
   return categories.length > 2 ? categories[2]! : categories[categories.length - 1]!
 }
 
-export function readInter(text: string): Row[] {
+/** The header line a .inter file starts with. */
+export const INTER_HEADER = /^user_id/
+
+const INDEX = /^\d+$/
+
+/**
+ * One .inter line (after the header) → a Row, or an InputError naming the line: three tab-separated
+ * fields, the history item indices (space-separated, may be empty) and the target whole numbers below
+ * `nItems` when given. Shared by eval's reader and the pack builder's streaming check.
+ */
+export function interRow(line: string, file: string, n: number, nItems?: number): Row {
+  const f = line.split('\t')
+  if (f.length !== 3) throw new InputError(file, n, `expected 3 tab-separated fields (user, history, target), got ${f.length}`)
+  const [u, h, t] = f as [string, string, string]
+  const index = (s: string, what: string) => {
+    if (!INDEX.test(s)) throw new InputError(file, n, `${what} ${JSON.stringify(s.slice(0, 40))} is not an item index (a whole number)`)
+    const i = Number(s)
+    if (nItems !== undefined && i >= nItems) throw new InputError(file, n, `${what} ${i} is not in items.jsonl (${nItems} items)`)
+    return i
+  }
+  // The history, digit by digit (the pack builder reads millions of these): space-separated whole numbers.
+  const hist: number[] = []
+  let v = -1
+  for (let k = 0; k <= h.length; k++) {
+    const c = k < h.length ? h.charCodeAt(k) : 32
+    if (c >= 48 && c <= 57) v = v < 0 ? c - 48 : v * 10 + (c - 48)
+    else if (c === 32) {
+      if (v >= 0) {
+        if (nItems !== undefined && v >= nItems) index(String(v), 'history item')
+        hist.push(v)
+      }
+      v = -1
+    } else {
+      const from = h.lastIndexOf(' ', k) + 1
+      const to = h.indexOf(' ', k)
+      index(h.slice(from, to < 0 ? undefined : to), 'history item') // throws: not a whole number
+    }
+  }
+  return { user: u, hist, target: index(t.trim(), 'target') }
+}
+
+export function readInter(text: string, file = '.inter', nItems?: number): Row[] {
   const lines = text.split('\n')
-  if (!lines[0]?.startsWith('user_id')) throw new Error(`not a .inter file (header: ${lines[0]?.slice(0, 60)})`)
+  const head = lines[0]?.replace(/\r$/, '') ?? ''
+  if (!head.trim() && lines.length <= 1) throw new InputError(file, 1, 'empty: the header line (user_id:token …) is missing')
+  if (!INTER_HEADER.test(head)) throw new InputError(file, 1, `not a .inter file: the first line should be its header (user_id:token …), got ${JSON.stringify(head.slice(0, 60))}`)
   const rows: Row[] = []
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!.replace(/\r$/, '')
     if (!line) continue
-    const [u, h, t] = line.split('\t')
-    if (u === undefined || h === undefined || t === undefined) throw new Error(`.inter line ${i + 1}: expected 3 tab-separated fields`)
-    rows.push({ user: u, hist: h.trim() ? h.trim().split(' ').map(Number) : [], target: Number(t) })
+    rows.push(interRow(line, file, i + 1, nItems))
   }
   return rows
 }
 
-export function readItems(text: string): Item[] {
-  const items = text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Partial<Item> & { item: number })
-    .map((r) => ({
-      item: r.item,
-      asin: String(r.asin ?? r.item),
-      title: String(r.title ?? ''),
-      brand: r.brand ?? null,
-      categories: r.categories ?? [],
-      description: r.description ?? null,
-    }))
+const isText = (v: unknown) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))
+
+export function readItems(text: string, file = 'items.jsonl'): Item[] {
+  const items: Item[] = []
+  const lineOf: number[] = []
+  const byId = new Map<string, number>()
+  text.split('\n').forEach((l, k) => {
+    if (!l.trim()) return
+    const n = k + 1
+    let o: unknown
+    try {
+      o = JSON.parse(l)
+    } catch (e) {
+      throw new InputError(file, n, `not JSON (${(e as Error).message.split('\n')[0]})`)
+    }
+    if (!o || typeof o !== 'object' || Array.isArray(o)) throw new InputError(file, n, 'not a JSON object')
+    const r = o as Record<string, unknown>
+    if (!Number.isInteger(r.item) || (r.item as number) < 0) throw new InputError(file, n, '"item" (the index, a whole number) is required')
+    const asin = r.asin ?? r.item
+    if (!isText(asin) || String(asin) === '') throw new InputError(file, n, '"asin" (the store\'s item id) must be a non-empty string')
+    for (const f of ['title', 'brand', 'description']) if (r[f] !== undefined && r[f] !== null && !isText(r[f])) throw new InputError(file, n, `"${f}" must be a string`)
+    if (r.categories !== undefined && r.categories !== null && !(Array.isArray(r.categories) && r.categories.every(isText)))
+      throw new InputError(file, n, '"categories" must be a list of strings')
+    const id = String(asin)
+    const seen = byId.get(id)
+    if (seen !== undefined) throw new InputError(file, n, `id ${JSON.stringify(id)} is already on line ${seen}`)
+    byId.set(id, n)
+    items.push({
+      item: r.item as number,
+      asin: id,
+      title: isText(r.title) ? String(r.title) : '',
+      brand: isText(r.brand) ? String(r.brand) : null,
+      categories: ((r.categories as unknown[] | null | undefined) ?? []).map(String),
+      description: isText(r.description) ? String(r.description) : null,
+    })
+    lineOf[r.item as number] ??= n
+  })
+  if (!items.length) throw new InputError(file, 1, 'no items (the file is empty)')
   items.sort((a, b) => a.item - b.item)
   items.forEach((r, i) => {
-    if (r.item !== i) throw new Error(`items.jsonl: item ids must be 0..n-1 (missing ${i})`)
+    if (r.item !== i)
+      throw new InputError(file, lineOf[r.item]!, r.item < i ? `item index ${r.item} repeats` : `item indices must be 0..n-1 (${i} is missing)`)
   })
   return items
 }
 
 /** The items of a dataset folder (its items.jsonl), index = item id. */
-export function readItemsFile(dir: string): Item[] {
-  return readItems(readFileSync(join(dir, 'items.jsonl'), 'utf8'))
+export function readItemsFile(dir: string, encoding?: Encoding): Item[] {
+  const f = join(dir, 'items.jsonl')
+  return readItems(readText(f, encoding), f)
 }
 
-/** The rows of a dataset folder's `<split>.inter`. */
-export function readInterFile(dir: string, split: 'train' | 'valid' | 'test'): Row[] {
-  return readInter(readFileSync(join(dir, `${split}.inter`), 'utf8'))
+/** The rows of a dataset folder's `<split>.inter`; with `nItems`, indices are checked against it. */
+export function readInterFile(dir: string, split: 'train' | 'valid' | 'test', nItems?: number, encoding?: Encoding): Row[] {
+  const f = join(dir, `${split}.inter`)
+  return readInter(readText(f, encoding), f, nItems)
 }
 
 /** An item as a store hands it to rerank(): the public candidate fields. */
@@ -120,13 +189,11 @@ export function popularity(nItems: number, trainHistories: readonly Row[]): Floa
   return pop
 }
 
-export function loadDataset(dir: string, splits: readonly ('valid' | 'test')[]): Dataset {
-  for (const f of ['items.jsonl', 'valid.inter']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: ${f} is missing (see eval/README.md)`)
-  const items = readItemsFile(dir)
-  const valid = readInterFile(dir, 'valid')
+export function loadDataset(dir: string, splits: readonly ('valid' | 'test')[], encoding?: Encoding): Dataset {
+  const items = readItemsFile(dir, encoding)
+  // Every index is checked against items.jsonl as it is read (an InputError naming the file and line).
+  const valid = readInterFile(dir, 'valid', items.length, encoding)
   const ds: Dataset = { dir, items, catKeys: items.map((r) => categoryKey(r.categories)), pop: popularity(items.length, valid), splits: { valid } }
-  for (const s of splits) if (!ds.splits[s]) ds.splits[s] = readInterFile(dir, s)
-  for (const [s, rows] of Object.entries(ds.splits))
-    for (const r of rows) for (const i of [...r.hist, r.target]) if (!(i >= 0 && i < items.length)) throw new Error(`${s}.inter: item ${i} not in items.jsonl`)
+  for (const s of splits) if (!ds.splits[s]) ds.splits[s] = readInterFile(dir, s, items.length, encoding)
   return ds
 }

@@ -17,6 +17,7 @@ import { selectModelEvents } from '../src/protocol'
 import { ITEM_KNN_DEFAULTS, itemKnnNeighbors, nextItemScores, transitions, type ItemKnnSettings } from './baselines'
 import { BM25 } from './bm25'
 import { catalogItem, loadDataset, type Dataset, type Row } from './data'
+import type { Encoding } from './input'
 import { Exposure, MISS, metricsFromRanks, rankOf, topK, type RankMetrics } from './metrics'
 import type { LoadedModel } from './model-node'
 
@@ -640,6 +641,11 @@ export interface PackInfo {
   items: number
 }
 
-export async function setup(dataDir: string, loaded: LoadedModel, splits: Split[], opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void; catalog?: string } = {}) {
-  return buildContext(loadDataset(dataDir, splits), loaded, opts)
+export async function setup(
+  dataDir: string,
+  loaded: LoadedModel,
+  splits: Split[],
+  opts: { cacheDir?: string; encodeBatch?: number; log?: (s: string) => void; catalog?: string; encoding?: Encoding } = {},
+) {
+  return buildContext(loadDataset(dataDir, splits, opts.encoding), loaded, opts)
 }

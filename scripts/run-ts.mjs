@@ -30,9 +30,10 @@ try {
   const { main } = await import(pathToFileURL(`${outDir}/cli.mjs`).href)
   await main(args)
 } catch (err) {
-  // A bad command line (a UsageError: the problem and the usage) exits with 2, a failed run with 1.
+  // A bad command line (a UsageError: the problem and the usage) exits with 2, a failed run with 1 and
+  // `error: <message>` (an InputError's is `<file>:<line>: <what>`); DEBUG=1 shows the stack.
   const usage = err instanceof Error && err.name === 'UsageError'
-  console.error(err instanceof Error ? (process.env.DEBUG && !usage ? err.stack : err.message) : err)
+  console.error(err instanceof Error ? (process.env.DEBUG && !usage ? err.stack : usage ? err.message : `error: ${err.message}`) : `error: ${err}`)
   code = usage ? 2 : 1
 } finally {
   rmSync(outDir, { recursive: true, force: true })

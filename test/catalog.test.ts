@@ -158,7 +158,7 @@ describe('buildPack', () => {
       }
     }
     expect(seen).toBe(40)
-    await expect(buildPack({ data, model: MODEL, out, encode })).rejects.toThrow(/exists: pass --force/)
+    await expect(buildPack({ data, model: MODEL, out, encode })).rejects.toThrow(/holds a pack: pass --force/)
     // Each build signs with a key of its own: a new version, so browsers never mix shards of two builds.
     const again = await buildPack({ data, model: MODEL, out, itemsPerShard: 4, encode, name: 'tiny', force: true })
     expect(again.manifest.version).not.toBe(m.version)
