@@ -28,7 +28,7 @@ export const USAGE = `usage:
                   [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--no-popularity-prior]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
-                  [--model public/models/inpage-sci-v1] [--catalog <pack dir>] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
+                  [--model public/models/inpage-sci-v1] [--catalog <pack dir> [--history-records track|none]] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3] [--encoding utf-8|latin1]
   npm run eval -- --help`
 
@@ -60,6 +60,7 @@ const EVAL_FLAGS = {
   out: { type: 'string' },
   'encode-batch': { type: 'string' },
   catalog: { type: 'string' },
+  'history-records': { type: 'string' },
   encoding: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
@@ -183,6 +184,9 @@ export async function main(argv: readonly string[]) {
   const t0 = performance.now()
   const loaded = await loadModel(modelDir)
   const catalog = typeof a.catalog === 'string' ? resolve(a.catalog) : undefined
+  const historyRecords = a['history-records'] ?? 'track'
+  if (historyRecords !== 'track' && historyRecords !== 'none') throw usage(`--history-records is track or none, got ${JSON.stringify(historyRecords)}`)
+  if (historyRecords === 'none' && !catalog) throw usage('--history-records none needs --catalog')
   const ctx = await setup(dataDir, loaded, [split], { cacheDir: join(ROOT, 'eval/.cache'), encodeBatch, log, catalog, encoding })
   const m = ctx.modelInfo
   log(`model ${m.name}@${m.version} (${m.dir}, encoder sha256 ${m.encoderSha256.slice(0, 12)}…), ${ctx.ids.length} items, item vectors in ${ctx.encodeSeconds.toFixed(1)} s`)
@@ -206,11 +210,12 @@ export async function main(argv: readonly string[]) {
       grid: !!a.grid,
       reasons: !a['no-reasons'],
       popularityPrior: !a['no-popularity-prior'],
+      historyRecords,
       progress: progressBar(`${protocol}/${split}`),
     }
     const r = await evaluate(ctx, o)
     for (const w of r.warnings) if (w !== warning) log(w)
-    const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${o.users ? `-n${o.users}` : ''}`
+    const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${historyRecords === 'none' ? '-no-history-records' : ''}${o.users ? `-n${o.users}` : ''}`
     writeFileSync(join(outDir, `${file}.json`), JSON.stringify(r, null, 1) + '\n')
     writeFileSync(join(outDir, `${file}.md`), markdown(r))
     writeFileSync(join(outDir, `${file}.svg`), svg(r))

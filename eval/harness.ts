@@ -49,6 +49,12 @@ export interface EvalOptions {
   reasons: boolean
   /** The model's popularity prior on (RerankOptions.popularityPrior). */
   popularityPrior: boolean
+  /**
+   * With a pack (`--catalog`): 'track' (default) — every history item has its pack record, as in the browser,
+   * where a track() call takes it; 'none' — history items off the page have none (a history kept from before
+   * records were taken): their text is encoded, their neighbours come from the page's lists (workers/personalize.ts).
+   */
+  historyRecords: 'track' | 'none'
   progress?: (done: number, total: number) => void
 }
 
@@ -60,6 +66,7 @@ export const DEFAULT_OPTIONS: Omit<EvalOptions, 'protocol' | 'split' | 'personal
   pageSize: 100,
   reasons: true,
   popularityPrior: true,
+  historyRecords: 'track',
 }
 
 export interface SystemMetrics extends RankMetrics {
@@ -405,6 +412,7 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
       knn: knn && nb ? knn : undefined,
       pageSize: o.protocol === 'full' ? undefined : o.pageSize,
       popularityPrior: o.popularityPrior,
+      ...(ctx.catalog ? { historyRecords: o.historyRecords } : {}),
     },
     systems: stats.results(),
     seconds: (performance.now() - t0) / 1000,
@@ -604,23 +612,31 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
 
   const reasons = o.reasons && o.protocol === 'category'
-  const res = await personalize(env.model, ctx.source, history, candidates, base, { caches: env.memo, withReasons: reasons, catalog: ctx.catalog })
+  const catalog = o.historyRecords === 'none' && ctx.catalog ? withoutHistoryRecords(ctx.catalog, histIds, candidates) : ctx.catalog
+  const res = await personalize(env.model, ctx.source, history, candidates, base, { caches: env.memo, withReasons: reasons, catalog })
   record('inpage-int8', res.items, reasons)
-  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, { caches: env.memo, withReasons: reasons, catalog: ctx.catalog })
+  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, { caches: env.memo, withReasons: reasons, catalog })
   record('inpage-int8-diverse', div.items, reasons)
 
   if (o.grid && o.protocol === 'category')
     for (const pw of PERSONAL_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false, catalog: ctx.catalog })
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false, catalog })
       gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
       const kn = rankCandidates({ candidates, personal: knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay), purchased, options: { ...base, personalWeight: pw } })
       gridRank({ personalWeight: pw, system: 'item-knn' }, missAll ? MISS : position(kn.items, target))
     }
   if (o.grid && o.protocol === 'search')
     for (const qw of QUERY_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, { caches: env.memo, withReasons: false, catalog: ctx.catalog })
+      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, { caches: env.memo, withReasons: false, catalog })
       gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
     }
+}
+
+/** The pack as a browser sees it when no record was kept for the history: history items off the page have none. */
+function withoutHistoryRecords(catalog: CatalogLookup, histIds: readonly string[], candidates: readonly Candidate[]): CatalogLookup {
+  const onPage = new Set(candidates.map((c) => c.id))
+  const lacking = new Set(histIds.filter((h) => !onPage.has(h)))
+  return { get: (id) => (lacking.has(id) ? undefined : catalog.get(id)), unknown: (id) => lacking.has(id) }
 }
 
 const indexCache = new WeakMap<Context, Map<string, number>>()

@@ -117,12 +117,13 @@ export async function personalize(
   const itemVec = (id: string) => {
     const server = serverVec.get(id)
     if (server) return model.itemVector(textVec.get(id)!, server)
-    // Text vector and public vector depend on the id and the text only: built once, then reused.
-    const key = textKey(id)
+    // Text vector and public vector depend on the id, the text and the pack's popularity (a history item whose
+    // record is not on the device has none): built once per those, then reused.
+    const pop = catalog?.get(id)?.pop
+    const key = `${textKey(id)}|${pop ?? ''}`
     let v = caches?.items.get(key)
     if (!v) {
       // The model's own public vector where it knows the id (its training catalog), else the pack's popularity.
-      const pop = catalog?.get(id)?.pop
       v = model.itemVector(textVec.get(id)!, model.collabVector(id) ?? (pop !== undefined ? model.publicFromPopularity(pop) : undefined))
       caches?.items.set(key, v)
     }
