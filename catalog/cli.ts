@@ -82,6 +82,9 @@ export async function main(argv: string[]) {
         `aggregate ${report.seconds.aggregate.toFixed(1)} s, encode ${report.seconds.encode.toFixed(1)} s (${(report.encodedItems / Math.max(report.seconds.encode, 1e-9)).toFixed(0)} items/s), ` +
         `total ${report.seconds.total.toFixed(1)} s, peak RSS ${report.peakRssMB.toFixed(0)} MB`,
     )
+    // To pin the pack on a page (SECURITY.md, threat model): a pack.json with any other key is refused.
+    const k = m.signature.publicKey
+    console.log(`catalog: pin it: catalog: { url: '<where you serve it>/', publicKey: ${JSON.stringify({ kty: k.kty, crv: k.crv, x: k.x, y: k.y })} }`)
   } finally {
     await loaded?.model.release()
   }
