@@ -65,8 +65,6 @@ test.describe('requests never depend on the stored history', () => {
       },
       { model: MODEL, hist },
     )
-    const exported = await page.evaluate(async () => (await window.inpage.createRecommender({ name: 'req', consent: 'granted' }).exportData()).packRecords.map((r) => r.itemId).sort())
-    expect(exported).toEqual(hist.map((h) => h.id).sort())
     // Page 2: a category page none of whose items shares a shard with the history.
     await page.reload()
     await page.waitForFunction(() => Boolean(window.inpage))
@@ -95,6 +93,9 @@ test.describe('requests never depend on the stored history', () => {
     expect(f).toMatchObject({ why: 'no-history', history: 0 })
     expect(withHistory.filter((u) => histShards.has(u))).toEqual([])
     expect([...new Set(withHistory)].sort()).toEqual([...new Set(without)].sort())
+    // The records page 2 scored the history with: kept from page 1's track() calls, listed by exportData().
+    const exported = await page.evaluate(async () => (await window.inpage.createRecommender({ name: 'req', consent: 'granted' }).exportData()).packRecords?.map((r) => r.itemId).sort())
+    expect(exported).toEqual(hist.map((h) => h.id).sort())
   })
 
   test('pending: a history item off the page is never fetched for, and is still scored with its kept record', async ({ page }) => {
@@ -103,24 +104,27 @@ test.describe('requests never depend on the stored history', () => {
     const hist = historyApart(pack)
     await openHarness(page)
     const urls = watchPack(page)
-    const r = await page.evaluate(
-      async ({ model, hist, cands }) => {
-        const rec = window.inpage.createRecommender({ model, catalog: '/packs/small/', backend: 'wasm', name: 'req-p', consent: 'pending' })
-        await rec.warmUp()
-        for (const h of hist) await rec.track({ type: 'view', itemId: h.id, item: h.item })
-        await rec.rerank(cands, { budgetMs: 60_000 }) // the track() calls' records are taken before this call reads them
-        const mark = performance.now()
-        const out = await rec.rerank(cands, { budgetMs: 60_000 })
-        return { why: out.why, catalog: rec.status().engine.catalog, mark }
+    const trackShards = new Set(hist.map((h) => shardPath('small', shardOf(h.id, pack.shards.count))))
+    const candShards = new Set(cands.map((c) => shardPath('small', shardOf(c.id, pack.shards.count))))
+    await page.evaluate(
+      async ({ model, hist }) => {
+        window.rec = window.inpage.createRecommender({ model, catalog: '/packs/small/', backend: 'wasm', name: 'req-p', consent: 'pending' })
+        await window.rec.warmUp()
+        for (const h of hist) await window.rec.track({ type: 'view', itemId: h.id, item: h.item })
       },
-      { model: MODEL, hist, cands },
+      { model: MODEL, hist },
     )
+    // The track() calls take their items' records (those items are on the page): wait for them (at most 5 s).
+    for (let t = 0; t < 50 && ![...trackShards].every((u) => urls.includes(u)); t++) await page.waitForTimeout(100)
+    const mark = urls.length
+    const r = await page.evaluate(async ({ cands }) => {
+      const out = await window.rec.rerank(cands, { budgetMs: 60_000 })
+      return { why: out.why, catalog: window.rec.status().engine.catalog }
+    }, { cands })
     expect(r.why).toBe('personalized')
     // Every history item had its record (taken at its track() call): none missing, none fetched for the rerank.
     expect(r.catalog).toMatchObject({ missing: 0 })
-    const trackShards = new Set(hist.map((h) => shardPath('small', shardOf(h.id, pack.shards.count))))
-    const candShards = new Set(cands.map((c) => shardPath('small', shardOf(c.id, pack.shards.count))))
-    for (const u of urls) expect(u === '/packs/small/pack.json' || candShards.has(u) || trackShards.has(u)).toBe(true)
+    expect(urls.slice(mark).filter((u) => !candShards.has(u))).toEqual([])
   })
 })
 
@@ -399,4 +403,47 @@ test('forget() erases the kept pack records with the history', async ({ page }) 
   )
   expect(r).toEqual({ before: seen.length, after: 0 })
   expect(await inpageDatabases(page)).toEqual([])
+})
+
+test('the script tag pins the pack with data-catalog-key; a malformed key is refused and logged, the page unharmed', async ({ page }) => {
+  test.setTimeout(180_000)
+  const genuine = packJson('small')
+  const other = forgedPack({ keepVersion: false })['/packs/small/pack.json']!
+  const otherKey = (JSON.parse(other) as PackJson).signature.publicKey
+  const html = (key: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<script src="/dist/inpage.iife.js" data-model="${MODEL}" data-catalog="/packs/small/" data-catalog-key='${key}' data-backend="wasm" data-consent="pending" data-name="pin"></script></head>
+<body><p>store</p></body></html>`
+  let body = ''
+  await page.route('**/pin-store.html', (route) =>
+    route.fulfill({ contentType: 'text/html; charset=utf-8', headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }, body }),
+  )
+  const run = () =>
+    page.evaluate(
+      async ({ seen, cands }) => {
+        const rec = (window as unknown as { InPage: { recommender?: import('../src/index').Recommender } }).InPage.recommender
+        if (!rec) return { why: 'no recommender' }
+        await rec.warmUp()
+        for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+        const r = await rec.rerank(cands, { budgetMs: 60_000 })
+        return { why: r.why, error: r.error?.name }
+      },
+      { seen, cands },
+    )
+  for (const [key, expected] of [
+    [JSON.stringify(genuine.signature.publicKey), { why: 'personalized' }],
+    [JSON.stringify(otherKey), { why: 'model-error', error: 'CatalogIntegrityError' }],
+  ] as const) {
+    body = html(key)
+    await page.goto('/pin-store.html')
+    await page.waitForFunction(() => Boolean((window as unknown as { InPage?: { recommender?: unknown } }).InPage?.recommender))
+    expect(await run()).toMatchObject(expected)
+  }
+  const logged: string[] = []
+  page.on('console', (m) => m.type() === 'error' && logged.push(m.text()))
+  body = html('{"kty":"EC","crv":"P-256","x":"short"')
+  await page.goto('/pin-store.html')
+  await page.waitForTimeout(300)
+  expect(await page.evaluate(() => typeof (window as unknown as { InPage?: { createRecommender?: unknown } }).InPage?.createRecommender)).toBe('function')
+  expect(await run()).toEqual({ why: 'no recommender' })
+  expect(logged.join('\n')).toMatch(/inpage: the script tag's data attributes were refused/)
 })

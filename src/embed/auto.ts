@@ -3,7 +3,7 @@
 // creates one recommender (InPage.recommender), tracks `[data-inpage-item]` elements and reorders
 // `[data-inpage-rerank]` lists once the DOM is ready.
 
-import { createRecommender, type ConsentState, type Recommender, type RecommenderOptions } from '../index'
+import { createRecommender, type ConsentState, type PackKey, type Recommender, type RecommenderOptions } from '../index'
 import { wire, type Embed } from './wire'
 
 export interface AutoWired {
@@ -11,7 +11,7 @@ export interface AutoWired {
   embed?: Embed
 }
 
-/** Reads data-model, data-catalog, data-consent, data-backend, data-wasm-paths, data-name, data-dwell-ms, data-budget-ms. */
+/** Reads data-model, data-catalog (and data-catalog-key), data-consent, data-backend, data-wasm-paths, data-name, data-dwell-ms, data-budget-ms. */
 export function autoWire(script: HTMLScriptElement | null): AutoWired {
   // Whatever the attributes say, the page keeps working and window.InPage stays defined.
   try {
@@ -31,7 +31,11 @@ function wireFromAttributes(script: HTMLScriptElement | null): AutoWired {
   // Relative to the page, like data-model, so both can sit in the same folder. A bad URL throws here.
   if (d.wasmPaths) o.wasmPaths = new URL(d.wasmPaths, location.href).href
   if (d.name) o.name = d.name
-  if (d.catalog) o.catalog = new URL(d.catalog, location.href).href
+  if (d.catalog) {
+    const url = new URL(d.catalog, location.href).href
+    // data-catalog-key: the pack's public key as `npm run catalog` prints it (JSON), pinning the pack like SRI.
+    o.catalog = d.catalogKey ? { url, publicKey: JSON.parse(d.catalogKey) as PackKey } : url
+  }
   const recommender = createRecommender(o)
   const num = (v?: string) => (v && Number(v) >= 0 ? Number(v) : undefined)
   const embed = wire(recommender, { dwellMs: num(d.dwellMs), budgetMs: num(d.budgetMs) })
