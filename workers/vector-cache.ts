@@ -45,27 +45,11 @@ export class VectorCache implements TextVectorSource {
 
   /** Which of these items have a vector here (memory, or IndexedDB under a grant), without encoding any. */
   async cached(items: readonly { id: string; text: string }[]): Promise<boolean[]> {
-    const keys = items.map((it) => this.key(it.id, it.text))
-    const out = keys.map((k) => this.memory.has(k))
-    const missing = keys.map((_, i) => i).filter((i) => !out[i])
-    if (missing.length && this.kv) {
-      try {
-        const got = await this.kv.use('readonly', (s) => Promise.all(missing.map((i) => promisifyRequest(s.get(keys[i]!)))))
-        got.forEach((v, j) => {
-          if (this.usable(v)) {
-            out[missing[j]!] = true
-            this.memory.set(keys[missing[j]!]!, v)
-          }
-        })
-      } catch {
-        /* unreadable: as if not cached */
-      }
-    }
-    return out
+    return (await this.lookup(items.map((it) => this.key(it.id, it.text)))).map(Boolean)
   }
 
-  async textVectors(items: readonly { id: string; text: string }[]): Promise<Float32Array[]> {
-    const keys = items.map((it) => this.key(it.id, it.text))
+  /** The vectors of `keys` found in memory, else in IndexedDB (under a grant; read back into memory). */
+  private async lookup(keys: readonly string[]): Promise<(Float32Array | undefined)[]> {
     const out: (Float32Array | undefined)[] = keys.map((k) => this.memory.get(k))
     const missing = keys.map((_, i) => i).filter((i) => !out[i])
     if (missing.length && this.kv) {
@@ -81,6 +65,12 @@ export class VectorCache implements TextVectorSource {
         // The cache is an optimisation: any IndexedDB fault just means encoding again.
       }
     }
+    return out
+  }
+
+  async textVectors(items: readonly { id: string; text: string }[]): Promise<Float32Array[]> {
+    const keys = items.map((it) => this.key(it.id, it.text))
+    const out = await this.lookup(keys)
     const todo = keys.map((_, i) => i).filter((i) => !out[i])
     this.hits += items.length - todo.length
     this.misses += todo.length
