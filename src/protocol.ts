@@ -25,8 +25,8 @@ export interface EngineConfig {
   catalogUrl?: string
   /** The pack's public key the page pinned: a pack.json with any other key is refused. */
   catalogKey?: PackKey
-  /** The history's retention: kept pack records follow it. */
-  retention: { maxEvents: number; maxAgeDays: number }
+  /** The history's retention: kept pack records follow it (default: the history's default). */
+  retention?: { maxEvents: number; maxAgeDays: number }
 }
 
 /** A pack record inpage refused (wrong shape, a text vector of the wrong length): dropped, never used. */

@@ -61,7 +61,8 @@ class Engine implements EngineApi {
     const t0 = performance.now()
     const base = new URL(cfg.modelUrl, self.location.href).href
     this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href, cfg.catalogKey) : undefined
-    this.records = new RecordStore(packDbName(cfg.name), cfg.retention.maxEvents, cfg.retention.maxAgeDays * 86_400_000)
+    const retention = cfg.retention ?? defaults.retention
+    this.records = new RecordStore(packDbName(cfg.name), retention.maxEvents, retention.maxAgeDays * 86_400_000)
     this.persist(this.persistent)
     const [manifest, choice, packInfo] = await Promise.all([loadManifest(base), chooseBackend(cfg.backend), this.pack?.info().catch(() => undefined)])
     const { threads, reason: threadsReason } = wasmThreads({
