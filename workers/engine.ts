@@ -62,7 +62,8 @@ class Engine implements EngineApi {
     const base = new URL(cfg.modelUrl, self.location.href).href
     this.pack = cfg.catalogUrl ? new PackSource(new URL(cfg.catalogUrl, self.location.href).href, cfg.catalogKey) : undefined
     const retention = cfg.retention ?? defaults.retention
-    this.records = new RecordStore(packDbName(cfg.name), retention.maxEvents, retention.maxAgeDays * 86_400_000)
+    // Kept records come from a pack's track() calls: without a pack there is nothing to keep (and no database).
+    this.records = this.pack ? new RecordStore(packDbName(cfg.name), retention.maxEvents, retention.maxAgeDays * 86_400_000) : undefined
     this.persist(this.persistent)
     const [manifest, choice, packInfo] = await Promise.all([loadManifest(base), chooseBackend(cfg.backend), this.pack?.info().catch(() => undefined)])
     const { threads, reason: threadsReason } = wasmThreads({
@@ -204,7 +205,7 @@ class Engine implements EngineApi {
     const candIds = [...new Set(candidates.map((c) => c.id))].filter((id) => !items.has(id))
     const histIds = [...new Set(historyIds)].filter((id) => !items.has(id) && !candIds.includes(id))
     const asked = new Set([...candidates.map((c) => c.id), ...historyIds]).size
-    const kept = await this.records!.get(histIds)
+    const kept = (await this.records?.get(histIds)) ?? new Map<string, KeptRecord>()
     for (const [id, k] of kept) take(id, k.r, k.pack, k.pack === 'attached' || k.model === current)
     for (const id of histIds) if (!items.has(id) && this.attached.has(id)) take(id, this.attached.get(id), 'attached', true)
     if (!this.pack && !items.size) return undefined
@@ -258,7 +259,7 @@ class Engine implements EngineApi {
         got = (await this.pack.get(tracked.filter((t) => !this.attached.has(t.id)).map((t) => t.id))).items
         for (const [id, r] of got) keep.push([id, { pack: `${m.name}@${m.version}`, model: m.model, r }])
       }
-      await this.records!.put(keep)
+      await this.records?.put(keep)
       const withText = m && packHasTextVectors(m, model.manifest)
       const encode = tracked.filter((t) => !this.attached.get(t.id)?.t && !(withText && got.get(t.id)?.t))
       if (encode.length) await this.cache!.textVectors(encode.map((t) => ({ id: t.id, text: t.text })))
