@@ -281,6 +281,7 @@ const WHY: Record<Why, string> = {
   'model-error': 'Model unavailable: server order',
   'engine-error': 'Engine fault: server order',
   'no-model': 'No model configured: server order',
+  holdout: 'In the experiment’s holdout: server order',
 }
 
 function renderWhy() {
