@@ -30,6 +30,8 @@ const lib = (entry, formats, fileName, extra = {}) =>
   })
 
 await lib('src/index.ts', ['es'], 'inpage.js')
+// inpage/consent: the consent-platform adapters, their own file so the main entry grows by nothing.
+await lib('src/consent/index.ts', ['es'], 'inpage-consent.js')
 // Vite needed @vite-ignore to leave the worker URL alone; a consuming bundler must see the plain
 // `new URL('./inpage.worker.js', import.meta.url)` to emit the worker, so blank the comment out
 // (same length, so the source map stays right).
