@@ -112,3 +112,27 @@ describe('linkConsent', () => {
       expect(() => linkConsent(t, o as never, fakeWindow(false))).toThrow(expect.objectContaining({ name: 'InvalidOptionsError' }))
   })
 })
+
+describe('a hostile or broken platform', () => {
+  it('odd shapes are no answer, never a throw', () => {
+    for (const d of [{ eventStatus: 'tcloaded', purpose: { consents: 'all' } }, { eventStatus: 'tcloaded', purpose: null }, { eventStatus: 'tcloaded', purpose: { consents: { 1: 'true', 5: 1, 6: true } } }])
+      expect(tcfAnswer(d as never)).toBe('denied')
+    for (const s of [[], [null], ['x'], [{ PurposeConsents: 'yes' }], {}])
+      expect(() => gppAnswer(2, s)).not.toThrow()
+    expect(gppAnswer(2, [{ PurposeConsents: 'yes' }])).toBeUndefined()
+    for (const e of [null, 5, 'consent', { length: 3, 0: 'consent', 1: 'update', 2: null }]) expect(consentModeAnswer(e)).toBeUndefined()
+  })
+
+  it('a CMP whose API throws, and a dataLayer entry whose getter throws, leave the page and consent alone', () => {
+    const calls: string[] = []
+    const t: ConsentTarget = { setConsent: async (s) => void calls.push(s), status: () => ({ consent: 'pending', disposed: false }) }
+    const win = { navigator: {}, __tcfapi: () => { throw new Error('CMP bug') }, dataLayer: [] } as unknown as Window
+    expect(() => linkConsent(t, { platform: 'tcf' }, win)).not.toThrow()
+    linkConsent(t, { platform: 'consent-mode' }, win)
+    const evil = Object.defineProperty(['consent', 'update'], 2, { get: () => { throw new Error('evil') } })
+    const dl = (win as unknown as { dataLayer: unknown[] }).dataLayer
+    expect(() => dl.push(evil)).not.toThrow()
+    expect(dl).toHaveLength(1)
+    expect(calls).toEqual([])
+  })
+})

@@ -36,15 +36,25 @@ export const consentMode: Adapter = (win, answer) => {
   if (!Array.isArray(dl)) return () => {}
   let stopped = false
   let last: Answer | undefined
-  for (const entry of dl) last = consentModeAnswer(entry) ?? last
+  for (const entry of dl)
+    try {
+      last = consentModeAnswer(entry) ?? last
+    } catch {
+      /* not a command inpage can read */
+    }
   // Entries pushed from now on: through push (gtag, GTM and their wrappers all push).
   const push = dl.push
   dl.push = function (this: unknown[], ...items: unknown[]) {
     const n = push.apply(this, items)
+    // Runs inside the page's own push: never throws into it.
     if (!stopped)
       for (const item of items) {
-        const a = consentModeAnswer(item)
-        if (a) answer(a)
+        try {
+          const a = consentModeAnswer(item)
+          if (a) answer(a)
+        } catch {
+          /* not a command inpage can read */
+        }
       }
     return n
   }

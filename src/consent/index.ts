@@ -75,6 +75,7 @@ export function linkConsent(rec: ConsentTarget, options: LinkConsentOptions, win
   let state: ConsentState | undefined
   let stop = () => {}
   const apply = (a: Answer) => {
+    if (a !== 'granted' && a !== 'denied' && a !== 'not-applicable') return
     // Not applicable: the site's choice, but Global Privacy Control still denies.
     const next: ConsentState | undefined =
       a === 'not-applicable' ? (o.notApplicable === 'granted' && !gpcOn(win) ? 'granted' : undefined) : a

@@ -8,9 +8,17 @@ export type Adapter = (win: Window, answer: (a: Answer) => void, waitMs: number)
 
 /** Calls `found` with the global once `get` returns one (a CMP's stub may load after inpage), for at most `waitMs`. */
 export function whenDefined<T>(get: () => T | undefined, waitMs: number, found: (x: T) => void): () => void {
+  // A platform that throws is the page's fault: inpage then has no answer from it, and says nothing.
+  const use = (x: T) => {
+    try {
+      found(x)
+    } catch {
+      /* no answer */
+    }
+  }
   const now = get()
   if (now !== undefined) {
-    found(now)
+    use(now)
     return () => {}
   }
   const started = Date.now()
@@ -18,7 +26,7 @@ export function whenDefined<T>(get: () => T | undefined, waitMs: number, found: 
     const x = get()
     if (x !== undefined) {
       clearInterval(timer)
-      found(x)
+      use(x)
     } else if (Date.now() - started > waitMs) clearInterval(timer)
   }, 50)
   return () => clearInterval(timer)
