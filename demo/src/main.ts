@@ -6,6 +6,7 @@ import { $, download, fill, h, hue } from './dom'
 import { MAX_ITEMS, parseCatalog, toCsv, toItemsJsonl, type Product } from './catalog-file'
 import type { Shopper } from '../store-server'
 import { MODEL_URL } from '../stores'
+import { renderHoldout } from './holdout'
 
 const SHOWN = 20
 const CANDIDATES = 60
@@ -757,6 +758,7 @@ async function openStore(id: string) {
   state.shoppers = shoppers.shoppers
   renderStoreChrome()
   renderSimulator()
+  renderHoldout({ storeApi, toCandidate, snapshot, model: MODEL_URL, catalog: summary.pack.url, candidates: CANDIDATES })
   renderBadges()
   await loadPage()
 }
