@@ -6,6 +6,7 @@
 //   GET  /api/<store>/category?dept=&limit= a department's items by popularity ('' = the whole store)
 //   GET  /api/<store>/search?q=&limit=     BM25 over item text (the store's ordinary search)
 //   GET  /api/<store>/shoppers             a few real test users of the dataset, for the simulator
+//   GET  /api/<store>/replay?count=        the first `count` test users with 3-20 purchases, for the holdout demo
 //   POST /api/upload                       a catalog (+ optional events CSV) → a new store and its pack
 //   GET  /api/upload/<id>                  that upload's progress
 //   GET  /packs/<store>/…                  the store's catalog pack (demo/packs.ts)
@@ -86,6 +87,14 @@ export class Store {
    * departments, one word in most of their titles ("nail", "hair"). Small catalogs (an upload) take any
    * test user with a history when too few qualify.
    */
+  /** The first `count` test users with 3-20 purchases, in the split's order: no choice by taste (the holdout demo). */
+  replay(count: number): Shopper[] {
+    return this.testRows
+      .filter((row) => row.hist.length >= 3 && row.hist.length <= 20)
+      .slice(0, count)
+      .map((row) => ({ id: row.user, label: `#${row.user}`, history: row.hist.map((i) => this.products[i]!), next: this.products[row.target]! }))
+  }
+
   shoppers(count = 8): Shopper[] {
     const picked: Shopper[] = []
     const seen = new Set<string>()
@@ -209,6 +218,8 @@ export function storeApi(dataDir: string) {
         return send(res, 200, { items: store.search(q.get('q') ?? '', clamp(q.get('limit'), 60)) })
       case 'shoppers':
         return send(res, 200, { shoppers: store.shoppers() })
+      case 'replay':
+        return send(res, 200, { shoppers: store.replay(clamp(q.get('count'), 24)) })
       default:
         return send(res, 404, { error: 'no such endpoint' })
     }

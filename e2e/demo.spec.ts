@@ -42,9 +42,9 @@ async function catalogRead(page: Page) {
   return { asked: Number(m![1]), missing: Number(m![2]), files: Number(m![3]), text }
 }
 
-async function open(page: Page) {
+async function open(page: Page, url = DEMO) {
   await page.setViewportSize({ width: 1440, height: 1000 })
-  await page.goto(DEMO)
+  await page.goto(url)
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true', { timeout: 30_000 })
   // The model loaded (the download progress ran to 100 %).
   await expect(page.locator('#badges')).toContainText('ready', { timeout: 60_000 })
@@ -287,4 +287,26 @@ test('an uploaded catalog with the store\'s events: its pack\'s neighbours perso
   await expect(page.getByTestId('pack')).toContainText(await packOf(page, (await page.locator('body').getAttribute('data-store'))!))
   expect((await catalogRead(page)).missing).toBe(0)
   await shot(page, testInfo, 'uploaded-store')
+})
+
+test('the holdout: replayed shoppers split by inpage into two arms, NDCG@10 and clicks per arm', async ({ page }) => {
+  test.setTimeout(300_000)
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await open(page, `${DEMO}?holdout=4`)
+  const t0 = Date.now()
+  await page.locator('#holdout-run').click()
+  await expect(page.locator('#holdout-run')).toHaveText('Run again', { timeout: 240_000 })
+  console.log(`holdout demo: 4 shoppers replayed in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+  const rows = await page.locator('[data-testid="holdout-table"] tbody tr[data-arm]').evaluateAll((trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!)),
+  )
+  console.log(`holdout demo: ${JSON.stringify(rows)}`)
+  expect(rows.map((r) => r[0])).toEqual(['personalized', 'holdout'])
+  // Every replayed shopper landed in one arm, assigned by inpage.
+  expect(rows.reduce((s, r) => s + Number(r[1]), 0)).toBe(4)
+  for (const r of rows) if (Number(r[1]) > 0) expect(Number(r[2])).toBeGreaterThanOrEqual(0)
+  // The simulation leaves nothing: its history was in memory, its vector cache is deleted with the run.
+  expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name).filter((n) => n?.includes('holdout-sim')))).toEqual([])
+  expect(errors).toEqual([])
 })

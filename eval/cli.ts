@@ -1,5 +1,6 @@
 // `npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all] ...`
 // `npm run eval -- convert --events events.csv --items items.jsonl --out <dir>`
+// `npm run eval -- uplift --events export.csv` (eval/uplift.ts): the holdout's uplift on the store's own shoppers.
 // See eval/README.md. Built and started by scripts/run-ts.mjs.
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -11,6 +12,7 @@ import { DEFAULTS } from '../src/ranking/rerank'
 import { ITEM_KNN_DEFAULTS } from './baselines'
 import { convertFiles } from './convert'
 import { ENCODINGS, parseEncoding, type Encoding } from './input'
+import { upliftMain } from './uplift'
 import { DEFAULT_OPTIONS, coverageWarning, evaluate, setup, type EvalOptions, type Protocol, type Split } from './harness'
 import { loadModel } from './model-node'
 import { markdown, svg } from './report'
@@ -30,6 +32,7 @@ export const USAGE = `usage:
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
                   [--model public/models/inpage-sci-v1] [--catalog <pack dir> [--history-records track|none]] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3] [--encoding utf-8|latin1]
+  npm run eval -- uplift --events <analytics export.csv> [--mde 0.05] [--power 0.8] [--seed 1] [--json]
   npm run eval -- --help`
 
 export { UsageError }
@@ -141,6 +144,7 @@ function progressBar(label: string) {
 }
 
 export async function main(argv: readonly string[]) {
+  if (argv[0] === 'uplift') return upliftMain(argv.slice(1))
   const cmd = parseCommand(argv)
   if (cmd.command === 'help') return console.log(USAGE)
   if (cmd.command === 'convert') {

@@ -30,11 +30,25 @@ const lib = (entry, formats, fileName, extra = {}) =>
   })
 
 await lib('src/index.ts', ['es'], 'inpage.js')
+// inpage/consent: the consent-platform adapters, their own file so the main entry grows by nothing.
+await lib('src/consent/index.ts', ['es'], 'inpage-consent.js')
 // Vite needed @vite-ignore to leave the worker URL alone; a consuming bundler must see the plain
 // `new URL('./inpage.worker.js', import.meta.url)` to emit the worker, so blank the comment out
 // (same length, so the source map stays right).
 const esm = `${dist}/inpage.js`
 writeFileSync(esm, readFileSync(esm, 'utf8').replace(/\/\* @vite-ignore \*\//g, (m) => ' '.repeat(m.length)))
+// `npx inpage uplift` (bin/inpage.ts): plain Node, no dependency, one file.
+await build({
+  ...common,
+  build: {
+    ssr: `${root}bin/inpage.ts`,
+    outDir: dist,
+    emptyOutDir: false,
+    target: 'node20',
+    minify: false,
+    rollupOptions: { output: { entryFileNames: 'inpage-cli.mjs', format: 'es', banner: '#!/usr/bin/env node' } },
+  },
+})
 // Classic scripts have no import.meta: the IIFE finds its worker through document.currentScript.
 await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.meta.url': 'self.location.href' } })
 // Two ORT wasm builds, one JS: the plain SIMD-threaded build (14 MB, 2.3 MB brotli) runs the WASM

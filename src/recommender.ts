@@ -23,6 +23,8 @@ export interface CatalogPin {
   /** The pack's public key, as `npm run catalog` prints it (pack.json's `signature.publicKey`). */
   publicKey: PackKey
 }
+import { assign, holdoutResult, validateExperiment, type ExperimentOptions, type ExperimentStatus } from './experiment'
+import { Analytics, validateAnalytics, type AnalyticsOptions, type ImpressionEvent, type SelectEvent } from './analytics'
 
 export interface RecommenderOptions {
   /** Separates stores of several recommenders on one origin. Default 'default'. */
@@ -54,6 +56,10 @@ export interface RecommenderOptions {
   maxCandidates?: number
   /** Defaults for every rerank() call. */
   rerankDefaults?: RerankOptions
+  /** A built-in holdout: `{ name, holdout: 0.1 }` shows 10 % of shoppers the server's order (README: "Adopting inpage"). */
+  experiment?: ExperimentOptions
+  /** `{ ga4: true }` also pushes the impression and select events to `window.dataLayer`. Default: events only. */
+  analytics?: AnalyticsOptions
 }
 
 export interface RecommenderStatus {
@@ -70,6 +76,8 @@ export interface RecommenderStatus {
   disposed: boolean
   /** The engine: state, backend that ran and why the others were dropped, threads, load progress. */
   engine: EngineStatus
+  /** With the `experiment` option: this shopper's arm (this page's until storage opened: see ready()). */
+  experiment?: ExperimentStatus
 }
 
 export interface RecommenderEvents extends Record<string, unknown> {
@@ -80,6 +88,10 @@ export interface RecommenderEvents extends Record<string, unknown> {
   error: { name: string; message: string }
   /** Model download progress: `loaded` never decreases; the last event has percent 100. */
   progress: Progress
+  /** A rerank() answered: the list as it is to be shown, with the arm. For the site's analytics. */
+  impression: ImpressionEvent
+  /** track() recorded a click on an item of a list shown: its list, position and arm. */
+  select: SelectEvent
 }
 
 export interface Recommender {
@@ -123,6 +135,8 @@ function checkOptions(o: RecommenderOptions) {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw invalidOptions(`retention.${k} must be a positive number`)
   }
   if (o.storage !== undefined && o.storage !== 'auto' && o.storage !== 'memory') throw invalidOptions("storage must be 'auto' or 'memory'")
+  if (o.experiment !== undefined) validateExperiment(o.experiment)
+  validateAnalytics(o.analytics)
   if (o.rerankDefaults !== undefined) validateRerankOptions(o.rerankDefaults, 'rerankDefaults.')
   if (o.backend !== undefined && !['auto', 'webgpu', 'wasm'].includes(o.backend)) throw invalidOptions("backend must be one of 'auto', 'webgpu', 'wasm'")
   if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw invalidOptions('model must be the URL of the model folder')
@@ -164,6 +178,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     retention: options.retention,
     consent: options.consent,
     storage: options.storage,
+    shopperKey: options.experiment !== undefined,
     onChange: (source) => emitter.emit('history', { source }),
     onConsent: (state) => emitter.emit('consent', { state }),
     onError: (e) => emitter.emit('error', e),
@@ -172,6 +187,11 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     if (disposed) throw new InPageError('DisposedError', 'this recommender was disposed')
   }
   const name = options.name ?? 'default'
+  const experiment = options.experiment && validateExperiment(options.experiment)
+  const analytics = new Analytics(
+    { impression: (e) => emitter.emit('impression', e), select: (e) => emitter.emit('select', e) },
+    validateAnalytics(options.analytics),
+  )
   const defaults = validateRerankOptions(options.rerankDefaults, 'rerankDefaults.')
   const catalog: { url: string; publicKey?: PackKey } | undefined = typeof options.catalog === 'string' ? { url: options.catalog } : options.catalog
   const engine = options.model
@@ -211,6 +231,16 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     const t0 = performance.now()
     const candidates = validateCandidates(raw, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES)
     const o: RerankOptions = { ...defaults, ...validateRerankOptions(callOptions) }
+    // Both arms run the model the same way; the holdout's answer is then swapped for the server's order.
+    let result = await rank(candidates, o, t0)
+    const key = experiment && (await history.shopperKey())
+    const variant = key ? assign(key.id, experiment) : 'personalized'
+    if (key) result = variant === 'holdout' ? holdoutResult(result, candidates, o.k) : { ...result, variant }
+    if (!disposed) analytics.impression(result, o.surface, variant)
+    return result
+  }
+
+  async function rank(candidates: Candidate[], o: RerankOptions, t0: number): Promise<RerankResult> {
     const started = epoch
     const plain = (why: Why, error?: { name: string; message: string }): RerankResult => ({
       ...serverOrder(candidates, o.k),
@@ -273,6 +303,11 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     }
   }
 
+  function experimentStatus(): { experiment?: ExperimentStatus } {
+    const key = experiment && history.keyNow()
+    return key ? { experiment: { ...experiment, variant: assign(key.id, experiment), kept: key.kept } } : {}
+  }
+
   return {
     rerank,
     async warmUp(o) {
@@ -285,6 +320,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     async track(event) {
       alive()
       const e = validateEvent(event)
+      analytics.track(e)
       await history.add(e)
       // The item is on the page: its pack record is taken now and kept with the history (never fetched later for it).
       if (engine && e.itemId && e.item && history.consent !== 'denied')
@@ -295,7 +331,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       if (!CONSENT.includes(state)) throw new InPageError('ConsentError', `consent must be one of ${CONSENT.join(', ')}`)
       // Synchronously, in this order: the history stops (memory now, database next), then the worker's work.
       const erased = history.setConsent(state)
-      if (state === 'denied') cancelEngine()
+      if (state === 'denied') cancelEngine(), analytics.clear()
       await erased
       // The item-vector cache is keyed by the ids of items this shopper saw: denied keeps none of it.
       if (state === 'denied') await eraseDerived()
@@ -307,10 +343,11 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     async forget() {
       const erased = history.forget()
       cancelEngine()
+      analytics.clear()
       await erased
       await eraseDerived()
     },
-    status: () => ({ ...history.status(), disposed, engine: engine?.status ?? { state: 'idle' } }),
+    status: () => ({ ...history.status(), disposed, engine: engine?.status ?? { state: 'idle' }, ...experimentStatus() }),
     ready: () => history.opened,
     flush: () => history.flush(),
     on: (name, listener) => emitter.on(name, listener),

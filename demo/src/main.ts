@@ -6,6 +6,7 @@ import { $, download, fill, h, hue } from './dom'
 import { MAX_ITEMS, parseCatalog, toCsv, toItemsJsonl, type Product } from './catalog-file'
 import type { Shopper } from '../store-server'
 import { MODEL_URL } from '../stores'
+import { renderHoldout } from './holdout'
 
 const SHOWN = 20
 const CANDIDATES = 60
@@ -281,6 +282,7 @@ const WHY: Record<Why, string> = {
   'model-error': 'Model unavailable: server order',
   'engine-error': 'Engine fault: server order',
   'no-model': 'No model configured: server order',
+  holdout: 'In the experiment’s holdout: server order',
 }
 
 function renderWhy() {
@@ -756,6 +758,7 @@ async function openStore(id: string) {
   state.shoppers = shoppers.shoppers
   renderStoreChrome()
   renderSimulator()
+  renderHoldout({ storeApi, toCandidate, snapshot, model: MODEL_URL, catalog: summary.pack.url, candidates: CANDIDATES })
   renderBadges()
   await loadPage()
 }

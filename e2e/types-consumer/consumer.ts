@@ -11,3 +11,12 @@ export async function use(): Promise<[RerankResult, EngineInfo | undefined, Expo
   const e = new InPageError('EngineError', 'x')
   return [out, rec.status().engine.info ?? (e.name === 'EngineError' ? undefined : undefined), await rec.exportData()]
 }
+
+// Issue 28: the holdout, the analytics events and the consent adapters (their own entry, inpage/consent).
+import { linkConsent, type ConsentLink } from 'inpage/consent'
+import type { ImpressionEvent, SelectEvent, Variant } from 'inpage'
+const tested = createRecommender({ experiment: { name: 'rail-2026', holdout: 0.1 }, analytics: { ga4: true } })
+tested.on('impression', (e: ImpressionEvent) => e.items.length)
+tested.on('select', (e: SelectEvent) => e.position)
+export const arm: Variant | undefined = tested.status().experiment?.variant
+export const link: ConsentLink = linkConsent(tested, { platform: 'tcf', notApplicable: 'pending' })

@@ -11,7 +11,11 @@ export interface AutoWired {
   embed?: Embed
 }
 
-/** Reads data-model, data-catalog (and data-catalog-key), data-consent, data-backend, data-wasm-paths, data-name, data-dwell-ms, data-budget-ms. */
+/**
+ * Reads data-model, data-catalog (and data-catalog-key), data-consent, data-backend, data-wasm-paths, data-name,
+ * data-dwell-ms, data-budget-ms, data-experiment with data-holdout (the holdout), data-ga4 (the GA4 bridge). The
+ * analytics events reach the page as DOM events on `document`: `inpage:impression` and `inpage:select` (detail: the event).
+ */
 export function autoWire(script: HTMLScriptElement | null): AutoWired {
   // Whatever the attributes say, the page keeps working and window.InPage stays defined.
   try {
@@ -36,7 +40,12 @@ function wireFromAttributes(script: HTMLScriptElement | null): AutoWired {
     // data-catalog-key: the pack's public key as `npm run catalog` prints it (JSON), pinning the pack like SRI.
     o.catalog = d.catalogKey ? { url, publicKey: JSON.parse(d.catalogKey) as PackKey } : url
   }
+  // A bad name or share is refused by createRecommender (InvalidOptionsError), like any other option.
+  if (d.experiment !== undefined) o.experiment = { name: d.experiment, holdout: d.holdout === undefined ? Number.NaN : Number(d.holdout) }
+  if (d.ga4 !== undefined) o.analytics = { ga4: true }
   const recommender = createRecommender(o)
+  for (const name of ['impression', 'select'] as const)
+    recommender.on(name, (detail) => document.dispatchEvent(new CustomEvent(`inpage:${name}`, { detail })))
   const num = (v?: string) => (v && Number(v) >= 0 ? Number(v) : undefined)
   const embed = wire(recommender, { dwellMs: num(d.dwellMs), budgetMs: num(d.budgetMs) })
   const go = () => void embed.refresh().catch((e) => console.warn('inpage:', e))

@@ -6,6 +6,7 @@ import { defaults } from '../defaults'
 import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, StoredEvent } from '../types'
 import { requestPersistence } from './persist'
 import { deleteDatabase } from './idb'
+import { newShopperKey } from '../experiment'
 import { openEventStore, SCHEMA_VERSION, type EventKey, type EventStore, type PrunePolicy } from './store'
 
 export const DEFAULT_RETENTION = defaults.retention
@@ -17,6 +18,11 @@ export interface HistoryOptions {
   /** The site's current consent decision, if it has one. */
   consent?: ConsentState
   storage?: 'auto' | 'memory'
+  /**
+   * Keep a random shopper key for the holdout (src/experiment.ts): in memory while consent is pending,
+   * stored beside the events only under a grant, replaced by a fresh one by forget() and a denial.
+   */
+  shopperKey?: boolean
   now?: () => number
   onChange?: (source: 'local' | 'remote') => void
   onConsent?: (state: ConsentState) => void
@@ -47,6 +53,8 @@ export interface HistoryExport {
   storage: StorageKind
   retention: Required<RetentionOptions>
   events: StoredEvent[]
+  /** With an experiment: the holdout's random key, and whether it is stored ('device') or this page's only. */
+  shopperKey?: { id: string; kept: 'device' | 'page' }
 }
 
 type Notice = { type: 'events' } | { type: 'forget' } | { type: 'consent'; state: ConsentState }
@@ -97,6 +105,9 @@ export class ShopperHistory {
   private consentCalls = 0
   /** Bumped by every erase: a write in progress stops at its next batch. */
   private erasures = 0
+  /** The holdout's key (with the shopperKey option): this page's until a grant stores it or adopts the stored one. */
+  private key: string | undefined
+  private keyStored = false
 
   constructor(private readonly opts: HistoryOptions) {
     this.now = opts.now ?? Date.now
@@ -105,6 +116,7 @@ export class ShopperHistory {
       maxAgeDays: opts.retention?.maxAgeDays ?? DEFAULT_RETENTION.maxAgeDays,
     }
     this.state = opts.consent ?? (gpcOn() ? 'denied' : 'pending')
+    if (opts.shopperKey) this.key = newShopperKey()
     this.opened = this.serial(() => this.open())
   }
 
@@ -131,6 +143,7 @@ export class ShopperHistory {
       else {
         if (this.state === 'granted' && meta?.consent !== 'granted') await this.persistGrant(store)
         if (this.state === 'granted') this.askPersistence()
+        if (this.state === 'granted') await this.keepKey(store)
         await this.prune(store)
       }
     } catch (err) {
@@ -144,6 +157,33 @@ export class ShopperHistory {
     this.store = store
     this.storeKind = store?.kind ?? (fallbackReason ? 'memory' : 'indexeddb')
     this.fallbackReason = fallbackReason
+  }
+
+  /** Under a grant: adopt the key stored by an earlier page (or another tab), else store this page's. */
+  private async keepKey(store: EventStore) {
+    if (!this.key) return
+    const stored = await store.getShopperKey()
+    if (stored) this.key = stored
+    else await store.setShopperKey(this.key)
+    this.keyStored = true
+  }
+
+  /** The holdout's key once storage has opened (so a stored key has been read), and where it is kept. */
+  async shopperKey(): Promise<{ id: string; kept: 'device' | 'page' } | undefined> {
+    await this.opened
+    return this.keyNow()
+  }
+
+  /** The key as of now, without waiting for storage (status()). */
+  keyNow(): { id: string; kept: 'device' | 'page' } | undefined {
+    return this.key ? { id: this.key, kept: this.keyStored ? 'device' : 'page' } : undefined
+  }
+
+  /** Erased: a fresh key, this page's only, that nothing links to the old one. */
+  private renewKey() {
+    if (!this.key) return
+    this.key = newShopperKey()
+    this.keyStored = false
   }
 
   private async persistGrant(store: EventStore) {
@@ -313,6 +353,7 @@ export class ShopperHistory {
           if (!this.store) return
           await this.persistGrant(this.store)
           this.askPersistence()
+          await this.keepKey(this.store)
           const pending = this.unsaved.splice(0)
           if (pending.length) await this.write(pending)
           else this.cache = undefined
@@ -340,6 +381,7 @@ export class ShopperHistory {
       retention: { ...this.retention },
       // Everything stored, whatever the consent now: the shopper asked to see it.
       events: await this.snapshot(() => this.state !== 'denied'),
+      ...(this.key ? { shopperKey: this.keyNow()! } : {}),
     }
   }
 
@@ -362,6 +404,7 @@ export class ShopperHistory {
 
   private dropMemory() {
     this.erasures++
+    this.renewKey()
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     for (const q of this.queue.splice(0)) q.done()
@@ -389,6 +432,7 @@ export class ShopperHistory {
       this.cache = undefined
       this.opts.onChange?.('remote')
     } else if (n.type === 'forget') {
+      this.renewKey()
       for (const q of this.queue.splice(0)) q.done()
       this.unsaved = []
       this.cache = undefined

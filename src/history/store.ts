@@ -6,6 +6,7 @@ import { promisifyRequest } from 'idb-keyval'
 import type { StoredEvent } from '../types'
 import { EVENT_TYPES } from './events'
 import { parseCategoryPath } from '../ranking/text'
+import { isShopperKey } from '../experiment'
 import { databaseExists, deleteDatabase, hasIndexedDB, openKvStore, type KvStore } from './idb'
 
 /** Current schema. 1 = one array under the key 'history' (the first prototype); 2 = a key per event. */
@@ -35,8 +36,20 @@ export interface EventStore {
   prune(policy: PrunePolicy, extra?: number): Promise<number>
   getMeta(): Promise<Meta | undefined>
   setMeta(meta: Meta): Promise<void>
+  /** The holdout's shopper key (src/experiment.ts), stored under the key 'experiment'; undefined when absent or malformed. */
+  getShopperKey(): Promise<string | undefined>
+  setShopperKey(key: string): Promise<void>
   /** Erases every byte this store holds. */
   destroy(): Promise<void>
+}
+
+/** The record `{ id }` holding the holdout's shopper key: outside the event range, so list() never sees it. */
+export const SHOPPER_KEY = 'experiment'
+
+/** A stored key another script may have written: only 32 hex digits are taken. */
+function readShopperKey(v: unknown): string | undefined {
+  const id = v && typeof v === 'object' ? (v as { id?: unknown }).id : undefined
+  return isShopperKey(id) ? id : undefined
 }
 
 const EVENT_RANGE = () => IDBKeyRange.bound(['e'], ['e', []])
@@ -130,6 +143,16 @@ export class IdbEventStore implements EventStore {
       return promisifyRequest(s.transaction)
     })
   }
+  async getShopperKey() {
+    const v = await this.kv.use('readonly', (s) => promisifyRequest(s.get(SHOPPER_KEY)) as Promise<unknown>)
+    return readShopperKey(v)
+  }
+  setShopperKey(key: string) {
+    return this.kv.use('readwrite', (s) => {
+      s.put({ id: key }, SHOPPER_KEY)
+      return promisifyRequest(s.transaction)
+    })
+  }
   async destroy() {
     this.kv.close()
     await deleteDatabase(this.dbName)
@@ -141,6 +164,7 @@ export class MemoryEventStore implements EventStore {
   readonly kind = 'memory'
   private rows: [EventKey, StoredEvent][] = []
   private meta: Meta | undefined
+  private shopperKey: string | undefined
   async append(rows: [EventKey, StoredEvent][]) {
     for (const r of rows) this.rows.push(r) // no push(...rows): a burst would overflow the stack
     this.rows.sort((a, b) => compareKeys(a[0], b[0]))
@@ -159,8 +183,15 @@ export class MemoryEventStore implements EventStore {
   async setMeta(meta: Meta) {
     this.meta = meta
   }
+  async getShopperKey() {
+    return this.shopperKey
+  }
+  async setShopperKey(key: string) {
+    this.shopperKey = key
+  }
   async destroy() {
     this.rows = []
+    this.shopperKey = undefined
     this.meta = undefined
   }
 }

@@ -81,7 +81,8 @@ export interface RankedItem {
   reasons: Reason[]
 }
 
-export type Why = 'personalized' | 'no-history' | 'consent' | 'warming-up' | 'budget' | 'engine-error' | 'model-error' | 'no-model'
+/** 'holdout': the model would have personalized, but this shopper is in the experiment's holdout (src/experiment.ts). */
+export type Why = 'personalized' | 'no-history' | 'consent' | 'warming-up' | 'budget' | 'engine-error' | 'model-error' | 'no-model' | 'holdout'
 
 export interface Coverage {
   k: number
@@ -99,4 +100,6 @@ export interface RerankResult {
   coverage: Coverage
   /** Set when `why` is an error: the error's name and message. */
   error?: { name: string; message: string }
+  /** With the `experiment` option: the arm that ran ('holdout' is shown the server's order). */
+  variant?: 'personalized' | 'holdout'
 }
