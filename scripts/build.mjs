@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { precompressDir } from './precompress.mjs'
+import { buildCli } from './build-cli.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = `${root}dist`
@@ -23,7 +24,8 @@ const lib = (entry, formats, fileName, extra = {}) =>
       emptyOutDir: false,
       target: 'es2022',
       minify: true,
-      sourcemap: true,
+      // Maps for debugging here, without a sourceMappingURL comment: the package does not carry them.
+      sourcemap: 'hidden',
       lib: { entry: `${root}${entry}`, formats, fileName: () => fileName, name: 'InPage' },
       ...extra.build,
     },
@@ -83,4 +85,6 @@ const cacheDir = `${root}node_modules/.cache/inpage-precompressed`
 const t0 = Date.now()
 // The model folders' copies go to dist/models/: training lists every file of public/models/<name> in its manifest.
 const n = (await precompressDir(dist, cacheDir)).length + (await precompressDir(`${root}public/models`, cacheDir, `${dist}/models`)).length
+// After the precompressed copies: the CLI runs in Node, nothing serves it.
+await buildCli(root, dist)
 console.log(`built dist/; ${n} files precompressed (.br, .gz) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)

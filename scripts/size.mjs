@@ -1,6 +1,7 @@
 // Size budgets, enforced by `npm test`: brotli size of what users download, and the model's bytes.
 import { brotliCompressSync, constants } from 'node:zlib'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 
 const kB = (n) => `${(n / 1024).toFixed(1)} kB`
 const brotli = (f) => brotliCompressSync(readFileSync(f), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length
@@ -56,5 +57,15 @@ if (missing.length) {
   const ok = bytes <= FIRST_VISIT_BUDGET
   failed ||= !ok
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${'first visit with a pack (.br as sent)'.padEnd(36)} ${'6 files'.padEnd(24)} ${(bytes / 1e6).toFixed(2).padStart(6)} MB (budget 2.90 MB + 0.1 MB for pack shards)`)
+}
+// The npm package (issue 24): what `npm pack` would publish, general model included, ≤ 30 MB as a tarball.
+// e2e/package.spec.ts checks the same on the real tarball, and what it carries.
+const TARBALL_BUDGET = 30_000_000
+{
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const [pack] = JSON.parse(execFileSync(npm, ['pack', '--dry-run', '--json', '--silent'], { encoding: 'utf8', maxBuffer: 1 << 26 }))
+  const ok = pack.size <= TARBALL_BUDGET
+  failed ||= !ok
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${'npm package (tarball)'.padEnd(36)} ${`${pack.entryCount} files`.padEnd(24)} ${(pack.size / 1e6).toFixed(2).padStart(6)} MB (budget ${(TARBALL_BUDGET / 1e6).toFixed(2)} MB; ${(pack.unpackedSize / 1e6).toFixed(1)} MB unpacked)`)
 }
 if (failed) process.exit(1)

@@ -1,0 +1,175 @@
+// The package as a store gets it from the registry: `npm pack`, installed into a fresh folder outside the
+// repository (its dependencies from npm, nothing from this checkout), then `npx inpage convert`, `catalog`
+// and `assets` there, and a personalized rerank in Chromium from the files `assets` wrote.
+import { test, expect } from '@playwright/test'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { extname, join, normalize, resolve } from 'node:path'
+import { catalogItem, categoryKey, datasetDir, readInterFile, readItemsFile, type CatalogItem } from '../eval/data'
+import { ISOLATION_HEADERS } from '../scripts/headers.mjs'
+
+test.describe.configure({ mode: 'serial' })
+
+const REPO = resolve('.')
+// The optional peers at the repository's own versions (already in npm's cache after `npm ci`).
+const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')).packages
+const PEERS = ['@duckdb/node-api', 'onnxruntime-node'].map((p) => `${p}@${lock[`node_modules/${p}`].version}`)
+const CATEGORIES = ['Glassware & Labware', 'Adhesives & Sealants']
+
+let tmp = ''
+let store = ''
+let tarball = ''
+
+/** A child process with none of the calling npm's `npm_*` settings (they would point it back at this repository). */
+function sh(cmd: string, args: string[], cwd: string) {
+  const env: Record<string, string> = { ONNXRUNTIME_NODE_INSTALL: 'skip', PUPPETEER_SKIP_DOWNLOAD: '1' }
+  for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith('npm_') && v !== undefined) env[k] = v
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 300_000 })
+  return { status: r.status, out: `${r.stdout}\n${r.stderr}` }
+}
+const npx = (args: string[]) => sh('npx', ['--no', '--', 'inpage', ...args], store)
+const ok = (r: { status: number | null; out: string }) => {
+  expect(r.status, r.out).toBe(0)
+  return r.out
+}
+
+test.beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'inpage-package-'))
+  store = join(tmp, 'store')
+  mkdirSync(store)
+  ok(sh('npm', ['pack', '--silent', '--pack-destination', tmp], REPO))
+  tarball = join(tmp, readdirSync(tmp).find((f) => f.endsWith('.tgz'))!)
+  writeFileSync(join(store, 'package.json'), JSON.stringify({ name: 'a-store', private: true, type: 'module' }))
+})
+test.afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true })
+})
+
+test('the tarball carries brotli copies of the large files only, no source maps, and weighs ≤ 30 MB', () => {
+  const files = ok(sh('tar', ['-tzf', tarball], tmp)).split('\n').filter(Boolean)
+  expect(statSync(tarball).size).toBeLessThanOrEqual(30_000_000)
+  expect(files.filter((f) => /\.(map|gz)$/.test(f))).toEqual([])
+  expect(files.filter((f) => /\.(wasm|onnx)$/.test(f))).toEqual([])
+  for (const f of ['bin/inpage.mjs', 'dist/inpage.js', 'dist/inpage.worker.js', 'dist/cli/catalog.mjs', 'dist/ort/ort-wasm-simd-threaded.wasm.br', 'dist/models/inpage-general-v1/encoder.int8.onnx.br'])
+    expect(files).toContain(`package/${f}`)
+  // The other model and anything of this repository's own (sources, tests, data) stay out.
+  expect(files.filter((f) => /inpage-sci-v1|^package\/(src|workers|catalog|eval|e2e|test|training)\//.test(f))).toEqual([])
+})
+
+test('installed from the tarball: convert runs at once, catalog names its missing peers, then builds a pack; assets writes the site', () => {
+  test.setTimeout(600_000)
+  ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], store))
+  // A frontend's install: the package and its two small dependencies, no ORT, no DuckDB.
+  expect(readdirSync(join(store, 'node_modules')).filter((f) => !f.startsWith('.')).sort()).toEqual(['@huggingface', 'idb-keyval', 'inpage'])
+
+  // A store's logs: two category pages of the shared dataset and the shoppers who bought there.
+  const items = readItemsFile(datasetDir()).filter((r) => CATEGORIES.includes(categoryKey(r.categories)))
+  const byCat = CATEGORIES.map((c) => items.filter((r) => categoryKey(r.categories) === c).slice(0, 40))
+  const keep = new Map(byCat.flat().map((r) => [r.item, r]))
+  const raw = join(tmp, 'logs')
+  mkdirSync(raw)
+  writeFileSync(
+    join(raw, 'items.jsonl'),
+    [...keep.values()].map((r) => JSON.stringify({ id: r.asin, title: r.title, brand: r.brand, categories: r.categories, description: (r.description ?? '').slice(0, 200) || null })).join('\n') + '\n',
+  )
+  const rows = ['user,item,timestamp']
+  for (const [u, row] of readInterFile(datasetDir(), 'valid').entries()) {
+    const seen = [...row.hist, row.target].filter((i) => keep.has(i))
+    seen.forEach((i, j) => rows.push(`u${u},${keep.get(i)!.asin},${1_600_000_000 + 3600 * j}`))
+  }
+  writeFileSync(join(raw, 'events.csv'), rows.join('\n') + '\n')
+
+  ok(npx(['convert', '--events', join(raw, 'events.csv'), '--items', join(raw, 'items.jsonl'), '--out', 'data', '--min-events', '1']))
+  expect(existsSync(join(store, 'data/items.jsonl'))).toBe(true)
+
+  const missing = npx(['catalog', '--data', 'data', '--out', 'public/packs/store'])
+  expect(missing.status, missing.out).toBe(1)
+  expect(missing.out).toContain('npm install @duckdb/node-api onnxruntime-node')
+  expect(existsSync(join(store, 'public'))).toBe(false)
+  expect(npx(['eval', '--data', 'data']).out).toContain('npm install onnxruntime-node')
+
+  ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...PEERS], store))
+  const built = ok(npx(['catalog', '--data', 'data', '--out', 'public/packs/store']))
+  expect(built).toMatch(/wrote public\/packs\/store: pack \S+ for inpage-general-v1@/)
+  const site = ok(npx(['assets', 'public/inpage']))
+  expect(site).toContain('<script src="/inpage/inpage.iife.js" data-model="/inpage/models/inpage-general-v1/"')
+  expect(site).toContain('Cross-Origin-Embedder-Policy: require-corp')
+  for (const f of ['inpage.iife.js', 'inpage.worker.js', 'ort/ort-wasm-simd-threaded.wasm', 'ort/ort-wasm-simd-threaded.wasm.br', 'models/inpage-general-v1/manifest.json', 'models/inpage-general-v1/encoder.int8.onnx.br'])
+    expect(existsSync(join(store, 'public/inpage', f)), f).toBe(true)
+})
+
+test('each verb imports exactly the optional peers bin/peers.mjs names for it', async () => {
+  const { VERB_PEERS } = await import('../bin/peers.mjs')
+  // A bundle and the chunks it imports, as text.
+  const graph = (file: string, seen = new Set<string>()): string => {
+    if (seen.has(file)) return ''
+    seen.add(file)
+    const text = readFileSync(file, 'utf8')
+    const chunks = [...text.matchAll(/from "(\.\/chunks\/[^"]+|\.\/[^"]+\.mjs)"/g)].map((m) => join(file, '..', m[1]!))
+    return text + chunks.map((c) => graph(c, seen)).join('')
+  }
+  const peers = ['@duckdb/node-api', 'onnxruntime-node']
+  const uses = (text: string) => peers.filter((p) => text.includes(`"${p}"`))
+  expect(uses(graph('dist/cli/catalog.mjs'))).toEqual(VERB_PEERS.catalog)
+  expect(uses(graph('dist/cli/eval.mjs'))).toEqual(VERB_PEERS.eval)
+  // convert runs from eval's bundle: it must not load onnxruntime-node at import (eval/model-node.ts loads it lazily).
+  expect(graph('dist/cli/eval.mjs')).not.toMatch(/^(const|var|let) \w+ = createRequire\(import\.meta\.url\)\("onnxruntime-node"\)/m)
+})
+
+/** The store's static server: public/, the isolation headers, `.br` copies when the browser takes br. */
+function serve(root: string): Promise<{ server: Server; origin: string }> {
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' }
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname))
+    let file = join(root, path.endsWith('/') ? `${path}index.html` : path)
+    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end()
+    const headers: Record<string, string> = { ...ISOLATION_HEADERS, 'Content-Type': types[extname(file)] ?? 'application/octet-stream' }
+    if (/\bbr\b/.test(String(req.headers['accept-encoding'])) && existsSync(`${file}.br`)) {
+      file = `${file}.br`
+      headers['Content-Encoding'] = 'br'
+    }
+    res.writeHead(200, headers).end(readFileSync(file))
+  })
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, origin: `http://127.0.0.1:${(server.address() as { port: number }).port}` })))
+}
+
+test('a plain page with the script tag from `assets` and the pack from `catalog` personalizes a category page', async ({ page }) => {
+  test.setTimeout(120_000)
+  const pub = join(store, 'public')
+  test.skip(!existsSync(join(pub, 'inpage/inpage.iife.js')), 'needs the previous test')
+  writeFileSync(
+    join(pub, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><title>store</title>\n' +
+      '<script src="/inpage/inpage.iife.js" data-model="/inpage/models/inpage-general-v1/" data-catalog="/packs/store/" data-consent="granted" data-backend="wasm"></script>\n',
+  )
+  const { server, origin } = await serve(pub)
+  try {
+    const elsewhere: string[] = []
+    page.on('request', (r) => void (new URL(r.url()).origin !== origin && elsewhere.push(r.url())))
+    await page.goto(`${origin}/`)
+    await page.waitForFunction(() => 'InPage' in window && (window as unknown as { InPage: { recommender?: unknown } }).InPage.recommender)
+    const [glass, glue] = CATEGORIES.map((c) => readItemsFile(join(store, 'data')).filter((r) => categoryKey(r.categories) === c).map((r) => catalogItem(r, 0)))
+    const seen = glass!.slice(0, 3)
+    const cands: CatalogItem[] = [...glue!.slice(0, 6), ...glass!.slice(3, 9)]
+    const out = await page.evaluate(
+      async ({ seen, cands }) => {
+        const rec = (window as unknown as { InPage: { recommender: import('../src/index').Recommender } }).InPage.recommender
+        for (const it of seen) await rec.track({ type: 'purchase', itemId: it.id, item: { title: it.title, category: it.category } })
+        await rec.warmUp()
+        return rec.rerank(cands as never, { surface: 'category', budgetMs: 60_000 })
+      },
+      { seen, cands },
+    )
+    expect(out.why).toBe('personalized')
+    expect(out.personalized).toBe(true)
+    expect(out.items.map((i) => i.id).sort()).toEqual(cands.map((c) => c.id).sort())
+    // The server put the adhesives first; a glassware buyer's order lifts glassware into the top half.
+    const glassIds = new Set(glass!.map((g) => g.id))
+    expect(out.items.slice(0, 6).filter((i) => glassIds.has(i.id)).length).toBeGreaterThan(0)
+    expect(elsewhere).toEqual([])
+  } finally {
+    server.close()
+  }
+})
