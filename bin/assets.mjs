@@ -46,20 +46,12 @@ function emit(dir, name, bytes, br) {
   if (br || (COMPRESSIBLE.test(name) && bytes.length >= 1024)) put(join(dir, `${name}.br`), br ?? brotli(bytes))
 }
 
-export async function assets(argv) {
-  let parsed
-  try {
-    parsed = parseArgs({ args: argv, options: { base: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
-  } catch (e) {
-    throw new UsageError(`${e.message}\n${ASSETS_USAGE}`)
-  }
-  if (parsed.values.help) return console.log(ASSETS_USAGE)
-  if (parsed.positionals.length !== 1) throw new UsageError(`assets takes one folder\n${ASSETS_USAGE}`)
-  const out = resolve(parsed.positionals[0])
-  const base = parsed.values.base ?? `/${basename(out)}/`
-  if (!/^(\/|https:\/\/)[\w\-./~%:]*\/$/.test(base) || base.includes('..'))
-    throw new UsageError(`--base is a URL path (or https URL) ending in /, got ${JSON.stringify(base)}\n${ASSETS_USAGE}`)
-
+/**
+ * Writes the site's files into `out` (made if missing): the library, the worker, ort/ and the general model,
+ * each large one with a `.br` copy. Refuses a symbolic link or a file where a folder goes, before writing
+ * anything. Used by `npx inpage assets` and by the Vite plugin (tools/vite.mjs).
+ */
+export function writeAssets(out) {
   // Every folder is checked before anything is read or written.
   const ort = join(out, 'ort')
   const model = join(out, 'models', GENERAL_MODEL)
@@ -89,6 +81,24 @@ export async function assets(argv) {
     emit(model, f, b, existsSync(br) ? readFileSync(br) : undefined)
     count(b.length)
   }
+  return { files, bytes }
+}
+
+export async function assets(argv) {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: { base: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+  } catch (e) {
+    throw new UsageError(`${e.message}\n${ASSETS_USAGE}`)
+  }
+  if (parsed.values.help) return console.log(ASSETS_USAGE)
+  if (parsed.positionals.length !== 1) throw new UsageError(`assets takes one folder\n${ASSETS_USAGE}`)
+  const out = resolve(parsed.positionals[0])
+  const base = parsed.values.base ?? `/${basename(out)}/`
+  if (!/^(\/|https:\/\/)[\w\-./~%:]*\/$/.test(base) || base.includes('..'))
+    throw new UsageError(`--base is a URL path (or https URL) ending in /, got ${JSON.stringify(base)}\n${ASSETS_USAGE}`)
+
+  const { files, bytes } = writeAssets(out)
   const headers = Object.entries(ISOLATION_HEADERS).map(([k, v]) => `  ${k}: ${v}`).join('\n')
   console.log(`inpage assets: wrote ${files} files (${(bytes / 1e6).toFixed(1)} MB, each large one with a .br copy) to ${out}
 

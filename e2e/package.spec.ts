@@ -100,6 +100,32 @@ test('installed from the tarball: convert runs at once, catalog names its missin
     expect(existsSync(join(store, 'public/inpage', f)), f).toBe(true)
 })
 
+test('publint and @arethetypeswrong/cli pass on the packed tarball', async () => {
+  const { publint } = await import('publint')
+  const { formatMessage } = await import('publint/utils')
+  const bytes = readFileSync(tarball)
+  const { messages, pkg } = await publint({ pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer }, level: 'suggestion', strict: true })
+  expect(messages.map((m) => `${m.type}: ${formatMessage(m, pkg)}`)).toEqual([])
+  // ESM only (type: module), so attw's esm-only profile: every entry's types must resolve under node16 (ESM) and
+  // bundler. The worker and the script tag are files to serve or hand to `new URL()`, not modules to import: no types.
+  const attw = [join(REPO, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--profile', 'esm-only', '--format', 'table-flipped']
+  ok(sh(process.execPath, [...attw, '--exclude-entrypoints', './inpage.worker.js', './inpage.iife.js'], tmp))
+})
+
+test('type-level tests through the exports map: the packed types, with misuse refused (bundler and node16 resolution)', () => {
+  test.skip(!existsSync(join(store, 'node_modules/inpage/package.json')), 'needs the install test')
+  const dir = join(store, 'types')
+  mkdirSync(dir, { recursive: true })
+  for (const f of readdirSync('e2e/package-types')) writeFileSync(join(dir, f), readFileSync(join('e2e/package-types', f)))
+  const tsc = join(REPO, 'node_modules/typescript/bin/tsc')
+  for (const config of ['tsconfig.json', 'tsconfig.node16.json']) ok(sh(process.execPath, [tsc, '-p', join(dir, config)], store))
+  // The check can fail: a consumer that misuses the API is refused.
+  writeFileSync(join(dir, 'consumer.ts'), `${readFileSync(join(dir, 'consumer.ts'), 'utf8')}\nimport { createRecommender as c } from 'inpage'\nc({ backend: 'cuda' })\n`)
+  const bad = sh(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], store)
+  expect(bad.status).not.toBe(0)
+  expect(bad.out).toContain("'\"cuda\"'")
+})
+
 test('each verb imports exactly the optional peers bin/peers.mjs names for it', async () => {
   const { VERB_PEERS } = await import('../bin/peers.mjs')
   // A bundle and the chunks it imports, as text.
@@ -118,13 +144,14 @@ test('each verb imports exactly the optional peers bin/peers.mjs names for it', 
   expect(graph('dist/cli/eval.mjs')).not.toMatch(/^(const|var|let) \w+ = createRequire\(import\.meta\.url\)\("onnxruntime-node"\)/m)
 })
 
-/** The store's static server: public/, the isolation headers, `.br` copies when the browser takes br. */
-function serve(root: string): Promise<{ server: Server; origin: string }> {
+/** The store's static server: the first of `roots` that has the file, the isolation headers, `.br` copies when the browser takes br. */
+function serve(...roots: string[]): Promise<{ server: Server; origin: string }> {
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' }
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname))
-    let file = join(root, path.endsWith('/') ? `${path}index.html` : path)
-    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end()
+    const found = roots.map((root) => [root, join(root, path.endsWith('/') ? `${path}index.html` : path)]).find(([root, f]) => f!.startsWith(root!) && existsSync(f!) && statSync(f!).isFile())
+    if (!found) return res.writeHead(404).end()
+    let file = found[1]!
     const headers: Record<string, string> = { ...ISOLATION_HEADERS, 'Content-Type': types[extname(file)] ?? 'application/octet-stream' }
     if (/\bbr\b/.test(String(req.headers['accept-encoding'])) && existsSync(`${file}.br`)) {
       file = `${file}.br`
@@ -169,6 +196,141 @@ test('a plain page with the script tag from `assets` and the pack from `catalog`
     const glassIds = new Set(glass!.map((g) => g.id))
     expect(out.items.slice(0, 6).filter((i) => glassIds.has(i.id)).length).toBeGreaterThan(0)
     expect(elsewhere).toEqual([])
+  } finally {
+    server.close()
+  }
+})
+
+/** The page's shopper and candidates: three glassware purchases, then six adhesives (the server's first) and six glassware items. */
+function shopper() {
+  const [glass, glue] = CATEGORIES.map((c) => readItemsFile(join(store, 'data')).filter((r) => categoryKey(r.categories) === c).map((r) => catalogItem(r, 0)))
+  return { seen: glass!.slice(0, 3), cands: [...glue!.slice(0, 6), ...glass!.slice(3, 9)], glassIds: glass!.map((g) => g.id) }
+}
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
+
+test('<inpage-list> on a plain page: the script tag defines it, and it reorders its items when added', async ({ page }) => {
+  test.setTimeout(120_000)
+  const pub = join(store, 'public')
+  test.skip(!existsSync(join(pub, 'inpage/inpage.iife.js')), 'needs the install test')
+  writeFileSync(
+    join(pub, 'list.html'),
+    '<!doctype html><meta charset="utf-8"><title>list</title>\n' +
+      '<script src="/inpage/inpage.iife.js" data-model="/inpage/models/inpage-general-v1/" data-catalog="/packs/store/" data-consent="granted" data-backend="wasm" data-budget-ms="60000"></script>\n<main></main>\n',
+  )
+  const { seen, cands, glassIds } = shopper()
+  const markup =
+    '<inpage-list surface="category">' +
+    cands.map((c) => `<div data-inpage-item="${esc(c.id)}" data-title="${esc(c.title)}" data-category="${esc(c.category.join(' > '))}">${esc(c.title)}</div>`).join('') +
+    '</inpage-list>'
+  const { server, origin } = await serve(pub)
+  try {
+    await page.goto(`${origin}/list.html`)
+    expect(await page.evaluate(() => typeof customElements.get('inpage-list'))).toBe('function')
+    const out = await page.evaluate(
+      async ({ seen, markup }) => {
+        const g = (window as unknown as { InPage: { recommender: import('../src/index').Recommender } }).InPage
+        for (const it of seen) await g.recommender.track({ type: 'purchase', itemId: it.id, item: { title: it.title, category: it.category } })
+        await g.recommender.warmUp()
+        const main = document.querySelector('main')!
+        const done = new Promise<{ personalized: boolean }>((ok) => main.addEventListener('inpage:reranked', (e) => ok((e as CustomEvent).detail), { once: true }))
+        main.innerHTML = markup
+        const detail = await done
+        return { personalized: detail.personalized, order: [...main.querySelectorAll('[data-inpage-item]')].map((e) => (e as HTMLElement).dataset.inpageItem!) }
+      },
+      { seen, markup },
+    )
+    expect(out.personalized).toBe(true)
+    expect(out.order.slice().sort()).toEqual(cands.map((c) => c.id).sort())
+    expect(out.order).not.toEqual(cands.map((c) => c.id))
+    expect(out.order.slice(0, 6).filter((id) => glassIds.includes(id)).length).toBeGreaterThan(0)
+  } finally {
+    server.close()
+  }
+})
+
+test('SSR: every entry imports in plain Node without touching window, document, indexedDB or Worker, and the React adapter renders the server order', () => {
+  test.setTimeout(300_000)
+  test.skip(!existsSync(join(store, 'node_modules/inpage/package.json')), 'needs the install test')
+  ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...['vite', 'react', 'react-dom'].map((p) => `${p}@${lock[`node_modules/${p}`].version}`)], store))
+  const { cands } = shopper()
+  writeFileSync(
+    join(store, 'ssr.mjs'),
+    `const touched = []
+for (const name of ['window', 'document', 'indexedDB', 'Worker', 'navigator', 'location', 'self'])
+  if (!(name in globalThis)) Object.defineProperty(globalThis, name, { configurable: true, get() { touched.push(name) } })
+const entries = ['inpage', 'inpage/react', 'inpage/vite', 'inpage/global']
+for (const e of entries) await import(e)
+const touchedByImports = [...touched]
+const { createElement: h } = await import('react')
+const { renderToString } = await import('react-dom/server')
+const { useRecommender, useRerank } = await import('inpage/react')
+const cands = ${JSON.stringify(cands.map((c) => ({ id: c.id, title: c.title })))}
+function List() {
+  const recommender = useRecommender({ model: '/inpage/models/inpage-general-v1/', name: 'ssr' })
+  const { items, pending } = useRerank(cands, { recommender, surface: 'category' })
+  return h('ul', { 'data-pending': String(pending) }, items.map((c) => h('li', { key: c.id, 'data-id': c.id }, c.title)))
+}
+const html = renderToString(h(List))
+console.log(JSON.stringify({ touched: touchedByImports, html, ids: [...html.matchAll(/data-id="([^"]+)"/g)].map((m) => m[1]) }))
+`,
+  )
+  const r = ok(sh(process.execPath, ['ssr.mjs'], store))
+  const out = JSON.parse(r.trim().split('\n').find((l) => l.startsWith('{'))!) as { touched: string[]; html: string; ids: string[] }
+  expect(out.touched).toEqual([])
+  expect(out.ids).toEqual(cands.map((c) => c.id))
+  expect(out.html).toContain('data-pending="false"')
+})
+
+test('a Vite app built with inpage/vite and inpage/react: the server order first, then the personal order, in Chromium', async ({ page }) => {
+  test.setTimeout(300_000)
+  test.skip(!existsSync(join(store, 'node_modules/react/package.json')), 'needs the SSR test')
+  const app = join(store, 'app')
+  mkdirSync(app, { recursive: true })
+  writeFileSync(join(app, 'vite.config.js'), "import { inpage } from 'inpage/vite'\nexport default { plugins: [inpage()], logLevel: 'warn' }\n")
+  writeFileSync(join(app, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><div id="root"></div><script type="module" src="/main.js"></script>\n')
+  writeFileSync(
+    join(app, 'main.js'),
+    `import { createElement as h, useState } from 'react'
+import { createRoot } from 'react-dom/client'
+import { useRecommender, useRerank } from 'inpage/react'
+const options = { model: '/inpage/models/inpage-general-v1/', wasmPaths: '/inpage/ort/', catalog: '/packs/store/', consent: 'granted', backend: 'wasm', name: 'react-app' }
+function List({ cands, recommender }) {
+  const { items, result } = useRerank(cands, { recommender, surface: 'category', budgetMs: 60000 })
+  window.renders.push(items.map((c) => c.id))
+  return h('ul', { 'data-why': result ? result.why : 'none' }, items.map((c) => h('li', { key: c.id, 'data-id': c.id }, c.title)))
+}
+function App() {
+  const recommender = useRecommender(options)
+  const [cands, setCands] = useState(null)
+  window.appRec = recommender
+  window.show = setCands
+  return cands ? h(List, { cands, recommender }) : h('p', null, recommender ? 'ready' : 'starting')
+}
+window.renders = []
+createRoot(document.getElementById('root')).render(h(App))
+`,
+  )
+  ok(sh('npx', ['--no', '--', 'vite', 'build'], app))
+  expect(existsSync(join(app, 'dist/inpage/models/inpage-general-v1/encoder.int8.onnx.br'))).toBe(true)
+  expect(readdirSync(join(app, 'dist/assets')).some((f) => f.startsWith('inpage.worker'))).toBe(true)
+  const { seen, cands, glassIds } = shopper()
+  const { server, origin } = await serve(join(app, 'dist'), join(store, 'public'))
+  try {
+    await page.goto(`${origin}/`)
+    await page.waitForFunction(() => document.querySelector('p')?.textContent === 'ready')
+    await page.evaluate(async (seen) => {
+      const rec = (window as unknown as { appRec: import('../src/index').Recommender }).appRec
+      for (const it of seen) await rec.track({ type: 'purchase', itemId: it.id, item: { title: it.title, category: it.category } })
+      await rec.warmUp()
+    }, seen)
+    await page.evaluate((cands) => (window as unknown as { show: (c: unknown) => void }).show(cands), cands)
+    await page.waitForSelector('ul[data-why="personalized"]', { timeout: 60_000 })
+    const renders = await page.evaluate(() => (window as unknown as { renders: string[][] }).renders)
+    const order = await page.$$eval('li', (els) => els.map((e) => (e as HTMLElement).dataset.id!))
+    expect(renders[0]).toEqual(cands.map((c) => c.id))
+    expect(order.slice().sort()).toEqual(cands.map((c) => c.id).sort())
+    expect(order).not.toEqual(cands.map((c) => c.id))
+    expect(order.slice(0, 6).filter((id) => glassIds.includes(id)).length).toBeGreaterThan(0)
   } finally {
     server.close()
   }

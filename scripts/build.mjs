@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { fileURLToPath } from 'node:url'
 import { precompressDir } from './precompress.mjs'
 import { buildCli } from './build-cli.mjs'
+import { fixDeclarationSpecifiers } from './build-types.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = `${root}dist`
@@ -37,6 +38,12 @@ await lib('src/index.ts', ['es'], 'inpage.js')
 // (same length, so the source map stays right).
 const esm = `${dist}/inpage.js`
 writeFileSync(esm, readFileSync(esm, 'utf8').replace(/\/\* @vite-ignore \*\//g, (m) => ' '.repeat(m.length)))
+// inpage/react: the hooks only; React and the main entry (./inpage.js, so an app that imports both gets one
+// copy of the library) stay external.
+const recommenderSrc = `${root}src/recommender.ts`
+await lib('src/react.ts', ['es'], 'react.js', {
+  build: { rollupOptions: { external: (id) => id === 'react' || id.startsWith('react/') || id === recommenderSrc, output: { paths: { [recommenderSrc]: './inpage.js' } } } },
+})
 // Classic scripts have no import.meta: the IIFE finds its worker through document.currentScript.
 await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.meta.url': 'self.location.href' } })
 // Two ORT wasm builds, one JS: the plain SIMD-threaded build (14 MB, 2.3 MB brotli) runs the WASM
@@ -79,6 +86,9 @@ for (const { wasm, glue } of [ortFiles.wasm, ortFiles.webgpu]) {
   writeFileSync(`${dist}/ort/${glue}`, hookedGlue(readFileSync(`${ortDir}/${glue}`, 'utf8'), glue))
 }
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })
+fixDeclarationSpecifiers(`${dist}/types`)
+// `inpage/global` is types only (src/global.ts: window.InPage); its import resolves to an empty module.
+writeFileSync(`${dist}/global.js`, '// Types only: see dist/types/src/global.d.ts (window.InPage).\nexport {}\n')
 // `.br` / `.gz` beside the large files a browser fetches: served with Content-Encoding by
 // scripts/serve.mjs and the demo (README: "Precompressed files"); cached by content, so only new bytes are compressed.
 const cacheDir = `${root}node_modules/.cache/inpage-precompressed`
