@@ -25,7 +25,8 @@ let tarball = ''
 /** A child process with none of the calling npm's `npm_*` settings (they would point it back at this repository). */
 function sh(cmd: string, args: string[], cwd: string) {
   const env: Record<string, string> = { ONNXRUNTIME_NODE_INSTALL: 'skip', PUPPETEER_SKIP_DOWNLOAD: '1' }
-  for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith('npm_') && v !== undefined) env[k] = v
+  const keep = new Set(['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig'])
+  for (const [k, v] of Object.entries(process.env)) if ((keep.has(k.toLowerCase()) || !k.toLowerCase().startsWith('npm_')) && v !== undefined) env[k] = v
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 300_000 })
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` }
 }
@@ -93,6 +94,9 @@ test('installed from the tarball: convert runs at once, catalog names its missin
   ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...PEERS], store))
   const built = ok(npx(['catalog', '--data', 'data', '--out', 'public/packs/store']))
   expect(built).toMatch(/wrote public\/packs\/store: pack \S+ for inpage-general-v1@/)
+  // eval from the package: the packaged general model with the store's pack, results in ./inpage-eval.
+  expect(ok(npx(['eval', '--data', 'data', '--split', 'valid', '--protocol', 'category', '--catalog', 'public/packs/store', '--users', '20']))).toMatch(/wrote \S+\/inpage-eval\/data-valid-category-n\d+\.\{json,md,svg\}/)
+  expect(readdirSync(join(store, 'inpage-eval')).map((f) => f.replace(/-n\d+\./, '.')).sort()).toEqual(['data-valid-category.json', 'data-valid-category.md', 'data-valid-category.svg'])
   const site = ok(npx(['assets', 'public/inpage']))
   expect(site).toContain('<script src="/inpage/inpage.iife.js" data-model="/inpage/models/inpage-general-v1/"')
   expect(site).toContain('Cross-Origin-Embedder-Policy: require-corp')
@@ -334,4 +338,36 @@ createRoot(document.getElementById('root')).render(h(App))
   } finally {
     server.close()
   }
+})
+
+test('inpage/vite in dev: the app and the assets with COOP/COEP, the model as brotli', () => {
+  test.setTimeout(120_000)
+  const app = join(store, 'app')
+  test.skip(!existsSync(join(app, 'vite.config.js')), 'needs the Vite app test')
+  writeFileSync(
+    join(app, 'dev.mjs'),
+    `import { createServer } from 'vite'
+const server = await createServer({ configFile: 'vite.config.js', logLevel: 'silent', server: { port: 0, host: '127.0.0.1' } })
+await server.listen()
+const origin = server.resolvedUrls.local[0].replace(/\\/$/, '')
+const get = async (path, enc) => {
+  const r = await fetch(origin + path, { headers: { 'accept-encoding': enc } })
+  const body = new TextDecoder().decode(await r.arrayBuffer())
+  return { body: body.slice(0, 200), status: r.status, coop: r.headers.get('cross-origin-opener-policy'), coep: r.headers.get('cross-origin-embedder-policy'), encoding: r.headers.get('content-encoding') }
+}
+const out = { page: await get('/', 'identity'), manifest: await get('/inpage/models/inpage-general-v1/manifest.json', 'identity'), encoder: await get('/inpage/models/inpage-general-v1/encoder.int8.onnx', 'br'), traversal: await get('/inpage/..%2f..%2f..%2f..%2fpackage.json', 'identity') }
+await server.close()
+console.log(JSON.stringify(out))
+`,
+  )
+  const r = ok(sh(process.execPath, ['dev.mjs'], app))
+  const out = JSON.parse(r.trim().split('\n').find((l) => l.startsWith('{'))!) as Record<string, { status: number; coop: string; coep: string; encoding: string | null }>
+  for (const k of ['page', 'manifest', 'encoder']) {
+    expect(out[k]!.status, k).toBe(200)
+    expect(out[k]!.coop, k).toBe('same-origin')
+    expect(out[k]!.coep, k).toBe('require-corp')
+  }
+  expect(out.encoder!.encoding).toBe('br')
+  // Vite may answer its own way (a 403, or the app's index.html), never with a file outside the assets folder.
+  expect((out.traversal as unknown as { body: string }).body).not.toContain('a-store')
 })
