@@ -298,20 +298,28 @@ test('a Vite app built with inpage/vite and inpage/react: the server order first
 import { createRoot } from 'react-dom/client'
 import { useRecommender, useRerank } from 'inpage/react'
 const options = { model: '/inpage/models/inpage-general-v1/', wasmPaths: '/inpage/ort/', catalog: '/packs/store/', consent: 'granted', backend: 'wasm', name: 'react-app' }
-function List({ cands, recommender }) {
+// Three components ask for the same recommender: one worker serves them all.
+function Tracker() {
+  const recommender = useRecommender(options)
+  window.appRec = recommender
+  return h('p', null, recommender ? 'ready' : 'starting')
+}
+function List({ cands, label }) {
+  const recommender = useRecommender(options)
   const { items, result } = useRerank(cands, { recommender, surface: 'category', budgetMs: 60000 })
-  window.renders.push(items.map((c) => c.id))
-  return h('ul', { 'data-why': result ? result.why : 'none' }, items.map((c) => h('li', { key: c.id, 'data-id': c.id }, c.title)))
+  window.renders[label] ??= []
+  window.renders[label].push(items.map((c) => c.id))
+  return h('ul', { 'data-label': label, 'data-why': result ? result.why : 'none' }, items.map((c) => h('li', { key: c.id, 'data-id': c.id }, c.title)))
 }
 function App() {
-  const recommender = useRecommender(options)
   const [cands, setCands] = useState(null)
-  window.appRec = recommender
   window.show = setCands
-  return cands ? h(List, { cands, recommender }) : h('p', null, recommender ? 'ready' : 'starting')
+  return h('div', null, h(Tracker), cands && h(List, { cands, label: 'a' }), cands && h(List, { cands: cands.slice(), label: 'b' }))
 }
-window.renders = []
-createRoot(document.getElementById('root')).render(h(App))
+window.renders = {}
+const root = createRoot(document.getElementById('root'))
+root.render(h(App))
+window.unmount = () => root.unmount()
 `,
   )
   ok(sh('npx', ['--no', '--', 'vite', 'build'], app))
@@ -320,6 +328,8 @@ createRoot(document.getElementById('root')).render(h(App))
   const { seen, cands, glassIds } = shopper()
   const { server, origin } = await serve(join(app, 'dist'), join(store, 'public'))
   try {
+    const workers: import('@playwright/test').Worker[] = []
+    page.on('worker', (w) => void (w.url().includes('inpage.worker') && workers.push(w)))
     await page.goto(`${origin}/`)
     await page.waitForFunction(() => document.querySelector('p')?.textContent === 'ready')
     await page.evaluate(async (seen) => {
@@ -328,10 +338,18 @@ createRoot(document.getElementById('root')).render(h(App))
       await rec.warmUp()
     }, seen)
     await page.evaluate((cands) => (window as unknown as { show: (c: unknown) => void }).show(cands), cands)
-    await page.waitForSelector('ul[data-why="personalized"]', { timeout: 60_000 })
-    const renders = await page.evaluate(() => (window as unknown as { renders: string[][] }).renders)
-    const order = await page.$$eval('li', (els) => els.map((e) => (e as HTMLElement).dataset.id!))
-    expect(renders[0]).toEqual(cands.map((c) => c.id))
+    await page.waitForSelector('ul[data-label="a"][data-why="personalized"]', { timeout: 60_000 })
+    await page.waitForSelector('ul[data-label="b"][data-why="personalized"]', { timeout: 60_000 })
+    const renders = await page.evaluate(() => (window as unknown as { renders: Record<string, string[][]> }).renders)
+    const order = await page.$$eval('ul[data-label="a"] li', (els) => els.map((e) => (e as HTMLElement).dataset.id!))
+    // The server's order renders first, then the personal one: the same items, moved.
+    expect(renders.a![0]).toEqual(cands.map((c) => c.id))
+    expect(await page.$$eval('ul[data-label="b"] li', (els) => els.map((e) => (e as HTMLElement).dataset.id!))).toEqual(order)
+    expect(workers.length).toBe(1)
+    // The last component unmounted disposes the shared recommender: its worker ends.
+    const closed = new Promise<void>((ok) => workers[0]!.once('close', () => ok()))
+    await page.evaluate(() => (window as unknown as { unmount: () => void }).unmount())
+    await closed
     expect(order.slice().sort()).toEqual(cands.map((c) => c.id).sort())
     expect(order).not.toEqual(cands.map((c) => c.id))
     expect(order.slice(0, 6).filter((id) => glassIds.includes(id)).length).toBeGreaterThan(0)
