@@ -255,7 +255,7 @@ test('<inpage-list> on a plain page: the script tag defines it, and it reorders 
 test('SSR: every entry imports in plain Node without touching window, document, indexedDB or Worker, and the React adapter renders the server order', () => {
   test.setTimeout(300_000)
   test.skip(!existsSync(join(store, 'node_modules/inpage/package.json')), 'needs the install test')
-  ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...['vite', 'react', 'react-dom'].map((p) => `${p}@${lock[`node_modules/${p}`].version}`)], store))
+  ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...['vite', 'react', 'react-dom', '@types/react'].map((p) => `${p}@${lock[`node_modules/${p}`].version}`)], store))
   const { cands } = shopper()
   writeFileSync(
     join(store, 'ssr.mjs'),
@@ -283,6 +283,14 @@ console.log(JSON.stringify({ touched: touchedByImports, html, ids: [...html.matc
   expect(out.touched).toEqual([])
   expect(out.ids).toEqual(cands.map((c) => c.id))
   expect(out.html).toContain('data-pending="false"')
+})
+
+test('type-level tests for inpage/react and inpage/vite through the exports map', () => {
+  test.skip(!existsSync(join(store, 'node_modules/@types/react/package.json')), 'needs the SSR test')
+  const dir = join(store, 'types')
+  test.skip(!existsSync(join(dir, 'tsconfig.adapters.json')), 'needs the type test')
+  const tsc = join(REPO, 'node_modules/typescript/bin/tsc')
+  ok(sh(process.execPath, [tsc, '-p', join(dir, 'tsconfig.adapters.json')], store))
 })
 
 test('a Vite app built with inpage/vite and inpage/react: the server order first, then the personal order, in Chromium', async ({ page }) => {
