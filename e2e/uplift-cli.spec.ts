@@ -1,4 +1,4 @@
-// `npx inpage uplift`: the built CLI the package ships (dist/inpage-cli.mjs, package.json "bin"), run as
+// `npx inpage uplift`: the package's command line (bin/inpage.mjs, package.json "bin", over dist/cli/), run as
 // npx runs it. The statistics themselves are tested in test/uplift.test.ts.
 import { test, expect } from '@playwright/test'
 import { spawnSync } from 'node:child_process'

@@ -8,8 +8,9 @@ import { createRequire } from 'node:module'
 import { checkManifest } from '../workers/manifest'
 import { InpageModel, type OrtSession } from '../workers/model'
 
-// CommonJS package: required, so plain Node ESM and vitest see the same module object.
-const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node')
+// CommonJS package: required, so plain Node ESM and vitest see the same module object. Required when a
+// model is loaded, not at import: `inpage convert` runs without the optional peer installed.
+const requireOrt = () => createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node')
 
 export interface LoadedModel {
   model: InpageModel
@@ -31,6 +32,7 @@ export async function loadModel(dir: string, opts: { threads?: number } = {}): P
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
   }
   const threads = opts.threads ?? 2
+  const ort = requireOrt()
   const session = (f: string, n: number) =>
     ort.InferenceSession.create(bytes(f), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: n, interOpNumThreads: 1 })
   // The user model is tiny and runs one history at a time: one thread is faster than two.

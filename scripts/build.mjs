@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { precompressDir } from './precompress.mjs'
+import { buildCli } from './build-cli.mjs'
+import { fixDeclarationSpecifiers } from './build-types.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = `${root}dist`
@@ -23,7 +25,8 @@ const lib = (entry, formats, fileName, extra = {}) =>
       emptyOutDir: false,
       target: 'es2022',
       minify: true,
-      sourcemap: true,
+      // Maps for debugging here, without a sourceMappingURL comment: the package does not carry them.
+      sourcemap: 'hidden',
       lib: { entry: `${root}${entry}`, formats, fileName: () => fileName, name: 'InPage' },
       ...extra.build,
     },
@@ -37,17 +40,11 @@ await lib('src/consent/index.ts', ['es'], 'inpage-consent.js')
 // (same length, so the source map stays right).
 const esm = `${dist}/inpage.js`
 writeFileSync(esm, readFileSync(esm, 'utf8').replace(/\/\* @vite-ignore \*\//g, (m) => ' '.repeat(m.length)))
-// `npx inpage uplift` (bin/inpage.ts): plain Node, no dependency, one file.
-await build({
-  ...common,
-  build: {
-    ssr: `${root}bin/inpage.ts`,
-    outDir: dist,
-    emptyOutDir: false,
-    target: 'node20',
-    minify: false,
-    rollupOptions: { output: { entryFileNames: 'inpage-cli.mjs', format: 'es', banner: '#!/usr/bin/env node' } },
-  },
+// inpage/react: the hooks only; React and the main entry (./inpage.js, so an app that imports both gets one
+// copy of the library) stay external.
+const recommenderSrc = `${root}src/recommender.ts`
+await lib('src/react.ts', ['es'], 'react.js', {
+  build: { rollupOptions: { external: (id) => id === 'react' || id.startsWith('react/') || id === recommenderSrc, output: { paths: { [recommenderSrc]: './inpage.js' } } } },
 })
 // Classic scripts have no import.meta: the IIFE finds its worker through document.currentScript.
 await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.meta.url': 'self.location.href' } })
@@ -91,10 +88,15 @@ for (const { wasm, glue } of [ortFiles.wasm, ortFiles.webgpu]) {
   writeFileSync(`${dist}/ort/${glue}`, hookedGlue(readFileSync(`${ortDir}/${glue}`, 'utf8'), glue))
 }
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })
+fixDeclarationSpecifiers(`${dist}/types`)
+// `inpage/global` is types only (src/global.ts: window.InPage); its import resolves to an empty module.
+writeFileSync(`${dist}/global.js`, '// Types only: see dist/types/src/global.d.ts (window.InPage).\nexport {}\n')
 // `.br` / `.gz` beside the large files a browser fetches: served with Content-Encoding by
 // scripts/serve.mjs and the demo (README: "Precompressed files"); cached by content, so only new bytes are compressed.
 const cacheDir = `${root}node_modules/.cache/inpage-precompressed`
 const t0 = Date.now()
 // The model folders' copies go to dist/models/: training lists every file of public/models/<name> in its manifest.
 const n = (await precompressDir(dist, cacheDir)).length + (await precompressDir(`${root}public/models`, cacheDir, `${dist}/models`)).length
+// After the precompressed copies: the CLI runs in Node, nothing serves it.
+await buildCli(root, dist)
 console.log(`built dist/; ${n} files precompressed (.br, .gz) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)

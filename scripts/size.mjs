@@ -1,6 +1,7 @@
 // Size budgets, enforced by `npm test`: brotli size of what users download, and the model's bytes.
 import { brotliCompressSync, constants } from 'node:zlib'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 
 const kB = (n) => `${(n / 1024).toFixed(1)} kB`
 const brotli = (f) => brotliCompressSync(readFileSync(f), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length
@@ -9,14 +10,18 @@ const brotli = (f) => brotliCompressSync(readFileSync(f), { params: { [constants
 const budgets = [
   // The main entry measured 10.0 kB on 2026-11-30 (after the consent queue and options validation).
   // 11.3 kB on 2026-12-02 before issue 28; 12.3 kB with its holdout and analytics events (the consent
-  // adapters are a separate entry, below).
+  // adapters are a separate entry, below); the script tag also defines issue 24's <inpage-list> element.
   ['dist/inpage.js', 13 * 1024, 'main ESM entry'],
-  ['dist/inpage.iife.js', 13 * 1024, 'script-tag bundle'],
+  ['dist/inpage.iife.js', 13.5 * 1024, 'script-tag bundle'],
   // The consent-platform adapters (inpage/consent, issue 28): loaded only by stores that use one.
   ['dist/inpage-consent.js', 3 * 1024, 'consent adapters (inpage/consent)'],
   // The worker measured 36.4 kB on 2026-11-30 (40.0 kB with issue 15's lazy encoder and runtime choice): the budget leaves headroom, so a new dependency
   // (a second ORT build, a tokenizer pulled in twice) fails here instead of shipping unnoticed.
   ['dist/inpage.worker.js', 48 * 1024, 'engine worker (ORT JS + tokenizer)'],
+  // Subpath exports (issue 24). inpage/react: the hooks only, React and the main entry external (measured 0.6 kB).
+  ['dist/react.js', 2 * 1024, 'inpage/react (hooks only)'],
+  // inpage/vite runs in Node at build time; its budget keeps it a thin layer over `assets` (measured 1.3 kB).
+  ['tools/vite.mjs', 3 * 1024, 'inpage/vite (Node, build time)'],
 ]
 let failed = false
 for (const [file, max, what] of budgets) {
@@ -60,5 +65,15 @@ if (missing.length) {
   const ok = bytes <= FIRST_VISIT_BUDGET
   failed ||= !ok
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${'first visit with a pack (.br as sent)'.padEnd(36)} ${'6 files'.padEnd(24)} ${(bytes / 1e6).toFixed(2).padStart(6)} MB (budget 2.90 MB + 0.1 MB for pack shards)`)
+}
+// The npm package (issue 24): what `npm pack` would publish, general model included, ≤ 30 MB as a tarball.
+// e2e/package.spec.ts checks the same on the real tarball, and what it carries.
+const TARBALL_BUDGET = 30_000_000
+{
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const [pack] = JSON.parse(execFileSync(npm, ['pack', '--dry-run', '--json', '--silent'], { encoding: 'utf8', maxBuffer: 1 << 26 }))
+  const ok = pack.size <= TARBALL_BUDGET
+  failed ||= !ok
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${'npm package (tarball)'.padEnd(36)} ${`${pack.entryCount} files`.padEnd(24)} ${(pack.size / 1e6).toFixed(2).padStart(6)} MB (budget ${(TARBALL_BUDGET / 1e6).toFixed(2)} MB; ${(pack.unpackedSize / 1e6).toFixed(1)} MB unpacked)`)
 }
 if (failed) process.exit(1)

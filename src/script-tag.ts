@@ -4,6 +4,7 @@
 
 import { setDefaultWorkerUrl } from './engine-client'
 import { autoWire } from './embed/auto'
+import { defineListElement } from './embed/element'
 
 // document.currentScript is only set while this script first runs: resolve the worker beside it now.
 const script = typeof document !== 'undefined' ? (document.currentScript as HTMLScriptElement | null) : null
@@ -12,3 +13,4 @@ if (script?.src) setDefaultWorkerUrl(new URL('inpage.worker.js', script.src))
 export * from './index'
 export { wire } from './embed/wire'
 export const { recommender, embed } = autoWire(script)
+defineListElement(() => embed)

@@ -19,6 +19,8 @@ export interface Embed {
    * list, in document order; `undefined` for a list with no usable item or one rerank() refused.
    */
   refresh(): Promise<(RerankResult | undefined)[]>
+  /** Reorders one marked list now (what `<inpage-list>` calls when it is added or its attributes change). */
+  rerank(list: HTMLElement): Promise<RerankResult | undefined>
   /** Stops tracking and observing. Lists keep their order. */
   stop(): void
 }
@@ -179,6 +181,7 @@ export function wire(rec: Recommender, options: WireOptions = {}, root: Document
 
   return {
     refresh,
+    rerank: (list) => rerankList(list, true),
     stop() {
       io.disconnect()
       mo.disconnect()
