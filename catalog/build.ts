@@ -22,10 +22,13 @@ import {
 } from '../src/pack/format'
 import { checkManifest, packSettings, type Manifest } from '../workers/manifest'
 import { aggregate, type AggregateOptions } from './aggregate'
+import { openAggregates } from './aggregates-in'
 
 export interface BuildOptions extends AggregateOptions {
   /** Data folder in eval's format. */
-  data: string
+  data?: string
+  /** Or a folder of aggregates made elsewhere (Spark, a warehouse): Parquet + its settings (catalog/aggregates-in.ts). */
+  aggregates?: string
   /** Model folder (manifest.json; its encoder makes the text vectors). */
   model: string
   out: string
@@ -65,18 +68,21 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   }
   const manifest: Manifest = checkManifest(JSON.parse(readFileSync(join(o.model, 'manifest.json'), 'utf8')))
   const settings = packSettings(manifest)
-  const items = readItemsFile(o.data)
+  if (!o.data === !o.aggregates) throw new Error('give data or aggregates')
+  const ext = o.aggregates ? await openAggregates(o.aggregates, { name: manifest.name, version: manifest.version, textDims: manifest.dims.text }, settings.neighbors, o) : undefined
+  // With aggregates made elsewhere the items are their ids (text vectors, if any, come with them).
+  const items = ext ? ext.ids.map((asin, item) => ({ item, asin, title: '', brand: null, categories: [], description: null })) : readItemsFile(o.data!)
   const itemsPerShard = o.itemsPerShard ?? 16
   // A key for this build only: its private half signs the shards and is then dropped.
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const jwk = publicKey.export({ format: 'jwk' }) as { kty: 'EC'; crv: 'P-256'; x: string; y: string }
   const count = Math.max(1, Math.ceil(items.length / itemsPerShard))
-  const textVectors = o.textVectors ?? 'int8'
-  if (textVectors === 'int8' && !o.encode) throw new Error('text vectors need an encoder (encode)')
+  const textVectors = ext ? ext.textVectors : (o.textVectors ?? 'int8')
+  if (textVectors === 'int8' && !o.encode && !ext) throw new Error('text vectors need an encoder (encode)')
 
   // 1. Aggregates over the store's training histories (DuckDB).
   log(`aggregating ${items.length} items (DuckDB, memory limit ${o.memoryLimit ?? '3GB'})`)
-  const agg = await aggregate(o.data, items.map((r) => ({ id: r.asin, shard: shardOf(r.asin, count) })), settings.neighbors, o)
+  const agg = ext ? await ext.load((id) => shardOf(id, count)).catch((e) => (ext.close(), Promise.reject(e))) : await aggregate(o.data!, items.map((r) => ({ id: r.asin, shard: shardOf(r.asin, count) })), settings.neighbors, o)
   const tAgg = performance.now()
   log(`aggregated ${agg.events} events of ${agg.users} shoppers in ${((tAgg - t0) / 1000).toFixed(1)} s`)
 
@@ -92,7 +98,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       const byShard = await agg.shards(from, to)
       const all = [...byShard.values()].flat()
       let vectors: Float32Array[] = []
-      if (textVectors === 'int8') {
+      if (textVectors === 'int8' && !ext) {
         const te = performance.now()
         vectors = await o.encode!(all.map((it) => itemText(catalogItem(items[it.idx]!))))
         encodeMs += performance.now() - te
@@ -103,7 +109,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
         const shard: Shard = { items: {} }
         for (const it of byShard.get(sh) ?? []) {
           const r: PackRecord = { p: it.pop }
-          const v = vecOf.get(it.idx)
+          const v = it.vector ?? vecOf.get(it.idx)
           if (v) Object.assign(r, quantize(v))
           if (it.neighbors.length) r.n = it.neighbors.map(([id, w]) => [id, Number(w.toPrecision(4))])
           shard.items[it.id] = r
@@ -124,7 +130,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   const pack: PackManifest = {
     format: PACK_FORMAT,
     formatVersion: PACK_FORMAT_VERSION,
-    name: o.name ?? basename(resolve(o.data)),
+    name: o.name ?? basename(resolve((o.data ?? o.aggregates)!)),
     version: sha256(`${jwk.x}.${jwk.y}`).slice(0, 16),
     model: `${manifest.name}@${manifest.version}`,
     createdAt: (o.now?.() ?? new Date()).toISOString(),
@@ -133,7 +139,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
     textVectors,
     shards: { count, itemsPerShard, hash: 'fnv1a32' },
     signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
-    aggregates: { source: `${basename(resolve(o.data))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
+    aggregates: { source: ext ? (ext.record.source ?? basename(resolve(o.aggregates!))) : `${basename(resolve(o.data!))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
   }
   writeFileSync(join(out, 'pack.json'), JSON.stringify(pack, null, 1) + '\n')
   const t1 = performance.now()
