@@ -325,6 +325,9 @@ def parse_args(argv):
     p.add_argument("--partitions", type=int, default=0, help="spark.sql.shuffle.partitions for the pair join")
     p.add_argument("--source", help="what the aggregates were computed from (recorded; default from the inputs)")
     p.add_argument("--master", help="for a run without spark-submit, e.g. local[2]")
+    p.add_argument("--driver-memory", help="with --master: the driver's heap (spark-submit's --driver-memory)")
+    p.add_argument("--local-dir", help="with --master: Spark's scratch folder (shuffle and spill files)")
+    p.add_argument("--event-log", help="with --master: write Spark's event log here (task metrics: shuffle bytes)")
     a = p.parse_args(argv)
     if bool(a.data) == bool(a.events or a.items):
         p.error("give --data, or --events and --items")
@@ -339,8 +342,15 @@ def main(argv=None):
 
     b = SparkSession.builder.appName("inpage-catalog-aggregates")
     if args.master:
-        b = b.master(args.master)
+        b = b.master(args.master).config("spark.ui.showConsoleProgress", "false")
+        if args.driver_memory:
+            b = b.config("spark.driver.memory", args.driver_memory)
+        if args.local_dir:
+            b = b.config("spark.local.dir", args.local_dir)
+        if args.event_log:
+            b = b.config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", args.event_log).config("spark.eventLog.compress", "false")
     spark = b.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
     try:
         report = run(spark, args)
     finally:
