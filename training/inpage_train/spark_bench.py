@@ -78,7 +78,8 @@ def main(argv=None):
         if a.partitions:
             cmd += ["--partitions", str(a.partitions)]
         t0 = time.time()
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        err = open(f"{tmp}/stderr.log", "w+")
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
         peak = [0.0]
 
         def sample():
@@ -92,7 +93,9 @@ def main(argv=None):
         th.join()
         wall = time.time() - t0
         if p.returncode != 0:
-            raise SystemExit(f"spark_pack.py failed ({p.returncode})")
+            err.seek(0)
+            tail = [l for l in err.read().splitlines() if not l.startswith(("\tat ", "\t... "))][-40:]
+            raise SystemExit(f"spark_pack.py failed ({p.returncode}):\n" + "\n".join(tail))
         report = json.loads(out.strip().splitlines()[-1])
         parquet = sum(f.stat().st_size for f in Path(f"{tmp}/out").rglob("*.parquet"))
         stages = shuffle_by_stage(Path(f"{tmp}/events"))

@@ -76,8 +76,11 @@ def _lit(x) -> str:
 def neighbor_sql(s: dict) -> dict:
     """Spark SQL over a view ev(u, pos, item): catalog/aggregate.ts's statements, QUALIFY as a sub-query.
     cu is counted as rows of a per-(x, y, u) group: the same number as count(DISTINCT u), without Spark's
-    Expand of a distinct aggregate."""
+    Expand of a distinct aggregate. The topN are ranked by w as a float32 (see wkey)."""
     g, b, a, be = _lit(float(s["gamma"])), _lit(float(s["back"])), _lit(float(s["alpha"])), _lit(float(s["beta"]))
+    # Ties (ranked by the smaller item key) must not hang on the order Spark's partitions summed cw in: equal
+    # weights can differ in their last bits. Ranked by w as a float32 (knn.py's own precision), they tie as they should.
+    wkey = "CAST(w AS FLOAT)"
     return {
         "pop": "SELECT item, CAST(count(*) AS DOUBLE) AS pop FROM ev GROUP BY item",
         "pairs": f"""
@@ -95,7 +98,7 @@ def neighbor_sql(s: dict) -> dict:
             SELECT x, y, count(*) AS cu, sum(f) AS cw FROM per_shopper GROUP BY x, y""",
         "weights": f"""
             SELECT x, y, cu, w, rank FROM (
-              SELECT x, y, cu, w, row_number() OVER (PARTITION BY x ORDER BY w DESC, y) AS rank FROM (
+              SELECT x, y, cu, w, row_number() OVER (PARTITION BY x ORDER BY {wkey} DESC, y) AS rank FROM (
                 SELECT p.x, p.y, p.cu,
                        p.cw / (pow(greatest(coalesce(px.pop, 0D), 1D), {a}) * pow(greatest(coalesce(py.pop, 0D), 1D), {be})) AS w
                 FROM pairs p LEFT JOIN pop px ON px.item = p.x LEFT JOIN pop py ON py.item = p.y
