@@ -39,7 +39,7 @@ export async function main(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { items: { type: 'string' }, events: { type: 'string' }, 'encode-sample': { type: 'string' }, 'memory-limit': { type: 'string' }, spark: { type: 'boolean' }, 'spark-only': { type: 'boolean' }, 'spark-master': { type: 'string' }, 'spark-driver-memory': { type: 'string' } },
+    options: { items: { type: 'string' }, events: { type: 'string' }, 'encode-sample': { type: 'string' }, 'memory-limit': { type: 'string' }, spark: { type: 'boolean' }, 'spark-only': { type: 'boolean' }, 'spark-master': { type: 'string' }, 'spark-driver-memory': { type: 'string' }, 'spark-partitions': { type: 'string' }, 'spark-log': { type: 'string' } },
   })
   const nItems = Number(values.items ?? 200_000)
   const nEvents = Number(values.events ?? 5_000_000)
@@ -77,7 +77,7 @@ export async function main(argv: string[]) {
 
     // 2b. The same aggregation on Spark in local mode: wall time and the peak memory of its whole process tree.
     if (values.spark || values['spark-only']) {
-      const r = spawnSync('training/.venv/bin/python', ['training/inpage_train/spark_bench.py', '--data', dir, '--model', 'public/models/inpage-sci-v1', '--master', values['spark-master'] ?? 'local[2]', '--driver-memory', values['spark-driver-memory'] ?? '3g'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+      const r = spawnSync('training/.venv/bin/python', ['training/inpage_train/spark_bench.py', '--data', dir, '--model', 'public/models/inpage-sci-v1', '--master', values['spark-master'] ?? 'local[2]', '--driver-memory', values['spark-driver-memory'] ?? '3g', ...(values['spark-partitions'] ? ['--partitions', values['spark-partitions']] : []), ...(values['spark-log'] ? ['--log', values['spark-log']] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
       if (r.status !== 0) throw new Error(`spark_bench.py failed (${r.status})`)
       console.log(`spark: ${r.stdout.trim()}`)
     }

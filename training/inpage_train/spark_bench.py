@@ -69,6 +69,7 @@ def main(argv=None):
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--driver-memory", default="3g")
     ap.add_argument("--partitions", type=int, default=0)
+    ap.add_argument("--log", help="keep Spark's stderr here")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="inpage-spark-bench-") as tmp:
         cmd = [sys.executable, str(HERE / "spark_pack.py"), "--master", a.master, "--driver-memory", a.driver_memory,
@@ -78,7 +79,7 @@ def main(argv=None):
         if a.partitions:
             cmd += ["--partitions", str(a.partitions)]
         t0 = time.time()
-        err = open(f"{tmp}/stderr.log", "w+")
+        err = open(a.log or f"{tmp}/stderr.log", "w+")
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
         peak = [0.0]
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -276,7 +277,11 @@ def run(spark, args) -> dict:
         spark.sparkContext.addFile(f"{model}/tokenizer.json")
         onnx_name, max_tokens, output, threads = enc["file"], int(enc["maxTokens"]), enc["output"], args.encoder_threads
 
+        from pyspark import cloudpickle
         from pyspark.sql.functions import pandas_udf
+
+        # The UDF's helpers travel with it (by value), so executors need this file on no path of theirs.
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
         @pandas_udf(ArrayType(FloatType()))
         def text_vec(title, brand, categories):
@@ -343,6 +348,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from pyspark.sql import SparkSession
 
+    # Python workers (the encoder UDF) run this interpreter, with its numpy/pyarrow/onnxruntime, unless told otherwise.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     b = SparkSession.builder.appName("inpage-catalog-aggregates")
     if args.master:
         b = b.master(args.master).config("spark.ui.showConsoleProgress", "false")

@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ DATA = tdata.DEFAULT_DATA
 def spark(tmp_path_factory):
     from pyspark.sql import SparkSession
 
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the encoder UDF's workers: this venv (onnxruntime, pyarrow)
     s = (SparkSession.builder.master("local[2]").appName("inpage-test")
          .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.shuffle.partitions", "4").config("spark.default.parallelism", "2")
