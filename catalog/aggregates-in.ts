@@ -94,7 +94,8 @@ function parquetGlob(dir: string, table: 'items' | 'neighbors'): string {
   return join(d, '*.parquet').replaceAll("'", "''")
 }
 
-const INT = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/
+// DECIMAL(p,0): Snowflake unloads its NUMBER columns so.
+const INT = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|DECIMAL\(\d+,0\))$/
 const NUM = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))$/
 const SCHEMA: Record<'items' | 'neighbors', Record<string, [RegExp, string]>> = {
   items: { item: [/^VARCHAR$/, 'a string'], pop: [NUM, 'a number'], text_vec: [/^(FLOAT|DOUBLE)\[\d*\]$/, 'a list of floats'] },

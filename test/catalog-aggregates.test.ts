@@ -82,6 +82,18 @@ describe('--aggregates: a pack from Parquet made elsewhere', () => {
     expect(items.a).toEqual({ p: 3, n: [['b', 2.25], ['c', 0.1235]] })
   })
 
+  it("reads a warehouse's types: DECIMAL(p,0) counts and ranks (Snowflake's NUMBER), DECIMAL popularity, DOUBLE vectors", async () => {
+    const out = join(tmp, 'decimal-pack')
+    await build(
+      await folder({
+        items: `SELECT item, CAST(pop AS DECIMAL(18,0)) AS pop, CAST(text_vec AS DOUBLE[]) AS text_vec FROM (${ITEMS})`,
+        neighbors: `SELECT item, neighbor, weight, CAST(shoppers AS DECIMAL(38,0)) AS shoppers, CAST(rank AS DECIMAL(38,0)) AS rank FROM (${NEIGHBORS})`,
+      }),
+      out,
+    )
+    expect(readPack(out).items.a).toMatchObject({ p: 3, n: [['b', 2.25], ['c', 0.1235]] })
+  })
+
   it('settingsDiff names each setting that differs from the model', () => {
     expect(settingsDiff(SETTINGS, SETTINGS)).toEqual([])
     expect(settingsDiff({ ...SETTINGS, minCount: 1, gamma: 0.9 }, SETTINGS)).toEqual(['minCount 1 (the model\'s is 2: the k-shopper threshold)', "gamma 0.9 (the model's is 0.8)"])
@@ -103,6 +115,7 @@ describe('--aggregates: a pack from Parquet made elsewhere', () => {
     ['vectors of another model', { record: { ...RECORD, model: 'inpage-sci-v1@2.0.0' } }, /text vectors were made by "inpage-sci-v1@2.0.0"/],
     ['vectors of another width', { record: { ...RECORD, dims: { text: 256 } } }, /dims.text 256/],
     ['a missing column', { neighbors: `SELECT item, neighbor, shoppers, rank FROM (${NEIGHBORS})` }, /neighbors: column weight is missing/],
+    ['shoppers as a fraction', { neighbors: `SELECT item, neighbor, weight, CAST(shoppers AS DECIMAL(9,2)) AS shoppers, rank FROM (${NEIGHBORS})` }, /column shoppers must be a whole number, it is DECIMAL\(9,2\)/],
     ['shoppers as text', { neighbors: `SELECT item, neighbor, weight, CAST(shoppers AS VARCHAR) AS shoppers, rank FROM (${NEIGHBORS})` }, /column shoppers must be a whole number, it is VARCHAR/],
     ['item ids as numbers', { items: `SELECT 1 AS item, 2.0 AS pop, ${fl(vec(0))} AS text_vec` }, /items: column item must be a string, it is INTEGER/],
     ['text_vec missing', { items: `SELECT item, pop FROM (${ITEMS})` }, /items: column text_vec is missing/],
