@@ -90,9 +90,9 @@ def neighbor_sql(s: dict) -> dict:
               FROM ev a JOIN ev b ON a.u = b.u AND b.pos > a.pos AND b.pos - a.pos <= {int(s['window'])}
               WHERE a.item <> b.item
             ), both_ways AS (
-              SELECT x, y, u, pow({g}, d - 1) AS f FROM fwd
-              UNION ALL
-              SELECT y AS x, x AS y, u, {b} * pow({g}, d - 1) AS f FROM fwd
+              -- each pair once from the join, then in both directions (a UNION ALL of fwd would run the join twice)
+              SELECT u, inline(array(named_struct('x', x, 'y', y, 'f', pow({g}, d - 1)),
+                                     named_struct('x', y, 'y', x, 'f', {b} * pow({g}, d - 1)))) FROM fwd
             ), per_shopper AS (
               SELECT x, y, u, sum(f) AS f FROM both_ways GROUP BY x, y, u
             )
@@ -254,7 +254,10 @@ def run(spark, args) -> dict:
     out = args.out.rstrip("/")
     items, ev = load_inputs(spark, args)
     if args.partitions:
+        # Exactly N: adaptive execution would merge the join's partitions by their input size, but the pair join
+        # multiplies its input (a shopper's L events make L·(L−1) rows), and one task would get them all.
         spark.conf.set("spark.sql.shuffle.partitions", str(args.partitions))
+        spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
     ev = ev.persist()
     ev.createOrReplaceTempView("ev")
     counts = spark.sql("SELECT count(DISTINCT u) AS users, count(*) AS events FROM ev").collect()[0]
