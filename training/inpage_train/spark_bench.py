@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,7 @@ def main(argv=None):
         out, _ = p.communicate()
         th.join()
         wall = time.time() - t0
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # the JVM and its workers, all reaped by now
         if p.returncode != 0:
             err.seek(0)
             tail = [l for l in err.read().splitlines() if not l.startswith(("\tat ", "\t... "))][-40:]
@@ -101,7 +103,7 @@ def main(argv=None):
         parquet = sum(f.stat().st_size for f in Path(f"{tmp}/out").rglob("*.parquet"))
         stages = shuffle_by_stage(Path(f"{tmp}/events"))
         big = max(stages.values(), key=lambda v: v["bytes"], default={"bytes": 0, "records": 0})
-        print(json.dumps({"shuffle_write_total_mb": round(sum(v["bytes"] for v in stages.values()) / 2**20),
+        print(json.dumps({"cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "shuffle_write_total_mb": round(sum(v["bytes"] for v in stages.values()) / 2**20),
                           "largest_stage_shuffle_write": {"mb": round(big["bytes"] / 2**20), "records": big["records"]},
                           "spill_disk_mb": round(sum(v["spill"] for v in stages.values()) / 2**20),"wall_s": round(wall, 1), "job_s": report["seconds"], "peak_tree_rss_mb": round(peak[0]),
                           "master": a.master, "driver_memory": a.driver_memory, "users": report["users"],
