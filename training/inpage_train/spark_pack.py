@@ -30,6 +30,7 @@ import time
 
 AGGREGATES_FORMAT = "inpage-aggregates"
 AGGREGATES_FORMAT_VERSION = 1
+RECORD_FILE = "inpage-aggregates.json"
 # workers/manifest.ts: DEFAULT_PAIR_WINDOW and KNN_TRAINING_DEFAULTS (an older model's manifest carries only
 # training settings). A drift here cannot build a pack: the Node CLI compares the recorded settings to its own.
 DEFAULT_PAIR_WINDOW = 50
@@ -243,6 +244,12 @@ def _write_text(spark, path: str, text: str):
         out.close()
 
 
+def _delete(spark, path: str):
+    jvm = spark.sparkContext._jvm
+    p = jvm.org.apache.hadoop.fs.Path(path)
+    p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(p, False)
+
+
 def run(spark, args) -> dict:
     from pyspark.sql import functions as F
     from pyspark.sql.types import ArrayType, FloatType
@@ -252,6 +259,8 @@ def run(spark, args) -> dict:
         manifest = json.load(f)
     s = pack_settings(manifest)
     out = args.out.rstrip("/")
+    # A previous run's record must not vouch for the Parquet this run is about to replace.
+    _delete(spark, f"{out}/{RECORD_FILE}")
     items, ev = load_inputs(spark, args)
     if args.partitions:
         # Exactly N: adaptive execution would merge the join's partitions by their input size, but the pair join
@@ -318,7 +327,7 @@ def run(spark, args) -> dict:
         "dims": {"text": int(manifest["dims"]["text"])},
     }
     # Written last: a reader that finds it knows the Parquet beside it is complete.
-    _write_text(spark, f"{out}/inpage-aggregates.json", json.dumps(record, indent=1) + "\n")
+    _write_text(spark, f"{out}/{RECORD_FILE}", json.dumps(record, indent=1) + "\n")
     spark.catalog.clearCache()
     return {**record, "seconds": {"aggregate": round(t_agg - t0, 1), "encode_and_items": round(t_end - t_agg, 1), "total": round(t_end - t0, 1)}, "encoded": encoded}
 

@@ -172,6 +172,8 @@ def test_bad_tables_are_refused_with_the_column_named(spark, tmp_path):
     with pytest.raises(sp.SparkPackError, match="time"):
         run_job(spark, "--model", str(GENERAL), "--events", str(tmp_path / "events.jsonl"), "--items", str(tmp_path / "items.jsonl"), "--out", str(tmp_path / "o"))
     (tmp_path / "events.jsonl").write_text(json.dumps({"shopper": "s", "item": "a", "time": 1}) + "\n")
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "inpage-aggregates.json").write_text("{}")  # an earlier run's: it must not survive a failed one
     with pytest.raises(sp.SparkPackError, match="unique"):
         run_job(spark, "--model", str(GENERAL), "--events", str(tmp_path / "events.jsonl"), "--items", str(tmp_path / "items.jsonl"), "--out", str(tmp_path / "o"))
     assert not (tmp_path / "o" / "inpage-aggregates.json").exists()
