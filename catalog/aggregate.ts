@@ -32,6 +32,8 @@ export interface AggregatedItem {
   pop: number
   /** [neighbour id, weight], strongest first. */
   neighbors: [string, number][]
+  /** The text vector, when the aggregates bring one (made elsewhere: catalog/aggregates-in.ts). */
+  vector?: Float32Array
 }
 
 export interface Aggregates {

@@ -1,11 +1,13 @@
-// `npm run bench:catalog [-- --items 200000 --events 5000000 --encode-sample 2000]`: builds a catalog pack
-// for a generated catalog and reports wall time, peak memory and encoding throughput. A benchmark, never
+// `npm run bench:catalog [-- --items 200000 --events 5000000 --encode-sample 2000] [--spark]`: builds a catalog pack
+// for a generated catalog and reports wall time, peak memory and encoding throughput. `--spark` also times the
+// Spark job (training/inpage_train/spark_pack.py, local mode) on the same generated store. A benchmark, never
 // part of `npm test`. Its figures stand against the budget of issue 14 (aggregation ≤ 10 min and ≤ 4 GB
 // on this 2-core machine).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { loadModel } from '../eval/model-node'
 import { buildPack } from './build'
@@ -37,7 +39,7 @@ export async function main(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { items: { type: 'string' }, events: { type: 'string' }, 'encode-sample': { type: 'string' }, 'memory-limit': { type: 'string' } },
+    options: { items: { type: 'string' }, events: { type: 'string' }, 'encode-sample': { type: 'string' }, 'memory-limit': { type: 'string' }, spark: { type: 'boolean' }, 'spark-only': { type: 'boolean' }, 'spark-master': { type: 'string' }, 'spark-driver-memory': { type: 'string' }, 'spark-partitions': { type: 'string' }, 'spark-log': { type: 'string' } },
   })
   const nItems = Number(values.items ?? 200_000)
   const nEvents = Number(values.events ?? 5_000_000)
@@ -65,12 +67,23 @@ export async function main(argv: string[]) {
     console.log(`generated ${nItems} items, ${events} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
     // 2. The pack's aggregates and shards (no text vectors: the browser or step 3 encodes).
-    const agg = await buildPack({ data: dir, model: 'public/models/inpage-sci-v1', out: join(dir, 'pack'), textVectors: 'none', memoryLimit: values['memory-limit'] ?? '3GB', log: (l) => console.log(`  ${l}`) })
-    console.log(
-      `aggregate + write: ${agg.seconds.total.toFixed(1)} s wall (aggregate ${agg.seconds.aggregate.toFixed(1)} s), peak RSS ${agg.peakRssMB.toFixed(0)} MB, ` +
-        `${agg.manifest.shards.count} shards, ${(agg.bytes / 1e6).toFixed(1)} MB (budget: ≤ 600 s, ≤ 4096 MB)`,
-    )
+    if (!values['spark-only']) {
+      const cpu0 = process.cpuUsage()
+      const agg = await buildPack({ data: dir, model: 'public/models/inpage-sci-v1', out: join(dir, 'pack'), textVectors: 'none', memoryLimit: values['memory-limit'] ?? '3GB', log: (l) => console.log(`  ${l}`) })
+      console.log(
+        `aggregate + write: ${agg.seconds.total.toFixed(1)} s wall (aggregate ${agg.seconds.aggregate.toFixed(1)} s), peak RSS ${agg.peakRssMB.toFixed(0)} MB, CPU ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(0)} s, ` +
+          `${agg.manifest.shards.count} shards, ${(agg.bytes / 1e6).toFixed(1)} MB (budget: ≤ 600 s, ≤ 4096 MB)`,
+      )
+    }
 
+    // 2b. The same aggregation on Spark in local mode: wall time and the peak memory of its whole process tree.
+    if (values.spark || values['spark-only']) {
+      const r = spawnSync('training/.venv/bin/python', ['training/inpage_train/spark_bench.py', '--data', dir, '--model', 'public/models/inpage-sci-v1', '--master', values['spark-master'] ?? 'local[2]', '--driver-memory', values['spark-driver-memory'] ?? '3g', ...(values['spark-partitions'] ? ['--partitions', values['spark-partitions']] : []), ...(values['spark-log'] ? ['--log', values['spark-log']] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+      if (r.status !== 0) throw new Error(`spark_bench.py failed (${r.status})`)
+      console.log(`spark: ${r.stdout.trim()}`)
+    }
+
+    if (values['spark-only']) return
     // 3. Encoding throughput of the model's encoder in Node, on a sample (the full catalog at this rate is reported, not run).
     const loaded = await loadModel('public/models/inpage-sci-v1', { threads: 2 })
     const texts = items.slice(0, sample).map((l) => (JSON.parse(l) as { title: string }).title)

@@ -23,6 +23,7 @@ import {
 } from '../src/pack/format'
 import { checkManifest, packSettings, type Manifest } from '../workers/manifest'
 import { aggregate, type AggregateOptions } from './aggregate'
+import { openAggregates } from './aggregates-in'
 import { checkOut, leftovers, moveIntoPlace, stagingFolder } from './out'
 
 /** A pack name: it keys the browser's caches (`inpage-pack:<name>@<version>`), so no '@', '/', ':' or spaces. */
@@ -33,7 +34,9 @@ export const MEMORY_LIMIT = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i
 
 export interface BuildOptions extends AggregateOptions {
   /** Data folder in eval's format. */
-  data: string
+  data?: string
+  /** Or a folder of aggregates made elsewhere (Spark, a warehouse): Parquet + its settings (catalog/aggregates-in.ts). */
+  aggregates?: string
   /** Model folder (manifest.json; its encoder makes the text vectors). */
   model: string
   out: string
@@ -90,23 +93,29 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   const out = resolve(o.out)
   const force = o.force === true
   checkOut(out, force)
-  const name = o.name ?? basename(resolve(o.data))
+  if (!o.data === !o.aggregates) throw new Error('give data or aggregates')
+  const source = (o.data ?? o.aggregates)!
+  const name = o.name ?? basename(resolve(source))
   if (!PACK_NAME.test(name))
-    throw new InputError(o.name === undefined ? resolve(o.data) : '--name', undefined, `${JSON.stringify(name)} is not a pack name (letters, digits, '.', '_', '-'; at most 100)${o.name === undefined ? ': pass --name' : ''}`)
+    throw new InputError(o.name === undefined ? resolve(source) : '--name', undefined, `${JSON.stringify(name)} is not a pack name (letters, digits, '.', '_', '-'; at most 100)${o.name === undefined ? ': pass --name' : ''}`)
   if (o.memoryLimit !== undefined && !MEMORY_LIMIT.test(o.memoryLimit)) throw new InputError('--memory-limit', undefined, `${JSON.stringify(o.memoryLimit)} is not a size like 3GB`)
   const manifest: Manifest = readModelManifest(o.model)
   const settings = packSettings(manifest)
-  const items = readItemsFile(o.data, o.encoding)
+  const ext = o.aggregates ? await openAggregates(o.aggregates, { name: manifest.name, version: manifest.version, textDims: manifest.dims.text }, settings.neighbors, o) : undefined
+  // With aggregates made elsewhere the items are their ids (text vectors, if any, come with them).
+  const items = ext ? ext.ids.map((asin, item) => ({ item, asin, title: '', brand: null, categories: [], description: null })) : readItemsFile(o.data!, o.encoding)
   const itemsPerShard = o.itemsPerShard ?? 16
   const count = Math.max(1, Math.ceil(items.length / itemsPerShard))
-  const textVectors = o.textVectors ?? 'int8'
-  if (textVectors === 'int8' && !o.encode) throw new Error('text vectors need an encoder (encode)')
+  const textVectors = ext ? ext.textVectors : (o.textVectors ?? 'int8')
+  if (textVectors === 'int8' && !o.encode && !ext) throw new Error('text vectors need an encoder (encode)')
   for (const l of leftovers(out)) log(`note: ${l} is left from a build that was stopped; remove it`)
 
-  // 1. Aggregates over the store's training histories (DuckDB).
-  log(`aggregating ${items.length} items (DuckDB, memory limit ${o.memoryLimit ?? '3GB'})`)
+  // 1. Aggregates over the store's training histories (DuckDB), or read from those made elsewhere (Spark, a warehouse).
+  log(ext ? `reading aggregates of ${items.length} items from ${o.aggregates}` : `aggregating ${items.length} items (DuckDB, memory limit ${o.memoryLimit ?? '3GB'})`)
   // valid.inter is checked line by line here, before DuckDB reads it and before anything is written.
-  const agg = await aggregate(o.data, items.map((r) => ({ id: r.asin, shard: shardOf(r.asin, count) })), settings.neighbors, o)
+  const agg = ext
+    ? await ext.load((id) => shardOf(id, count)).catch((e) => (ext.close(), Promise.reject(e)))
+    : await aggregate(o.data!, items.map((r) => ({ id: r.asin, shard: shardOf(r.asin, count) })), settings.neighbors, o)
   // A key for this build only: its private half signs the shards and is then dropped.
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const jwk = publicKey.export({ format: 'jwk' }) as { kty: 'EC'; crv: 'P-256'; x: string; y: string }
@@ -138,7 +147,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       const byShard = await agg.shards(from, to)
       const all = [...byShard.values()].flat()
       let vectors: Float32Array[] = []
-      if (textVectors === 'int8') {
+      if (textVectors === 'int8' && !ext) {
         const te = performance.now()
         vectors = await o.encode!(all.map((it) => itemText(catalogItem(items[it.idx]!))))
         encodeMs += performance.now() - te
@@ -150,7 +159,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
         const shard: Shard = { items: Object.create(null) as Shard['items'] }
         for (const it of byShard.get(sh) ?? []) {
           const r: PackRecord = { p: it.pop }
-          const v = vecOf.get(it.idx)
+          const v = it.vector ?? vecOf.get(it.idx)
           if (v) Object.assign(r, quantize(v))
           if (it.neighbors.length) r.n = it.neighbors.map(([id, w]) => [id, Number(w.toPrecision(4))])
           shard.items[it.id] = r
@@ -178,7 +187,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       textVectors,
       shards: { count, itemsPerShard, hash: 'fnv1a32' },
       signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
-      aggregates: { source: `${basename(resolve(o.data))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
+      aggregates: { source: ext ? (ext.record.source ?? basename(resolve(o.aggregates!))) : `${basename(resolve(o.data!))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
     }
     writeFileSync(join(staged, 'pack.json'), JSON.stringify(pack, null, 1) + '\n')
     moveIntoPlace(staged, out, force)

@@ -11,7 +11,10 @@ export const USAGE = `usage:
   npm run catalog -- --data <dir> --model <model dir> --out <pack dir>
                      [--name NAME] [--items-per-shard 16] [--text-vectors int8|none]
                      [--memory-limit 3GB] [--threads 2] [--encoding utf-8|latin1] [--force]
+  npm run catalog -- --aggregates <dir> --model <model dir> --out <pack dir> [--name NAME] [...]
   --data: items.jsonl + valid.inter (eval's format; \`npm run eval -- convert\` makes it from an events CSV)
+  --aggregates: Parquet + inpage-aggregates.json made elsewhere (Spark: training/inpage_train/spark_pack.py,
+                or a warehouse query; docs/catalog-pack.md); its settings must be the model's
   --force: replaces --out only when it holds a pack (nothing else); the new pack is moved in when complete`
 
 export { UsageError }
@@ -19,6 +22,7 @@ const usage = usageErrors(USAGE)
 
 const FLAGS = {
   data: { type: 'string' },
+  aggregates: { type: 'string' },
   model: { type: 'string' },
   out: { type: 'string' },
   name: { type: 'string' },
@@ -46,8 +50,11 @@ export async function main(argv: string[]) {
     throw usage((e as Error).message)
   }
   if (values.help) return console.log(USAGE)
-  for (const k of ['data', 'model', 'out'] as const) if (typeof values[k] !== 'string') throw usage(`--${k} is required`)
-  const tv = (values['text-vectors'] as string | undefined) ?? 'int8'
+  const ext = typeof values.aggregates === 'string'
+  if (ext && values.data !== undefined) throw usage('--data and --aggregates do not go together')
+  if (ext && values['text-vectors'] !== undefined) throw usage('--text-vectors: with --aggregates the text vectors are the Parquet\'s (or none)')
+  for (const k of [ext ? 'aggregates' : 'data', 'model', 'out'] as const) if (typeof values[k] !== 'string') throw usage(`--${k} is required`)
+  const tv = ext ? 'none' : ((values['text-vectors'] as string | undefined) ?? 'int8')
   if (tv !== 'int8' && tv !== 'none') throw usage(`--text-vectors is int8 or none, got ${JSON.stringify(tv)}`)
   // Every flag is checked before anything is loaded.
   const threads = int(values.threads as string | undefined, 'threads', 2)
@@ -58,7 +65,8 @@ export async function main(argv: string[]) {
   let loaded: LoadedModel | undefined
   try {
     const report = await buildPack({
-      data: values.data as string,
+      data: values.data as string | undefined,
+      aggregates: values.aggregates as string | undefined,
       model: values.model as string,
       out: values.out as string,
       name: values.name as string | undefined,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever this machine lacks for inpage, and nothing it already has:
 # Debian's browsers (chromium for Playwright; firefox-esr, WebKitGTK's driver and Xvfb for the
-# cross-engine suite), node_modules (npm ci), and with --python the training venv.
+# cross-engine suite), node_modules (npm ci), and with --python the training venv and a Java runtime (Spark).
 # Called by `npm test` and `npm run demo` before they start, and by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,9 @@ missing=()
 [ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null 2>&1 || missing+=(xvfb)
 command -v xauth >/dev/null 2>&1 || missing+=(xauth)
+# The Spark tests (training/tests/test_spark_pack.py, pyspark 4) need Java 17 or newer: Debian's JRE when there is none.
+java_major=$( (java -version 2>&1 || true) | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+[ "${1:-}" != "--python" ] || [ "${java_major:-0}" -ge 17 ] || missing+=(default-jre-headless)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
