@@ -74,6 +74,11 @@ def subset(tmp: Path, n_items: int) -> Path:
             continue
         u, h, t = line.split("\t")
         keep = [x for x in h.split() if int(x) < n_items]
+        # The builder checks targets against items.jsonl too: a target outside the subset becomes the last kept item.
+        if int(t) >= n_items:
+            if len(keep) < 3:
+                continue
+            keep, t = keep[:-1], keep[-1]
         if len(keep) >= 2:
             out.append(f"{u}\t{' '.join(keep)}\t{t}")
     (d / "valid.inter").write_text("\n".join(out) + "\n")
