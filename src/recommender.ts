@@ -212,6 +212,8 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       )
     : undefined
 
+  /** Whether the worker may keep what it derives (item vectors, pack records, shards): under a grant, and only where the history itself is stored. */
+  const keeps = () => history.consent === 'granted' && history.status().storage === 'indexeddb'
   /** Bumped by forget() and a denial: a rerank that started before answers as if it had not run. */
   let epoch = 0
   /** Erases what inpage derived besides the history (item vectors, cached model files); reports faults. */
@@ -268,10 +270,10 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       const fault = st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name) ? st.error : undefined
       // The same requests at the same moment whatever the history holds (SECURITY.md, "Requests"): the model and
       // the page's pack entries start loading now, with or without a history, and not after a model fault.
-      if (!fault) engine.warmPage(candidates, history.consent === 'granted')
+      if (!fault) engine.warmPage(candidates, keeps())
       if (!events.some((e) => e.itemId)) {
         // No history yet: these candidates' vectors get ready for the first event.
-        if (!fault) engine.prefetch(candidates, history.consent === 'granted')
+        if (!fault) engine.prefetch(candidates, keeps())
         return plain('no-history')
       }
       if (fault) return plain('model-error', fault)
@@ -283,7 +285,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
         if (first !== 'ready') return plain(MODEL_FAULTS.has(first.name) ? 'model-error' : 'engine-error', first)
       }
       const left = (o.budgetMs ?? DEFAULT_BUDGET_MS) - (performance.now() - t0)
-      const res = await Promise.race([engine.rerank(events, candidates, o, history.consent === 'granted', Math.max(1, left)), deadline.promise])
+      const res = await Promise.race([engine.rerank(events, candidates, o, keeps(), Math.max(1, left)), deadline.promise])
       if (started !== epoch) return stale()
       // Still fetching the encoder this call needs (its first search, with a pack): it keeps loading.
       if (res === 'timeout') return plain(engine.status.encoder === 'loading' ? 'warming-up' : 'budget')
@@ -324,7 +326,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
       await history.add(e)
       // The item is on the page: its pack record is taken now and kept with the history (never fetched later for it).
       if (engine && e.itemId && e.item && history.consent !== 'denied')
-        engine.remember({ id: e.itemId, text: itemText({ title: e.item.title, brand: e.item.brand, category: e.item.category }) }, history.consent === 'granted')
+        engine.remember({ id: e.itemId, text: itemText({ title: e.item.title, brand: e.item.brand, category: e.item.category }) }, keeps())
     },
     async setConsent(state) {
       alive()
