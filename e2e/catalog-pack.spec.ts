@@ -72,10 +72,16 @@ test('a tampered shard is refused by name and the server order comes back; a mis
   test.setTimeout(120_000)
   await openHarness(page)
   await page.route('**/packs/small/shards/*.json', async (route) => {
-    const res = await route.fetch()
-    const text = await res.text()
-    // Flip one popularity count in the signed JSON: the signature no longer holds.
-    return route.fulfill({ response: res, body: text.replace(/"p":(\d+)/, (_, n) => `"p":${Number(n) + 1}`) })
+    // The first refused shard fails the call, and the page's dispose() ends the worker: other shard requests
+    // in flight are then aborted, so their route may already be handled by the time it is fulfilled.
+    try {
+      const res = await route.fetch()
+      const text = await res.text()
+      // Flip one popularity count in the signed JSON: the signature no longer holds.
+      await route.fulfill({ response: res, body: text.replace(/"p":(\d+)/, (_, n) => `"p":${Number(n) + 1}`) })
+    } catch {
+      /* aborted by the page */
+    }
   })
   const r = await session(page, { catalog: '/packs/small/', name: 'tamper' })
   expect(r).toMatchObject({ why: 'model-error', error: 'CatalogIntegrityError', ids: cands.map((c) => c.id) })
