@@ -1,6 +1,6 @@
 // The CPU's ceiling for the cold-encode figure: the same int8 encoder and the same InpageModel code,
 // run natively by onnxruntime-node with a given thread count.
-import { loadModel } from '../eval/model-node'
+import { loadModel } from '../node/model-node'
 
 export async function encodeNative(dir: string, texts: string[], threads: number, runs: number): Promise<number[]> {
   const { model } = await loadModel(dir, { threads })

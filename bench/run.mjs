@@ -52,8 +52,8 @@ async function bundle(entry) {
 
 const PORT = Number(process.env.INPAGE_BENCH_PORT ?? 4174) // beside another checkout's bench: INPAGE_BENCH_PORT
 const base = `http://127.0.0.1:${PORT}`
-// The shared catalog's items as candidates (public fields, no descriptions), read by eval/data.ts.
-const data = await bundle('eval/data.ts')
+// The shared catalog's items as candidates (public fields, no descriptions), read by node/data.ts.
+const data = await bundle('node/data.ts')
 const catalog = data.readItemsFile(data.datasetDir()).map((r) => data.catalogItem(r, 0))
 const server = spawn(process.execPath, ['scripts/serve.mjs'], { env: { ...process.env, PORT: String(PORT) }, stdio: ['ignore', 'pipe', 'inherit'] })
 await new Promise((r) => server.stdout.once('data', r))

@@ -13,8 +13,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { INTER_HEADER, interRow } from '../eval/data'
-import { eachLine, InputError, type Encoding } from '../eval/input'
+import { INTER_HEADER, interRow } from '../node/data'
+import { eachLine, InputError, type Encoding } from '../node/input'
 import type { NeighborSettings } from '../src/pack/format'
 
 export interface AggregateOptions {

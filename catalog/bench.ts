@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { loadModel } from '../eval/model-node'
+import { loadModel } from '../node/model-node'
 import { buildPack } from './build'
 
 /** Zipf-like popularity: item k drawn with weight 1 / (k + 10)^0.8, the long tail of a real store. */

@@ -5,8 +5,8 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
-import { catalogItem, readItemsFile } from '../eval/data'
-import { InputError, readText, type Encoding } from '../eval/input'
+import { catalogItem, readItemsFile } from '../node/data'
+import { InputError, readText, type Encoding } from '../node/input'
 import { itemText } from '../src/ranking/text'
 import {
   PACK_FORMAT,
@@ -21,7 +21,7 @@ import {
   type PackRecord,
   type Shard,
 } from '../src/pack/format'
-import { checkManifest, packSettings, type Manifest } from '../workers/manifest'
+import { checkManifest, packSettings, type Manifest } from '../src/model/manifest'
 import { aggregate, type AggregateOptions } from './aggregate'
 import { openAggregates } from './aggregates-in'
 import { checkOut, leftovers, moveIntoPlace, stagingFolder } from './out'

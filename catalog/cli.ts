@@ -1,10 +1,10 @@
 // `npm run catalog -- --data <dir> --model <model dir> --out <pack dir> [...]`: builds a catalog pack
 // (docs/catalog-pack.md). Run by scripts/run-ts.mjs.
 
-import { UsageError, usageErrors } from '../eval/usage'
+import { UsageError, usageErrors } from '../node/usage'
 import { parseArgs } from 'node:util'
-import { ENCODINGS, parseEncoding } from '../eval/input'
-import { loadModel, type LoadedModel } from '../eval/model-node'
+import { ENCODINGS, parseEncoding } from '../node/input'
+import { loadModel, type LoadedModel } from '../node/model-node'
 import { buildPack } from './build'
 
 export const USAGE = `usage:

@@ -5,7 +5,7 @@
 
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { folderEntries, OutputError } from '../eval/write-folder'
+import { folderEntries, OutputError } from '../node/write-folder'
 import { PACK_FORMAT } from '../src/pack/format'
 
 export { OutputError }

@@ -8,7 +8,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { InputError, readText } from '../eval/input'
+import { InputError, readText } from '../node/input'
 import { checkPackManifest, decodeRecord, shardFile, shardOf, signedMessage, splitShardFile, type PackItem, type PackManifest, type PackRecord, type Shard } from '../src/pack/format'
 
 export interface OpenPack {

@@ -3,10 +3,10 @@
 // shard writer work: what a store runs as `npm run eval -- convert` then `npm run catalog`. Prints its
 // progress one line at a time on stdout.
 //   --data DIR --out DIR --name ID --model DIR --text-vectors none|int8 [--events CSV --items JSONL]
-// With --items, converts the store's files (eval/convert.ts) into DIR first.
+// With --items, converts the store's files (node/convert.ts) into DIR first.
 import { parseArgs } from 'node:util'
 import { buildPack } from '../catalog/build'
-import { convertFiles } from '../eval/convert'
+import { convertFiles } from '../node/convert'
 
 export async function main(args: string[]) {
   const { values: v } = parseArgs({
@@ -35,7 +35,7 @@ export async function main(args: string[]) {
   let encode: ((t: string[]) => Promise<Float32Array[]>) | undefined
   let release = async () => {}
   if (textVectors === 'int8') {
-    const { loadModel } = await import('../eval/model-node')
+    const { loadModel } = await import('../node/model-node')
     const loaded = await loadModel(v.model, { threads: 2 })
     encode = (t) => loaded.model.encode(t)
     release = () => loaded.model.release()

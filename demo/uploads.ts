@@ -1,6 +1,6 @@
 // "Try it on your catalog", the store server's side: the page posts a catalog (parsed in the tab into
 // items JSONL) and, optionally, the store's events CSV (user,item,timestamp). A pack job converts them
-// into eval's format (eval/convert.ts) and builds a catalog pack with the same code as the demo's stores;
+// into eval's format (node/convert.ts) and builds a catalog pack with the same code as the demo's stores;
 // this server then serves the catalog as one more store. Nothing of the shopper is in the upload: it is the store's
 // data, as a store's own catalog and logs would reach its own server.
 import { createHash } from 'node:crypto'
@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { PACKS_DIR } from './packs.js'
-import { addStore, packInfo, type Registry } from './store-server.js'
+import { addStore, packInfo, type Registry } from './registry.js'
 
 export interface UploadBody {
   /** The file's name (shown as the store's name). */
@@ -79,7 +79,7 @@ export async function handleUpload(req: IncomingMessage, res: ServerResponse, re
     return send(res, 400, { error: `items: ${(e as Error).message}` })
   }
   if (!lines) return send(res, 400, { error: 'items: no product' })
-  // The store's files as it would hand them over; the pack job converts them (eval/convert.ts) into data/.
+  // The store's files as it would hand them over; the pack job converts them (node/convert.ts) into data/.
   const dir = join(PACKS_DIR, '.uploads', id)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(join(dir, 'data'), { recursive: true })

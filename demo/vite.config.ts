@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ISOLATION_HEADERS as isolation } from '../scripts/headers.mjs'
 import { pickEncoding } from '../scripts/precompress.mjs'
-import { dataRoot } from '../eval/data.js'
+import { dataRoot } from '../node/data.js'
 import { storeServer } from './store-server.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))

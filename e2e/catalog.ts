@@ -1,6 +1,6 @@
 // Real catalog items for e2e, read from the shared dataset (never copied into the repository) by
-// eval/data.ts, the one reader of the dataset.
-import { catalogItem, categoryKey, datasetDir, readItemsFile, type CatalogItem } from '../eval/data'
+// node/data.ts, the one reader of the dataset.
+import { catalogItem, categoryKey, datasetDir, readItemsFile, type CatalogItem } from '../node/data'
 
 export type { CatalogItem }
 

@@ -6,7 +6,7 @@ import { test, expect, type Page } from '@playwright/test'
 import { inCategory, type CatalogItem } from './catalog'
 import { inpageDatabases, openHarness } from './helpers'
 import { ISOLATION_HEADERS } from '../scripts/headers.mjs'
-import type * as Api from '../src/script-tag'
+import type * as Api from '../src/embed/script-tag'
 import type { ImpressionEvent, SelectEvent } from '../src/index'
 
 declare global {

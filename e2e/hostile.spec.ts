@@ -10,7 +10,7 @@ import fc from 'fast-check'
 import { readFileSync } from 'node:fs'
 import { inCategory } from './catalog'
 import { inpageDatabases, openHarness } from './helpers'
-import type * as Api from '../src/script-tag'
+import type * as Api from '../src/embed/script-tag'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130)
 const MODEL = '/models/inpage-sci-v1/'

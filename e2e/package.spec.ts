@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { extname, join, normalize, resolve } from 'node:path'
-import { catalogItem, categoryKey, datasetDir, readInterFile, readItemsFile, type CatalogItem } from '../eval/data'
+import { catalogItem, categoryKey, datasetDir, readInterFile, readItemsFile, type CatalogItem } from '../node/data'
 import { ISOLATION_HEADERS } from '../scripts/headers.mjs'
 
 test.describe.configure({ mode: 'serial' })
@@ -144,7 +144,7 @@ test('each verb imports exactly the optional peers bin/peers.mjs names for it', 
   const uses = (text: string) => peers.filter((p) => text.includes(`"${p}"`))
   expect(uses(graph('dist/cli/catalog.mjs'))).toEqual(VERB_PEERS.catalog)
   expect(uses(graph('dist/cli/eval.mjs'))).toEqual(VERB_PEERS.eval)
-  // convert runs from eval's bundle: it must not load onnxruntime-node at import (eval/model-node.ts loads it lazily).
+  // convert runs from eval's bundle: it must not load onnxruntime-node at import (node/model-node.ts loads it lazily).
   expect(graph('dist/cli/eval.mjs')).not.toMatch(/^(const|var|let) \w+ = createRequire\(import\.meta\.url\)\("onnxruntime-node"\)/m)
 })
 

@@ -10,8 +10,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeHistories } from '../catalog/aggregate'
 import { buildPack } from '../catalog/build'
-import { datasetDir, readInterFile, readItemsFile } from '../eval/data'
-import { loadModel } from '../eval/model-node'
+import { datasetDir, readInterFile, readItemsFile } from '../node/data'
+import { loadModel } from '../node/model-node'
 
 export const PACKS_DIR = 'e2e/.packs'
 export const PACK_CATEGORIES = ['Glassware & Labware', 'Adhesives & Sealants']

@@ -4,7 +4,7 @@ import { test, expect, type Page } from '@playwright/test'
 import { inCategory, type CatalogItem } from './catalog'
 import { inpageDatabases } from './helpers'
 import { ISOLATION_HEADERS } from '../scripts/headers.mjs'
-import type * as Api from '../src/script-tag'
+import type * as Api from '../src/embed/script-tag'
 
 declare global {
   interface Window {

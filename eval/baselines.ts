@@ -3,7 +3,7 @@
 
 import type { Neighbors } from '../src/ranking/score'
 import type { NeighborSettings } from '../src/pack/format'
-import { KNN_TRAINING_DEFAULTS } from '../workers/manifest'
+import { KNN_TRAINING_DEFAULTS } from '../src/model/manifest'
 
 /** Item-kNN settings. The defaults are the ones the shipped model's neighbour lists were built with
  * (public/models/inpage-sci-v1/manifest.json: training.settings.knn_min_count/gamma/alpha/beta/top_n,

@@ -1,5 +1,5 @@
 // The evaluation harness: the shipped ONNX files through onnxruntime-node, and the same TypeScript
-// the browser runs (workers/personalize.ts, src/ranking). Protocols and metrics: eval/README.md.
+// the browser runs (src/ranking/personalize.ts, src/ranking). Protocols and metrics: eval/README.md.
 
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -9,17 +9,17 @@ import { rankCandidates } from '../src/ranking/rerank'
 import { itemText } from '../src/ranking/text'
 import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
-import type { StoredEvent } from '../src/types'
-import type { InpageModel } from '../workers/model'
-import { modelReads, personalize, PersonalizeCaches, type CatalogLookup, type TextVectorSource } from '../workers/personalize'
+import type { StoredEvent } from '../src/core/types'
+import type { InpageModel } from '../src/model/model'
+import { modelReads, personalize, PersonalizeCaches, type CatalogLookup, type TextVectorSource } from '../src/ranking/personalize'
 import { openPack } from '../catalog/read'
-import { selectModelEvents } from '../src/protocol'
+import { selectModelEvents } from '../src/ranking/events'
 import { ITEM_KNN_DEFAULTS, itemKnnNeighbors, nextItemScores, transitions, type ItemKnnSettings } from './baselines'
-import { BM25 } from './bm25'
-import { catalogItem, loadDataset, type Dataset, type Row } from './data'
-import type { Encoding } from './input'
+import { BM25 } from '../node/bm25'
+import { catalogItem, loadDataset, type Dataset, type Row } from '../node/data'
+import type { Encoding } from '../node/input'
 import { Exposure, MISS, metricsFromRanks, rankOf, topK, type RankMetrics } from './metrics'
-import type { LoadedModel } from './model-node'
+import type { LoadedModel } from '../node/model-node'
 
 export type Protocol = 'full' | 'category' | 'search'
 export type Split = 'valid' | 'test'
@@ -52,7 +52,7 @@ export interface EvalOptions {
   /**
    * With a pack (`--catalog`): 'track' (default) — every history item has its pack record, as in the browser,
    * where a track() call takes it; 'none' — history items off the page have none (a history kept from before
-   * records were taken): their text is encoded, their neighbours come from the page's lists (workers/personalize.ts).
+   * records were taken): their text is encoded, their neighbours come from the page's lists (src/ranking/personalize.ts).
    */
   historyRecords: 'track' | 'none'
   progress?: (done: number, total: number) => void

@@ -10,8 +10,8 @@
 
 import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { parseCsv } from './csv'
-import { usageErrors } from './usage'
+import { parseCsv } from '../node/csv'
+import { usageErrors } from '../node/usage'
 
 export const UPLIFT_USAGE = `usage:
   npm run eval -- uplift --events <export.csv> [--mde 0.05] [--power 0.8] [--alpha 0.05]

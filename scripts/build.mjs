@@ -47,7 +47,7 @@ await lib('src/react.ts', ['es'], 'react.js', {
   build: { rollupOptions: { external: (id) => id === 'react' || id.startsWith('react/') || id === recommenderSrc, output: { paths: { [recommenderSrc]: './inpage.js' } } } },
 })
 // Classic scripts have no import.meta: the IIFE finds its worker through document.currentScript.
-await lib('src/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.meta.url': 'self.location.href' } })
+await lib('src/embed/script-tag.ts', ['iife'], 'inpage.iife.js', { define: { 'import.meta.url': 'self.location.href' } })
 // Two ORT wasm builds, one JS: the plain SIMD-threaded build (14 MB, 2.3 MB brotli) runs the WASM
 // execution provider; the asyncify build (27 MB) is fetched only when a WebGPU session is made. The
 // worker checks each against the sha256 recorded here before ORT sees it.
@@ -89,8 +89,8 @@ for (const { wasm, glue } of [ortFiles.wasm, ortFiles.webgpu]) {
 }
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })
 fixDeclarationSpecifiers(`${dist}/types`)
-// `inpage/global` is types only (src/global.ts: window.InPage); its import resolves to an empty module.
-writeFileSync(`${dist}/global.js`, '// Types only: see dist/types/src/global.d.ts (window.InPage).\nexport {}\n')
+// `inpage/global` is types only (src/embed/global.ts: window.InPage); its import resolves to an empty module.
+writeFileSync(`${dist}/global.js`, '// Types only: see dist/types/src/embed/global.d.ts (window.InPage).\nexport {}\n')
 // `.br` / `.gz` beside the large files a browser fetches: served with Content-Encoding by
 // scripts/serve.mjs and the demo (README: "Precompressed files"); cached by content, so only new bytes are compressed.
 const cacheDir = `${root}node_modules/.cache/inpage-precompressed`

@@ -5,8 +5,8 @@
 
 import type { Variant } from './experiment'
 import type { RerankResult } from './ranking/types'
-import type { TrackEvent } from './types'
-import { invalidOptions } from './errors'
+import type { TrackEvent } from './core/types'
+import { invalidOptions } from './core/errors'
 
 export interface ImpressionEvent {
   /** The list's name: the rerank() call's `surface` ('default' without one). */

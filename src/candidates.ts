@@ -1,8 +1,8 @@
 // Candidate validation: named errors for what cannot be ranked, truncation for what is merely long.
 // Builds fresh objects from known fields only.
 
-import { InPageError } from './errors'
-import { defaults } from './defaults'
+import { InPageError } from './core/errors'
+import { defaults } from './core/defaults'
 import { cut, validateItem } from './history/events'
 import type { Candidate } from './ranking/types'
 import type { PackRecord } from './pack/format'

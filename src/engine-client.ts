@@ -2,11 +2,12 @@
 // it died, and never lets a fault reach the page as anything but a named error.
 
 import * as Comlink from 'comlink'
-import { purchasedItems, RUNTIME_STALLED, selectModelEvents, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress, type TrackedItem } from './protocol'
+import { RUNTIME_STALLED, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress, type TrackedItem } from './protocol/engine'
+import { purchasedItems, selectModelEvents } from './ranking/events'
 import type { Candidate, RerankOptions } from './ranking/types'
-import type { StoredEvent } from './types'
-import { describeError, InPageError } from './errors'
-import { defaults } from './defaults'
+import type { StoredEvent } from './core/types'
+import { describeError, InPageError } from './core/errors'
+import { defaults } from './core/defaults'
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
 

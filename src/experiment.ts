@@ -1,9 +1,11 @@
 // The built-in holdout: which arm a shopper is in, decided on the device from a random key that
 // the history keeps under its consent rules (src/history/history.ts), and what the holdout is shown.
 
-import { invalidOptions } from './errors'
+import { invalidOptions } from './core/errors'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankResult } from './ranking/types'
+
+export { isShopperKey, newShopperKey } from './history/shopper-key'
 
 export type Variant = 'personalized' | 'holdout'
 
@@ -31,14 +33,6 @@ export function validateExperiment(raw: unknown): ExperimentOptions {
   if (typeof h !== 'number' || !Number.isFinite(h) || h < 0 || h > 1) throw invalidOptions(`experiment.holdout must be a number from 0 to 1, got ${String(h)}`)
   return { name: o.name, holdout: h }
 }
-
-/** 128 random bits as 32 hex digits: names no one, links to nothing outside this device. */
-export function newShopperKey(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16))
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
-}
-
-export const isShopperKey = (x: unknown): x is string => typeof x === 'string' && /^[0-9a-f]{32}$/.test(x)
 
 /**
  * A uniform number in [0, 1) from the key and the experiment's name (cyrb53: 53 well-mixed bits; not a

@@ -1,7 +1,7 @@
 // Validation of the options objects a page passes: a bad value is refused by name (InvalidOptionsError)
 // before it can reach the engine, and a fresh object of known keys is built, so hostile keys never travel.
 
-import { invalidOptions } from './errors'
+import { invalidOptions } from './core/errors'
 import { LIMITS } from './history/events'
 import type { RerankOptions } from './ranking/types'
 

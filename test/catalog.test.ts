@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { aggregate, writeHistories } from '../catalog/aggregate'
 import { buildPack } from '../catalog/build'
-import { datasetDir } from '../eval/data'
+import { datasetDir } from '../node/data'
 import { createPublicKey, verify } from 'node:crypto'
 import {
   checkPackManifest,

@@ -2,7 +2,7 @@
 // e2e/consent-platforms.spec.ts).
 import { describe, expect, it } from 'vitest'
 import { consentModeAnswer, gppAnswer, linkConsent, shopifyAnswer, tcfAnswer, type ConsentTarget } from '../src/consent/index'
-import type { ConsentState } from '../src/types'
+import type { ConsentState } from '../src/core/types'
 
 const purposes = (on: number[]) => Object.fromEntries(Array.from({ length: 11 }, (_, i) => [i + 1, on.includes(i + 1)]))
 

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ITEM_KNN_DEFAULTS, itemKnnNeighbors, itemKnnWeights, nextItemScores, transitions } from '../eval/baselines'
-import { loadDataset } from '../eval/data'
+import { loadDataset } from '../node/data'
 import { DEFAULT_OPTIONS, buildContext, coverageWarning, evaluate, type Context, type EvalOptions } from '../eval/harness'
 import { metricsFromRanks, type RankMetrics } from '../eval/metrics'
-import { loadModel, type LoadedModel } from '../eval/model-node'
+import { loadModel, type LoadedModel } from '../node/model-node'
 import { markdown } from '../eval/report'
 import { knnScores } from '../src/ranking/score'
-import type { InpageModel } from '../workers/model'
+import type { InpageModel } from '../src/model/model'
 
 // Items 0 and 1 are never bought (so "all baseline scores zero" would rank them first by the smaller id);
 // A..D are the bought ones. Ids are this store's own, not in the shipped model.

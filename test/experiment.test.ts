@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { assign, isShopperKey, newShopperKey, unitHash, validateExperiment } from '../src/experiment'
 import { createRecommender } from '../src/recommender'
 import { dbNameFor } from '../src/history/history'
-import { openKvStore } from '../src/history/idb'
+import { openKvStore } from '../src/storage/idb'
 import type { ImpressionEvent, SelectEvent } from '../src/analytics'
 
 let n = 0

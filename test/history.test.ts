@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { ShopperHistory, dbNameFor } from '../src/history/history'
 import { IdbEventStore, keysToPrune, migrateV1, SCHEMA_VERSION, type EventKey } from '../src/history/store'
-import { openKvStore } from '../src/history/idb'
+import { openKvStore } from '../src/storage/idb'
 import { createRecommender } from '../src/recommender'
-import type { StoredEvent } from '../src/types'
+import type { StoredEvent } from '../src/core/types'
 
 let n = 0
 const uniq = () => `t${Date.now()}-${n++}`

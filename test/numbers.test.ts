@@ -2,9 +2,9 @@
 // ModelDataError from personalize() (what the worker and eval run), never a "personalized" order.
 // Real shipped model through onnxruntime-node; the faults are injected at the text-vector source.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadModel, type LoadedModel } from '../eval/model-node'
-import { personalize, type TextVectorSource } from '../workers/personalize'
-import type { StoredEvent } from '../src/types'
+import { loadModel, type LoadedModel } from '../node/model-node'
+import { personalize, type TextVectorSource } from '../src/ranking/personalize'
+import type { StoredEvent } from '../src/core/types'
 
 let loaded: LoadedModel
 beforeAll(async () => {

@@ -5,9 +5,9 @@
 import { createHash, generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { checkRecord, checkShard, keyVersion, quantize } from '../src/pack/format'
-import { packNeighbors, type CatalogLookup } from '../workers/personalize'
+import { packNeighbors, type CatalogLookup } from '../src/ranking/personalize'
 import { RecordStore } from '../workers/records'
-import { listPackRecords, packDbName } from '../src/history/erase'
+import { listPackRecords, packDbName } from '../src/storage/erase'
 import type { PackItem } from '../src/pack/format'
 
 const vec = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i + 1))

@@ -2,10 +2,10 @@
 // storage is asked for only under consent, and a history that vanished is a cold start, never an error.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ShopperHistory, dbNameFor } from '../src/history/history'
-import { deleteDatabase } from '../src/history/idb'
-import { listVectorCache } from '../src/history/erase'
+import { deleteDatabase } from '../src/storage/idb'
+import { listVectorCache } from '../src/storage/erase'
 import { requestPersistence } from '../src/history/persist'
-import type { StoredEvent } from '../src/types'
+import type { StoredEvent } from '../src/core/types'
 
 let n = 0
 const uniq = () => `persist${Date.now()}-${n++}`

@@ -1,7 +1,7 @@
 // Which execution provider runs the model, chosen by what this browser has, not by assumption:
 // a fallback (software) WebGPU adapter is far slower than WASM, so 'auto' drops it.
 
-import type { BackendPreference } from '../src/protocol'
+import type { BackendPreference } from '../src/protocol/engine'
 
 export interface BackendChoice {
   order: ('webgpu' | 'wasm')[]

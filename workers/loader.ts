@@ -2,11 +2,11 @@
 // session exists, and keeps them in the Cache API under the model's version, so a reload fetches
 // nothing but the manifest and a new version replaces the old entries.
 
-import { InPageError } from '../src/errors'
-import { MODEL_CACHE_PREFIX as CACHE_PREFIX } from '../src/history/erase'
-import { checkManifest, type Manifest } from './manifest'
+import { InPageError } from '../src/core/errors'
+import { MODEL_CACHE_PREFIX as CACHE_PREFIX } from '../src/storage/erase'
+import { checkManifest, type Manifest } from '../src/model/manifest'
 
-import type { Progress } from '../src/protocol'
+import type { Progress } from '../src/protocol/engine'
 
 export async function sha256Hex(buf: ArrayBuffer): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf))

@@ -5,11 +5,11 @@
 // shards a browser holds tell which pages it was shown. What a rerank costs follows the page, never the
 // catalog's size, and nothing here is ever fetched because of the shopper's history (SECURITY.md).
 
-import { InPageError } from '../src/errors'
+import { InPageError } from '../src/core/errors'
 import { checkPackManifest, checkShard, keyVersion, shardFile, shardOf, signedMessage, splitShardFile, type PackKey, type PackManifest, type PackRecord, type Shard } from '../src/pack/format'
 import { fetchLatest, fetchOk } from './loader'
-import { PACK_CACHE_PREFIX } from '../src/history/erase'
-import { defaults } from '../src/defaults'
+import { PACK_CACHE_PREFIX } from '../src/storage/erase'
+import { defaults } from '../src/core/defaults'
 
 export interface PackStats {
   /** Files read for the last request, and their bytes (from the network or the Cache API). */

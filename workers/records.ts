@@ -5,7 +5,7 @@
 // denial with the rest; listed by exportData(). Bounded like the history (its retention), oldest use first.
 
 import { promisifyRequest } from 'idb-keyval'
-import { hasIndexedDB, openKvStore, type KvStore } from '../src/history/idb'
+import { hasIndexedDB, openKvStore, type KvStore } from '../src/storage/idb'
 import type { PackRecord } from '../src/pack/format'
 
 /** What is kept of one item: its raw record (checked again on each use) and where it came from. */

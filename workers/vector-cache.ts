@@ -3,10 +3,10 @@
 // read back are checked (length, finite) before use. Misses go to the encoder in one request.
 
 import { promisifyRequest } from 'idb-keyval'
-import { hasIndexedDB, openKvStore, type KvStore } from '../src/history/idb'
+import { hasIndexedDB, openKvStore, type KvStore } from '../src/storage/idb'
 import { textHash } from '../src/ranking/text'
-import { defaults } from '../src/defaults'
-import type { TextVectorSource } from './personalize'
+import { defaults } from '../src/core/defaults'
+import type { TextVectorSource } from '../src/ranking/personalize'
 
 const VECTOR_CACHE_LIMIT = defaults.vectorCacheLimit
 

@@ -1,8 +1,8 @@
 // "Try it on your catalog", in the tab: a JSON array or a CSV with id,title,brand,category,price columns
 // (category paths written "Root > Sub > Leaf"), checked and read here, then sent to the store server
-// as items JSONL (eval/convert.ts's input), with the store's optional events CSV.
+// as items JSONL (node/convert.ts's input), with the store's optional events CSV.
 
-import { parseCsv } from '../../eval/csv'
+import { parseCsv } from '../../node/csv'
 import { parseCategoryPath } from 'inpage'
 
 export interface Product {

@@ -10,7 +10,7 @@
 import { createRecommender, type Candidate, type Variant } from 'inpage'
 import { $, fill, h } from './dom'
 import type { Product } from './catalog-file'
-import type { Shopper } from '../store-server'
+import type { Shopper } from '../store'
 
 export interface HoldoutDeps {
   storeApi: <T>(path: string) => Promise<T>

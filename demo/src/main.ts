@@ -4,7 +4,7 @@
 import { createRecommender, type Candidate, type ConsentState, type Recommender, type RerankResult, type StoredEvent, type Why } from 'inpage'
 import { $, download, fill, h, hue } from './dom'
 import { MAX_ITEMS, parseCatalog, toCsv, toItemsJsonl, type Product } from './catalog-file'
-import type { Shopper } from '../store-server'
+import type { Shopper } from '../store'
 import { MODEL_URL } from '../stores'
 import { renderHoldout } from './holdout'
 

@@ -6,8 +6,8 @@
 // (which erases, exactly as by hand); while the platform has no answer nothing is called, so consent
 // stays as it started (pending, or denied under Global Privacy Control).
 
-import { InPageError } from '../errors'
-import type { ConsentState } from '../types'
+import { InPageError } from '../core/errors'
+import type { ConsentState } from '../core/types'
 import { consentMode } from './consent-mode'
 import { gpp } from './gpp'
 import { shopify } from './shopify'

@@ -1,7 +1,7 @@
 // `<inpage-list surface="category" query="…" k="…" budget-ms="…">`: the script tag's list wiring as an element,
 // so Vue, Svelte and plain pages behave the same: its `[data-inpage-item]` children are reordered like a
 // `[data-inpage-rerank]` list's (it marks itself as one), when it is added to a loaded page and when its
-// attributes change. Defined by the script tag (src/script-tag.ts); without `data-model` it keeps its order.
+// attributes change. Defined by the script tag (src/embed/script-tag.ts); without `data-model` it keeps its order.
 import type { Embed } from './wire'
 
 const ATTRIBUTES: Record<string, string> = { query: 'query', k: 'k', 'budget-ms': 'budgetMs', 'personal-weight': 'personalWeight', 'popularity-prior': 'popularityPrior' }

@@ -4,7 +4,7 @@
 import type { Candidate, Recommender, RerankOptions, RerankResult, TrackEvent } from '../index'
 import { LIMITS } from '../history/events'
 import { parseCategoryPath } from '../ranking/text'
-import { defaults } from '../defaults'
+import { defaults } from '../core/defaults'
 
 export interface WireOptions {
   /** How long an item must stay at least half visible before it counts as viewed. Default 1000. */

@@ -1,8 +1,8 @@
 // Event validation: turns whatever a page passes into a clean StoredEvent, or a named error.
 // Builds new objects field by field, so hostile keys (__proto__, constructor) never travel.
 
-import { invalidEvent } from '../errors'
-import type { EventType, ItemSnapshot, StoredEvent } from '../types'
+import { invalidEvent } from '../core/errors'
+import type { EventType, ItemSnapshot, StoredEvent } from '../core/types'
 
 export const EVENT_TYPES: readonly EventType[] = ['view', 'click', 'add_to_cart', 'purchase', 'search', 'dwell']
 

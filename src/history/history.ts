@@ -1,12 +1,12 @@
 // The shopper's behaviour history: consent, batching, retention, quota, other tabs.
 // Everything here stays in this browser; nothing is ever sent anywhere.
 
-import { describeError } from '../errors'
-import { defaults } from '../defaults'
-import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, StoredEvent } from '../types'
+import { describeError } from '../core/errors'
+import { defaults } from '../core/defaults'
+import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, StoredEvent } from '../core/types'
 import { requestPersistence } from './persist'
-import { deleteDatabase } from './idb'
-import { newShopperKey } from '../experiment'
+import { deleteDatabase } from '../storage/idb'
+import { newShopperKey } from './shopper-key'
 import { openEventStore, SCHEMA_VERSION, type EventKey, type EventStore, type PrunePolicy } from './store'
 
 export const DEFAULT_RETENTION = defaults.retention

@@ -1,7 +1,7 @@
 // Persistent storage: asked for only once the shopper granted consent, so that a browser under storage
 // pressure keeps the history; never before (asking would be storing intent the shopper did not give).
 
-import type { StoragePersistence } from '../types'
+import type { StoragePersistence } from '../core/types'
 
 /** Asks `navigator.storage.persist()` (after `persisted()`, which never prompts) and says what the browser answered. */
 export async function requestPersistence(): Promise<StoragePersistence> {

@@ -3,11 +3,11 @@
 // overwrite each other and the key order is the age order.
 
 import { promisifyRequest } from 'idb-keyval'
-import type { StoredEvent } from '../types'
+import type { StoredEvent } from '../core/types'
 import { EVENT_TYPES } from './events'
 import { parseCategoryPath } from '../ranking/text'
-import { isShopperKey } from '../experiment'
-import { databaseExists, deleteDatabase, hasIndexedDB, openKvStore, type KvStore } from './idb'
+import { isShopperKey } from './shopper-key'
+import { databaseExists, deleteDatabase, hasIndexedDB, openKvStore, type KvStore } from '../storage/idb'
 
 /** Current schema. 1 = one array under the key 'history' (the first prototype); 2 = a key per event. */
 export const SCHEMA_VERSION = 2

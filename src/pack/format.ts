@@ -8,7 +8,7 @@
 // is in pack.json: a browser verifies any shard with the manifest alone, so what it fetches follows the
 // page and the history, never the catalog's size (a list of every shard's digest would grow with it).
 
-import { fnv1a32 } from '../ranking/text'
+import { fnv1a32 } from '../core/hash'
 
 export const PACK_FORMAT = 'inpage-catalog-pack'
 export const PACK_FORMAT_VERSION = 1

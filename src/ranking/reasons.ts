@@ -1,7 +1,7 @@
 // Reasons: which history events raised an item's personal score. Faithful by construction: a reason's
 // contribution is the exact drop of the personal score when that one event is left out.
 
-import type { EventType } from '../types'
+import type { EventType } from '../core/types'
 import type { Reason } from './types'
 
 export interface HistoryItemEvent {

@@ -4,10 +4,10 @@ import { blend, byScore, coverage, diversify, leafCategory, placeInSlots, server
 import { explain, type HistoryItemEvent } from './reasons'
 import type { Candidate, RankedItem, RerankOptions, Coverage } from './types'
 import { zscore, type Vec } from './vectors'
-import { assertFinite } from '../errors'
-import { defaults } from '../defaults'
+import { assertFinite } from '../core/errors'
+import { defaults } from '../core/defaults'
 
-/** The ranking defaults (chosen on valid: see src/defaults.ts before changing one). */
+/** The ranking defaults (chosen on valid: see src/core/defaults.ts before changing one). */
 export const DEFAULTS = defaults.rerank
 
 export interface RankInput {

@@ -3,8 +3,8 @@
 
 import { dot, type Vec } from './vectors'
 
-/** Neighbour lists: for a history item h, the weight w(h → i) of each neighbour i. */
-export type Neighbors = ReadonlyMap<string, ReadonlyMap<string, number>>
+import type { Neighbors } from '../core/types'
+export type { Neighbors }
 
 export interface KnnSettings {
   weight: number

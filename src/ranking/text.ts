@@ -16,17 +16,5 @@ export function parseCategoryPath(s: string): string[] {
   return s.split('>').map((c) => c.trim()).filter(Boolean)
 }
 
-/** FNV-1a, 32 bit, over UTF-16 code units: text hashes and catalog-pack shard numbers. */
-export function fnv1a32(s: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return h >>> 0
-}
-
-/** A short stable hash so cached vectors follow edits of an item's text. */
-export function textHash(s: string): string {
-  return fnv1a32(s).toString(36)
-}
+// Hashing lives in src/core (the pack format and the caches use it too); re-exported for the text's users.
+export { fnv1a32, textHash } from '../core/hash'

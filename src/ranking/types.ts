@@ -1,6 +1,6 @@
 // Types of the reranking call, shared by the main thread, the worker, eval and tests.
 
-import type { EventType } from '../types'
+import type { EventType } from '../core/types'
 import type { PackRecord } from '../pack/format'
 
 /** One item the store's server proposes. Only public catalog data. */

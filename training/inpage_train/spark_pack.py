@@ -31,7 +31,7 @@ import time
 AGGREGATES_FORMAT = "inpage-aggregates"
 AGGREGATES_FORMAT_VERSION = 1
 RECORD_FILE = "inpage-aggregates.json"
-# workers/manifest.ts: DEFAULT_PAIR_WINDOW and KNN_TRAINING_DEFAULTS (an older model's manifest carries only
+# src/model/manifest.ts: DEFAULT_PAIR_WINDOW and KNN_TRAINING_DEFAULTS (an older model's manifest carries only
 # training settings). A drift here cannot build a pack: the Node CLI compares the recorded settings to its own.
 DEFAULT_PAIR_WINDOW = 50
 KNN_TRAINING_DEFAULTS = {"minCount": 2, "gamma": 0.8, "back": 1.0, "alpha": 0.3, "beta": 0.1, "topN": 50}
@@ -43,7 +43,7 @@ class SparkPackError(Exception):
 
 
 def pack_settings(manifest: dict) -> dict:
-    """The neighbour settings of a catalog pack for this model (workers/manifest.ts packSettings)."""
+    """The neighbour settings of a catalog pack for this model (src/model/manifest.ts packSettings)."""
     agg = manifest.get("aggregates")
     if agg:
         s = {"window": DEFAULT_PAIR_WINDOW, **agg["knn"]}
@@ -135,7 +135,7 @@ def _encoder(onnx_path: str, tokenizer_path: str, threads: int):
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         tok = Tokenizer.from_file(tokenizer_path)
-        tok.no_truncation()  # cut below exactly as workers/model.ts does: first maxTokens − 1 ids + the last
+        tok.no_truncation()  # cut below exactly as src/model/model.ts does: first maxTokens − 1 ids + the last
         tok.no_padding()
         _ENCODER.clear()
         _ENCODER[key] = (ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"]), tok)
@@ -144,7 +144,7 @@ def _encoder(onnx_path: str, tokenizer_path: str, threads: int):
 
 def encode_texts(texts, onnx_path: str, tokenizer_path: str, max_tokens: int, output: str, threads: int = 1):
     """Text vectors, one text per encoder run: int8 dynamic quantization scales activations by the whole
-    batch, so a batch would make a vector depend on its batch-mates (workers/model.ts encode)."""
+    batch, so a batch would make a vector depend on its batch-mates (src/model/model.ts encode)."""
     import numpy as np
 
     sess, tok = _encoder(onnx_path, tokenizer_path, threads)

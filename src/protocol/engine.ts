@@ -1,9 +1,10 @@
 // The worker protocol: what the page and the engine worker say to each other. Both sides import it from
 // here (the worker's code stays private: nothing in src/ imports workers/).
 
-import type { Candidate, Coverage, RankedItem, RerankOptions } from './ranking/types'
-import type { StoredEvent } from './types'
-import type { PackKey } from './pack/format'
+import type { Candidate, Coverage, RankedItem, RerankOptions } from '../ranking/types'
+import type { StoredEvent } from '../core/types'
+import type { HistoryReads } from '../ranking/events'
+import type { PackKey } from '../pack/format'
 
 /** 'auto': WebGPU on a real GPU adapter, else WASM. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm'
@@ -96,27 +97,7 @@ export interface EngineInfo {
   reads: HistoryReads
 }
 
-/** What the model reads of a history: the last `maxHistory` item events of these types. */
-export interface HistoryReads {
-  maxHistory: number
-  eventTypes: readonly string[]
-}
-
-/** The item events the sequence model reads, oldest first, at most `reads.maxHistory`. */
-export function selectModelEvents(history: readonly StoredEvent[], reads: HistoryReads): StoredEvent[] {
-  const out: StoredEvent[] = []
-  // From the newest back: a long history is never copied whole.
-  for (let i = history.length - 1; i >= 0 && out.length < reads.maxHistory; i--) {
-    const e = history[i]!
-    if (e.itemId && e.item && reads.eventTypes.includes(e.type)) out.push(e)
-  }
-  return out.reverse()
-}
-
-/** Ids of the items bought, whatever their age (for `excludePurchased`). */
-export function purchasedItems(history: readonly StoredEvent[]): string[] {
-  return [...new Set(history.filter((e) => e.type === 'purchase' && e.itemId).map((e) => e.itemId!))]
-}
+export type { HistoryReads } from '../ranking/events'
 
 /** What a rerank sends: only what the model reads of the history, not the whole stored history. */
 export interface RerankRequest {

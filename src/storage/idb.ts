@@ -2,8 +2,8 @@
 // the database (idb-keyval alone keeps it open and blocks that tab's forget()).
 
 import { type UseStore } from 'idb-keyval'
-import { InPageError } from '../errors'
-import { defaults } from '../defaults'
+import { InPageError } from '../core/errors'
+import { defaults } from '../core/defaults'
 
 export const STORE_NAME = 'kv'
 const OPEN_TIMEOUT_MS = defaults.openTimeoutMs

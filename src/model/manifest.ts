@@ -1,7 +1,7 @@
 // The shipped model's manifest (docs/model-contract.md), read and checked before anything runs.
 
-import { InPageError } from '../src/errors'
-import type { NeighborSettings } from '../src/pack/format'
+import { InPageError } from '../core/errors'
+import type { NeighborSettings } from '../pack/format'
 
 export interface FileEntry {
   sha256: string

@@ -1,17 +1,17 @@
 // One rerank, given a loaded model: history → user vector (and leave-one-out variants for
 // reasons) → personal scores → the pure ordering in src/ranking. Shared by the worker and eval.
 
-import { itemText, textHash } from '../src/ranking/text'
-import { purchasedItems, selectModelEvents, type HistoryReads } from '../src/protocol'
-import { candidateIndex, knnScores, personalScores, type Neighbors } from '../src/ranking/score'
-import type { PackItem } from '../src/pack/format'
-import { rankCandidates, serverOrder } from '../src/ranking/rerank'
-import { cosine } from '../src/ranking/vectors'
-import type { HistoryItemEvent } from '../src/ranking/reasons'
-import type { Candidate, Coverage, RankedItem, RerankOptions } from '../src/ranking/types'
-import type { StoredEvent } from '../src/types'
-import type { InpageModel } from './model'
-import { modelData } from '../src/errors'
+import { itemText, textHash } from './text'
+import { purchasedItems, selectModelEvents, type HistoryReads } from './events'
+import { candidateIndex, knnScores, personalScores, type Neighbors } from './score'
+import type { PackItem } from '../pack/format'
+import { rankCandidates, serverOrder } from './rerank'
+import { cosine } from './vectors'
+import type { HistoryItemEvent } from './reasons'
+import type { Candidate, Coverage, RankedItem, RerankOptions } from './types'
+import type { StoredEvent } from '../core/types'
+import type { InpageModel } from '../model/model'
+import { modelData } from '../core/errors'
 
 /** Text vectors for items, from wherever is cheapest (cache, or the encoder). */
 export interface TextVectorSource {

@@ -2,7 +2,7 @@
 // The browser worker builds it with onnxruntime-web; eval builds it in Node with onnxruntime-node.
 
 import { Tokenizer } from '@huggingface/tokenizers'
-import type { Neighbors } from '../src/ranking/score'
+import type { Neighbors } from '../core/types'
 import { packSettings, type Manifest } from './manifest'
 
 /** The parts of onnxruntime's API we use; onnxruntime-web and onnxruntime-node both provide them. */

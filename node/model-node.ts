@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
-import { checkManifest } from '../workers/manifest'
-import { InpageModel, type OrtSession } from '../workers/model'
+import { checkManifest } from '../src/model/manifest'
+import { InpageModel, type OrtSession } from '../src/model/model'
 
 // CommonJS package: required, so plain Node ESM and vitest see the same module object. Required when a
 // model is loaded, not at import: `inpage convert` runs without the optional peer installed.

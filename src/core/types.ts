@@ -51,3 +51,6 @@ export type StorageKind = 'indexeddb' | 'memory' | 'none'
  * days without a visit), 'unsupported' (no StorageManager).
  */
 export type StoragePersistence = 'not-asked' | 'asking' | 'persistent' | 'best-effort' | 'unsupported'
+
+/** Neighbour lists: for a history item h, the weight w(h → i) of each neighbour i. */
+export type Neighbors = ReadonlyMap<string, ReadonlyMap<string, number>>
