@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Runs a TypeScript CLI (eval/cli.ts, catalog/cli.ts) in plain Node: bundles it (with src/ and workers/,
+// Runs a TypeScript CLI (eval/cli.ts, catalog/cli.ts) in plain Node: bundles it (with src/ and node/,
 // dependencies left external) with Vite's SSR build into .build/<pid>/cli.mjs (one folder per process,
 // so runs can overlap), imports it, calls its main(args), and removes the folder when done.
-// `npm run eval -- <args>` = `node scripts/run-ts.mjs eval/cli.ts <args>`; likewise `npm run catalog`.
-import { build } from 'vite'
+// The bundling recipe is the CLI's (scripts/build-cli.mjs). `npm run eval -- <args>` = `node scripts/run-ts.mjs eval/cli.ts <args>`; likewise `npm run catalog`.
+import { buildNode } from './build-cli.mjs'
 import { rmSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -12,21 +12,7 @@ const [entry, ...args] = process.argv.slice(2)
 const outDir = `${root}.build/${process.pid}`
 let code = 0
 try {
-  await build({
-    root,
-    configFile: false,
-    logLevel: 'warn',
-    publicDir: false,
-    build: {
-      ssr: `${root}${entry}`,
-      outDir,
-      emptyOutDir: true,
-      target: 'node20',
-      minify: false,
-      sourcemap: false,
-      rollupOptions: { output: { entryFileNames: 'cli.mjs', format: 'es' } },
-    },
-  })
+  await buildNode(root, outDir, { ssr: `${root}${entry}`, output: { entryFileNames: 'cli.mjs' } })
   const { main } = await import(pathToFileURL(`${outDir}/cli.mjs`).href)
   await main(args)
 } catch (err) {
