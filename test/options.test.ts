@@ -9,6 +9,9 @@ import { linkConsent, type ConsentTarget } from '../src/consent/index'
 import { wire } from '../src/embed/wire'
 import { boolean, defineOptions, nearest, number, oneOf, string } from '../src/core/validate'
 import { nameOf } from './helpers'
+import { createElement } from 'react'
+import { renderToString } from 'react-dom/server'
+import { useRerank } from '../src/react'
 
 const cands = [{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }]
 const open: Recommender[] = []
@@ -48,6 +51,8 @@ const ENTRIES: Record<string, (o: Record<string, unknown>) => unknown> = {
   'catalog.publicKey': (o) => createRecommender({ storage: 'memory', catalog: { url: '/p/', publicKey: { ...KEY, ...o } } as never }),
   linkConsent: (o) => linkConsent(target, { platform: 'tcf', ...o } as never, noWindow),
   wire: (o) => wire(rec(), o as never, noDocument),
+  // Its rejection would keep the server's order silently: useRerank checks in render.
+  useRerank: (o) => renderToString(createElement(() => (useRerank(cands, { recommender: undefined, ...o }), null))),
 }
 const KEY = { kty: 'EC', crv: 'P-256', x: 'a'.repeat(43), y: 'b'.repeat(43) }
 /** What each entry says its valid keys are, first few, in the schema's order. */
@@ -64,6 +69,7 @@ const VALID: Record<string, string> = {
   'catalog.publicKey': 'valid: kty, crv, x, y',
   linkConsent: 'valid: platform, notApplicable, publisherPurposes, waitMs',
   wire: 'valid: dwellMs, budgetMs',
+  useRerank: 'valid: surface, query, k, budgetMs',
 }
 
 describe('unknown keys are refused, with the valid ones listed', () => {
@@ -192,6 +198,7 @@ describe('one error name per kind of mistake', () => {
       'catalog.publicKey': { kty: 'RSA' },
       linkConsent: { waitMs: -1 },
       wire: { dwellMs: -1 },
+      useRerank: { personalWeight: NaN },
     }
     const names = new Set<string>()
     for (const [entry, call] of Object.entries(ENTRIES)) {
