@@ -425,11 +425,11 @@ test.describe('forget: at once, history first, nothing comes back', () => {
 // ================================================================ numbers
 
 test.describe('numbers: refused by name, or the server order, never NaN served as personal', () => {
-  test('bad rerank options get InvalidOptionsError, per call and as rerankDefaults', async ({ page }) => {
+  test('bad or unknown rerank options get InvalidOptionsError, per call and as rerankDefaults', async ({ page }) => {
     await openHarness(page)
     const r = await page.evaluate(async () => {
       const rec = window.inpage.createRecommender({ storage: 'memory' })
-      const bad = [{ personalWeight: NaN }, { personalWeight: 2 }, { queryWeight: -Infinity }, { k: 0 }, { k: 2.5 }, { budgetMs: -1 }, { maxDisplacement: NaN }, { diversity: { lambda: 3 } }, { diversity: { maxPerCategory: 0 } }, { popularityPrior: 'no' }, { query: 5 }, { surface: {} }]
+      const bad = [{ personalWeight: NaN }, { personalWeight: 2 }, { queryWeight: -Infinity }, { k: 0 }, { k: 2.5 }, { budgetMs: -1 }, { maxDisplacement: NaN }, { diversity: { lambda: 3 } }, { diversity: { maxPerCategory: 0 } }, { popularityPrior: 'no' }, { query: 5 }, { surface: {} }, { persomalWeight: 0.5 }, JSON.parse('{"__proto__": {"k": 1}}')]
       const out: string[] = []
       for (const o of bad)
         out.push(
@@ -438,16 +438,20 @@ test.describe('numbers: refused by name, or the server order, never NaN served a
             (e: Error) => e.name,
           ),
         )
-      let defaults = 'created'
-      try {
-        window.inpage.createRecommender({ rerankDefaults: { personalWeight: NaN } })
-      } catch (e) {
-        defaults = (e as Error).name
+      const refused = (o: object) => {
+        try {
+          window.inpage.createRecommender(o as never)
+          return 'created'
+        } catch (e) {
+          return `${(e as Error).name}: ${(e as Error).message}`
+        }
       }
-      return { out, defaults }
+      // A misspelt key is refused, not dropped (the built bundle keeps the check).
+      return { out, defaults: refused({ rerankDefaults: { personalWeight: NaN } }), typo: refused({ rerankDefaults: { persomalWeight: 0.5 } }) }
     })
-    expect(r.out).toEqual(Array(12).fill('InvalidOptionsError'))
-    expect(r.defaults).toBe('InvalidOptionsError')
+    expect(r.out).toEqual(Array(14).fill('InvalidOptionsError'))
+    expect(r.defaults).toMatch(/^InvalidOptionsError: rerankDefaults.personalWeight must be a number from 0 to 1, got NaN$/)
+    expect(r.typo).toMatch(/^InvalidOptionsError: unknown option "persomalWeight" in rerankDefaults \(did you mean "personalWeight"\?\); valid: surface, query, k,/)
   })
 
   test('property: extreme but finite scores and candidate vectors give finite personal orders or model-error, never NaN', async ({ page }) => {

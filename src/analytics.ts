@@ -6,7 +6,7 @@
 import type { Variant } from './experiment'
 import type { RerankResult } from './ranking/types'
 import type { TrackEvent } from './core/types'
-import { invalidOptions } from './core/errors'
+import { boolean, defineOptions } from './core/validate'
 
 export interface ImpressionEvent {
   /** The list's name: the rerank() call's `surface` ('default' without one). */
@@ -36,12 +36,11 @@ export interface AnalyticsOptions {
 /** GA4 takes at most 200 items per event. */
 export const GA4_MAX_ITEMS = 200
 
-export function validateAnalytics(raw: unknown): AnalyticsOptions {
-  if (raw === undefined) return {}
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalidOptions('analytics must be an object { ga4?: boolean }')
-  const ga4 = (raw as { ga4?: unknown }).ga4
-  if (ga4 !== undefined && typeof ga4 !== 'boolean') throw invalidOptions('analytics.ga4 must be true or false')
-  return ga4 ? { ga4 } : {}
+export const analyticsOptions = defineOptions<AnalyticsOptions>('analytics', { ga4: boolean() })
+
+/** The `analytics` option, checked: InvalidOptionsError for a bad or unknown key. */
+export function validateAnalytics(raw: unknown, path = 'analytics'): AnalyticsOptions {
+  return raw === undefined ? {} : analyticsOptions.parse(raw, path)
 }
 
 type Emit = { impression: (e: ImpressionEvent) => void; select: (e: SelectEvent) => void }

@@ -2,6 +2,7 @@
 // the history keeps under its consent rules (src/history/history.ts), and what the holdout is shown.
 
 import { invalidOptions } from './core/errors'
+import { defineOptions, number, required, string } from './core/validate'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankResult } from './ranking/types'
 
@@ -25,13 +26,15 @@ export interface ExperimentStatus {
   kept: 'device' | 'page'
 }
 
-export function validateExperiment(raw: unknown): ExperimentOptions {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalidOptions('experiment must be an object { name, holdout }')
-  const o = raw as Record<string, unknown>
-  if (typeof o.name !== 'string' || !/^[\w.-]{1,64}$/.test(o.name)) throw invalidOptions('experiment.name must be 1-64 letters, digits, "_", "." or "-"')
-  const h = o.holdout
-  if (typeof h !== 'number' || !Number.isFinite(h) || h < 0 || h > 1) throw invalidOptions(`experiment.holdout must be a number from 0 to 1, got ${String(h)}`)
-  return { name: o.name, holdout: h }
+export const experimentOptions = defineOptions<ExperimentOptions>('experiment', {
+  name: required(string({ pattern: /^[\w.-]{1,64}$/, what: '1-64 letters, digits, "_", "." or "-"' })),
+  holdout: required(number({ min: 0, max: 1 })),
+})
+
+/** The `experiment` option, checked: InvalidOptionsError for a bad or unknown key. */
+export function validateExperiment(raw: unknown, path = 'experiment'): ExperimentOptions {
+  if (raw === undefined || raw === null) throw invalidOptions(`${path} must be an object { name, holdout }`)
+  return experimentOptions.parse(raw, path)
 }
 
 /**

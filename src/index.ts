@@ -2,6 +2,7 @@
 
 export { createRecommender } from './recommender'
 export type { Recommender, RecommenderOptions, RecommenderStatus, RecommenderEvents, CatalogPin } from './recommender'
+export type { WarmUpOptions } from './options'
 export type { RejectedRecord } from './protocol/engine'
 export type { ExportDocument } from './history/history'
 export { DEFAULT_RETENTION } from './history/history'

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'react'
 import { createRecommender } from './recommender'
 import type { Recommender, RecommenderOptions } from './recommender'
 import type { Candidate, RerankOptions, RerankResult } from './ranking/types'
+import { rerankOptions } from './options'
 
 interface Shared {
   rec: Recommender
@@ -63,12 +64,14 @@ export interface UseRerank<C extends Candidate> {
  * Renders `candidates` in the server's order, then in the shopper's order once `recommender.rerank` answers.
  * Only the order changes: every candidate stays in `items` (with `k`, the rest follow in the server's order).
  * A new list of candidates (by ids) or options starts over from the server's order; a late answer for an
- * old list, or after unmount, is dropped.
+ * old list, or after unmount, is dropped. Throws InvalidOptionsError while rendering for a bad or unknown option.
  */
 export function useRerank<C extends Candidate>(candidates: C[], options: UseRerankOptions): UseRerank<C> {
-  const { recommender, ...rerankOptions } = options
+  const { recommender, ...own } = options
   const ids = candidates.map((c) => c.id).join('\u0000')
-  const optionsKey = JSON.stringify(rerankOptions)
+  // Checked here, in render, not only by rerank(): its rejection keeps the server's order without a word, and a
+  // misspelt option (InvalidOptionsError) is the developer's to see.
+  const optionsKey = JSON.stringify(rerankOptions.parse(own))
   const [state, setState] = useState<{ ids: string; optionsKey: string; result: RerankResult } | undefined>(undefined)
   const latest = useRef(candidates)
   latest.current = candidates
@@ -78,7 +81,7 @@ export function useRerank<C extends Candidate>(candidates: C[], options: UseRera
     recommender
       .rerank(latest.current, JSON.parse(optionsKey) as RerankOptions)
       .then((result) => void (live && setState({ ids, optionsKey, result })))
-      .catch(() => undefined) // invalid input rejects: the server's order stays
+      .catch(() => undefined) // invalid candidates reject: the server's order stays
     return () => {
       live = false
     }

@@ -7,7 +7,8 @@ import { describeError, InPageError, invalidOptions } from './core/errors'
 import { eraseCaches, listPackRecords, listVectorCache } from './storage/erase'
 import { DEFAULT_RETENTION, ShopperHistory, type ExportDocument } from './history/history'
 import { validateEvent } from './history/events'
-import { validateRerankOptions } from './options'
+import { rerankOptions, warmUpOptions, type WarmUpOptions } from './options'
+import { BAD, check, custom, defineOptions, nested, number, oneOf, required, string, type OptionsValidator } from './core/validate'
 import { defaults } from './core/defaults'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
@@ -15,6 +16,8 @@ import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, T
 import type { BackendPreference, Progress } from './protocol/engine'
 import { itemText } from './ranking/text'
 import type { PackKey } from './pack/format'
+import { assign, experimentOptions, holdoutResult, type ExperimentOptions, type ExperimentStatus } from './experiment'
+import { Analytics, analyticsOptions, type AnalyticsOptions, type ImpressionEvent, type SelectEvent } from './analytics'
 
 /** A catalog pack pinned to its key, like Subresource Integrity: a pack.json with another key is refused. */
 export interface CatalogPin {
@@ -23,8 +26,6 @@ export interface CatalogPin {
   /** The pack's public key, as `npm run catalog` prints it (pack.json's `signature.publicKey`). */
   publicKey: PackKey
 }
-import { assign, holdoutResult, validateExperiment, type ExperimentOptions, type ExperimentStatus } from './experiment'
-import { Analytics, validateAnalytics, type AnalyticsOptions, type ImpressionEvent, type SelectEvent } from './analytics'
 
 export interface RecommenderOptions {
   /** Separates stores of several recommenders on one origin. Default 'default'. */
@@ -106,7 +107,7 @@ export interface Recommender {
    * `{ encoder: true }` it also loads the text encoder, which waits for its first use when a catalog pack
    * gives the page's text vectors (e.g. when the shopper focuses the search box).
    */
-  warmUp(options?: { encoder?: boolean }): Promise<void>
+  warmUp(options?: WarmUpOptions): Promise<void>
   /** Records a shopper event. Rejects with `InvalidEventError` for bad input (nothing is written); never for storage faults. */
   track(event: TrackEvent): Promise<void>
   /** Changes consent: 'granted' stores, 'pending' keeps events in memory only, 'denied' erases and keeps nothing. */
@@ -124,39 +125,41 @@ export interface Recommender {
   dispose(): Promise<void>
 }
 
-const CONSENT: readonly ConsentState[] = ['pending', 'granted', 'denied']
+const CONSENT = oneOf<ConsentState>(['pending', 'granted', 'denied'])
 
-function checkOptions(o: RecommenderOptions) {
-  if (o.name !== undefined && (typeof o.name !== 'string' || !/^[\w.-]{1,64}$/.test(o.name)))
-    throw invalidOptions('name must be 1-64 letters, digits, "_", "." or "-"')
-  if (o.consent !== undefined && !CONSENT.includes(o.consent)) throw invalidOptions(`consent must be one of ${CONSENT.join(', ')}`)
-  for (const k of ['maxEvents', 'maxAgeDays'] as const) {
-    const v = o.retention?.[k]
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw invalidOptions(`retention.${k} must be a positive number`)
-  }
-  if (o.storage !== undefined && o.storage !== 'auto' && o.storage !== 'memory') throw invalidOptions("storage must be 'auto' or 'memory'")
-  if (o.experiment !== undefined) validateExperiment(o.experiment)
-  validateAnalytics(o.analytics)
-  if (o.rerankDefaults !== undefined) validateRerankOptions(o.rerankDefaults, 'rerankDefaults.')
-  if (o.backend !== undefined && !['auto', 'webgpu', 'wasm'].includes(o.backend)) throw invalidOptions("backend must be one of 'auto', 'webgpu', 'wasm'")
-  if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw invalidOptions('model must be the URL of the model folder')
-  if (o.catalog !== undefined) {
-    const c = o.catalog
-    if (typeof c === 'string') {
-      if (c === '') throw invalidOptions('catalog must be the URL of the catalog pack folder')
-    } else if (!c || typeof c !== 'object' || typeof c.url !== 'string' || c.url === '') {
-      throw invalidOptions('catalog must be the URL of the catalog pack folder, or { url, publicKey }')
-    } else {
-      const k = c.publicKey
-      if (!k || typeof k !== 'object' || k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.x !== 'string' || typeof k.y !== 'string' || !/^[\w-]{43}$/.test(k.x) || !/^[\w-]{43}$/.test(k.y))
-        throw invalidOptions('catalog.publicKey must be the pack\'s P-256 public key as a JWK ({ kty: "EC", crv: "P-256", x, y }), as pack.json gives it')
-    }
-  }
-  for (const k of ['numThreads', 'maxCandidates'] as const) {
-    const v = o[k]
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalidOptions(`${k} must be a positive integer`)
-  }
-}
+const packKey = defineOptions<PackKey>('catalog.publicKey', {
+  kty: required(oneOf(['EC'])),
+  crv: required(oneOf(['P-256'])),
+  x: required(string({ pattern: /^[\w-]{43}$/, what: "the key's x, 43 base64url characters" })),
+  y: required(string({ pattern: /^[\w-]{43}$/, what: "the key's y, 43 base64url characters" })),
+})
+
+const catalogPin = defineOptions<CatalogPin>('catalog', {
+  url: required(string({ nonEmpty: true, what: 'the URL of the catalog pack folder' })),
+  publicKey: required(nested(packKey, 'the pack\'s P-256 public key as a JWK ({ kty: "EC", crv: "P-256", x, y }), as pack.json gives it')),
+})
+
+/** createRecommender()'s options: every key checked once, here, rerankDefaults included. */
+export const recommenderOptions: OptionsValidator<RecommenderOptions> = defineOptions<RecommenderOptions>('createRecommender options', {
+  name: string({ pattern: /^[\w.-]{1,64}$/, what: '1-64 letters, digits, "_", "." or "-"' }),
+  consent: CONSENT,
+  retention: nested(defineOptions<RetentionOptions>('retention', { maxEvents: number({ above: 0 }), maxAgeDays: number({ above: 0 }) })),
+  storage: oneOf(['auto', 'memory']),
+  model: string({ nonEmpty: true, what: 'the URL of the model folder' }),
+  catalog: custom('the URL of the catalog pack folder, or { url, publicKey }', (v, path) =>
+    typeof v === 'string' ? (v === '' ? BAD : v) : v !== null && typeof v === 'object' && !Array.isArray(v) ? catalogPin.parse(v, path) : BAD,
+  ),
+  backend: oneOf<BackendPreference>(['auto', 'webgpu', 'wasm']),
+  wasmPaths: string(),
+  workerUrl: custom('the URL of inpage.worker.js (a string or a URL)', (v) =>
+    (typeof v === 'string' && v !== '') || (typeof URL !== 'undefined' && v instanceof URL) ? v : BAD,
+  ),
+  numThreads: number({ int: true, min: 1 }),
+  maxCandidates: number({ int: true, min: 1 }),
+  rerankDefaults: nested(rerankOptions),
+  experiment: nested(experimentOptions),
+  analytics: nested(analyticsOptions),
+})
 
 const MODEL_FAULTS = new Set(['ModelLoadError', 'ModelIntegrityError', 'ModelDataError'])
 const DATA_FAULTS = new Set(['ModelDataError', 'CatalogLoadError', 'CatalogIntegrityError', 'CatalogDataError'])
@@ -169,8 +172,9 @@ function timeout(ms: number): { promise: Promise<'timeout'>; clear: () => void }
   return { promise, clear: () => clearTimeout(timer) }
 }
 
-export function createRecommender(options: RecommenderOptions = {}): Recommender {
-  checkOptions(options)
+export function createRecommender(raw: RecommenderOptions = {}): Recommender {
+  // From here on only the checked copy is read: the page's object may change or hold anything.
+  const options = recommenderOptions.parse(raw)
   const emitter = new Emitter<RecommenderEvents>()
   let disposed = false
   const history = new ShopperHistory({
@@ -187,12 +191,13 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     if (disposed) throw new InPageError('DisposedError', 'this recommender was disposed')
   }
   const name = options.name ?? 'default'
-  const experiment = options.experiment && validateExperiment(options.experiment)
+  const experiment = options.experiment
   const analytics = new Analytics(
     { impression: (e) => emitter.emit('impression', e), select: (e) => emitter.emit('select', e) },
-    validateAnalytics(options.analytics),
+    options.analytics,
   )
-  const defaults = validateRerankOptions(options.rerankDefaults, 'rerankDefaults.')
+  // Checked once with the other options; each call checks only its own.
+  const defaults = options.rerankDefaults ?? {}
   const catalog: { url: string; publicKey?: PackKey } | undefined = typeof options.catalog === 'string' ? { url: options.catalog } : options.catalog
   const engine = options.model
     ? new EngineClient(
@@ -232,7 +237,7 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     alive()
     const t0 = performance.now()
     const candidates = validateCandidates(raw, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES)
-    const o: RerankOptions = { ...defaults, ...validateRerankOptions(callOptions) }
+    const o: RerankOptions = { ...defaults, ...rerankOptions.parse(callOptions) }
     // Both arms run the model the same way; the holdout's answer is then swapped for the server's order.
     let result = await rank(candidates, o, t0)
     const key = experiment && (await history.shopperKey())
@@ -312,11 +317,12 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
 
   return {
     rerank,
-    async warmUp(o) {
+    async warmUp(raw) {
       alive()
+      const o = warmUpOptions.parse(raw)
       if (!engine) throw invalidOptions('warmUp() needs the model option')
       if (engine.status.state === 'error') engine.restart()
-      await (o?.encoder ? engine.warmEncoder() : engine.warmUp())
+      await (o.encoder ? engine.warmEncoder() : engine.warmUp())
     },
     // async: bad input rejects (never a synchronous throw from a Promise-returning call).
     async track(event) {
@@ -330,7 +336,8 @@ export function createRecommender(options: RecommenderOptions = {}): Recommender
     },
     async setConsent(state) {
       alive()
-      if (!CONSENT.includes(state)) throw new InPageError('ConsentError', `consent must be one of ${CONSENT.join(', ')}`)
+      // A bad state is the same mistake as a bad `consent` option, and gets the same name.
+      check(CONSENT, state, 'consent')
       // Synchronously, in this order: the history stops (memory now, database next), then the worker's work.
       const erased = history.setConsent(state)
       if (state === 'denied') cancelEngine(), analytics.clear()

@@ -16,7 +16,7 @@ import type { Candidate, RerankOptions } from '../src/ranking/types'
 // FUZZ_SEED=<n> explores other ones.
 fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261128) })
 
-const NAMED = new Set(['InvalidEventError', 'InvalidCandidatesError', 'InvalidOptionsError', 'ConsentError', 'ModelDataError'])
+const NAMED = new Set(['InvalidEventError', 'InvalidCandidatesError', 'InvalidOptionsError', 'ModelDataError'])
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__']
 const EVENT_KEYS = new Set(['type', 'itemId', 'item', 'query', 'dwellMs', 'surface', 'ts'])
 const ITEM_KEYS = new Set(['title', 'brand', 'category', 'price'])

@@ -153,10 +153,12 @@ describe('numbers (issue 17): overflow-safe standard scores, refused non-finite 
       expect(() => rankCandidates({ candidates, personal: [1, bad] })).toThrow(expect.objectContaining({ name: 'ModelDataError' }))
     expect(rankCandidates({ candidates, personal: [1.7e308, -1.7e308] }).items.map((i) => i.id)).toEqual(['a', 'b'])
   })
-  it('validateRerankOptions refuses bad values by name and copies known keys only', () => {
+  it('validateRerankOptions refuses bad values and unknown keys by name, and copies known keys', () => {
     for (const bad of [{ personalWeight: NaN }, { personalWeight: 1.5 }, { k: 0 }, { k: 1.5 }, { budgetMs: Infinity }, { queryWeight: -1 }, { maxDisplacement: -1 }, { diversity: { lambda: -0.1 } }, { diversity: 3 }, { popularityPrior: 1 }, { query: [] }, 'x'])
       expect(() => validateRerankOptions(bad)).toThrow(expect.objectContaining({ name: 'InvalidOptionsError' }))
-    const clean = validateRerankOptions(JSON.parse('{"k": 5, "__proto__": {"polluted": 1}, "extra": 1, "diversity": {"lambda": 0.5}}'))
+    // Unknown keys, hostile ones included, are refused rather than dropped (test/options.test.ts has the rest).
+    expect(() => validateRerankOptions(JSON.parse('{"k": 5, "__proto__": {"polluted": 1}, "diversity": {"lambda": 0.5}}'))).toThrow(/unknown option "__proto__"/)
+    const clean = validateRerankOptions(JSON.parse('{"k": 5, "diversity": {"lambda": 0.5}}'))
     expect(clean).toEqual({ k: 5, diversity: { lambda: 0.5 } })
   })
 })

@@ -6,7 +6,7 @@
 // (which erases, exactly as by hand); while the platform has no answer nothing is called, so consent
 // stays as it started (pending, or denied under Global Privacy Control).
 
-import { InPageError } from '../core/errors'
+import { boolean, defineOptions, number, oneOf, required } from '../core/validate'
 import type { ConsentState } from '../core/types'
 import { consentMode } from './consent-mode'
 import { gpp } from './gpp'
@@ -56,6 +56,13 @@ const ADAPTERS: Record<ConsentPlatform, (o: LinkConsentOptions) => Adapter> = {
   shopify: () => shopify,
 }
 
+const linkConsentOptions = defineOptions<LinkConsentOptions>('linkConsent options', {
+  platform: required(oneOf(Object.keys(ADAPTERS) as ConsentPlatform[])),
+  notApplicable: oneOf(['pending', 'granted']),
+  publisherPurposes: boolean(),
+  waitMs: number({ min: 0 }),
+})
+
 function gpcOn(win: Window): boolean {
   try {
     return (win.navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true
@@ -65,13 +72,8 @@ function gpcOn(win: Window): boolean {
 }
 
 export function linkConsent(rec: ConsentTarget, options: LinkConsentOptions, win: Window = window): ConsentLink {
-  const o = options as Partial<LinkConsentOptions> | undefined
-  if (!o || typeof o !== 'object' || !o.platform || !Object.prototype.hasOwnProperty.call(ADAPTERS, o.platform))
-    throw new InPageError('InvalidOptionsError', `platform must be one of ${Object.keys(ADAPTERS).join(', ')}`)
-  if (o.notApplicable !== undefined && o.notApplicable !== 'pending' && o.notApplicable !== 'granted')
-    throw new InPageError('InvalidOptionsError', "notApplicable must be 'pending' or 'granted'")
+  const o = linkConsentOptions.parse(options)
   const waitMs = o.waitMs ?? 10_000
-  if (typeof waitMs !== 'number' || !Number.isFinite(waitMs) || waitMs < 0) throw new InPageError('InvalidOptionsError', 'waitMs must be a number ≥ 0')
   let state: ConsentState | undefined
   let stop = () => {}
   const apply = (a: Answer) => {
@@ -85,7 +87,7 @@ export function linkConsent(rec: ConsentTarget, options: LinkConsentOptions, win
     if (s.disposed) return stop()
     if (s.consent !== next) rec.setConsent(next).catch(() => stop())
   }
-  stop = ADAPTERS[o.platform](o as LinkConsentOptions)(win, apply, waitMs)
+  stop = ADAPTERS[o.platform](o)(win, apply, waitMs)
   return {
     get state() {
       return state

@@ -5,8 +5,8 @@
 export type InPageErrorName =
   | 'InvalidEventError'
   | 'InvalidCandidatesError'
+  /** Every bad options value or unknown options key, at every entry; a bad setConsent() state too. */
   | 'InvalidOptionsError'
-  | 'ConsentError'
   | 'StorageError'
   | 'ModelLoadError'
   | 'ModelIntegrityError'

@@ -5,6 +5,7 @@ import type { Candidate, Recommender, RerankOptions, RerankResult, TrackEvent } 
 import { LIMITS } from '../history/events'
 import { parseCategoryPath } from '../ranking/text'
 import { defaults } from '../core/defaults'
+import { defineOptions, number } from '../core/validate'
 
 export interface WireOptions {
   /** How long an item must stay at least half visible before it counts as viewed. Default 1000. */
@@ -12,6 +13,8 @@ export interface WireOptions {
   /** Budget of each list's rerank() (a list's `data-budget-ms` wins). Default: the library's. */
   budgetMs?: number
 }
+
+const wireOptions = defineOptions<WireOptions>('wire options', { dwellMs: number({ min: 0 }), budgetMs: number({ min: 0 }) })
 
 export interface Embed {
   /**
@@ -88,7 +91,8 @@ function inView(el: Element) {
   return r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth
 }
 
-export function wire(rec: Recommender, options: WireOptions = {}, root: Document = document): Embed {
+export function wire(rec: Recommender, raw: WireOptions = {}, root: Document = document): Embed {
+  const options = wireOptions.parse(raw)
   const dwellMs = options.dwellMs ?? defaults.dwellMs
   const timers = new Map<Element, ReturnType<typeof setTimeout>>()
   const viewed = new WeakSet<Element>()
