@@ -54,7 +54,7 @@ async function runFixture(page: Page, backend: 'wasm' | 'webgpu', fixture: Fixtu
     const users: Float32Array[] = await e.userVectors(inputs)
     const scores = []
     for (const h of histories) {
-      const out = await e.rerank({ events: h.events, purchased: [], candidates: h.candidates, options: { personalWeight: 1 }, persist: false })
+      const out = await e.rerank({ events: h.events, purchased: [], candidates: h.candidates, options: { personalWeight: 1 } })
       const personal = new Map(out.items.map((i: { id: string; personal: number }) => [i.id, i.personal]))
       scores.push(h.candidates.map((c: { id: string }) => personal.get(c.id)))
     }

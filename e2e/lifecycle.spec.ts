@@ -102,3 +102,38 @@ test('the worker starts lazily, a killed worker fails its call fast and restarts
   expect((await page.evaluate(() => window.rec.status())).disposed).toBe(true)
   expect(await page.evaluate(() => window.rec.rerank([]).catch((e: Error) => e.name))).toBe('DisposedError')
 })
+
+test('a worker the page ended cannot reach the one that replaced it (its life lock is released only after the new one started)', async ({ page }) => {
+  test.setTimeout(120_000)
+  await page.addInitScript(() => {
+    const W = window.Worker
+    const all: Worker[] = ((window as unknown as { __workers: Worker[] }).__workers = [])
+    window.Worker = class extends W {
+      constructor(url: string | URL, opts?: WorkerOptions) {
+        super(url, opts)
+        all.push(this)
+      }
+    }
+  })
+  await openHarness(page)
+  const r = await page.evaluate(
+    async ({ model, seen, cands }) => {
+      const rec = window.inpage.createRecommender({ model, consent: 'pending', backend: 'wasm', name: 'late' })
+      const errors: string[] = []
+      rec.on('error', (e) => errors.push(`${e.name}: ${e.message}`))
+      await rec.warmUp()
+      // forget() ends the first worker; warmUp() in the same task starts the second before the first's thread is
+      // gone, so the first's life lock (the page's sign that a worker died) is granted while the second loads.
+      const forgot = rec.forget()
+      const warm = rec.warmUp()
+      await forgot
+      await warm
+      await new Promise((res) => setTimeout(res, 1500)) // the first worker's lock is granted by now
+      for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+      const out = await rec.rerank(cands as never, { budgetMs: 30_000 })
+      return { why: out.why, state: rec.status().engine.state, errors, workers: (window as unknown as { __workers: Worker[] }).__workers.length }
+    },
+    { model: MODEL, seen, cands },
+  )
+  expect(r).toEqual({ why: 'personalized', state: 'ready', errors: [], workers: 2 })
+})

@@ -386,6 +386,64 @@ test.describe('pack identity', () => {
   })
 })
 
+type Busy = { busy: Promise<{ why: string }> }
+
+test.describe('a denial while a call reads the pack leaves nothing it derives stored', () => {
+  for (const from of ['this page', 'another tab'] as const)
+    test(`denied from ${from}: the shards that answer afterwards reach no cache, no record or vector is stored`, async ({ page, context }) => {
+      test.setTimeout(180_000)
+      const name = from === 'this page' ? 'deny-here' : 'deny-tab'
+      // Once gated, the pack's shards answer only after the denial: whatever the worker would keep of them comes after it.
+      let gated = false
+      const held: string[] = []
+      let release!: () => void
+      const open = new Promise<void>((r) => (release = r))
+      await page.route('**/packs/small/shards/*.json', async (route: Route) => {
+        if (!gated) return route.continue()
+        held.push(new URL(route.request().url()).pathname)
+        await open
+        // The denial ended the worker: its request may be aborted by now, so its route already handled.
+        await route.continue().catch(() => {})
+      })
+      await openHarness(page)
+      await page.evaluate(
+        async ({ model, seen, name }) => {
+          window.rec = window.inpage.createRecommender({ model, catalog: '/packs/small/', backend: 'wasm', name, consent: 'granted' })
+          await window.rec.warmUp()
+          for (const s of seen) await window.rec.track({ type: 'view', itemId: s.id, item: s.item })
+          await new Promise((r) => setTimeout(r, 1000)) // the track() calls' records are kept (IndexedDB, under the grant)
+        },
+        { model: MODEL, seen, name },
+      )
+      const stored = () =>
+        page.evaluate(async () => ({
+          caches: (await caches.keys()).filter((k) => k.startsWith('inpage-pack:')),
+          dbs: (await indexedDB.databases()).map((d) => d.name!).filter((n) => n.startsWith('inpage:')).sort(),
+        }))
+      expect((await stored()).dbs).toContain(`inpage:${name}:pack`) // the grant did store: the denial has something to erase
+      gated = true
+      await page.evaluate((cands) => void ((window as unknown as Busy).busy = window.rec.rerank(cands, { budgetMs: 60_000 })), cands)
+      await expect.poll(() => held.length, { timeout: 30_000 }).toBeGreaterThan(0) // the call waits on a shard now
+      if (from === 'this page') await page.evaluate(() => window.rec.setConsent('denied'))
+      else {
+        const other = await context.newPage()
+        await openHarness(other)
+        await other.evaluate(async (name) => {
+          const rec = window.inpage.createRecommender({ name, consent: 'pending' })
+          await rec.ready()
+          await rec.setConsent('denied')
+        }, name)
+        await other.close()
+      }
+      release()
+      const why = await page.evaluate(async () => (await (window as unknown as Busy).busy).why)
+      await page.waitForTimeout(1500) // nothing may be written late
+      expect(why).toBe('consent')
+      expect(await stored()).toEqual({ caches: [], dbs: [] })
+      expect(await page.evaluate(() => window.rec.status().consent)).toBe('denied')
+    })
+})
+
 test('forget() erases the kept pack records with the history', async ({ page }) => {
   test.setTimeout(120_000)
   await openHarness(page)

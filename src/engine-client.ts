@@ -1,69 +1,26 @@
-// The page's side of the engine: starts the worker lazily (one per recommender), restarts it when
-// it died, and never lets a fault reach the page as anything but a named error.
+// The page's side of the engine: one WorkerSession at a time (started lazily, one worker per recommender),
+// replaced by a fresh one when it died, and never a fault reaching the page as anything but a named error.
 
-import * as Comlink from 'comlink'
-import { RUNTIME_STALLED, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress, type TrackedItem } from './protocol/engine'
+import { faultCode, type EngineConfig, type EngineInfo, type EngineRerank, type Progress, type TrackedItem, type WorkerStorage } from './protocol/engine'
 import { purchasedItems, selectModelEvents } from './ranking/events'
 import type { Candidate, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './core/types'
-import { describeError, InPageError } from './core/errors'
-import { defaults } from './core/defaults'
+import { describeError } from './core/errors'
+import { WorkerSession, type EngineStatus } from './worker-session'
 
-export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
-
-/**
- * The text encoder: 'on-demand' until a call needs it (with a catalog pack), then 'loading' and 'ready';
- * 'error' when its load failed (calls that need it answer with the server's order, the others still rerank).
- */
-export type EncoderState = 'on-demand' | 'loading' | 'ready' | 'error'
-
-export interface EngineStatus {
-  state: EngineState
-  info?: EngineInfo
-  encoder?: EncoderState
-  /** What the last rerank read of the catalog pack (with the `catalog` option). */
-  catalog?: CatalogReport
-  error?: { name: string; message: string }
-  progress?: Progress
-  /** The encoder's own download progress (stage 'encoder'), once it started. */
-  encoderProgress?: Progress
-}
-
-let defaultWorkerUrl: string | URL | undefined
-
-/** The script-tag build knows its own URL only while it runs: it records the worker's here. */
-export function setDefaultWorkerUrl(url: string | URL) {
-  defaultWorkerUrl = url
-}
-
-function spawnWorker(url?: string | URL): Worker {
-  // `new URL('./inpage.worker.js', import.meta.url)` as a literal lets a consuming bundler (Vite,
-  // webpack 5) find the worker file and emit it unchanged; `workerUrl` overrides it for other setups.
-  const workerUrl = url ?? defaultWorkerUrl ?? new URL(/* @vite-ignore */ './inpage.worker.js', import.meta.url)
-  return new Worker(workerUrl, { type: 'module', name: 'inpage-engine' })
-}
-
-const WORKER_START_MS = defaults.workerStartMs
-const RUNTIME_START_MS = defaults.runtimeStartMs
-
+export { setDefaultWorkerUrl, type EngineState, type EncoderState, type EngineStatus } from './worker-session'
 
 export class EngineClient {
-  private worker: Worker | undefined
-  private api: Comlink.Remote<EngineApi> | undefined
-  private loading: Promise<EngineInfo> | undefined
-  /** Rejects when the current worker dies or is stopped (crash, kill, failed script, forget()). */
-  private died: Promise<never> = new Promise(() => {})
-  private kill: ((err: Error) => void) | undefined
-  private startTimer: ReturnType<typeof setTimeout> | undefined
-  /** track() items waiting for the worker to start (this page's, never the stored history's): sent with the next call. */
-  private tracked: TrackedItem[] = []
+  /** The current worker; undefined before the first call and after it ended. */
+  private session: WorkerSession | undefined
+  /** What ended the last worker by itself, until the next one starts (status 'error'). */
+  private failed: Error | undefined
   /** A worker whose onnxruntime-web never started was replaced (once per client: a second stall is an error). */
   private replacedStalled = false
-  /** From the worker's first answer until ORT's wasm instance exists: rearmed by each progress report. */
-  private runtimeTimer: ReturnType<typeof setTimeout> | undefined
-  /** ORT's wasm instance exists in the current worker: its load is past what the stall bound covers. */
-  private instanced = false
-  status: EngineStatus = { state: 'idle' }
+  /** track() items waiting for the worker to start (this page's, never the stored history's): sent with the next call. */
+  private tracked: TrackedItem[] = []
+  /** What the worker may keep: each session gets it at its start, the current one when it changes. */
+  private storage: WorkerStorage = { persist: false }
 
   constructor(
     private readonly config: EngineConfig,
@@ -72,187 +29,122 @@ export class EngineClient {
     private readonly onError: (e: { name: string; message: string }) => void,
   ) {}
 
-  /** Starts the worker and the model load if not yet started; resolves when ready, rejects with a named error. */
-  warmUp(): Promise<EngineInfo> {
-    if (this.loading) return this.loading
-    this.status = { state: 'loading' }
-    let worker: Worker
-    try {
-      worker = spawnWorker(this.workerUrl)
-    } catch (err) {
-      // e.g. SecurityError: a workerUrl on another origin (a library served from a CDN).
-      const e = new InPageError('EngineError', `the engine worker could not be created: ${describeError(err).name}: ${describeError(err).message}`)
-      this.fail(describeError(e))
-      return Promise.reject(e)
-    }
-    this.worker = worker
-    this.died = new Promise<never>((_, reject) => (this.kill = reject))
-    this.died.catch(() => {})
-    const dead = (message: string) => {
-      if (this.worker !== worker) return
-      this.fail({ name: 'EngineError', message })
-    }
-    worker.addEventListener('error', (e) => {
-      e.preventDefault()
-      // A worker file that 404s, is not JavaScript or throws while starting.
-      dead(`the engine worker failed: ${(e as ErrorEvent).message || 'its script could not be loaded or run'}`)
-    })
-    worker.addEventListener('messageerror', () => dead('the engine worker sent a message that could not be read'))
-    this.api = Comlink.wrap<EngineApi>(worker)
-    this.watch(worker, this.api, dead)
-    const progress = Comlink.proxy((p: Progress) => {
-      if (this.worker !== worker) return
-      // A failed encoder load stays failed for this worker (files still arriving after the failure change nothing).
-      if (p.stage === 'encoder') {
-        if (this.status.encoder !== 'error') this.status = { ...this.status, encoder: p.percent === 100 ? 'ready' : 'loading', encoderProgress: p }
-      }
-      else this.status = { ...this.status, progress: p }
-      if (p.stage === 'model') this.armStall(worker) // the load is moving
-      this.onProgress(p)
-    })
-    const started = Comlink.proxy(() => {
-      if (this.worker !== worker) return
-      this.disarmStall()
-      this.instanced = true
-    })
-    this.loading = Promise.race([this.api.load(this.config, progress, started), this.died]).then(
-      (info) => {
-        this.disarmStall()
-        this.status = { state: 'ready', info, progress: this.status.progress, encoder: info.encoderLoaded ? 'ready' : (this.status.encoder ?? 'on-demand') }
-        return info
-      },
-      (err) => {
-        if (this.worker !== worker) throw err
-        this.disarmStall()
-        const e = describeError(err)
-        // ORT stuck in this worker for good (Firefox ESR, now and then, under load): the same load in a fresh
-        // one, its files now from the Cache API. The caller's promise follows the new load.
-        if (e.name === 'EngineError' && e.message.startsWith(RUNTIME_STALLED) && !this.replacedStalled) {
-          this.replacedStalled = true
-          this.stop()
-          return this.warmUp()
-        }
-        this.fail(e)
-        throw err
-      },
-    )
-    this.loading.catch(() => {}) // observed through status and the 'error' event
-    return this.loading
+  get status(): EngineStatus {
+    if (this.session) return this.session.status()
+    return this.failed ? { state: 'error', error: describeError(this.failed) } : { state: 'idle' }
   }
 
-  /**
-   * A ping, sent before anything else and answered at once, proves the worker's script ran: no answer
-   * within WORKER_START_MS means it did not (an error event covers the usual ways a script fails; this
-   * covers the silent ones). Then the worker holds a Web Lock for its whole life; asking for the same lock
-   * here is granted only when the worker is gone, so a dead worker fails its pending calls at once.
-   */
-  private watch(worker: Worker, api: Comlink.Remote<EngineApi>, dead: (message: string) => void) {
-    const locks = (globalThis.navigator as Navigator & { locks?: LockManager })?.locks
-    const name = `inpage-engine:${Math.random().toString(36).slice(2)}`
-    this.startTimer = setTimeout(() => dead(`the engine worker did not start within ${WORKER_START_MS / 1000} s`), WORKER_START_MS)
-    api.ping().then(
-      () => {
-        clearTimeout(this.startTimer)
-        this.armStall(worker)
-      },
-      () => {},
-    )
-    // Sent right after the ping, before the model load: the lock is held before any heavy work starts.
-    if (locks)
-      api.hold(name).then(
-        () => void locks.request(name, () => dead('the engine worker stopped')),
-        () => {},
-      )
-  }
-
-  /**
-   * Until ORT's wasm instance exists, the load must keep moving: manifest, files (progress per chunk), compile,
-   * ORT's glue and threads, none of it model work. RUNTIME_START_MS without a progress report, and the worker is
-   * taken for stalled and replaced once (Firefox ESR, now and then, under load: the worker blocks for good, so
-   * no timer of its own would fire).
-   */
-  private armStall(worker: Worker) {
-    if (this.instanced || this.worker !== worker) return
-    this.disarmStall()
-    this.runtimeTimer = setTimeout(
-      () => this.worker === worker && this.kill?.(new InPageError('EngineError', `${RUNTIME_STALLED}: the model load made no progress for ${RUNTIME_START_MS / 1000} s`)),
-      RUNTIME_START_MS,
-    )
-  }
-
-  private disarmStall() {
-    clearTimeout(this.runtimeTimer)
-    this.runtimeTimer = undefined
-  }
-
-  private fail(error: { name: string; message: string }) {
-    this.status = { state: 'error', error }
-    this.onError(error)
-    this.stop() // the next call starts a fresh worker (stop() keeps an error state)
+  /** The fault that ended the last worker (its `code` says what it means), while the status is 'error'. */
+  get failure(): Error | undefined {
+    return this.session ? undefined : this.failed
   }
 
   get isLoaded(): boolean {
-    return this.status.state === 'ready'
+    return this.session?.state === 'ready'
+  }
+
+  /** Starts the worker and the model load if not yet started; resolves when ready, rejects with a named error. */
+  warmUp(): Promise<EngineInfo> {
+    return this.loaded().then((s) => s.info!)
+  }
+
+  /** The session whose model is loaded (starting one if none runs). */
+  private loaded(): Promise<WorkerSession> {
+    if (this.session) return this.session.ready
+    this.failed = undefined
+    const s = this.open()
+    return s ? s.ready : Promise.reject(this.failed)
+  }
+
+  /** A fresh session, now the current one; undefined (and the client failed) when no worker can be created. */
+  private open(): WorkerSession | undefined {
+    try {
+      this.session = WorkerSession.open(this.workerUrl, this.config, this.storage, {
+        onProgress: this.onProgress,
+        onDeath: (fault) => this.died(fault),
+      })
+    } catch (err) {
+      this.fail(err as Error)
+    }
+    return this.session
+  }
+
+  /**
+   * The current session ended by itself (only the current one can: the page ends a session before it opens the
+   * next, and an ended session calls nothing). ORT stuck in its worker for good (Firefox ESR, now and then, under
+   * load) gets the same load in a fresh one, its files now from the Cache API, once; the rest is an error.
+   */
+  private died(fault: Error): WorkerSession | undefined {
+    this.session = undefined
+    this.tracked = []
+    if (faultCode(fault) === 'runtime-stalled' && !this.replacedStalled) {
+      this.replacedStalled = true
+      return this.open()
+    }
+    this.fail(fault)
+    return undefined
+  }
+
+  private fail(fault: Error) {
+    this.failed = fault
+    this.onError(describeError(fault))
   }
 
   /** Loads the model, then the encoder if it waits for its first use; rejects with a named error. */
   async warmEncoder(): Promise<void> {
-    await this.warmUp()
-    await Promise.race([this.api!.loadEncoder(), this.died]).catch((err: unknown) => this.encoderFailed(err))
+    const s = await this.loaded()
+    await s.call((api) => api.loadEncoder()).catch((err: unknown) => s.encoderFailed(err))
   }
 
-  /** The core is loaded: a load fault now is the encoder's. Rethrows. */
-  private encoderFailed(err: unknown): never {
-    const e = describeError(err)
-    if (e.name === 'ModelLoadError' || e.name === 'ModelIntegrityError') this.status = { ...this.status, encoder: 'error' }
-    throw err
+  /** What the worker may keep beyond its memory: sent to the current worker now, and to each new one at its start. */
+  setStorage(storage: WorkerStorage) {
+    this.storage = { ...storage }
+    this.session?.setStorage(this.storage)
   }
 
   /**
    * Starts the model load and, with a catalog pack, the fetch of the page's candidates' entries beside it. Called
    * the same way whatever the history holds: no request's timing may tell whether there is one.
    */
-  warmPage(candidates: Candidate[], persist: boolean) {
+  warmPage(candidates: Candidate[]) {
     if (this.isLoaded) return
     this.warmUp().catch(() => {})
-    if (this.config.catalogUrl) this.api?.warmPack([...new Set(candidates.map((c) => c.id))], persist).catch(() => {})
+    if (this.config.catalogUrl) this.session?.call((api) => api.warmPack([...new Set(candidates.map((c) => c.id))])).catch(() => {})
   }
 
   /**
    * A track() call's item: with a catalog pack, the worker takes its record now (the item is on the page) and
    * keeps it with the history. Before the worker starts, the item waits for the next call (bounded).
    */
-  remember(item: TrackedItem, persist: boolean) {
+  remember(item: TrackedItem) {
     if (!this.config.catalogUrl) return
     this.tracked.push(item)
     if (this.tracked.length > 100) this.tracked.shift()
-    if (this.isLoaded) this.sendTracked(persist)
+    if (this.session?.state === 'ready') this.sendTracked(this.session)
   }
 
-  private sendTracked(persist: boolean) {
+  private sendTracked(s: WorkerSession) {
     const items = this.tracked.splice(0)
-    if (items.length) this.api?.remember(items, persist).catch(() => {}) // a record not taken: that item is scored with what is local
+    if (items.length) s.call((api) => api.remember(items)).catch(() => {}) // a record not taken: that item is scored with what is local
   }
 
   /** Sends only what the model reads of the history (the worker would read the same, after a copy of it all). */
-  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, persist: boolean, timeoutMs?: number): Promise<EngineRerank> {
-    const info = await this.warmUp()
-    this.sendTracked(persist)
-    const events = selectModelEvents(history, info.reads)
+  async rerank(history: StoredEvent[], candidates: Candidate[], options: RerankOptions, timeoutMs?: number): Promise<EngineRerank> {
+    const s = await this.loaded()
+    this.sendTracked(s)
+    const events = selectModelEvents(history, s.info!.reads)
     const purchased = options.excludePurchased ? purchasedItems(history) : []
-    const res = await Promise.race([this.api!.rerank({ events, purchased, candidates, options, persist, timeoutMs }), this.died]).catch((err: unknown) =>
-      this.encoderFailed(err),
-    )
-    if (res.catalog) this.status = { ...this.status, catalog: res.catalog }
+    const res = await s.call((api) => api.rerank({ events, purchased, candidates, options, timeoutMs })).catch((err: unknown) => s.encoderFailed(err))
+    if (res.catalog) s.catalog = res.catalog
     return res
   }
 
   /** Warms the vector cache for these candidates in the background (a first visit: no history yet); faults only mean no warm cache. */
-  prefetch(candidates: Candidate[], persist: boolean) {
-    void this.warmUp()
-      .then(() => {
-        this.sendTracked(persist)
-        return Promise.race([this.api?.prefetch(candidates, persist), this.died])
+  prefetch(candidates: Candidate[]) {
+    void this.loaded()
+      .then((s) => {
+        this.sendTracked(s)
+        return s.call((api) => api.prefetch(candidates))
       })
       .catch(() => {})
   }
@@ -260,22 +152,13 @@ export class EngineClient {
   /** Called when a rerank timed out or the worker stopped answering: start over next time. */
   restart() {
     this.stop()
-    this.status = { state: 'idle' }
+    this.failed = undefined
   }
 
-  /** Ends the worker now, and with it any work in progress: its pending calls reject at once. */
+  /** Ends the worker now, and with it any work in progress: its pending calls reject at once (an error status stays). */
   stop() {
-    clearTimeout(this.startTimer)
-    this.disarmStall()
-    this.instanced = false
     this.tracked = []
-    this.kill?.(new InPageError('EngineError', 'the engine worker was stopped'))
-    this.kill = undefined
-    this.api?.[Comlink.releaseProxy]()
-    this.worker?.terminate()
-    this.worker = undefined
-    this.api = undefined
-    this.loading = undefined
-    if (this.status.state !== 'error') this.status = { state: 'idle' }
+    this.session?.close()
+    this.session = undefined
   }
 }

@@ -13,7 +13,7 @@ import { defaults } from './core/defaults'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
 import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, TrackEvent } from './core/types'
-import type { BackendPreference, Progress } from './protocol/engine'
+import { faultKind, type BackendPreference, type Progress } from './protocol/engine'
 import { itemText } from './ranking/text'
 import type { PackKey } from './pack/format'
 import { assign, experimentOptions, holdoutResult, type ExperimentOptions, type ExperimentStatus } from './experiment'
@@ -161,8 +161,8 @@ export const recommenderOptions: OptionsValidator<RecommenderOptions> = defineOp
   analytics: nested(analyticsOptions),
 })
 
-const MODEL_FAULTS = new Set(['ModelLoadError', 'ModelIntegrityError', 'ModelDataError'])
-const DATA_FAULTS = new Set(['ModelDataError', 'CatalogLoadError', 'CatalogIntegrityError', 'CatalogDataError'])
+/** A worker's fault is 'engine-error' (a fresh worker may do); the model's files and a call's data are 'model-error'. */
+const faultWhy = (err: unknown): Why => (faultKind(err) === 'worker' ? 'engine-error' : 'model-error')
 const DEFAULT_BUDGET_MS = defaults.rerank.budgetMs
 
 /** A timer to race against; `clear()` it once the race is decided. */
@@ -184,7 +184,7 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
     storage: options.storage,
     shopperKey: options.experiment !== undefined,
     onChange: (source) => emitter.emit('history', { source }),
-    onConsent: (state) => emitter.emit('consent', { state }),
+    onConsent: (state) => consentChanged(state),
     onError: (e) => emitter.emit('error', e),
   })
   const alive = () => {
@@ -219,6 +219,19 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
 
   /** Whether the worker may keep what it derives (item vectors, pack records, shards): under a grant, and only where the history itself is stored. */
   const keeps = () => history.consent === 'granted' && history.status().storage === 'indexeddb'
+  /**
+   * Tells the worker what it may keep, when that may have changed: the history opened (its storage known),
+   * consent changed (here or in another tab), a grant opened the store (or fell back to memory).
+   */
+  function storageChanged() {
+    engine?.setStorage({ persist: keeps() })
+  }
+  function consentChanged(state: ConsentState) {
+    // Another tab's denial stops this page's worker too (this page's own setConsent() does the same at once).
+    if (state === 'denied') cancelEngine()
+    storageChanged()
+    emitter.emit('consent', { state })
+  }
   /** Bumped by forget() and a denial: a rerank that started before answers as if it had not run. */
   let epoch = 0
   /** Erases what inpage derived besides the history (item vectors, cached model files); reports faults. */
@@ -231,7 +244,12 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
     engine?.restart()
   }
   // Denied at start (the site's option, or Global Privacy Control): leftovers of an earlier grant go too.
-  void history.opened.then(() => (history.consent === 'denied' ? eraseDerived() : undefined)).catch(() => {})
+  void history.opened
+    .then(() => {
+      storageChanged()
+      return history.consent === 'denied' ? eraseDerived() : undefined
+    })
+    .catch(() => {})
 
   async function rerank(raw: Candidate[], callOptions?: RerankOptions): Promise<RerankResult> {
     alive()
@@ -271,26 +289,28 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
     try {
       const events = await history.events()
       if (started !== epoch) return stale()
-      const st = engine.status
-      const fault = st.state === 'error' && st.error && MODEL_FAULTS.has(st.error.name) ? st.error : undefined
+      // Another tab's grant may have opened the store (or fallen back to memory) since: sent only if it changed.
+      storageChanged()
+      const failed = engine.failure
+      const fault = failed && faultKind(failed) !== 'worker' ? describeError(failed) : undefined
       // The same requests at the same moment whatever the history holds (SECURITY.md, "Requests"): the model and
       // the page's pack entries start loading now, with or without a history, and not after a model fault.
-      if (!fault) engine.warmPage(candidates, keeps())
+      if (!fault) engine.warmPage(candidates)
       if (!events.some((e) => e.itemId)) {
         // No history yet: these candidates' vectors get ready for the first event.
-        if (!fault) engine.prefetch(candidates, keeps())
+        if (!fault) engine.prefetch(candidates)
         return plain('no-history')
       }
       if (fault) return plain('model-error', fault)
       if (!engine.isLoaded) {
-        const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => describeError(err))
+        const warm = engine.warmUp().then(() => 'ready' as const, (err: unknown) => ({ err }))
         const first = await Promise.race([warm, deadline.promise])
         if (started !== epoch) return stale()
         if (first === 'timeout') return plain('warming-up')
-        if (first !== 'ready') return plain(MODEL_FAULTS.has(first.name) ? 'model-error' : 'engine-error', first)
+        if (first !== 'ready') return plain(faultWhy(first.err), describeError(first.err))
       }
       const left = (o.budgetMs ?? DEFAULT_BUDGET_MS) - (performance.now() - t0)
-      const res = await Promise.race([engine.rerank(events, candidates, o, keeps(), Math.max(1, left)), deadline.promise])
+      const res = await Promise.race([engine.rerank(events, candidates, o, Math.max(1, left)), deadline.promise])
       if (started !== epoch) return stale()
       // Still fetching the encoder this call needs (its first search, with a pack): it keeps loading.
       if (res === 'timeout') return plain(engine.status.encoder === 'loading' ? 'warming-up' : 'budget')
@@ -302,7 +322,7 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
       // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size), a catalog pack
       // that cannot be read or verified and an encoder that cannot be loaded (at its first use, with a pack)
       // are this call's fault, not the worker's: it keeps serving calls that need none of them.
-      if (DATA_FAULTS.has(e.name) || MODEL_FAULTS.has(e.name)) return plain('model-error', e)
+      if (faultWhy(err) === 'model-error') return plain('model-error', e)
       engine.restart()
       return plain('engine-error', e)
     } finally {
@@ -332,7 +352,7 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
       await history.add(e)
       // The item is on the page: its pack record is taken now and kept with the history (never fetched later for it).
       if (engine && e.itemId && e.item && history.consent !== 'denied')
-        engine.remember({ id: e.itemId, text: itemText({ title: e.item.title, brand: e.item.brand, category: e.item.category }) }, keeps())
+        engine.remember({ id: e.itemId, text: itemText({ title: e.item.title, brand: e.item.brand, category: e.item.category }) })
     },
     async setConsent(state) {
       alive()
@@ -342,6 +362,7 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
       const erased = history.setConsent(state)
       if (state === 'denied') cancelEngine(), analytics.clear()
       await erased
+      storageChanged() // a grant opened the store, or found none
       // The item-vector cache is keyed by the ids of items this shopper saw: denied keeps none of it.
       if (state === 'denied') await eraseDerived()
     },

@@ -19,7 +19,7 @@ import { PackSource } from './pack'
 import { RecordStore, type KeptRecord } from './records'
 import { VectorCache } from './vector-cache'
 import { defaults } from '../src/core/defaults'
-import type { CatalogReport, EngineApi, EngineConfig, EngineInfo, EngineRerank, Progress, RejectedRecord, RerankRequest, TrackedItem } from '../src/protocol/engine'
+import { codeOfError, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type EngineRerank, type Progress, type RejectedRecord, type RerankRequest, type TrackedItem, type WorkerStorage } from '../src/protocol/engine'
 
 class Engine implements EngineApi {
   private model: InpageModel | undefined
@@ -152,8 +152,14 @@ class Engine implements EngineApi {
     return this.model
   }
 
-  /** Consent, as the page sent it with the last call: whether anything may be kept beyond this worker's memory. */
+  /** Whether anything may be kept beyond this worker's memory: as the page last said (setStorage), false until then. */
   private persistent = false
+
+  /** The page sends this at the start and whenever consent or its storage changes; it applies from the next message on. */
+  setStorage(storage: WorkerStorage): void {
+    this.persist(storage.persist === true)
+  }
+
   private persist(on: boolean) {
     this.persistent = on
     if (this.cache) this.cache.persistent = on
@@ -163,7 +169,6 @@ class Engine implements EngineApi {
 
   async rerank(req: RerankRequest): Promise<EngineRerank> {
     const model = this.loaded()
-    this.persist(req.persist)
     const historyIds = req.events.map((e) => e.itemId!)
     const pack = await this.lookup(model, req.candidates, historyIds, req.timeoutMs)
     // A history item with no text vector here, while the encoder waits for its first use, is left out of the user
@@ -244,10 +249,9 @@ class Engine implements EngineApi {
    * track() call's, not the history's) and kept with the history. An item the pack does not cover (or whose
    * text vector is another model's) is encoded now, so later pages score it without any request.
    */
-  remember(tracked: TrackedItem[], persist: boolean): Promise<void> {
+  remember(tracked: TrackedItem[]): Promise<void> {
     const run = async () => {
       const model = this.loaded()
-      this.persist(persist)
       const current = `${model.manifest.name}@${model.manifest.version}`
       const keep: [string, Omit<KeptRecord, 'ts'>][] = []
       let got = new Map<string, PackRecord>()
@@ -270,15 +274,13 @@ class Engine implements EngineApi {
   }
 
   /** Fetches the pack entries of the page's candidates while the model loads, so the first rerank finds them in memory. */
-  warmPack(ids: string[], persist: boolean): void {
-    this.persist(persist)
+  warmPack(ids: string[]): void {
     void this.pack?.get(ids).catch(() => {})
   }
 
   /** Readies candidates ahead of need (a first visit has no history yet): their pack entries, else their text vectors. */
-  async prefetch(candidates: Candidate[], persist = false): Promise<void> {
+  async prefetch(candidates: Candidate[]): Promise<void> {
     const model = this.loaded()
-    this.persist(persist)
     const pack = await this.lookup(model, candidates, [])
     const todo = candidates.filter((c) => !pack?.lookup.get(c.id)?.text)
     if (todo.length) await this.cache!.textVectors(todo.map((c) => ({ id: c.id, text: itemText(c) })))
@@ -326,5 +328,19 @@ function sessionOptions(ep: 'webgpu' | 'wasm') {
 function moved(vecs: Float32Array[]): Float32Array[] {
   return Comlink.transfer(vecs, vecs.map((v) => v.buffer as ArrayBuffer))
 }
+
+// Errors cross to the page with their fault code (comlink sends only name, message and stack): the page decides
+// from the code. The page's side rebuilds the error with every field it was sent.
+const thrown = Comlink.transferHandlers.get('throw')!
+Comlink.transferHandlers.set('throw', {
+  canHandle: thrown.canHandle,
+  serialize(value) {
+    const [wire, transfer] = thrown.serialize(value)
+    const w = wire as { isError?: boolean; value?: { name?: unknown; code?: string } }
+    if (w.isError && w.value) w.value.code = codeOfError(String(w.value.name))
+    return [wire, transfer]
+  },
+  deserialize: thrown.deserialize,
+})
 
 Comlink.expose(new Engine())

@@ -12,7 +12,8 @@ import { PACK_CACHE_PREFIX } from '../src/storage/erase'
 import { defaults } from '../src/core/defaults'
 
 export interface PackStats {
-  /** Files read for the last request, and their bytes (from the network or the Cache API). */
+  /** Files one get() read, and their bytes (from the network or the Cache API). A shard another call is already
+   * reading counts to that call: each call has its own counts (concurrent calls never mix them). */
   files: number
   bytes: number
   fromNetwork: number
@@ -24,8 +25,7 @@ const PACK_FETCH_MS = defaults.packFetchMs
 export class PackSource {
   private manifest: Promise<{ m: PackManifest; key: CryptoKey }> | undefined
   private readonly shards = new Map<number, Promise<Shard>>()
-  private stats: PackStats = { files: 0, bytes: 0, fromNetwork: 0 }
-  /** Whether shards may be kept in the Cache API: only under the shopper's grant. */
+  /** Whether shards may be kept in the Cache API: only under the shopper's grant (the page's setStorage). */
   persistent = false
 
   constructor(
@@ -102,7 +102,6 @@ export class PackSource {
         const r = Object.prototype.hasOwnProperty.call(shard.items, id) ? shard.items[id] : undefined
         if (r !== undefined) items.set(id, r)
       }
-    this.stats = stats
     return { items, stats }
   }
 

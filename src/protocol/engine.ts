@@ -5,12 +5,92 @@ import type { Candidate, Coverage, RankedItem, RerankOptions } from '../ranking/
 import type { StoredEvent } from '../core/types'
 import type { HistoryReads } from '../ranking/events'
 import type { PackKey } from '../pack/format'
+import { InPageError, type InPageErrorName } from '../core/errors'
 
 /** 'auto': WebGPU on a real GPU adapter, else WASM. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm'
 
-/** How the EngineError starts when onnxruntime-web never started in its worker: the page then starts a fresh one, once. */
-export const RUNTIME_STALLED = 'onnxruntime-web did not start'
+/**
+ * What a fault means for the page: 'worker', the worker is ended and the next call starts a fresh one (why
+ * 'engine-error'); 'files', the model's files cannot be loaded (why 'model-error', and the encoder, loaded at its
+ * first use, is marked failed); 'data', one call's numbers or catalog pack are at fault (why 'model-error'; the
+ * worker carries on). A load that failed for 'files' or 'data' stays failed until warmUp() asks again.
+ */
+export type FaultKind = 'worker' | 'files' | 'data'
+
+/** Every fault code, with its kind. The page decides from the code, never from a message or a list of names. */
+export const FAULTS = {
+  /** `new Worker()` threw (a workerUrl on another origin, a CSP without worker-src). */
+  'worker-create': 'worker',
+  /** The worker's script 404s, is not JavaScript or threw while starting (its error event). */
+  'worker-script': 'worker',
+  /** The worker sent a message that could not be read (its messageerror event). */
+  'worker-message': 'worker',
+  /** No answer to the first ping within `defaults.workerStartMs`: the script never ran. */
+  'worker-start-timeout': 'worker',
+  /** The worker ended (a crash, a kill): its life lock was released. */
+  'worker-ended': 'worker',
+  /** The page ended it: a restart, forget(), a denial, dispose(). */
+  'worker-stopped': 'worker',
+  /** onnxruntime-web made no progress within `defaults.runtimeStartMs`: the worker is replaced, once per recommender. */
+  'runtime-stalled': 'worker',
+  /** Anything else a call rejected with (not one of inpage's named faults). */
+  'worker-internal': 'worker',
+  'model-load': 'files',
+  'model-integrity': 'files',
+  'model-data': 'data',
+  'catalog-load': 'data',
+  'catalog-integrity': 'data',
+  'catalog-data': 'data',
+} as const satisfies Record<string, FaultKind>
+
+export type FaultCode = keyof typeof FAULTS
+
+/** The codes of the named errors a worker's call can reject with; the worker sends the code with the error. */
+const CODE_OF_NAME: Partial<Record<InPageErrorName, FaultCode>> = {
+  ModelLoadError: 'model-load',
+  ModelIntegrityError: 'model-integrity',
+  ModelDataError: 'model-data',
+  CatalogLoadError: 'catalog-load',
+  CatalogIntegrityError: 'catalog-integrity',
+  CatalogDataError: 'catalog-data',
+}
+
+/** The code the worker gives an error it throws (by its name: the name is what inpage's errors are told apart by). */
+export function codeOfError(name: string): FaultCode {
+  return CODE_OF_NAME[name as InPageErrorName] ?? 'worker-internal'
+}
+
+/** A fault the page's side raises about a worker (named EngineError), with its code. */
+export class EngineFault extends InPageError {
+  constructor(
+    message: string,
+    readonly code: FaultCode,
+  ) {
+    super('EngineError', message)
+  }
+}
+
+/** The code of whatever a call rejected with: its own (an EngineFault, or carried from the worker), else 'worker-internal'. */
+export function faultCode(err: unknown): FaultCode {
+  const code = (err as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(FAULTS, code) ? (code as FaultCode) : 'worker-internal'
+}
+
+/** The kind of whatever a call rejected with. */
+export function faultKind(err: unknown): FaultKind {
+  return FAULTS[faultCode(err)]
+}
+
+/**
+ * What the worker may keep beyond its memory, sent when it changes (and when a worker starts), never with each
+ * call. `persist`: the shopper granted consent and the history is stored in IndexedDB, so the item-vector
+ * cache, the kept pack records and the pack's shards may be stored too. A denial or forget() ends the worker
+ * instead (nothing it does afterwards can be stored).
+ */
+export interface WorkerStorage {
+  persist: boolean
+}
 
 export interface EngineConfig {
   /** Base URL of the model folder (with manifest.json). */
@@ -107,8 +187,6 @@ export interface RerankRequest {
   purchased: string[]
   candidates: Candidate[]
   options: RerankOptions
-  /** The shopper granted consent: item vectors may be kept in IndexedDB. */
-  persist: boolean
   /** What is left of the call's budget: a pack request that has not answered by then is given up (a later call asks again). */
   timeoutMs?: number
 }
@@ -128,17 +206,19 @@ export interface EngineApi {
   ping(): true
   /** Takes the life lock and resolves once it is held. */
   hold(lock: string): Promise<void>
+  /** What may be kept beyond the worker's memory, from now on: sent at the start and whenever it changes. */
+  setStorage(storage: WorkerStorage): void
   /** `onRuntime`: ORT's wasm instance exists (the page bounds the quiet spells of the load until then). */
   load(cfg: EngineConfig, onProgress?: (p: Progress) => void, onRuntime?: () => void): Promise<EngineInfo>
   rerank(req: RerankRequest): Promise<EngineRerank>
   /** Loads the text encoder now, if it waits for its first use (with a catalog pack). */
   loadEncoder(): Promise<void>
   /** Fetches the catalog pack's entries of the page's candidates while the model loads (the first rerank then finds them). */
-  warmPack(ids: string[], persist: boolean): void
+  warmPack(ids: string[]): void
   /** A track() call's items: their pack records (or, without one, their text vectors) are kept with the history. */
-  remember(items: TrackedItem[], persist: boolean): Promise<void>
+  remember(items: TrackedItem[]): Promise<void>
   /** Encodes candidates into the vector cache ahead of need (a first visit has no history yet). */
-  prefetch(candidates: Candidate[], persist: boolean): Promise<void>
+  prefetch(candidates: Candidate[]): Promise<void>
   /** Text vectors straight from the encoder (parity checks, benchmarks). */
   encode(texts: string[]): Promise<Float32Array[]>
   tokenize(text: string): Promise<number[]>
