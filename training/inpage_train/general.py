@@ -22,10 +22,8 @@ import json
 import os
 import platform
 import shutil
-import sys
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +39,8 @@ from . import knn as K
 from . import metrics as M
 from . import user_model as U
 from .evaluate import recency_mean
-from .pipeline import Log, seed_all, sha256, write_tokenizer
+from .common import Log, seed_all, sha256, write_tokenizer
+from .general_card import write_card_and_manifest, write_manifest
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 REPO = TRAINING_DIR.parent
@@ -361,7 +360,6 @@ def main(argv=None):
                     help="inpage-sci-v1's folder: its test numbers are the in-domain reference")
     args = ap.parse_args(argv)
     if args.card:
-        from .general_card import write_card_and_manifest
         return write_card_and_manifest(Path(args.ship), Path(args.final), [Path(p) for p in args.lodo],
                                        Path(args.notes) if args.notes else None,
                                        before_runs=[Path(p) for p in args.lodo_before],
@@ -673,45 +671,6 @@ def summary(results):
         if "ratio_category" in r:
             out[n]["ratio_category"] = round(r["ratio_category"], 3)
     return out
-
-
-def write_manifest(ship, out, metrics_extra=None):
-    """Contract 3 (catalog-independent): no collab/neighbours files; `aggregates` tells the pack builder how to
-    compute the per-catalogue public data the model reads."""
-    ship = Path(ship)
-    st = out["settings"]
-    ch = out["chosen"]
-    files = {}
-    for f in sorted(os.listdir(ship)):
-        if f == "manifest.json":
-            continue
-        files[f] = {"sha256": sha256(ship / f), "bytes": (ship / f).stat().st_size}
-    text_dim = 384
-    man = {
-        "name": out["model"]["name"], "version": out["model"]["version"],
-        "contract": 3,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "files": files,
-        "dims": {"text": text_dim, "collab": 1, "item": text_dim + 1},
-        "encoder": {"file": "encoder.int8.onnx", "maxTokens": st["max_tokens"], "inputs": ["input_ids", "attention_mask"],
-                    "output": "text_vec", "vocab": "full"},
-        "user": {"file": "user.int8.onnx", "maxHistory": st["max_history"], "eventTypes": dict(U.EVENT_TYPES),
-                 "output": "user_vec"},
-        "itemVector": ["text_vec", "log1p(pop) / aggregates.priorScale"],
-        "aggregates": {"priorScale": st["prior_scale"],
-                       "knn": {"gamma": st["knn_gamma"], "back": st["knn_back"], "alpha": ch["alpha"], "beta": ch["beta"],
-                               "minCount": st["knn_min_count"], "topN": st["knn_top_n"]}},
-        "scoring": {"knn": {"weight": ch["knn_weight"], "decay": ch["knn_decay"]}},
-        "training": {"domains": out["train_domains"], "settings": st, "chosen": ch, "seed": st["seed"]},
-        "metrics": metrics_extra or {"test": {n: {"full": {k: round(r["inpage_int8"]["full"][k], 4)
-                                                           for k in ("recall@10", "ndcg@10", "mrr@10")},
-                                                  **({"category": {"ndcg@10": round(r["inpage_int8"]["category"]["ndcg@10"], 4),
-                                                                   "server_ndcg@10": round(r["inpage_int8"]["category"]["server_ndcg@10"], 4)}}
-                                                     if "category" in r["inpage_int8"] else {})}
-                                              for n, r in out["results"].items()}},
-    }
-    (ship / "manifest.json").write_text(json.dumps(man, indent=2))
-    return man
 
 
 if __name__ == "__main__":

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from . import export as X
 from . import knn as K
 from . import metrics as M
 from . import user_model as U
+from .common import Log, seed_all, sha256, write_tokenizer
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 REPO = TRAINING_DIR.parent
@@ -97,28 +96,6 @@ class Settings:
     smoke: bool = False
 
 
-def seed_all(s):
-    random.seed(s); np.random.seed(s); torch.manual_seed(s)
-
-
-def sha256(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
-
-
-class Log:
-    def __init__(self, path):
-        self.f = open(path, "a")
-
-    def __call__(self, *a):
-        s = f"[{datetime.now(timezone.utc).strftime('%H:%M:%S')}] " + " ".join(str(x) for x in a)
-        print(s, flush=True)
-        self.f.write(s + "\n"); self.f.flush()
-
-
 def collab_vectors(cu, min_count, dim, seed):
     """Public collaborative item vectors: truncated SVD of the degree-normalised co-occurrence matrix
     (distinct-user counts, pairs below min_count dropped). Items without any kept pair get no vector."""
@@ -179,20 +156,6 @@ def noisy_histories(hists, cat_keys, seed):
     cat_of, cat_items = U.category_index(cat_keys)
     out = [U.augment(h, rng, cat_items, cat_of, p_insert=0.5, p_cart=0.0) for h in hists]
     return [np.array(h, dtype=np.int64) for h, _ in out], [t for _, t in out]
-
-
-def write_tokenizer(dst: Path, max_tokens):
-    """Copy the base tokenizer. Only truncation/padding defaults change (vocab untouched): truncation to
-    maxTokens, no fixed padding (the engine pads to the longest in the batch); model_max_length = maxTokens."""
-    src = E.base_model_dir()
-    tj = json.loads((src / "tokenizer.json").read_text())
-    tj["truncation"] = {"direction": "Right", "max_length": max_tokens, "strategy": "LongestFirst", "stride": 0}
-    tj["padding"] = None
-    (dst / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False))
-    tc = json.loads((src / "tokenizer_config.json").read_text())
-    tc["model_max_length"] = max_tokens
-    (dst / "tokenizer_config.json").write_text(json.dumps(tc, indent=2))
-    shutil.copy(src / "config.json", dst / "config.json")
 
 
 def describe_data(ds, data_dir, text=None):
