@@ -39,7 +39,7 @@ from . import knn as K
 from . import metrics as M
 from . import user_model as U
 from .evaluate import recency_mean
-from .common import Log, seed_all, sha256, write_tokenizer
+from .common import BaseSettings, Log, seed_all, sha256, write_tokenizer
 from .general_card import write_card_and_manifest, write_manifest
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
@@ -51,44 +51,26 @@ MODEL_VERSION = "1.0.0"
 
 
 @dataclass
-class GSettings:
-    seed: int = 42
-    max_tokens: int = 64
-    prior_scale: float = 8.0          # prior = log1p(pop) / prior_scale (the item vector's last dim)
-    # kNN aggregates (knn.py's definition); (alpha, beta) chosen on the training domains' valid
-    knn_min_count: int = 2
-    knn_gamma: float = 0.8
+class GSettings(BaseSettings):
+    """The general model; the shared settings (seed, prior scale, encoder batch/lr/reg, kNN aggregates, user model
+    size, ...) are BaseSettings'."""
+    # kNN aggregates: (alpha, beta) chosen on the training domains' valid
     knn_back: float = 1.0
-    knn_top_n: int = 50
     knn_ab: tuple = ((0.3, 0.1), (0.5, 0.5))
     # encoder: a square projection on the frozen MiniLM's pooled output (identity = base encoder), trained
     # round-robin over the training domains, each with its own full-catalogue softmax; kept only if it wins on valid
     enc_steps: int = 0                 # 0: base encoder (no projection); the 2-core machine's budget
     enc_eval_every: int = 100
-    enc_batch: int = 256
-    enc_lr: float = 3e-3
-    enc_reg: float = 1e-5
-    enc_hist_items: int = 5
     # score
     prior_weights: tuple = (0.0, 0.02, 0.05)
     knn_weights: tuple = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
     knn_decays: tuple = (0.6, 0.8)
     text_decays: tuple = (0.5, 0.8, 1.0)     # text-only baseline's recency decay
     # user model (pool-only, as in inpage-sci-v1 2.x)
-    user_d: int = 128
-    user_layers: int = 2
-    user_heads: int = 2
     user_epochs: int = 1
-    user_batch: int = 256
-    user_lr: float = 1e-3
-    user_temp: float = 0.05
     user_levels: int = 1
-    user_pool_only: bool = True
     user_calib_steps: int = 100
-    max_history: int = 50
     select_users: int = 1500          # valid users per training domain used for every choice (fixed subset)
-    quant_per_channel: bool = False
-    smoke: bool = False
 
 
 # ---------------------------------------------------------------- aggregates (what a catalog pack holds)

@@ -32,7 +32,7 @@ from . import export as X
 from . import knn as K
 from . import metrics as M
 from . import user_model as U
-from .common import Log, seed_all, sha256, write_tokenizer
+from .common import BaseSettings, Log, seed_all, sha256, write_tokenizer
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 REPO = TRAINING_DIR.parent
@@ -44,17 +44,13 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 @dataclass
-class Settings:
-    seed: int = 42
-    max_tokens: int = 64
+class Settings(BaseSettings):
+    """One catalogue's model; the shared settings (seed, encoder batch/lr/reg, kNN aggregates, user model size,
+    ...) are BaseSettings'."""
     prune_vocab: bool = True
     # encoder fine-tuning
     enc_objective: str = "head"      # the only objective ("seq"/"pair", contrastive top-layer tuning, lost on valid: removed)
     enc_epochs: float = 8
-    enc_batch: int = 256
-    enc_lr: float = 3e-3
-    enc_reg: float = 1e-5            # L2 pull of the projection toward the identity
-    enc_hist_items: int = 5
     # Read by nothing since "seq"/"pair" went; kept because the shipped manifest and card record every
     # setting (a rerun must reproduce them) and refresh() rebuilds Settings from a run's metrics.json.
     enc_frozen_layers: int = 4
@@ -63,37 +59,21 @@ class Settings:
     enc_proj_dim: int = 0
     enc_time_budget_s: int = 900
     # public collaborative signal
-    knn_min_count: int = 2
-    knn_gamma: float = 0.8
     knn_alpha: float = 0.3
     knn_beta: float = 0.1
-    knn_top_n: int = 50
     collab_dim: int = 64
     collab_scale: float = 0.25
-    prior_scale: float = 8.0         # popularity prior feature = log1p(pop) / prior_scale
     prior_weights: tuple = (0.0, 0.02, 0.05, 0.1)   # weight of log1p(pop) in the score, chosen on valid
     # user model
-    user_d: int = 128
-    user_layers: int = 2
-    user_heads: int = 2
     user_epochs: int = 6
-    user_batch: int = 256
-    user_lr: float = 1e-3
-    user_temp: float = 0.05          # start value; learned during training (calibrated first)
     user_eval_every: int = 1
     user_levels: int = 3             # leak-free training rows: sequences cut by 1..user_levels items
-    user_pool_only: bool = True      # the transformer only re-weights history events (its free output path,
-                                     # also trained, lost full-ranking NDCG on valid)
     collab_drop_hist: float = 0.25
     collab_drop_cat: float = 0.1
-    max_history: int = 50
     # score
     knn_weights: tuple = (0.0, 0.25, 0.5, 1.0, 2.0)
     knn_decays: tuple = (0.6, 0.8, 0.9)
-    # quantization
-    quant_per_channel: bool = False
     baselines: bool = True
-    smoke: bool = False
 
 
 def collab_vectors(cu, min_count, dim, seed):
