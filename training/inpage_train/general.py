@@ -22,10 +22,8 @@ import json
 import os
 import platform
 import shutil
-import sys
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +39,8 @@ from . import knn as K
 from . import metrics as M
 from . import user_model as U
 from .evaluate import recency_mean
-from .pipeline import Log, seed_all, sha256, write_tokenizer
+from .common import BaseSettings, Log, seed_all, sha256, write_tokenizer
+from .general_card import write_card_and_manifest, write_manifest
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 REPO = TRAINING_DIR.parent
@@ -52,44 +51,26 @@ MODEL_VERSION = "1.0.0"
 
 
 @dataclass
-class GSettings:
-    seed: int = 42
-    max_tokens: int = 64
-    prior_scale: float = 8.0          # prior = log1p(pop) / prior_scale (the item vector's last dim)
-    # kNN aggregates (knn.py's definition); (alpha, beta) chosen on the training domains' valid
-    knn_min_count: int = 2
-    knn_gamma: float = 0.8
+class GSettings(BaseSettings):
+    """The general model; the shared settings (seed, prior scale, encoder batch/lr/reg, kNN aggregates, user model
+    size, ...) are BaseSettings'."""
+    # kNN aggregates: (alpha, beta) chosen on the training domains' valid
     knn_back: float = 1.0
-    knn_top_n: int = 50
     knn_ab: tuple = ((0.3, 0.1), (0.5, 0.5))
     # encoder: a square projection on the frozen MiniLM's pooled output (identity = base encoder), trained
     # round-robin over the training domains, each with its own full-catalogue softmax; kept only if it wins on valid
     enc_steps: int = 0                 # 0: base encoder (no projection); the 2-core machine's budget
     enc_eval_every: int = 100
-    enc_batch: int = 256
-    enc_lr: float = 3e-3
-    enc_reg: float = 1e-5
-    enc_hist_items: int = 5
     # score
     prior_weights: tuple = (0.0, 0.02, 0.05)
     knn_weights: tuple = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
     knn_decays: tuple = (0.6, 0.8)
     text_decays: tuple = (0.5, 0.8, 1.0)     # text-only baseline's recency decay
     # user model (pool-only, as in inpage-sci-v1 2.x)
-    user_d: int = 128
-    user_layers: int = 2
-    user_heads: int = 2
     user_epochs: int = 1
-    user_batch: int = 256
-    user_lr: float = 1e-3
-    user_temp: float = 0.05
     user_levels: int = 1
-    user_pool_only: bool = True
     user_calib_steps: int = 100
-    max_history: int = 50
     select_users: int = 1500          # valid users per training domain used for every choice (fixed subset)
-    quant_per_channel: bool = False
-    smoke: bool = False
 
 
 # ---------------------------------------------------------------- aggregates (what a catalog pack holds)
@@ -334,6 +315,43 @@ def apply_overrides(st, sets):
 
 
 def main(argv=None):
+    """The stages in order; each writes its own timing entry. Every choice is made on the training domains' valid
+    subsets; each evaluated domain's test is scored once, at the end."""
+    args = parse_args(argv)
+    if args.card:
+        return write_card(args)
+    X.set_threads(args.threads)
+    st = settings_of(args)
+    r = start_run(args, st)
+    log, timing, T = r.log, {}, time.time()
+    doms, tr = load_domains(r, st, timing)
+    crit = criterion_reference(tr, st, log, timing)
+    P, enc_info = encoder_projection(doms, tr, crit, st, r.run, log, timing)
+    ch = choose_untrained(tr, crit, st, log, timing)
+    um, um_untrained, user_info, mcrit = train_user_model(doms, tr, crit, ch, st, r.run, log, timing)
+    grid, knn_w, knn_d = choose_knn_on_valid(um, mcrit, st, log, timing)
+    onnx_files = export_onnx(P, um, tr[0].text.shape[1], st, r.run, r.cache, log, timing)
+    results = evaluate_test(doms, r, st, ch, knn_w, knn_d, um_untrained, onnx_files, log, timing)
+    timing["total"] = time.time() - T
+    out = {"name": r.name, "model": {"name": args.model_name, "version": args.model_version},
+           "train_domains": r.train_names, "holdout": args.holdout, "settings": asdict(st),
+           "domains": {n: {"path": doms[n].path, "items": doms[n].n, "users": int(len(doms[n].ds.test.targets)),
+                           "categories": doms[n].has_categories} for n in r.names},
+           "chosen": {"alpha": ch.alpha, "beta": ch.beta, "prior_weight": ch.prior_w, "knn_weight": knn_w, "knn_decay": knn_d,
+                      "knn_only_decay": ch.knn_only_decay, "text_decay": ch.text_decay,
+                      "encoder": "projection" if P is not None else "base"},
+           "criterion_reference": crit.ref, "grid_untrained": [g for g in ch.grid if "per_domain" not in g] +
+           [{k: v for k, v in g.items() if k != "per_domain"} for g in ch.grid if "per_domain" in g],
+           "best_untrained": ch.best, "grid_trained": grid, "text_grid": ch.text_grid, "encoder": enc_info, "user": user_info,
+           "results": results, "timing_s": timing,
+           "onnx_bytes": {p.name: p.stat().st_size for p in onnx_files.values()},
+           "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version()}}
+    write_outputs(r, st, out, onnx_files)
+    log(f"done in {time.time() - T:.0f}s")
+    return out
+
+
+def parse_args(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-root", default=str(DEFAULT_ROOT))
     ap.add_argument("--domains", default=None, help="comma-separated names under --data-root (scientific,beauty,games)")
@@ -359,22 +377,45 @@ def main(argv=None):
     ap.add_argument("--ts-eval", default=None, help="folder of `npm run eval` results of this model on amazon-scientific")
     ap.add_argument("--sci-v1", default=str(REPO / "public" / "models" / "inpage-sci-v1"),
                     help="inpage-sci-v1's folder: its test numbers are the in-domain reference")
-    args = ap.parse_args(argv)
-    if args.card:
-        from .general_card import write_card_and_manifest
-        return write_card_and_manifest(Path(args.ship), Path(args.final), [Path(p) for p in args.lodo],
-                                       Path(args.notes) if args.notes else None,
-                                       before_runs=[Path(p) for p in args.lodo_before],
-                                       ts_eval=Path(args.ts_eval) if args.ts_eval else None,
-                                       sci_v1=Path(args.sci_v1) if args.sci_v1 else None,
-                                       final_other=Path(args.final_other) if args.final_other else None)
-    X.set_threads(args.threads)
+    return ap.parse_args(argv)
+
+
+def write_card(args):
+    """--card: MODEL_CARD.md + manifest.json from finished runs (no training)."""
+    return write_card_and_manifest(Path(args.ship), Path(args.final), [Path(p) for p in args.lodo],
+                                   Path(args.notes) if args.notes else None,
+                                   before_runs=[Path(p) for p in args.lodo_before],
+                                   ts_eval=Path(args.ts_eval) if args.ts_eval else None,
+                                   sci_v1=Path(args.sci_v1) if args.sci_v1 else None,
+                                   final_other=Path(args.final_other) if args.final_other else None)
+
+
+def settings_of(args):
     st = GSettings()
     if args.smoke:
         st = GSettings(enc_steps=2, enc_eval_every=1, enc_batch=16, user_epochs=1, user_batch=16, user_levels=1,
                        user_calib_steps=2, prior_weights=(0.0, 0.05), knn_weights=(0.0, 1.0), knn_decays=(0.8,),
                        text_decays=(0.8,), select_users=200, max_tokens=24, smoke=True)
-    apply_overrides(st, args.set)
+    return apply_overrides(st, args.set)
+
+
+@dataclass
+class Run:
+    """Where a run reads and writes: its domains, run folder, model folder (or None), cache and log."""
+    doms_spec: list
+    names: list
+    train_names: list
+    holdout: str
+    name: str
+    run: Path
+    ship: Path
+    cache: Path
+    log: Log
+
+
+def start_run(args, st):
+    """Domains resolved and checked, run folder (log, settings.json), model folder refused without --force
+    before any training; seeds everything."""
     doms_spec = resolve_domains(args)
     assert doms_spec, "no domain: give --domains or --data"
     names = [n for n, _ in doms_spec]
@@ -396,21 +437,29 @@ def main(argv=None):
                                                    "model": {"name": args.model_name, "version": args.model_version}}, indent=2))
     log(f"run {name}: train on {train_names}, holdout {args.holdout}; settings {asdict(st)}")
     seed_all(st.seed)
-    timing, T = {}, time.time()
+    return Run(doms_spec, names, train_names, args.holdout, name, run, ship, cache, log)
 
+
+def load_domains(r, st, timing):
+    """Every domain (base text vectors from the cache); returns all of them by name and the training ones."""
     t = time.time()
-    doms = {n: load_domain(n, p, st, cache, log, smoke=st.smoke) for n, p in doms_spec}
-    tr = [doms[n] for n in train_names]
+    doms = {n: load_domain(n, p, st, r.cache, r.log, smoke=st.smoke) for n, p in r.doms_spec}
     timing["data_and_text"] = time.time() - t
+    return doms, [doms[n] for n in r.train_names]
 
-    # ---- reference kNN and criterion (training domains' valid subsets only)
+
+def criterion_reference(tr, st, log, timing):
+    """The valid criterion's item-kNN reference, on the training domains' valid subsets only."""
     t = time.time()
     for d in tr:
         d.parts = cooc_parts(d.ds.train_histories(), d.n, st.knn_gamma)
     crit = Criterion(tr, st, log)
     timing["criterion_reference"] = time.time() - t
+    return crit
 
-    # ---- encoder projection
+
+def encoder_projection(doms, tr, crit, st, run, log, timing):
+    """The projection (or none: the base encoder) and every domain's text vectors through it."""
     t = time.time()
 
     def text_crit(P):
@@ -430,8 +479,25 @@ def main(argv=None):
     for d in doms.values():
         d.text = project(d.base, P)
     timing["encoder_projection"] = time.time() - t
+    return P, enc_info
 
-    # ---- choose (alpha, beta), prior weight, kNN weight/decay with the untrained user model (recency mean 0.5)
+
+@dataclass
+class UntrainedChoice:
+    """What is chosen on valid with the untrained user model (recency mean 0.5)."""
+    grid: list
+    best: dict
+    alpha: float
+    beta: float
+    prior_w: float
+    knn_only_decay: float
+    text_grid: dict
+    text_decay: float
+
+
+def choose_untrained(tr, crit, st, log, timing):
+    """(alpha, beta), prior weight, kNN weight/decay with the untrained user model (recency mean 0.5), the
+    item-kNN baseline's decay and the text-only baseline's decay; then each training domain's neighbour weights."""
     t = time.time()
     grid0 = []
     uv0 = {d.name: recency_mean(d.text, d.sel.hists, 0.5) for d in tr}
@@ -472,9 +538,12 @@ def main(argv=None):
     for d in tr:
         d.W = knn_weights(None, d.n, st, alpha, beta, pop=d.pop, parts=d.parts)
     timing["choose_untrained"] = time.time() - t
+    return UntrainedChoice(grid0, best0, alpha, beta, prior_w, knn_only_decay, text_grid, text_decay)
 
-    # ---- user model: leak-free levels per training domain (aggregates from the cut sequences only)
-    t = time.time()
+
+def leakfree_levels(tr, alpha, beta, st, log):
+    """The user model's training rows per training domain: sequences cut by 1..user_levels items, with
+    aggregates (pop, neighbours) from the cut sequences only, so no row's target is in its own aggregates."""
     levels = []
     for d in tr if st.user_epochs > 0 else []:   # user_epochs=0: the untrained user model (recency mean + prior)
         d.parts = None
@@ -487,6 +556,41 @@ def main(argv=None):
             levels.append(U.Level([cs[i] for i in keep], np.array([seqs[i][-cut] for i in keep], dtype=np.int64),
                                   item_vectors(d.text, pop_c, st), W_c, cat_keys=d.ds.cat_keys))
         log(f"levels {d.name}: {st.user_levels} x ~{len(seqs)} rows")
+    return levels
+
+
+class ModelCriterion:
+    """The valid criterion of a user model plus the kNN term (default: the weight and decay chosen untrained);
+    kNN scores cached per (domain, decay)."""
+
+    def __init__(self, crit, tr, ivs, st, knn_weight, knn_decay):
+        self.crit, self.tr, self.ivs, self.st = crit, tr, ivs, st
+        self.knn_weight, self.knn_decay = knn_weight, knn_decay
+        self._kn = {}
+
+    def kn(self, d, dec):
+        if (d.name, dec) not in self._kn:
+            self._kn[(d.name, dec)] = K.score(d.sel.hists, d.W, dec)
+        return self._kn[(d.name, dec)]
+
+    def dense(self, model):
+        return {d.name: U.user_vectors(model, self.ivs[d.name], d.sel.hists, self.st.max_history) @ self.ivs[d.name].T
+                for d in self.tr}
+
+    def __call__(self, model, wt=None, dec=None, dense=None, detail=False):
+        wt = self.knn_weight if wt is None else wt
+        dec = self.knn_decay if dec is None else dec
+        dense = dense or self.dense(model)
+        fns = {d.name: (lambda dn, kn: (lambda hs, sl: dn[sl] + wt * kn[sl]))(dense[d.name], self.kn(d, dec))
+               for d in self.tr}
+        return self.crit(fns, detail=detail)
+
+
+def train_user_model(doms, tr, crit, ch, st, run, log, timing):
+    """The user model trained on the training domains' leak-free rows, selected on valid (user_epochs=0: left
+    untrained). Returns the trained and the untrained model, the training record and the model criterion."""
+    t = time.time()
+    levels = leakfree_levels(tr, ch.alpha, ch.beta, st, log)
     timing["levels"] = time.time() - t
     t = time.time()
     seed_all(st.seed)
@@ -494,54 +598,46 @@ def main(argv=None):
     item_dim = text_dim + 1
     ivs = {d.name: item_vectors(d.text, d.pop, st) for d in doms.values()}
     um = U.UserModel(item_dim, st.user_d, st.user_layers, st.user_heads, st.max_history, prior_dims=1,
-                     prior_init=prior_w * st.prior_scale)
+                     prior_init=ch.prior_w * st.prior_scale)
     um_untrained = copy.deepcopy(um).eval()
-    kn_cache = {}
-
-    def kn_sel(d, dec):
-        if (d.name, dec) not in kn_cache:
-            kn_cache[(d.name, dec)] = K.score(d.sel.hists, d.W, dec)
-        return kn_cache[(d.name, dec)]
-
-    def dense_sel(model):
-        return {d.name: U.user_vectors(model, ivs[d.name], d.sel.hists, st.max_history) @ ivs[d.name].T for d in tr}
-
-    def model_crit(model, wt=best0["knn_weight"], dec=best0["decay"], dense=None, detail=False):
-        dense = dense or dense_sel(model)
-        fns = {d.name: (lambda dn, kn: (lambda hs, sl: dn[sl] + wt * kn[sl]))(dense[d.name], kn_sel(d, dec)) for d in tr}
-        return crit(fns, detail=detail)
-
+    mcrit = ModelCriterion(crit, tr, ivs, st, ch.best["knn_weight"], ch.best["decay"])
     if st.user_epochs > 0:
-        user_info = U.train(um, levels, text_dim, tr[0].ds.cat_keys, knn_weight=max(best0["knn_weight"], 0.25),
-                            knn_decay=best0["decay"], epochs=st.user_epochs, batch=st.user_batch, lr=st.user_lr,
+        user_info = U.train(um, levels, text_dim, tr[0].ds.cat_keys, knn_weight=max(ch.best["knn_weight"], 0.25),
+                            knn_decay=ch.best["decay"], epochs=st.user_epochs, batch=st.user_batch, lr=st.user_lr,
                             collab_drop_hist=0.0, collab_drop_cat=0.0, temp=st.user_temp, seed=st.seed, log=log,
-                            eval_fn=model_crit, eval_every=1, calib_steps=st.user_calib_steps, freeze_prior=1,
+                            eval_fn=mcrit, eval_every=1, calib_steps=st.user_calib_steps, freeze_prior=1,
                             pool_only=st.user_pool_only)
     else:
         for d in tr:
             d.parts = None
-        v0 = model_crit(um)
+        v0 = mcrit(um)
         user_info = {"steps": 0, "selected_step": 0, "selected_valid": v0,
                      "note": "user_epochs=0: untrained user model (recency-weighted mean of text vectors + prior weight)"}
         log(f"user model: not trained (user_epochs=0), valid {v0:.4f}")
     del levels
     torch.save(um.state_dict(), run / "user.pt")
     timing["user_train"] = time.time() - t
+    return um, um_untrained, user_info, mcrit
 
-    # ---- kNN weight/decay with the trained model
+
+def choose_knn_on_valid(um, mcrit, st, log, timing):
+    """The kNN term's weight and decay with the trained user model; ties go to the smaller weight."""
     t = time.time()
-    dense = dense_sel(um)
+    dense = mcrit.dense(um)
     grid = []
     for dec in st.knn_decays:
         for wt in st.knn_weights:
-            v, per = model_crit(um, wt, dec, dense=dense, detail=True)
+            v, per = mcrit(um, wt, dec, dense=dense, detail=True)
             grid.append({"weight": wt, "decay": dec, "criterion": v, "per_domain": per})
     best = max(grid, key=lambda r: (r["criterion"], -r["weight"]))
     knn_w, knn_d = best["weight"], best["decay"]
     log(f"kNN term chosen on valid (trained user model): weight {knn_w} decay {knn_d} criterion {best['criterion']:.4f}")
     timing["choose_trained"] = time.time() - t
+    return grid, knn_w, knn_d
 
-    # ---- export: full-vocabulary encoder (+ projection) and user model, fp32 -> int8
+
+def export_onnx(P, um, text_dim, st, run, cache, log, timing):
+    """Full-vocabulary encoder (+ projection) and user model, fp32 -> int8, in the run folder."""
     t = time.time()
     bert = E.load_bert()
     enc = E.TextEncoder(bert, keep_ids=None, max_tokens=st.max_tokens)
@@ -550,8 +646,8 @@ def main(argv=None):
         with torch.no_grad():
             enc.proj.weight.copy_(torch.from_numpy(P))
     enc.eval()
-    enc_fp32, enc_int8 = run / "encoder.fp32.onnx", run / "encoder.int8.onnx"
-    usr_fp32, usr_int8 = run / "user.fp32.onnx", run / "user.int8.onnx"
+    files = {"enc_fp32": run / "encoder.fp32.onnx", "enc_int8": run / "encoder.int8.onnx",
+             "usr_fp32": run / "user.fp32.onnx", "usr_int8": run / "user.int8.onnx"}
     # the exported encoder depends only on the projection, max_tokens and quantization: cached across runs
     ekey = hashlib.sha1((P if P is not None else np.zeros(0, np.float32)).tobytes()
                         + f"{st.max_tokens} {st.quant_per_channel}".encode()).hexdigest()[:16]
@@ -563,49 +659,40 @@ def main(argv=None):
         os.replace(t32, c32); os.replace(t8, c8)
     else:
         log(f"encoder ONNX from the cache ({c8.name})")
-    shutil.copy(c32, enc_fp32); shutil.copy(c8, enc_int8)
-    X.export_user(um, usr_fp32, item_dim)
-    X.quantize(usr_fp32, usr_int8, per_channel=st.quant_per_channel)
+    shutil.copy(c32, files["enc_fp32"]); shutil.copy(c8, files["enc_int8"])
+    X.export_user(um, files["usr_fp32"], text_dim + 1)
+    X.quantize(files["usr_fp32"], files["usr_int8"], per_channel=st.quant_per_channel)
     timing["export_quantize"] = time.time() - t
+    return files
 
-    # ---- evaluate test once: the held-out domain (LODO) or every domain (in-domain)
+
+def evaluate_test(doms, r, st, ch, knn_w, knn_d, um_untrained, onnx_files, log, timing):
+    """Test scored once: the held-out domain (leave-one-domain-out) or every training domain (in-domain)."""
     t = time.time()
-    eval_names = [args.holdout] if args.holdout else train_names
+    eval_names = [r.holdout] if r.holdout else r.train_names
     tok = E.load_tokenizer()
     results = {}
     for n in eval_names:
-        d = doms[n]
-        results[n] = evaluate_domain(d, st, alpha, beta, knn_only_decay, text_decay, knn_w, knn_d, um_untrained,
-                                     enc_int8, X.session(usr_int8), tok, cache, log,
-                                     held_out=(n == args.holdout))
+        results[n] = evaluate_domain(doms[n], st, ch.alpha, ch.beta, ch.knn_only_decay, ch.text_decay, knn_w, knn_d,
+                                     um_untrained, onnx_files["enc_int8"], X.session(onnx_files["usr_int8"]), tok,
+                                     r.cache, log, held_out=(n == r.holdout))
     timing["evaluate"] = time.time() - t
-    timing["total"] = time.time() - T
-    out = {"name": name, "model": {"name": args.model_name, "version": args.model_version},
-           "train_domains": train_names, "holdout": args.holdout, "settings": asdict(st),
-           "domains": {n: {"path": doms[n].path, "items": doms[n].n, "users": int(len(doms[n].ds.test.targets)),
-                           "categories": doms[n].has_categories} for n in names},
-           "chosen": {"alpha": alpha, "beta": beta, "prior_weight": prior_w, "knn_weight": knn_w, "knn_decay": knn_d,
-                      "knn_only_decay": knn_only_decay, "text_decay": text_decay,
-                      "encoder": "projection" if P is not None else "base"},
-           "criterion_reference": crit.ref, "grid_untrained": [g for g in grid0 if "per_domain" not in g] +
-           [{k: v for k, v in g.items() if k != "per_domain"} for g in grid0 if "per_domain" in g],
-           "best_untrained": best0, "grid_trained": grid, "text_grid": text_grid, "encoder": enc_info, "user": user_info,
-           "results": results, "timing_s": timing,
-           "onnx_bytes": {p.name: p.stat().st_size for p in (enc_fp32, enc_int8, usr_fp32, usr_int8)},
-           "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version()}}
-    (run / "metrics.json").write_text(json.dumps(out, indent=2))
-    log(f"results: {json.dumps(summary(results))}")
-    if ship is not None:
-        if ship.exists():
-            shutil.rmtree(ship)
-        ship.mkdir(parents=True)
-        shutil.copy(enc_int8, ship / "encoder.int8.onnx")
-        shutil.copy(usr_int8, ship / "user.int8.onnx")
-        write_tokenizer(ship, st.max_tokens)
-        write_manifest(ship, out)
-        log(f"shipped -> {ship}")
-    log(f"done in {time.time() - T:.0f}s")
-    return out
+    return results
+
+
+def write_outputs(r, st, out, onnx_files):
+    """metrics.json; with --ship, the model folder (int8 models, tokenizer, manifest)."""
+    (r.run / "metrics.json").write_text(json.dumps(out, indent=2))
+    r.log(f"results: {json.dumps(summary(out['results']))}")
+    if r.ship is not None:
+        if r.ship.exists():
+            shutil.rmtree(r.ship)
+        r.ship.mkdir(parents=True)
+        shutil.copy(onnx_files["enc_int8"], r.ship / "encoder.int8.onnx")
+        shutil.copy(onnx_files["usr_int8"], r.ship / "user.int8.onnx")
+        write_tokenizer(r.ship, st.max_tokens)
+        write_manifest(r.ship, out)
+        r.log(f"shipped -> {r.ship}")
 
 
 def evaluate_domain(d, st, alpha, beta, knn_only_decay, text_decay, knn_w, knn_d, um_untrained, enc_path, usr_sess,
@@ -673,45 +760,6 @@ def summary(results):
         if "ratio_category" in r:
             out[n]["ratio_category"] = round(r["ratio_category"], 3)
     return out
-
-
-def write_manifest(ship, out, metrics_extra=None):
-    """Contract 3 (catalog-independent): no collab/neighbours files; `aggregates` tells the pack builder how to
-    compute the per-catalogue public data the model reads."""
-    ship = Path(ship)
-    st = out["settings"]
-    ch = out["chosen"]
-    files = {}
-    for f in sorted(os.listdir(ship)):
-        if f == "manifest.json":
-            continue
-        files[f] = {"sha256": sha256(ship / f), "bytes": (ship / f).stat().st_size}
-    text_dim = 384
-    man = {
-        "name": out["model"]["name"], "version": out["model"]["version"],
-        "contract": 3,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "files": files,
-        "dims": {"text": text_dim, "collab": 1, "item": text_dim + 1},
-        "encoder": {"file": "encoder.int8.onnx", "maxTokens": st["max_tokens"], "inputs": ["input_ids", "attention_mask"],
-                    "output": "text_vec", "vocab": "full"},
-        "user": {"file": "user.int8.onnx", "maxHistory": st["max_history"], "eventTypes": dict(U.EVENT_TYPES),
-                 "output": "user_vec"},
-        "itemVector": ["text_vec", "log1p(pop) / aggregates.priorScale"],
-        "aggregates": {"priorScale": st["prior_scale"],
-                       "knn": {"gamma": st["knn_gamma"], "back": st["knn_back"], "alpha": ch["alpha"], "beta": ch["beta"],
-                               "minCount": st["knn_min_count"], "topN": st["knn_top_n"]}},
-        "scoring": {"knn": {"weight": ch["knn_weight"], "decay": ch["knn_decay"]}},
-        "training": {"domains": out["train_domains"], "settings": st, "chosen": ch, "seed": st["seed"]},
-        "metrics": metrics_extra or {"test": {n: {"full": {k: round(r["inpage_int8"]["full"][k], 4)
-                                                           for k in ("recall@10", "ndcg@10", "mrr@10")},
-                                                  **({"category": {"ndcg@10": round(r["inpage_int8"]["category"]["ndcg@10"], 4),
-                                                                   "server_ndcg@10": round(r["inpage_int8"]["category"]["server_ndcg@10"], 4)}}
-                                                     if "category" in r["inpage_int8"] else {})}
-                                              for n, r in out["results"].items()}},
-    }
-    (ship / "manifest.json").write_text(json.dumps(man, indent=2))
-    return man
 
 
 if __name__ == "__main__":

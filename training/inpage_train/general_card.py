@@ -3,7 +3,12 @@ metrics.json (every number comes from those files)."""
 from __future__ import annotations
 
 import json
+import os
+from datetime import datetime, timezone
 from pathlib import Path
+
+from . import user_model as U
+from .common import sha256
 
 ROWS = [("Popularity (D's train histories)", "popularity"),
         ("Next-item: first-order transitions from D's train histories", "next_item"),
@@ -54,6 +59,45 @@ def chosen_line(out):
             f"user model kept step {out['user'].get('selected_step')} of {out['user'].get('steps')}")
 
 
+def write_manifest(ship, out, metrics_extra=None):
+    """Contract 3 (catalog-independent): no collab/neighbours files; `aggregates` tells the pack builder how to
+    compute the per-catalogue public data the model reads."""
+    ship = Path(ship)
+    st = out["settings"]
+    ch = out["chosen"]
+    files = {}
+    for f in sorted(os.listdir(ship)):
+        if f == "manifest.json":
+            continue
+        files[f] = {"sha256": sha256(ship / f), "bytes": (ship / f).stat().st_size}
+    text_dim = 384
+    man = {
+        "name": out["model"]["name"], "version": out["model"]["version"],
+        "contract": 3,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "files": files,
+        "dims": {"text": text_dim, "collab": 1, "item": text_dim + 1},
+        "encoder": {"file": "encoder.int8.onnx", "maxTokens": st["max_tokens"], "inputs": ["input_ids", "attention_mask"],
+                    "output": "text_vec", "vocab": "full"},
+        "user": {"file": "user.int8.onnx", "maxHistory": st["max_history"], "eventTypes": dict(U.EVENT_TYPES),
+                 "output": "user_vec"},
+        "itemVector": ["text_vec", "log1p(pop) / aggregates.priorScale"],
+        "aggregates": {"priorScale": st["prior_scale"],
+                       "knn": {"gamma": st["knn_gamma"], "back": st["knn_back"], "alpha": ch["alpha"], "beta": ch["beta"],
+                               "minCount": st["knn_min_count"], "topN": st["knn_top_n"]}},
+        "scoring": {"knn": {"weight": ch["knn_weight"], "decay": ch["knn_decay"]}},
+        "training": {"domains": out["train_domains"], "settings": st, "chosen": ch, "seed": st["seed"]},
+        "metrics": metrics_extra or {"test": {n: {"full": {k: round(r["inpage_int8"]["full"][k], 4)
+                                                           for k in ("recall@10", "ndcg@10", "mrr@10")},
+                                                  **({"category": {"ndcg@10": round(r["inpage_int8"]["category"]["ndcg@10"], 4),
+                                                                   "server_ndcg@10": round(r["inpage_int8"]["category"]["server_ndcg@10"], 4)}}
+                                                     if "category" in r["inpage_int8"] else {})}
+                                              for n, r in out["results"].items()}},
+    }
+    (ship / "manifest.json").write_text(json.dumps(man, indent=2))
+    return man
+
+
 def write_card_and_manifest(ship: Path, final_run: Path, lodo_runs: list, notes: Path | None = None,
                             before_runs: list = (), ts_eval: Path | None = None, sci_v1: Path | None = None,
                             final_other: Path | None = None):
@@ -61,7 +105,6 @@ def write_card_and_manifest(ship: Path, final_run: Path, lodo_runs: list, notes:
     ts_eval: a folder of `npm run eval` results of this model on amazon-scientific with its pack (valid + test);
     sci_v1: inpage-sci-v1's model folder (its manifest's test numbers, the in-domain reference);
     final_other: the all-domains run that was not shipped (the other encoder), for the card's valid comparison."""
-    from .general import write_manifest
     fin = json.loads((final_run / "metrics.json").read_text())
     other = json.loads((Path(final_other) / "metrics.json").read_text()) if final_other else None
     if other is not None:

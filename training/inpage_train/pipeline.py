@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,6 +32,10 @@ from . import export as X
 from . import knn as K
 from . import metrics as M
 from . import user_model as U
+from .card import write_card
+from .common import BaseSettings, Log, seed_all, sha256, write_tokenizer
+from .evaluate import evaluate_all, recency_mean
+from .parity import write_parity
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 REPO = TRAINING_DIR.parent
@@ -45,17 +47,13 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 @dataclass
-class Settings:
-    seed: int = 42
-    max_tokens: int = 64
+class Settings(BaseSettings):
+    """One catalogue's model; the shared settings (seed, encoder batch/lr/reg, kNN aggregates, user model size,
+    ...) are BaseSettings'."""
     prune_vocab: bool = True
     # encoder fine-tuning
     enc_objective: str = "head"      # the only objective ("seq"/"pair", contrastive top-layer tuning, lost on valid: removed)
     enc_epochs: float = 8
-    enc_batch: int = 256
-    enc_lr: float = 3e-3
-    enc_reg: float = 1e-5            # L2 pull of the projection toward the identity
-    enc_hist_items: int = 5
     # Read by nothing since "seq"/"pair" went; kept because the shipped manifest and card record every
     # setting (a rerun must reproduce them) and refresh() rebuilds Settings from a run's metrics.json.
     enc_frozen_layers: int = 4
@@ -64,59 +62,21 @@ class Settings:
     enc_proj_dim: int = 0
     enc_time_budget_s: int = 900
     # public collaborative signal
-    knn_min_count: int = 2
-    knn_gamma: float = 0.8
     knn_alpha: float = 0.3
     knn_beta: float = 0.1
-    knn_top_n: int = 50
     collab_dim: int = 64
     collab_scale: float = 0.25
-    prior_scale: float = 8.0         # popularity prior feature = log1p(pop) / prior_scale
     prior_weights: tuple = (0.0, 0.02, 0.05, 0.1)   # weight of log1p(pop) in the score, chosen on valid
     # user model
-    user_d: int = 128
-    user_layers: int = 2
-    user_heads: int = 2
     user_epochs: int = 6
-    user_batch: int = 256
-    user_lr: float = 1e-3
-    user_temp: float = 0.05          # start value; learned during training (calibrated first)
     user_eval_every: int = 1
     user_levels: int = 3             # leak-free training rows: sequences cut by 1..user_levels items
-    user_pool_only: bool = True      # the transformer only re-weights history events (its free output path,
-                                     # also trained, lost full-ranking NDCG on valid)
     collab_drop_hist: float = 0.25
     collab_drop_cat: float = 0.1
-    max_history: int = 50
     # score
     knn_weights: tuple = (0.0, 0.25, 0.5, 1.0, 2.0)
     knn_decays: tuple = (0.6, 0.8, 0.9)
-    # quantization
-    quant_per_channel: bool = False
     baselines: bool = True
-    smoke: bool = False
-
-
-def seed_all(s):
-    random.seed(s); np.random.seed(s); torch.manual_seed(s)
-
-
-def sha256(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
-
-
-class Log:
-    def __init__(self, path):
-        self.f = open(path, "a")
-
-    def __call__(self, *a):
-        s = f"[{datetime.now(timezone.utc).strftime('%H:%M:%S')}] " + " ".join(str(x) for x in a)
-        print(s, flush=True)
-        self.f.write(s + "\n"); self.f.flush()
 
 
 def collab_vectors(cu, min_count, dim, seed):
@@ -181,20 +141,6 @@ def noisy_histories(hists, cat_keys, seed):
     return [np.array(h, dtype=np.int64) for h, _ in out], [t for _, t in out]
 
 
-def write_tokenizer(dst: Path, max_tokens):
-    """Copy the base tokenizer. Only truncation/padding defaults change (vocab untouched): truncation to
-    maxTokens, no fixed padding (the engine pads to the longest in the batch); model_max_length = maxTokens."""
-    src = E.base_model_dir()
-    tj = json.loads((src / "tokenizer.json").read_text())
-    tj["truncation"] = {"direction": "Right", "max_length": max_tokens, "strategy": "LongestFirst", "stride": 0}
-    tj["padding"] = None
-    (dst / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False))
-    tc = json.loads((src / "tokenizer_config.json").read_text())
-    tc["model_max_length"] = max_tokens
-    (dst / "tokenizer_config.json").write_text(json.dumps(tc, indent=2))
-    shutil.copy(src / "config.json", dst / "config.json")
-
-
 def describe_data(ds, data_dir, text=None):
     """What the card and manifest say about the training data: counted from the data itself; `text` (the
     --data-description flag) adds the source and terms, which the files cannot tell."""
@@ -236,6 +182,34 @@ def parity_target(arg, name, models_dir, run, smoke):
 
 
 def main(argv=None):
+    """The stages in order; each writes its own timing entry. Settings are chosen on valid, test is scored once."""
+    args = parse_args(argv)
+    X.set_threads(args.threads)
+    model_name, ship = check_target(args)
+    st = settings_of(args)
+    run, log = start_run(args, st, model_name, ship)
+    timing, T = {}, time.time()
+    ds, pop, data_info = load_data(args, log, timing)
+    W, collab, known, nb, knn_report = public_signal(ds, pop, st, log, timing)
+    tx = train_encoder(ds, st, run, log, timing)
+    item_vecs = np.concatenate([tx.text, collab], 1).astype(np.float32)
+    um, um_untrained, user_info, crit = train_user_model(ds, pop, tx.text, item_vecs, W, st, run, log, timing)
+    grid, knn_w, knn_d = choose_knn_on_valid(crit, um, st, log, timing)
+    onnx_files = export_onnx(tx.enc, um, item_vecs.shape[1], st, run, timing)
+    size_md = size_tradeoff(tx.enc, tx.bert, st, run, tx.ids, tx.mask, log, tx.valid_fn, tx.shipped_valid) \
+        if not st.smoke else ""
+    ship_files(ship, run, ds, collab, known, nb, st)
+    results = evaluate_shipped(ds, pop, ship, run, st, log, W, tx, um_untrained, knn_w, knn_d, timing)
+    timing["total"] = time.time() - T
+    out = {"model": {"name": model_name, "version": args.version}, "data": data_info, "settings": asdict(st),
+           "timing_s": timing, "valid_grid": grid, "chosen": {"knn_weight": knn_w, "knn_decay": knn_d},
+           "knn_min_count_report": knn_report, "encoder": tx.info, "user": user_info, "results": results}
+    write_outputs(args, model_name, ship, run, st, out, tx.text.shape[1], item_vecs.shape[1], onnx_files, size_md, log)
+    log(f"done in {time.time() - T:.0f}s -> {ship}")
+    return out
+
+
+def parse_args(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(D.DEFAULT_DATA))
     ap.add_argument("--name", default=None, help="model name: writes <models-dir>/<name>/ (required unless --smoke)")
@@ -252,15 +226,20 @@ def main(argv=None):
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--set", action="append", default=[], help="override a setting: key=value (JSON value)")
     ap.add_argument("--threads", type=int, default=X.THREADS, help="torch + ONNX Runtime threads (default OMP_NUM_THREADS or 2)")
-    args = ap.parse_args(argv)
-    X.set_threads(args.threads)
+    return ap.parse_args(argv)
+
+
+def check_target(args):
+    """(model name, its folder): refused before anything is written or trained."""
     if not args.name and not args.smoke:
         raise SystemExit("--name MODEL is required: the model is written to <models-dir>/MODEL/")
     if args.smoke and Path(args.models_dir).resolve() == MODELS_DIR.resolve():
         raise SystemExit("--smoke makes a throwaway model: give --models-dir (train.sh --smoke uses a temp folder)")
     model_name = args.name or SMOKE_NAME
-    ship = model_folder(args.models_dir, model_name, args.force)
+    return model_name, model_folder(args.models_dir, model_name, args.force)
 
+
+def settings_of(args):
     st = Settings()
     if args.smoke:
         st = Settings(enc_max_steps=1, enc_batch=8, enc_epochs=1, user_epochs=1, prior_weights=(0.0, 0.02), collab_dim=8, knn_weights=(0.0, 1.0), max_tokens=24,
@@ -274,6 +253,11 @@ def main(argv=None):
         setattr(st, k, tuple(val) if isinstance(val, list) else val)
     if st.enc_objective != "head":
         raise SystemExit(f'enc_objective {st.enc_objective!r}: only "head" exists ("seq"/"pair" lost on valid and were removed)')
+    return st
+
+
+def start_run(args, st, model_name, ship):
+    """The run folder (log, settings.json) and the model folder; seeds everything."""
     name = args.run_name or ("smoke" if args.smoke else model_name)
     run = Path(args.runs) / name
     run.mkdir(parents=True, exist_ok=True)
@@ -282,20 +266,23 @@ def main(argv=None):
     log(f"run {name} settings {asdict(st)}")
     (run / "settings.json").write_text(json.dumps(asdict(st), indent=2))
     seed_all(st.seed)
-    timing = {}
-    T = time.time()
+    return run, log
 
-    # ---------------- data
+
+def load_data(args, log, timing):
     t = time.time()
     ds = D.load(args.data, smoke=args.smoke)
     pop = D.popularity(ds)
-    asin_to_id = {a: i for i, a in enumerate(ds.asins)}
     data_info = describe_data(ds, args.data, args.data_description)
     timing["data"] = time.time() - t
     log(f"data: {data_info['summary']}")
     log(f"data: {ds.n_items} items, train {len(ds.train.targets)} valid {len(ds.valid.targets)} test {len(ds.test.targets)}")
+    return ds, pop, data_info
 
-    # ---------------- public collaborative signal (train histories only)
+
+def public_signal(ds, pop, st, log, timing):
+    """The public collaborative signal from train histories only: neighbour weights W (as shipped, rounded),
+    collab ‖ prior vectors, which items have them, neighbors.json, and the min_count report on valid."""
     t = time.time()
     cu, cw = K.cooc(ds.train_histories(), ds.n_items, st.knn_gamma, 1.0)
     knn_report = {}
@@ -306,11 +293,29 @@ def main(argv=None):
         log(f"knn min_count={mc}: valid {m} pairs {(w > 0).sum()}")
     _, W, collab, known = public_vectors(ds.train_histories(), ds.n_items, st, cooc=(cu, cw))   # collab ‖ prior
     nb = K.to_neighbors_json(W, ds.asins, st.knn_min_count)
-    W = K.from_neighbors_json(nb, asin_to_id, ds.n_items)   # exactly what ships (rounded weights)
+    W = K.from_neighbors_json(nb, {a: i for i, a in enumerate(ds.asins)}, ds.n_items)   # exactly what ships (rounded weights)
     timing["collab"] = time.time() - t
     log(f"collab: {known.sum()} items with vectors, dim {st.collab_dim}; {timing['collab']:.1f}s")
+    return W, collab, known, nb, knn_report
 
-    # ---------------- encoder
+
+@dataclass
+class TextStage:
+    """What the encoder stage hands on: the shipped encoder, its inputs, and the text vectors of each variant."""
+    enc: object
+    bert: object
+    ids: np.ndarray
+    mask: np.ndarray
+    base_text: np.ndarray          # the base encoder's vectors
+    ft_text: np.ndarray            # the fine-tuned encoder's vectors (a table row even when not shipped)
+    text: np.ndarray               # the shipped encoder's vectors
+    info: dict
+    valid_fn: object               # text vectors -> valid text-only N@10
+    shipped_valid: float           # valid_fn of the shipped encoder
+
+
+def train_encoder(ds, st, run, log, timing):
+    """Fine-tune a projection head on the catalogue's texts; ship it only if it beats the base encoder on valid."""
     t = time.time()
     tok = E.load_tokenizer()
     ids, mask = E.tokenize(tok, ds.texts, st.max_tokens)
@@ -319,8 +324,8 @@ def main(argv=None):
     enc = E.TextEncoder(bert, keep_ids=keep, proj_dim=st.enc_proj_dim, max_tokens=st.max_tokens)
     base_text = E.encode(enc, ids, mask)
     timing["encode_base"] = time.time() - t
+
     # text-only recommender on valid (recency-weighted mean of history text vectors): the encoder's yardstick
-    from .evaluate import recency_mean
     def text_valid(tv):
         uv = recency_mean(tv, ds.valid.hists, 0.5)
         return M.evaluate(lambda hs, sl: uv[sl] @ tv.T, ds.valid, ds.n_items)[0]["ndcg@10"]
@@ -333,7 +338,7 @@ def main(argv=None):
     t = time.time()
     text = E.encode(enc, ids, mask)
     timing["encode_finetuned"] = time.time() - t
-    ft_text = text                 # the fine-tuned encoder's vectors (a table row even when not shipped)
+    ft_text = text
     torch.save(enc.state_dict(), run / "encoder_finetuned.pt")
     vb, vf = text_valid(base_text), text_valid(text)
     enc_info.update({"valid_ndcg_text_only_base": vb, "valid_ndcg_text_only_finetuned": vf})
@@ -345,49 +350,59 @@ def main(argv=None):
     else:
         enc_info["selected"] = "finetuned"
     torch.save(enc.state_dict(), run / "encoder.pt")
-    text_dim = text.shape[1]
-    item_vecs = np.concatenate([text, collab], 1).astype(np.float32)
-    item_dim = item_vecs.shape[1]
+    return TextStage(enc, bert, ids, mask, base_text, ft_text, text, enc_info, text_valid,
+                     vf if enc_info["selected"] != "base" else vb)
 
-    # ---------------- user model
-    # Criterion for every choice below (valid only): mean NDCG@10 over the full-ranking and category-page
-    # protocols, each on the real valid histories and on the same histories with semi-synthetic browse
-    # events (what the browser will see); kNN term at its current setting.
-    t = time.time()
-    seed_all(st.seed)
-    um = U.UserModel(item_dim, st.user_d, st.user_layers, st.user_heads, st.max_history, prior_dims=1)
-    noisy_h, noisy_t = noisy_histories(ds.valid.hists, ds.cat_keys, st.seed)
-    noisy = D.Split(ds.valid.users, noisy_h, ds.valid.targets)
-    Wcsr = sp.csr_matrix(W)
-    kn_cache = {}
 
-    def knn_of(which, dec):
-        if (which, dec) not in kn_cache:
-            kn_cache[(which, dec)] = K.score(ds.valid.hists if which == "real" else noisy_h, Wcsr, dec)
-        return kn_cache[(which, dec)]
+class ValidCriterion:
+    """Criterion for every choice on valid: mean NDCG@10 over the full-ranking and category-page protocols, each
+    on the real valid histories and on the same histories with semi-synthetic browse events (what the browser
+    will see); kNN term at the given weight and decay (default: the current setting)."""
 
-    def dense_scores(model):
-        return {which: U.user_vectors(model, item_vecs, split.hists, st.max_history, types=types) @ item_vecs.T
-                for which, split, types in (("real", ds.valid, None), ("noisy", noisy, noisy_t))}
+    def __init__(self, ds, pop, item_vecs, W, st):
+        self.ds, self.pop, self.item_vecs, self.st = ds, pop, item_vecs, st
+        noisy_h, self.noisy_types = noisy_histories(ds.valid.hists, ds.cat_keys, st.seed)
+        self.noisy = D.Split(ds.valid.users, noisy_h, ds.valid.targets)
+        self.W = sp.csr_matrix(W)
+        self._knn = {}
 
-    def criterion_of(dense, wt=0.5, dec=0.8):
+    def knn(self, which, dec):
+        if (which, dec) not in self._knn:
+            hists = self.ds.valid.hists if which == "real" else self.noisy.hists
+            self._knn[(which, dec)] = K.score(hists, self.W, dec)
+        return self._knn[(which, dec)]
+
+    def dense(self, model):
+        iv = self.item_vecs
+        return {which: U.user_vectors(model, iv, split.hists, self.st.max_history, types=types) @ iv.T
+                for which, split, types in (("real", self.ds.valid, None), ("noisy", self.noisy, self.noisy_types))}
+
+    def of_dense(self, dense, wt=0.5, dec=0.8):
         parts = {}
-        for which, split in (("real", ds.valid), ("noisy", noisy)):
-            sc = dense[which] + wt * knn_of(which, dec)
+        for which, split in (("real", self.ds.valid), ("noisy", self.noisy)):
+            sc = dense[which] + wt * self.knn(which, dec)
             fn = lambda hs, sl: sc[sl]
-            parts[f"{which}_full"] = M.evaluate(fn, split, ds.n_items)[0]["ndcg@10"]
-            parts[f"{which}_category"] = M.category_eval(fn, split, ds.cat_keys, pop)[0]["ndcg@10"]
+            parts[f"{which}_full"] = M.evaluate(fn, split, self.ds.n_items)[0]["ndcg@10"]
+            parts[f"{which}_category"] = M.category_eval(fn, split, self.ds.cat_keys, self.pop)[0]["ndcg@10"]
         return float(np.mean(list(parts.values()))), parts
 
-    def criterion(model, wt=0.5, dec=0.8, detail=False):
-        v, parts = criterion_of(dense_scores(model), wt, dec)
+    def __call__(self, model, wt=0.5, dec=0.8, detail=False):
+        v, parts = self.of_dense(self.dense(model), wt, dec)
         return (v, parts) if detail else v
 
+
+def train_user_model(ds, pop, text, item_vecs, W, st, run, log, timing):
+    """Prior weight chosen on valid (untrained model), then the user model trained on leak-free rows, selected
+    on valid. Returns the trained and the untrained model, the training record, and the valid criterion."""
+    t = time.time()
+    seed_all(st.seed)
+    um = U.UserModel(item_vecs.shape[1], st.user_d, st.user_layers, st.user_heads, st.max_history, prior_dims=1)
+    crit = ValidCriterion(ds, pop, item_vecs, W, st)
     prior_grid = []
     for b in st.prior_weights:
         with torch.no_grad():
             um.out.bias[-1] = b * st.prior_scale
-        v, parts = criterion(um, detail=True)
+        v, parts = crit(um, detail=True)
         prior_grid.append({"weight": b, "criterion": v, **parts})
         log(f"prior weight {b}: criterion {v:.4f} {json.dumps({k: round(x, 4) for k, x in parts.items()})}")
     prior_w = max(prior_grid, key=lambda r: r["criterion"])["weight"]
@@ -396,50 +411,57 @@ def main(argv=None):
     log(f"prior weight chosen on valid: {prior_w}")
     um_untrained = copy.deepcopy(um).eval()
     levels = leakfree_levels(ds, text, st) if not st.smoke else [
-        U.Level(ds.train.hists, ds.train.targets, item_vecs, Wcsr)]
-    user_info = U.train(um, levels, text_dim, ds.cat_keys, knn_weight=0.5, knn_decay=0.8,
+        U.Level(ds.train.hists, ds.train.targets, item_vecs, crit.W)]
+    user_info = U.train(um, levels, text.shape[1], ds.cat_keys, knn_weight=0.5, knn_decay=0.8,
                         epochs=st.user_epochs, batch=min(st.user_batch, len(levels[0].targets)), lr=st.user_lr,
                         collab_drop_hist=st.collab_drop_hist, collab_drop_cat=st.collab_drop_cat,
-                        temp=st.user_temp, seed=st.seed, log=log, eval_fn=None if st.smoke else criterion,
+                        temp=st.user_temp, seed=st.seed, log=log, eval_fn=None if st.smoke else crit,
                         eval_every=st.user_eval_every, freeze_prior=1, calib_steps=0 if st.smoke else 150,
                         pool_only=st.user_pool_only)
     user_info["prior_grid"] = prior_grid
     user_info["prior_weight"] = prior_w
     timing["user_train"] = time.time() - t
     torch.save(um.state_dict(), run / "user.pt")
+    return um, um_untrained, user_info, crit
 
-    # ---------------- choose knn weight / decay on valid (torch fp32), same criterion
+
+def choose_knn_on_valid(crit, um, st, log, timing):
+    """kNN term weight and decay on valid (torch fp32), same criterion; ties go to the smaller weight."""
     t = time.time()
     grid = []
-    dense_valid = dense_scores(um)
+    dense_valid = crit.dense(um)
     for dec in st.knn_decays:
         for wt in st.knn_weights:
-            v, parts = criterion_of(dense_valid, wt, dec)
+            v, parts = crit.of_dense(dense_valid, wt, dec)
             grid.append({"weight": wt, "decay": dec, "criterion": v, **parts})
     best = max(grid, key=lambda r: (r["criterion"], -r["weight"]))
-    knn_w, knn_d = best["weight"], best["decay"]
     knn_only = max((r for r in grid if r["weight"] == 0), key=lambda r: r["criterion"])
     log(f"valid grid best: {best}; user-model only: {knn_only}")
     timing["choose_on_valid"] = time.time() - t
+    return grid, best["weight"], best["decay"]
 
-    # ---------------- export + quantize
+
+def export_onnx(enc, um, item_dim, st, run, timing):
+    """fp32 ONNX of both models, then int8 dynamic quantization, in the run folder."""
     t = time.time()
-    enc_fp32, enc_int8 = run / "encoder.fp32.onnx", run / "encoder.int8.onnx"
-    usr_fp32, usr_int8 = run / "user.fp32.onnx", run / "user.int8.onnx"
-    X.export_encoder(enc, enc_fp32, st.max_tokens)
-    X.export_user(um, usr_fp32, item_dim)
-    X.quantize(enc_fp32, enc_int8, per_channel=st.quant_per_channel)
-    X.quantize(usr_fp32, usr_int8, per_channel=st.quant_per_channel)
+    files = {"enc_fp32": run / "encoder.fp32.onnx", "enc_int8": run / "encoder.int8.onnx",
+             "usr_fp32": run / "user.fp32.onnx", "usr_int8": run / "user.int8.onnx"}
+    X.export_encoder(enc, files["enc_fp32"], st.max_tokens)
+    X.export_user(um, files["usr_fp32"], item_dim)
+    X.quantize(files["enc_fp32"], files["enc_int8"], per_channel=st.quant_per_channel)
+    X.quantize(files["usr_fp32"], files["usr_int8"], per_channel=st.quant_per_channel)
     timing["export_quantize"] = time.time() - t
-    size_md = size_tradeoff(enc, bert, st, run, ids, mask, log, text_valid, vf if enc_info["selected"] != "base" else vb) \
-        if not st.smoke else ""
+    return files
 
-    # ---------------- ship files
+
+def ship_files(ship, run, ds, collab, known, nb, st):
+    """The model folder: int8 models, tokenizer, collab vectors of the items that have them, neighbour lists
+    (manifest and card come last, from the results)."""
     for f in ship.iterdir():
         if f.is_file():
             f.unlink()
-    shutil.copy(enc_int8, ship / "encoder.int8.onnx")
-    shutil.copy(usr_int8, ship / "user.int8.onnx")
+    shutil.copy(run / "encoder.int8.onnx", ship / "encoder.int8.onnx")
+    shutil.copy(run / "user.int8.onnx", ship / "user.int8.onnx")
     write_tokenizer(ship, st.max_tokens)
     ids_known = [i for i in range(ds.n_items) if known[i]]
     (ship / "collab.bin").write_bytes(collab[ids_known].astype("<f4").tobytes())
@@ -449,33 +471,33 @@ def main(argv=None):
                                                   "prior": f"log1p(training interactions) / {st.prior_scale}"}))
     (ship / "neighbors.json").write_text(json.dumps(nb, separators=(",", ":")))
 
-    # ---------------- evaluate from the shipped files (ONNX fp32 and int8), test scored once
+
+def evaluate_shipped(ds, pop, ship, run, st, log, W, tx, um_untrained, knn_w, knn_d, timing):
+    """Every row of the card's table from the shipped files (ONNX fp32 and int8); test scored once."""
     t = time.time()
-    from .evaluate import evaluate_all
-    results = evaluate_all(ds, pop, ship, run, st, log, W_valid_knn=W, base_text=base_text, ft_text=ft_text,
+    results = evaluate_all(ds, pop, ship, run, st, log, W_valid_knn=W, base_text=tx.base_text, ft_text=tx.ft_text,
                            untrained=um_untrained, noisy_fn=lambda hs: noisy_histories(hs, ds.cat_keys, st.seed + 1),
                            knn_weight=knn_w, knn_decay=knn_d, baselines=st.baselines)
     timing["evaluate"] = time.time() - t
-    timing["total"] = time.time() - T
+    return results
 
-    model = {"name": model_name, "version": args.version}
+
+def write_outputs(args, model_name, ship, run, st, out, text_dim, item_dim, onnx_files, size_md, log):
+    """metrics.json (completes `out`), MODEL_CARD.md, manifest.json (written twice: the card lists the manifest's
+    files, then the manifest hashes the card), and the parity fixture."""
+    model, data_info, results = out["model"], out["data"], out["results"]
+    knn_w, knn_d = out["chosen"]["knn_weight"], out["chosen"]["knn_decay"]
     manifest = write_manifest(ship, model, data_info, st, text_dim, item_dim, knn_w, knn_d, results)
-    out = {"model": model, "data": data_info, "settings": asdict(st), "timing_s": timing, "valid_grid": grid, "chosen": {"knn_weight": knn_w, "knn_decay": knn_d},
-           "knn_min_count_report": knn_report, "encoder": enc_info, "user": user_info, "results": results,
-           "sizes": {f: (ship / f).stat().st_size for f in sorted(os.listdir(ship))},
-           "fp32_sizes": {p.name: p.stat().st_size for p in (enc_fp32, usr_fp32)},
-           "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version()}}
+    out["sizes"] = {f: (ship / f).stat().st_size for f in sorted(os.listdir(ship))}
+    out["fp32_sizes"] = {p.name: p.stat().st_size for p in (onnx_files["enc_fp32"], onnx_files["usr_fp32"])}
+    out["machine"] = {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version()}
     out["size_tradeoff_md"] = size_md
     (run / "metrics.json").write_text(json.dumps(out, indent=2))
-    from .card import write_card
     write_card(ship, out, manifest)
-    manifest = write_manifest(ship, model, data_info, st, text_dim, item_dim, knn_w, knn_d, results)   # card hash included
-    from .parity import write_parity
+    write_manifest(ship, model, data_info, st, text_dim, item_dim, knn_w, knn_d, results)   # card hash included
     parity = parity_target(args.parity, model_name, args.models_dir, run, args.smoke)
     write_parity(ship, parity, args.data, fp32_dir=run)
     log(f"parity fixture -> {parity}")
-    log(f"done in {time.time() - T:.0f}s -> {ship}")
-    return out
 
 
 def size_tradeoff(enc, bert, st, run, ids, mask, log, text_valid, shipped_valid):
@@ -554,7 +576,6 @@ def refresh(run_dir, ship):
     args = (ship, model, out.get("data") or old["training"].get("data"), st, old["dims"]["text"], old["dims"]["item"],
             out["chosen"]["knn_weight"], out["chosen"]["knn_decay"], out["results"])
     man = write_manifest(*args)
-    from .card import write_card
     write_card(ship, out, man)
     return write_manifest(*args)
 

@@ -3,8 +3,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 SHIP = REPO / "public" / "models" / "inpage-sci-v1"
 PARITY = REPO / "e2e" / "fixtures" / "parity.json"
@@ -12,9 +10,13 @@ PARITY = REPO / "e2e" / "fixtures" / "parity.json"
 
 def _manifest():
     p = SHIP / "manifest.json"
-    if not p.exists():
-        pytest.skip("no shipped model")
+    assert p.is_file(), f"{p} missing: the model is committed with the repository"
     return json.loads(p.read_text())
+
+
+def _parity():
+    assert PARITY.is_file(), f"{PARITY} missing: the parity fixture is committed with the repository"
+    return json.loads(PARITY.read_text())
 
 
 def test_files_match_manifest():
@@ -40,13 +42,15 @@ def test_manifest_contract_fields():
     assert not any(".fp32." in f for f in man["files"]), "fp32 files are not shipped"
     onnx_bytes = sum(v["bytes"] for k, v in man["files"].items() if k.endswith(".onnx"))
     assert onnx_bytes <= 25 * 1024 * 1024
-    if "collab" in man:
-        cj = json.loads((SHIP / man["collab"]["index"]).read_text())
-        assert cj["dims"] == d["collab"]
-        assert (SHIP / man["collab"]["file"]).stat().st_size == 4 * len(cj["ids"]) * cj["dims"]
-    if "scoring" in man:
-        nb = json.loads((SHIP / man["scoring"]["knn"]["file"]).read_text())
-        assert nb["minCount"] >= 1 and isinstance(nb["items"], dict)
+    # contract 2: the catalogue's collaborative vectors and neighbour lists ship with the model
+    assert man["collab"] == {"file": "collab.bin", "index": "collab.json"}
+    cj = json.loads((SHIP / man["collab"]["index"]).read_text())
+    assert cj["dims"] == d["collab"] and cj["layout"]["prior"] == [d["collab"] - 1, d["collab"]]
+    assert (SHIP / man["collab"]["file"]).stat().st_size == 4 * len(cj["ids"]) * cj["dims"]
+    knn = man["scoring"]["knn"]
+    assert knn["file"] == "neighbors.json" and knn["weight"] >= 0 and 0 < knn["decay"] <= 1
+    nb = json.loads((SHIP / knn["file"]).read_text())
+    assert nb["minCount"] >= 1 and isinstance(nb["items"], dict) and nb["items"]
     full = man["metrics"]["test"]["full"]
     assert set(full) == {"recall@10", "ndcg@10", "mrr@10"}
     assert set(man["metrics"]["test"]["category"]) == {"ndcg@10", "server_ndcg@10"}
@@ -54,9 +58,7 @@ def test_manifest_contract_fields():
 
 def test_parity_fixture_shape():
     man = _manifest()
-    if not PARITY.exists():
-        pytest.skip("no parity fixture")
-    p = json.loads(PARITY.read_text())
+    p = _parity()
     assert p["model"] == man["name"]
     assert 40 <= len(p["items"]) <= 60
     for it in p["items"]:
@@ -74,12 +76,10 @@ def test_parity_fixture_shape():
 def test_parity_text_rule_and_tokenizer():
     """The fixture's text follows the contract rule and the shipped tokenizer reproduces its input_ids."""
     man = _manifest()
-    if not PARITY.exists():
-        pytest.skip("no parity fixture")
+    p = _parity()
     from inpage_train.data import build_text
     from inpage_train.encoder import load_tokenizer
     tok = load_tokenizer(SHIP)
-    p = json.loads(PARITY.read_text())
     for it in p["items"]:
         assert build_text(it["title"], it["categories"], it["brand"]) == it["text"]
         assert tok(it["text"], truncation=True, max_length=man["encoder"]["maxTokens"])["input_ids"] == it["input_ids"]
