@@ -476,9 +476,20 @@ test.describe('numbers: refused by name, or the server order, never NaN served a
       fc.array(extreme, { minLength: dims, maxLength: dims }),
       fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 1, maxLength: dims * 2 }), // any dimension
     )
-    const list = fc.array(fc.record({ score: fc.option(extreme, { nil: undefined }), vector }), { minLength: 2, maxLength: 12 })
+    const hostile = fc.array(fc.record({ score: fc.option(extreme, { nil: undefined }), vector }), { minLength: 2, maxLength: 12 })
+    // The designated subset: moderate scores and vectors of the model's size. These must personalize, so the property
+    // fails if personalization silently stops (a server order for every case would pass the checks above it).
+    const sane = fc.array(
+      fc.record({
+        score: fc.option(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { nil: undefined }),
+        vector: fc.option(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: dims, maxLength: dims }), { nil: undefined }),
+      }),
+      { minLength: 2, maxLength: 12 },
+    )
+    const cases = fc.oneof(hostile.map((xs) => ({ xs, sane: false })), sane.map((xs) => ({ xs, sane: true })))
+    const ran = { sane: 0, personalized: 0 }
     await fc.assert(
-      fc.asyncProperty(list, async (xs) => {
+      fc.asyncProperty(cases, async ({ xs, sane }) => {
         const cs = xs.map((x, i) => ({ ...cands[i]!, ...(x.score === undefined ? {} : { score: x.score }), ...(x.vector ? { vector: x.vector } : {}) }))
         const r = await page.evaluate(async (cs) => {
           const res = await window.rec.rerank(cs, { budgetMs: 30_000 })
@@ -486,7 +497,12 @@ test.describe('numbers: refused by name, or the server order, never NaN served a
         }, cs)
         expect(WHYS).toContain(r.why)
         expect([...r.ids].sort()).toEqual(cs.map((c) => c.id).sort())
+        if (sane) {
+          ran.sane++
+          expect(r.why).toBe('personalized')
+        }
         if (r.personalized) {
+          ran.personalized++
           expect(r.why).toBe('personalized')
           for (const s of r.scores) expect(Number.isFinite(s)).toBe(true)
         } else {
@@ -497,6 +513,9 @@ test.describe('numbers: refused by name, or the server order, never NaN served a
       }),
       { numRuns: 40, seed: SEED },
     )
+    // A fair share of the 40 cases went through the personal branch (about half are the sane ones).
+    expect(ran.sane).toBeGreaterThanOrEqual(10)
+    expect(ran.personalized).toBeGreaterThanOrEqual(ran.sane)
     expect(await errors()).toEqual([])
   })
 

@@ -12,7 +12,8 @@ import { dropOtherVersions, loadFiles, loadManifest, modelFiles } from './loader
 import { coreFiles, encoderFiles, type Manifest } from '../src/model/manifest'
 import { RUNTIME, runtimeFile, runtimeFor, startRuntime } from './runtime'
 import { packDbName, vectorDbName } from '../src/storage/erase'
-import { InpageModel, type OrtSession, type TextEncoderParts } from '../src/model/model'
+import { InpageModel, type TextEncoderParts } from '../src/model/model'
+import type { OrtSession } from '../src/model/ort'
 import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from '../src/ranking/personalize'
 import { checkRecord, type PackItem, type PackManifest, type PackRecord } from '../src/pack/format'
 import { PackSource } from './pack'
@@ -107,7 +108,7 @@ class Engine implements EngineApi {
     if (!sessions) throw new InPageError('ModelLoadError', `no backend could run the model: ${dropped.map((d) => `${d.backend}: ${d.reason}`).join('; ')}`)
 
     const encoder = sessions[0] ?? (() => this.fetchEncoder(base, manifest, backend, onProgress))
-    this.model = InpageModel.fromFiles(manifest, ort as never, encoder, sessions[1], (f) => files.get(f)!)
+    this.model = InpageModel.fromFiles(manifest, ort, encoder, sessions[1], (f) => files.get(f)!)
     const model = this.model
     this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, manifest.dims.text, (texts) => model.encode(texts))
     this.persist(this.persistent)

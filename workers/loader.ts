@@ -5,13 +5,9 @@
 import { InPageError } from '../src/core/errors'
 import { MODEL_CACHE_PREFIX as CACHE_PREFIX } from '../src/storage/erase'
 import { checkManifest, type Manifest } from '../src/model/manifest'
+import { checkFile, fileMatches } from '../src/model/files'
 
 import type { Progress } from '../src/protocol/engine'
-
-export async function sha256Hex(buf: ArrayBuffer): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf))
-  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('')
-}
 
 /**
  * fetch() that answers only with a 2xx response: an HTTP error, or no network at all (where `offline` has no
@@ -185,7 +181,7 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
     const hit = await cache?.match(url)
     if (hit) {
       const [bytes, module] = await read(entry, hit, () => {})
-      if (bytes.byteLength === entry.bytes && (await sha256Hex(bytes)) === entry.sha256) {
+      if (await fileMatches(bytes, entry)) {
         if (module) modules.set(name, await module)
         report(name, bytes.byteLength)
         return [name, bytes]
@@ -200,9 +196,7 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
       got += n
       report(name, counted)
     })
-    if (bytes.byteLength !== entry.bytes) throw new InPageError('ModelIntegrityError', `${name}: ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`)
-    const digest = await sha256Hex(bytes)
-    if (digest !== entry.sha256) throw new InPageError('ModelIntegrityError', `${name}: sha256 ${digest} does not match the manifest`)
+    await checkFile(name, bytes, entry)
     const type = entry.wasm ? 'application/wasm' : 'application/octet-stream'
     await cache?.put(url, new Response(bytes.slice(0), { headers: { 'Content-Type': type } })).catch(() => {})
     if (module) modules.set(name, await module)

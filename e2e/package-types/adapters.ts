@@ -1,5 +1,6 @@
 // Type-level tests for the adapters through the exports map (inpage/react with @types/react installed, inpage/vite):
-// e2e/package.spec.ts runs tsc on this file with tsconfig.adapters.json in the fresh install.
+// `npm run typecheck:dist` runs tsc on this file with tsconfig.adapters.json here (self-reference to this package's
+// exports), and e2e/package.spec.ts in the fresh install of the tarball.
 import type { Candidate } from 'inpage'
 import { useRecommender, useRerank, type UseRerank } from 'inpage/react'
 import { inpage, inpageUrls } from 'inpage/vite'
@@ -15,6 +16,16 @@ export function useList(cands: Priced[]): number | undefined {
   useRerank([{ title: 'no id' }], { recommender })
   // @ts-expect-error no such backend
   useRecommender({ backend: 'cuda' })
+  // @ts-expect-error no such consent state
+  useRecommender({ consent: 'yes' })
+  // @ts-expect-error the recommender may be undefined while it loads: the hook's answer is not a Recommender
+  void useRecommender({ model: '/m/' }).rerank(cands)
+  // @ts-expect-error the rerank options are typed
+  useRerank(cands, { recommender, k: 'ten' })
+  // @ts-expect-error the hook takes the candidates, not a promise of them
+  useRerank(Promise.resolve(cands), { recommender })
+  // @ts-expect-error the items keep the app's candidate type: no field it lacks
+  void out.items[0]?.stock
   // The app's own candidate type comes back, with its fields.
   return out.items[0]?.price
 }

@@ -4,20 +4,7 @@
 import { Tokenizer } from '@huggingface/tokenizers'
 import type { Neighbors } from '../core/types'
 import { packSettings, type Manifest } from './manifest'
-
-/** The parts of onnxruntime's API we use; onnxruntime-web and onnxruntime-node both provide them. */
-export interface OrtLike {
-  Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: number[]) => OrtTensor
-}
-export interface OrtTensor {
-  data: unknown
-  dims: readonly number[]
-  dispose?: () => void
-}
-export interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>
-  release?: () => Promise<void>
-}
+import { floatOutput, type OrtRuntime, type OrtSession } from './ort'
 
 /** Item events the sequence model reads, mapped to the manifest's event types. */
 const MODEL_TYPE: Record<string, string> = { view: 'view', dwell: 'view', click: 'click', add_to_cart: 'add_to_cart', purchase: 'purchase' }
@@ -40,7 +27,7 @@ export class InpageModel {
    */
   constructor(
     readonly manifest: Manifest,
-    private readonly ort: OrtLike,
+    private readonly ort: OrtRuntime,
     private readonly encoder: () => Promise<TextEncoderParts>,
     private readonly user: OrtSession,
     files: {
@@ -82,7 +69,7 @@ export class InpageModel {
   /** Builds the model from its verified files: the worker's come from fetch, eval's from disk. */
   static fromFiles(
     manifest: Manifest,
-    ort: OrtLike,
+    ort: OrtRuntime,
     encoder: OrtSession | (() => Promise<TextEncoderParts>),
     user: OrtSession,
     file: (name: string) => ArrayBuffer,
@@ -173,7 +160,7 @@ export class InpageModel {
         input_ids: new this.ort.Tensor('int64', ids, [idx.length, len]),
         attention_mask: new this.ort.Tensor('int64', mask, [idx.length, len]),
       }))
-      const data = res[this.manifest.encoder.output]!.data as Float32Array
+      const data = floatOutput(res, this.manifest.encoder.output)
       idx.forEach((i, r) => (out[i] = data.slice(r * d, (r + 1) * d)))
     }
     return out
@@ -231,7 +218,7 @@ export class InpageModel {
       hist_types: new this.ort.Tensor('int64', types, [B, L]),
       hist_mask: new this.ort.Tensor('int64', mask, [B, L]),
     }))
-    const data = res[this.manifest.user.output]!.data as Float32Array
+    const data = floatOutput(res, this.manifest.user.output)
     return histories.map((_, b) => data.slice(b * d, (b + 1) * d))
   }
 
