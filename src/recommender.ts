@@ -81,7 +81,9 @@ export interface RecommenderStatus {
   experiment?: ExperimentStatus
 }
 
-export interface RecommenderEvents extends Record<string, unknown> {
+const EVENT_NAMES: readonly (keyof RecommenderEvents)[] = ['history', 'consent', 'error', 'progress', 'impression', 'select']
+
+export interface RecommenderEvents {
   /** The history changed here ('local') or in another tab ('remote'). */
   history: { source: 'local' | 'remote' }
   consent: { state: ConsentState }
@@ -380,7 +382,12 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
     status: () => ({ ...history.status(), disposed, engine: engine?.status ?? { state: 'idle' }, ...experimentStatus() }),
     ready: () => history.opened,
     flush: () => history.flush(),
-    on: (name, listener) => emitter.on(name, listener),
+    on(name, listener) {
+      // A misspelt event name would never fire: refused like a misspelt option.
+      if (!EVENT_NAMES.includes(name)) throw invalidOptions(`unknown event "${String(name)}"; inpage emits: ${EVENT_NAMES.join(', ')}`)
+      if (typeof listener !== 'function') throw invalidOptions(`the listener of "${name}" must be a function`)
+      return emitter.on(name, listener)
+    },
     async dispose() {
       if (disposed) return
       disposed = true

@@ -257,3 +257,17 @@ describe('the schema lists every key of its type, and no other', () => {
     expect([missing, extra, wrongKind].every((v) => typeof v.parse === 'function')).toBe(true)
   })
 })
+
+describe('on(): event names', () => {
+  it('refuses a name inpage never emits, listing the ones it does, and a listener that is not a function', () => {
+    const r = rec()
+    expect(() => r.on('histroy' as never, () => {})).toThrow(/InvalidOptionsError|unknown event "histroy"; inpage emits: history, consent, error, progress, impression, select/)
+    expect(() => r.on('history', 'reload' as never)).toThrow(/must be a function/)
+    let seen = 0
+    const off = r.on('consent', () => seen++)
+    return r.setConsent('granted').then(() => {
+      off()
+      expect(seen).toBe(1)
+    })
+  })
+})

@@ -111,6 +111,8 @@ rec.on('consent', (e) => {
 rec.on('progress', (p: string) => p)
 // @ts-expect-error a listener is a function
 rec.on('history', 'reload')
+// @ts-expect-error an event inpage does not emit
+rec.on('histroy', () => {})
 
 // The holdout, the analytics events and the consent adapters (their own entry, inpage/consent).
 const tested = createRecommender({ experiment: { name: 'rail-2026', holdout: 0.1 }, analytics: { ga4: true } })
