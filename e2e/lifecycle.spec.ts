@@ -1,6 +1,6 @@
 // The engine's lifecycle and its traffic: lazy start, dispose, restart after death, and a request
 // log that holds nothing but GETs of the library, model and wasm files from the site's own origin.
-import { test, expect } from '@playwright/test'
+import { test, expect, type Page } from '@playwright/test'
 import { inCategory } from './catalog'
 import { openHarness } from './helpers'
 import { E2E_ORIGIN } from './ports'
@@ -10,6 +10,21 @@ const glass = inCategory('Glassware & Labware')
 const glue = inCategory('Adhesives & Sealants')
 const cands = [...glue.slice(0, 10), ...glass.slice(5, 15)]
 const seen = glass.slice(0, 3).map((g) => ({ id: g.id, item: { title: g.title, brand: g.brand, category: g.category } }))
+
+
+/** Keeps a handle on every worker the page makes (window.__workers), to count them or kill one as a crash would. */
+function recordWorkers(page: Page) {
+  return page.addInitScript(() => {
+    const W = window.Worker
+    const all: Worker[] = ((window as unknown as { __workers: Worker[] }).__workers = [])
+    window.Worker = class extends W {
+      constructor(url: string | URL, opts?: WorkerOptions) {
+        super(url, opts)
+        all.push(this)
+      }
+    }
+  })
+}
 
 test('a whole session sends only GETs of library, model and wasm files to its own origin', async ({ page }) => {
   test.setTimeout(120_000)
@@ -51,17 +66,7 @@ test('a whole session sends only GETs of library, model and wasm files to its ow
 
 test('the worker starts lazily, a killed worker fails its call fast and restarts, dispose() ends it', async ({ page }) => {
   test.setTimeout(120_000)
-  // Keep a handle on every worker the page makes, to kill the engine as a crash would.
-  await page.addInitScript(() => {
-    const W = window.Worker
-    const all: Worker[] = ((window as unknown as { __workers: Worker[] }).__workers = [])
-    window.Worker = class extends W {
-      constructor(url: string | URL, opts?: WorkerOptions) {
-        super(url, opts)
-        all.push(this)
-      }
-    }
-  })
+  await recordWorkers(page)
   await openHarness(page)
   const count = () => page.evaluate(() => (window as unknown as { __workers: Worker[] }).__workers.length)
   await page.evaluate((model) => {
@@ -105,16 +110,7 @@ test('the worker starts lazily, a killed worker fails its call fast and restarts
 
 test('a worker the page ended cannot reach the one that replaced it (its life lock is released only after the new one started)', async ({ page }) => {
   test.setTimeout(120_000)
-  await page.addInitScript(() => {
-    const W = window.Worker
-    const all: Worker[] = ((window as unknown as { __workers: Worker[] }).__workers = [])
-    window.Worker = class extends W {
-      constructor(url: string | URL, opts?: WorkerOptions) {
-        super(url, opts)
-        all.push(this)
-      }
-    }
-  })
+  await recordWorkers(page)
   await openHarness(page)
   const r = await page.evaluate(
     async ({ model, seen, cands }) => {
