@@ -1,19 +1,20 @@
 // The evaluation harness: the shipped ONNX files through onnxruntime-node, and the same TypeScript
-// the browser runs (src/ranking/personalize.ts, src/ranking). Protocols and metrics: eval/README.md.
+// the browser runs (score() in src/ranking/personalize.ts, rankCandidates in src/ranking/rerank.ts). Protocols and
+// metrics: eval/README.md.
 
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { isAbsolute, join, relative } from 'node:path'
-import { knnScores, personalScores, type Neighbors } from '../src/ranking/score'
-import { rankCandidates } from '../src/ranking/rerank'
+import { knnScores, type Neighbors } from '../src/ranking/score'
+import { rankCandidates, serverOrder } from '../src/ranking/rerank'
 import { itemText } from '../src/ranking/text'
 import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/core/types'
 import type { InpageModel } from '../src/model/model'
-import { modelReads, personalize, PersonalizeCaches, type CatalogLookup, type TextVectorSource } from '../src/ranking/personalize'
+import { modelReads, NO_HISTORY, PersonalizeCaches, score, type CatalogLookup, type TextVectorSource } from '../src/ranking/personalize'
 import { openPack } from '../catalog/read'
-import { selectModelEvents } from '../src/ranking/events'
+import { selectModelEvents, type ModelEvents } from '../src/ranking/events'
 import { ITEM_KNN_DEFAULTS, itemKnnNeighbors, nextItemScores, transitions, type ItemKnnSettings } from './baselines'
 import { BM25 } from '../node/bm25'
 import { catalogItem, loadDataset, type Dataset, type Row } from '../node/data'
@@ -52,7 +53,7 @@ export interface EvalOptions {
   /**
    * With a pack (`--catalog`): 'track' (default) — every history item has its pack record, as in the browser,
    * where a track() call takes it; 'none' — history items off the page have none (a history kept from before
-   * records were taken): their text is encoded, their neighbours come from the page's lists (src/ranking/personalize.ts).
+   * records were taken): their text is encoded, their neighbours come from the page's lists (packNeighbors, src/ranking/personalize.ts).
    */
   historyRecords: 'track' | 'none'
   progress?: (done: number, total: number) => void
@@ -148,7 +149,7 @@ export interface Context {
   coverage: ModelCoverage
   /** The neighbour lists inpage scores with: the pack's (`--catalog`), else the model's. */
   neighbors: Neighbors | undefined
-  /** The catalog pack (`--catalog`), as personalize() reads it. */
+  /** The catalog pack (`--catalog`), as score() reads it. */
   catalog?: CatalogLookup
   packInfo?: PackInfo
   /** Training histories (the valid.inter histories: each user's items before the last two); baselines read these. */
@@ -280,6 +281,11 @@ export function historyEvents(ctx: Context, hist: readonly number[]): StoredEven
     const c = ctx.candidates[i]!
     return { type: 'purchase', itemId: c.id, item: { title: c.title, ...(c.brand ? { brand: c.brand } : {}), category: c.category ?? [] }, ts: j }
   })
+}
+
+/** What the model reads of a row's history: selected here, once, as the page's engine client does before it sends. */
+export function modelEvents(ctx: Context, hist: readonly number[]): ModelEvents {
+  return selectModelEvents(historyEvents(ctx, hist), modelReads(ctx.model))
 }
 
 /** Recency-weighted mean of history text vectors (most recent weight 1, then decay^p). */
@@ -441,7 +447,6 @@ type GridRank = (point: Omit<GridPoint, 'metrics'>, rank: number) => void
 interface Env {
   allIds: string[]
   allIndex: number[]
-  knnSettings: { weight: number; decay: number } | undefined
   pages: Map<string, number[]>
   bm25?: BM25
   searchCache: Map<string, { doc: number; score: number }[]>
@@ -453,8 +458,6 @@ interface Env {
   itemKnn: Neighbors
   next: Map<number, number>[]
   maxPop: number
-  /** The catalogue's item vectors as candidates (without the prior when it is off). */
-  candVecs: Float32Array[]
 }
 
 function makeEnv(ctx: Context, o: EvalOptions): Env {
@@ -473,11 +476,9 @@ function makeEnv(ctx: Context, o: EvalOptions): Env {
       pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, o.pageSize))
     }
   }
-  const knn = ctx.model.manifest.scoring?.knn
   return {
     allIds: ctx.ids,
     allIndex: ctx.ids.map((_, i) => i),
-    knnSettings: knn && ctx.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
     pages,
     pageSizes,
     itemKnn: itemKnnTable(ctx, o.itemKnn),
@@ -485,7 +486,6 @@ function makeEnv(ctx: Context, o: EvalOptions): Env {
     maxPop: ds.pop.reduce((a, b) => Math.max(a, b), 0),
     bm25: o.protocol === 'search' ? new BM25(ctx.texts) : undefined,
     searchCache: new Map(),
-    candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
     memo: new PersonalizeCaches(),
     model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
   }
@@ -530,28 +530,24 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   add('text-only', textScores(o.textDecay))
   if (o.grid) for (const d of TEXT_DECAY_GRID) gridRank({ textDecay: d, system: 'text-only' }, rankOf(textScores(d), row.target, excl))
 
-  // inpage-int8: the user model on the history the browser would read, then score.ts over every item.
-  const events = selectModelEvents(historyEvents(ctx, row.hist), modelReads(model))
-  const evIds = events.map((e) => e.itemId!)
-  const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
-  const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }])
-  const scores = personalScores(u!, env.candVecs, env.knnSettings && ctx.neighbors ? { settings: env.knnSettings, scores: knnScores(evIds, env.allIds, ctx.neighbors, env.knnSettings.decay) } : undefined)
+  // inpage-int8: score(), as in the browser, on the history's model events, over every item.
+  const scored = await score(model, modelEvents(ctx, row.hist), ctx.candidates, { source: ctx.source, caches: env.memo, withReasons: false, catalog: ctx.catalog, popularityPrior: o.popularityPrior })
+  if (scored === NO_HISTORY) throw new Error(`a row with no history the model reads (${row.hist.length} items)`)
+  const scores = scored.personal
   add('inpage-int8', scores)
 
   // inpage-int8-diverse: the model's top `pageSize` (history excluded), reordered by rankCandidates with MMR.
   const top = topK(scores, o.pageSize, excl)
-  const ranked = rankCandidates({
-    candidates: top.map((i) => ({ ...ctx.candidates[i]!, score: scores[i]! })),
-    personal: top.map((i) => scores[i]!),
-    vectors: top.map((i) => ctx.textVecs[i]!),
-    options: { personalWeight: 1, k: 10, diversity: o.diversity },
-  }).items
+  const ranked = rankCandidates(
+    { candidates: top.map((i) => ({ ...ctx.candidates[i]!, score: scores[i]! })), personal: top.map((i) => scores[i]!), vectors: top.map((i) => ctx.textVecs[i]!) },
+    { personalWeight: 1, k: 10, diversity: o.diversity },
+  ).items
   const s = stats.get('inpage-int8-diverse')
   s.ranks.push(excl && excl.includes(row.target) ? MISS : position(ranked, ctx.ids[row.target]!))
   s.exposure.add(ranked.slice(0, 10).map((it) => top[it.serverRank]!))
 }
 
-/** Category page or search results: a server list of candidates, reranked by rankCandidates / personalize. */
+/** Category page or search results: a server list of candidates, reranked by rankCandidates (inpage: of score()). */
 async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: number, stats: Stats, gridRank: GridRank) {
   const { ds } = ctx
   const target = ctx.ids[row.target]!
@@ -569,7 +565,6 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
     serverScores = hits.map((h) => h.score)
   }
   const candidates = list.map((i, j) => (serverScores ? { ...ctx.candidates[i]!, score: serverScores[j]! } : ctx.candidates[i]!))
-  const history = historyEvents(ctx, row.hist)
   const histSet = new Set(row.hist)
   const missAll = o.excludeHistory && histSet.has(row.target)
   const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
@@ -600,7 +595,7 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   const baseline = (name: string, personal: number[]) => {
     const opts = { ...base }
     delete opts.query // baselines have no on-device query encoder
-    record(name, rankCandidates({ candidates, personal, purchased, options: opts }).items)
+    record(name, rankCandidates({ candidates, personal }, opts, purchased).items)
   }
   if (o.protocol === 'search') baseline('popularity', list.map((i) => ds.pop[i]!))
   else record('popularity', kept.map((i, j) => ({ id: ctx.ids[i]!, score: 0, personal: 0, serverRank: j, reasons: [] })))
@@ -611,25 +606,23 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   const u = textUser(ctx, row.hist, o.textDecay)
   baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
 
+  // inpage-int8: the row's history scored once (score(), as in the browser), ranked per setting.
   const reasons = o.reasons && o.protocol === 'category'
   const catalog = o.historyRecords === 'none' && ctx.catalog ? withoutHistoryRecords(ctx.catalog, histIds, candidates) : ctx.catalog
-  const res = await personalize(env.model, ctx.source, history, candidates, base, { caches: env.memo, withReasons: reasons, catalog })
-  record('inpage-int8', res.items, reasons)
-  const div = await personalize(env.model, ctx.source, history, candidates, { ...base, diversity: o.diversity }, { caches: env.memo, withReasons: reasons, catalog })
-  record('inpage-int8-diverse', div.items, reasons)
+  const scored = await score(env.model, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: reasons, catalog, query, popularityPrior: o.popularityPrior })
+  const rank = (options: RerankOptions) => (scored === NO_HISTORY ? serverOrder(candidates, options.k) : rankCandidates(scored, options, purchased)).items
+  record('inpage-int8', rank(base), reasons)
+  record('inpage-int8-diverse', rank({ ...base, diversity: o.diversity }), reasons)
 
   if (o.grid && o.protocol === 'category')
     for (const pw of PERSONAL_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, personalWeight: pw }, { caches: env.memo, withReasons: false, catalog })
-      gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
-      const kn = rankCandidates({ candidates, personal: knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay), purchased, options: { ...base, personalWeight: pw } })
+      gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(rank({ ...base, personalWeight: pw }), target))
+      const kn = rankCandidates({ candidates, personal: knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay) }, { ...base, personalWeight: pw }, purchased)
       gridRank({ personalWeight: pw, system: 'item-knn' }, missAll ? MISS : position(kn.items, target))
     }
   if (o.grid && o.protocol === 'search')
-    for (const qw of QUERY_WEIGHT_GRID) {
-      const g = await personalize(env.model, ctx.source, history, candidates, { ...base, queryWeight: qw }, { caches: env.memo, withReasons: false, catalog })
-      gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(g.items, target))
-    }
+    for (const qw of QUERY_WEIGHT_GRID)
+      gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(rank({ ...base, queryWeight: qw }), target))
 }
 
 /** The pack as a browser sees it when no record was kept for the history: history items off the page have none. */

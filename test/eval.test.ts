@@ -14,7 +14,11 @@ import { loadModel, type LoadedModel } from '../node/model-node'
 import { markdown, svg } from '../eval/report'
 import { makeTiny } from '../eval/fixtures/tiny'
 import { knnScores, personalScores } from '../src/ranking/score'
-import { personalize } from '../src/ranking/personalize'
+import { modelReads, NO_HISTORY, score } from '../src/ranking/personalize'
+import { rankCandidates } from '../src/ranking/rerank'
+import { selectModelEvents } from '../src/ranking/events'
+import type { Candidate, RerankOptions } from '../src/ranking/types'
+import type { StoredEvent } from '../src/core/types'
 
 describe('eval metrics', () => {
   it('ranks ties by the smaller item id', () => {
@@ -144,11 +148,18 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     })
   }
 
-  it('scores the full catalogue with the same numbers personalize() computes', async () => {
+  /** The worker's path: the history's model events scored (with the options' prior), then ranked. */
+  const personalize = async (history: StoredEvent[], cands: Candidate[], options: RerankOptions) => {
+    const scores = await score(loaded.model, selectModelEvents(history, modelReads(loaded.model)), cands, { source: ctx.source, withReasons: false, popularityPrior: options.popularityPrior })
+    if (scores === NO_HISTORY) throw new Error('no history')
+    return rankCandidates(scores, options)
+  }
+
+  it('scores the full catalogue with the same numbers score() computes', async () => {
     const row = ctx.ds.splits.test![0]!
     const history = historyEvents(ctx, row.hist)
     const cands = ctx.candidates.slice(0, 20)
-    const res = await personalize(loaded.model, ctx.source, history, cands, { personalWeight: 1 }, { withReasons: false })
+    const res = await personalize(history, cands, { personalWeight: 1 })
     const [u] = await loaded.model.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
     const knn = loaded.model.manifest.scoring!.knn!
     const ids = cands.map((c) => c.id)
@@ -163,8 +174,8 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     const row = ctx.ds.splits.test![0]!
     const history = historyEvents(ctx, row.hist)
     const cands = ctx.candidates.slice(0, 20)
-    const on = await personalize(m, ctx.source, history, cands, { personalWeight: 1 }, { withReasons: false })
-    const off = await personalize(m, ctx.source, history, cands, { personalWeight: 1, popularityPrior: false }, { withReasons: false })
+    const on = await personalize(history, cands, { personalWeight: 1 })
+    const off = await personalize(history, cands, { personalWeight: 1, popularityPrior: false })
     const [u] = await m.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
     const personalOff = new Map(off.items.map((it) => [it.id, it.personal]))
     let moved = 0
