@@ -167,6 +167,33 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     for (const it of res.items) expect(it.personal).toBeCloseTo(direct[ids.indexOf(it.id)]!, 5)
   })
 
+  it("score()'s leave-one-out scores are each event's variant computed on its own (user vector and kNN part)", async () => {
+    const m = loaded.model
+    const knnOf = (ids: string[]) => knnScores(ids, ctx.ids, m.neighbors!, m.manifest.scoring!.knn!.decay)
+    // A history whose items have neighbours among the catalogue (else the kNN part would check nothing).
+    const row = ctx.ds.splits.test!.find((r) => r.hist.length >= 3 && knnOf(r.hist.slice(1).map((i) => ctx.ids[i]!)).some((x) => x !== 0))!
+    expect(row).toBeDefined()
+    // The first item seen again last: leaving its first sighting out keeps the same recent items (the kNN part is reused).
+    const hist = [...row.hist, row.hist[0]!]
+    const events = selectModelEvents(historyEvents(ctx, hist), modelReads(m))
+    const cands = ctx.candidates
+    const s = await score(m, events, cands, { source: ctx.source })
+    if (s === NO_HISTORY) throw new Error('no history')
+    const knn = m.manifest.scoring!.knn!
+    const ids = events.map((e) => e.itemId)
+    const vecs = events.map((e) => ctx.itemVecs[ctx.ids.indexOf(e.itemId)]!)
+    const types = events.map((e) => m.eventTypeId(e.type)!)
+    const candVecs = cands.map((c) => ctx.itemVecs[ctx.ids.indexOf(c.id)]!)
+    const candIds = cands.map((c) => c.id)
+    expect(s.without).toHaveLength(events.length)
+    for (let e = 0; e < events.length; e++) {
+      const keep = (_: unknown, j: number) => j !== e
+      const [u] = await m.userVectors([{ vecs: vecs.filter(keep), types: types.filter(keep) }])
+      const direct = personalScores(u!, candVecs, { settings: knn, scores: knnScores(ids.filter(keep), candIds, m.neighbors!, knn.decay) })
+      expect(s.without![e]).toEqual(direct)
+    }
+  })
+
   it('popularityPrior: false removes exactly the prior term, user-vector weight × item prior, from each personal score', async () => {
     const m = loaded.model
     expect(m.priorRange).toBeDefined() // the shipped model carries a prior (collab.json layout)

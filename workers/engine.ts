@@ -15,7 +15,8 @@ import { packDbName, vectorDbName } from '../src/storage/erase'
 import { InpageModel, type OrtSession, type TextEncoderParts } from '../src/model/model'
 import { BoundedMap, modelReads, NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
-import { checkRecord, type PackItem, type PackManifest, type PackRecord } from '../src/pack/format'
+import { type PackItem, type PackManifest, type PackRecord } from '../src/pack/format'
+import { decodeRecord } from './decoded'
 import { PackSource } from './pack'
 import { RecordStore, type KeptRecord } from './records'
 import { VectorCache } from './vector-cache'
@@ -200,7 +201,7 @@ class Engine implements EngineApi {
     const take = (id: string, r: unknown, source: string, text: boolean) => {
       try {
         const rec = r as Record<string, unknown>
-        items.set(id, checkRecord(text ? rec : { p: rec?.p, n: rec?.n }, model.dims.text))
+        items.set(id, decodeRecord(rec, text, model.dims.text))
         return true
       } catch (err) {
         this.reject(rejected, { id, source, reason: (err as Error).message })
