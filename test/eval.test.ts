@@ -8,13 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BM25, tokenize } from '../node/bm25'
 import { convert, convertFiles, parseCsv } from '../node/convert'
 import { categoryKey, datasetDir, loadDataset, readInter, readItems, type Row } from '../node/data'
-import { DEFAULT_OPTIONS, buildContext, evaluate, historyEvents, type Context, type EvalOptions } from '../eval/harness'
+import { evaluate } from '../eval/harness'
+import { buildContext, historyEvents, type Context } from '../eval/context'
+import { DEFAULT_OPTIONS, type EvalOptions } from '../eval/options'
 import { Exposure, MISS, gini, metricsFromRanks, rankOf, topK, type RankMetrics } from '../eval/metrics'
 import { loadModel, type LoadedModel } from '../node/model-node'
 import { markdown, svg } from '../eval/report'
 import { makeTiny } from '../eval/fixtures/tiny'
 import { knnScores, personalScores } from '../src/ranking/score'
-import { personalize } from '../src/ranking/personalize'
+import { modelReads, NO_HISTORY, score } from '../src/ranking/personalize'
+import { rankCandidates } from '../src/ranking/rerank'
+import { selectModelEvents } from '../src/ranking/events'
+import type { Candidate, RerankOptions } from '../src/ranking/types'
+import type { StoredEvent } from '../src/core/types'
 
 describe('eval metrics', () => {
   it('ranks ties by the smaller item id', () => {
@@ -144,16 +150,50 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     })
   }
 
-  it('scores the full catalogue with the same numbers personalize() computes', async () => {
+  /** The worker's path: the history's model events scored (with the options' prior), then ranked. */
+  const personalize = async (history: StoredEvent[], cands: Candidate[], options: RerankOptions) => {
+    const scores = await score(loaded.model, selectModelEvents(history, modelReads(loaded.model)), cands, { source: ctx.source, withReasons: false, popularityPrior: options.popularityPrior })
+    if (scores === NO_HISTORY) throw new Error('no history')
+    return rankCandidates(scores, options)
+  }
+
+  it('scores the full catalogue with the same numbers score() computes', async () => {
     const row = ctx.ds.splits.test![0]!
     const history = historyEvents(ctx, row.hist)
     const cands = ctx.candidates.slice(0, 20)
-    const res = await personalize(loaded.model, ctx.source, history, cands, { personalWeight: 1 }, { withReasons: false })
+    const res = await personalize(history, cands, { personalWeight: 1 })
     const [u] = await loaded.model.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
     const knn = loaded.model.manifest.scoring!.knn!
     const ids = cands.map((c) => c.id)
     const direct = personalScores(u!, ctx.itemVecs.slice(0, 20), { settings: knn, scores: knnScores(row.hist.map((i) => ctx.ids[i]!), ids, loaded.model.neighbors!, knn.decay) })
     for (const it of res.items) expect(it.personal).toBeCloseTo(direct[ids.indexOf(it.id)]!, 5)
+  })
+
+  it("score()'s leave-one-out scores are each event's variant computed on its own (user vector and kNN part)", async () => {
+    const m = loaded.model
+    const knnOf = (ids: string[]) => knnScores(ids, ctx.ids, m.neighbors!, m.manifest.scoring!.knn!.decay)
+    // A history whose items have neighbours among the catalogue (else the kNN part would check nothing).
+    const row = ctx.ds.splits.test!.find((r) => r.hist.length >= 3 && knnOf(r.hist.slice(1).map((i) => ctx.ids[i]!)).some((x) => x !== 0))!
+    expect(row).toBeDefined()
+    // The first item seen again last: leaving its first sighting out keeps the same recent items (the kNN part is reused).
+    const hist = [...row.hist, row.hist[0]!]
+    const events = selectModelEvents(historyEvents(ctx, hist), modelReads(m))
+    const cands = ctx.candidates
+    const s = await score(m, events, cands, { source: ctx.source })
+    if (s === NO_HISTORY) throw new Error('no history')
+    const knn = m.manifest.scoring!.knn!
+    const ids = events.map((e) => e.itemId)
+    const vecs = events.map((e) => ctx.itemVecs[ctx.ids.indexOf(e.itemId)]!)
+    const types = events.map((e) => m.eventTypeId(e.type)!)
+    const candVecs = cands.map((c) => ctx.itemVecs[ctx.ids.indexOf(c.id)]!)
+    const candIds = cands.map((c) => c.id)
+    expect(s.without).toHaveLength(events.length)
+    for (let e = 0; e < events.length; e++) {
+      const keep = (_: unknown, j: number) => j !== e
+      const [u] = await m.userVectors([{ vecs: vecs.filter(keep), types: types.filter(keep) }])
+      const direct = personalScores(u!, candVecs, { settings: knn, scores: knnScores(ids.filter(keep), candIds, m.neighbors!, knn.decay) })
+      expect(s.without![e]).toEqual(direct)
+    }
   })
 
   it('popularityPrior: false removes exactly the prior term, user-vector weight × item prior, from each personal score', async () => {
@@ -163,8 +203,8 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     const row = ctx.ds.splits.test![0]!
     const history = historyEvents(ctx, row.hist)
     const cands = ctx.candidates.slice(0, 20)
-    const on = await personalize(m, ctx.source, history, cands, { personalWeight: 1 }, { withReasons: false })
-    const off = await personalize(m, ctx.source, history, cands, { personalWeight: 1, popularityPrior: false }, { withReasons: false })
+    const on = await personalize(history, cands, { personalWeight: 1 })
+    const off = await personalize(history, cands, { personalWeight: 1, popularityPrior: false })
     const [u] = await m.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
     const personalOff = new Map(off.items.map((it) => [it.id, it.personal]))
     let moved = 0

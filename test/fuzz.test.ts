@@ -319,9 +319,7 @@ describe('fuzz: the pure ranking functions', () => {
               vectors: vectors.slice(0, n).map((v) => v ?? undefined),
               without: events && [personal.slice(0, n).map((p) => p - 1)],
               events,
-              purchased: new Set(cands.filter((_, i) => i % 3 === 0).map((c) => c.id)),
-              options,
-            })
+            }, options, new Set(cands.filter((_, i) => i % 3 === 0).map((c) => c.id)))
           // Non-finite scores (or weights the public API would have refused) are ModelDataError, never an order.
           const finite = personal.slice(0, n).every(Number.isFinite) && (!query || query.slice(0, n).every(Number.isFinite))
           const validOptions = !isError(named(() => validateRerankOptions(options)))
@@ -348,7 +346,7 @@ describe('fuzz: the pure ranking functions', () => {
   it('10,000 candidates with diversity and guardrails rank in one piece', () => {
     const cands = Array.from({ length: 10_000 }, (_, i): Candidate => ({ id: `c${i}`, title: `t${i}`, category: [`c${i % 7}`], pinned: i % 97 === 0 }))
     const personal = cands.map((_, i) => Math.sin(i))
-    const out = rankCandidates({ candidates: cands, personal, options: { k: 50, diversity: { lambda: 0.5, maxPerCategory: 3 }, maxDisplacement: 20 } })
+    const out = rankCandidates({ candidates: cands, personal }, { k: 50, diversity: { lambda: 0.5, maxPerCategory: 3 }, maxDisplacement: 20 })
     expect(new Set(out.items.map((i) => i.id)).size).toBe(10_000)
   })
 })

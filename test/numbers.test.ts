@@ -1,9 +1,12 @@
 // The model's numbers (issue 17): NaN output, vectors of the wrong length and overflowing scores are
-// ModelDataError from personalize() (what the worker and eval run), never a "personalized" order.
+// ModelDataError from score() or rankCandidates() (what the worker and eval run), never a "personalized" order.
 // Real shipped model through onnxruntime-node; the faults are injected at the text-vector source.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadModel, type LoadedModel } from '../node/model-node'
-import { personalize, type TextVectorSource } from '../src/ranking/personalize'
+import { modelReads, NO_HISTORY, score, type TextVectorSource } from '../src/ranking/personalize'
+import { rankCandidates } from '../src/ranking/rerank'
+import { selectModelEvents } from '../src/ranking/events'
+import type { Candidate } from '../src/ranking/types'
 import type { StoredEvent } from '../src/core/types'
 
 let loaded: LoadedModel
@@ -26,7 +29,14 @@ const source = (edit: (v: Float32Array, i: number) => Float32Array): TextVectorS
   textVectors: async (items) => (await loaded.model.encode(items.map((it) => it.text))).map(edit),
 })
 
-describe('personalize() refuses numbers it cannot rank', () => {
+/** The worker's rerank: the history's model events scored, then ranked. */
+async function personalize(model: LoadedModel['model'], src: TextVectorSource, hist: readonly StoredEvent[], cands: readonly Candidate[]) {
+  const scores = await score(model, selectModelEvents(hist, modelReads(model)), cands, { source: src })
+  if (scores === NO_HISTORY) throw new Error('no history')
+  return { ...rankCandidates(scores), why: 'personalized' }
+}
+
+describe('score() and rankCandidates() refuse numbers it cannot rank', () => {
   it('ranks with the untouched encoder', async () => {
     const r = await personalize(loaded.model, source((v) => v), history, candidates)
     expect(r.why).toBe('personalized')

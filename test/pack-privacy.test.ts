@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { checkRecord, checkShard, keyVersion, quantize } from '../src/pack/format'
 import { packNeighbors, type CatalogLookup } from '../src/ranking/personalize'
 import { RecordStore } from '../workers/records'
+import { decodeRecord } from '../workers/decoded'
 import { listPackRecords, packDbName } from '../src/storage/erase'
 import type { PackItem } from '../src/pack/format'
 
@@ -42,6 +43,27 @@ describe('checkRecord', () => {
   })
 })
 
+describe('decodeRecord: a record object is checked and decoded once', () => {
+  it('gives the same item for the same record, a fresh one for another object, and keeps text apart from public-only', () => {
+    const r = { ...quantize(vec(8)), p: 2, n: [['b', 0.5]] }
+    const a = decodeRecord(r, true, 8)
+    expect(decodeRecord(r, true, 8)).toBe(a)
+    expect(a).toEqual(checkRecord(r, 8))
+    expect(decodeRecord({ ...r }, true, 8)).not.toBe(a)
+    const pub = decodeRecord(r, false, 8)
+    expect(pub.text).toBeUndefined()
+    expect(pub).toEqual({ pop: 2, neighbors: [['b', 0.5]] })
+    expect(decodeRecord(r, true, 8)).toBe(a)
+  })
+  it('refuses a bad record on every call (nothing kept of it), and a text vector of another width', () => {
+    const bad = { p: -1 }
+    for (let i = 0; i < 2; i++) expect(() => decodeRecord(bad, true, 8)).toThrow(/popularity/)
+    const r = { ...quantize(vec(8)), p: 1 }
+    decodeRecord(r, true, 8)
+    expect(() => decodeRecord(r, true, 16)).toThrow(/8 floats, the model reads 16/)
+  })
+})
+
 describe("a pack's version is its key's", () => {
   it('keyVersion gives what the builder writes (sha256 of x.y, 16 hex digits)', async () => {
     for (let i = 0; i < 3; i++) {
@@ -68,6 +90,13 @@ describe('packNeighbors: a history item with no record on the device is never fe
     ])
     // h3 is absent from the pack (its shard was read): the candidates' mention of it is not used.
     expect([...n.get('h3')!]).toEqual([])
+  })
+  it("reads a kept record's list as the same Map on every call (made once per record)", () => {
+    const lookup: CatalogLookup = { get: (id) => items.get(id) }
+    const a = packNeighbors(lookup, ['h1'], ['c1'])
+    const b = packNeighbors(lookup, ['h1', 'c1'], ['c2'])
+    expect(b.get('h1')).toBe(a.get('h1'))
+    expect([...b.get('c1')!]).toEqual([['h2', 0.4], ['x', 0.1]])
   })
   it('without `unknown` (eval, or every record kept) it is the records alone, as before', () => {
     const n = packNeighbors({ get: (id) => items.get(id) }, ['h1', 'h2'], ['c1', 'c2'])

@@ -50,7 +50,7 @@ describe('guardrails', () => {
   })
   it('excludePurchased drops bought items', () => {
     const c = cands(4)
-    const out = rankCandidates({ candidates: c, personal: [0, 0, 0, 0], purchased: new Set(['c1']), options: { excludePurchased: true } })
+    const out = rankCandidates({ candidates: c, personal: [0, 0, 0, 0] }, { excludePurchased: true }, new Set(['c1']))
     expect(out.items.map((i) => i.id)).toEqual(['c0', 'c2', 'c3'])
     expect(out.items.map((i) => i.serverRank)).toEqual([0, 2, 3])
   })
@@ -117,7 +117,7 @@ describe('reasons', () => {
     const c = cands(3)
     // Reverse the list so the server's last items are the ones the history favours.
     const rev = <T,>(xs: readonly T[]) => xs.slice().reverse()
-    const out = rankCandidates({ candidates: c, personal: rev(full), without: without.map(rev), events, options: { personalWeight: 1 } })
+    const out = rankCandidates({ candidates: c, personal: rev(full), without: without.map(rev), events }, { personalWeight: 1 })
     for (const it of out.items) {
       const pos = out.items.indexOf(it)
       if (pos >= it.serverRank) expect(it.reasons).toEqual([])
@@ -130,8 +130,8 @@ describe('determinism and server order', () => {
   it('the same input gives the same order', () => {
     const c = cands(50)
     const personal = c.map((_, i) => Math.sin(i))
-    const a = rankCandidates({ candidates: c, personal, options: { diversity: { lambda: 0.7 } } })
-    const b = rankCandidates({ candidates: c, personal, options: { diversity: { lambda: 0.7 } } })
+    const a = rankCandidates({ candidates: c, personal }, { diversity: { lambda: 0.7 } })
+    const b = rankCandidates({ candidates: c, personal }, { diversity: { lambda: 0.7 } })
     expect(a).toEqual(b)
   })
   it('serverOrder keeps the list as sent', () => {

@@ -14,8 +14,10 @@ import { RUNTIME, runtimeFile, runtimeFor, startRuntime } from './runtime'
 import { packDbName, vectorDbName } from '../src/storage/erase'
 import { InpageModel, type TextEncoderParts } from '../src/model/model'
 import type { OrtSession } from '../src/model/ort'
-import { BoundedMap, modelReads, personalize, PersonalizeCaches, type CatalogLookup } from '../src/ranking/personalize'
-import { checkRecord, type PackItem, type PackManifest, type PackRecord } from '../src/pack/format'
+import { BoundedMap, modelReads, NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
+import { rankCandidates, serverOrder } from '../src/ranking/rerank'
+import { type PackItem, type PackManifest, type PackRecord } from '../src/pack/format'
+import { decodeRecord } from './decoded'
 import { PackSource } from './pack'
 import { RecordStore, type KeptRecord } from './records'
 import { VectorCache } from './vector-cache'
@@ -180,7 +182,13 @@ class Engine implements EngineApi {
       const have = lacking.length ? await this.cache!.cached(lacking.map((e) => ({ id: e.itemId!, text: itemText({ title: e.item!.title, brand: e.item!.brand, category: e.item!.category }) }))) : []
       unavailable = new Set(lacking.filter((_, i) => !have[i]).map((e) => e.itemId!))
     }
-    const out = await personalize(model, this.cache!, req.events, req.candidates, req.options, { caches: this.caches, purchased: req.purchased, catalog: pack?.lookup, unavailable })
+    // The page sent the events the model reads (selectModelEvents, on the side that owns the history): used as they are.
+    const { query, popularityPrior } = req.options
+    const scores = await score(model, req.events, req.candidates, { source: this.cache!, caches: this.caches, catalog: pack?.lookup, unavailable, query, popularityPrior })
+    const out =
+      scores === NO_HISTORY
+        ? { ...serverOrder(req.candidates, req.options.k), personalized: false, why: NO_HISTORY }
+        : { ...rankCandidates(scores, req.options, new Set(req.purchased)), personalized: true, why: 'personalized' as const }
     return { ...out, backend: this.information!.backend, ...(pack ? { catalog: pack.report } : {}) }
   }
 
@@ -199,7 +207,7 @@ class Engine implements EngineApi {
     const take = (id: string, r: unknown, source: string, text: boolean) => {
       try {
         const rec = r as Record<string, unknown>
-        items.set(id, checkRecord(text ? rec : { p: rec?.p, n: rec?.n }, model.dims.text))
+        items.set(id, decodeRecord(rec, text, model.dims.text))
         return true
       } catch (err) {
         this.reject(rejected, { id, source, reason: (err as Error).message })

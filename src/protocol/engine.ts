@@ -2,8 +2,7 @@
 // here (the worker's code stays private: nothing in src/ imports workers/).
 
 import type { Candidate, Coverage, RankedItem, RerankOptions } from '../ranking/types'
-import type { StoredEvent } from '../core/types'
-import type { HistoryReads } from '../ranking/events'
+import type { HistoryReads, ModelEvents } from '../ranking/events'
 import type { PackKey } from '../pack/format'
 import { InPageError, type InPageErrorName } from '../core/errors'
 
@@ -181,8 +180,8 @@ export type { HistoryReads } from '../ranking/events'
 
 /** What a rerank sends: only what the model reads of the history, not the whole stored history. */
 export interface RerankRequest {
-  /** The item events the model reads, oldest first (at most `reads.maxHistory`). */
-  events: StoredEvent[]
+  /** The item events the model reads, oldest first (at most `reads.maxHistory`): selectModelEvents' choice, used as sent. */
+  events: ModelEvents
   /** Ids of every item the shopper bought (for `excludePurchased`), whatever their age. */
   purchased: string[]
   candidates: Candidate[]

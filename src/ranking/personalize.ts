@@ -1,28 +1,20 @@
-// One rerank, given a loaded model: history → user vector (and leave-one-out variants for
-// reasons) → personal scores → the pure ordering in src/ranking. Shared by the worker and eval.
+// A call's personal scores, given a loaded model: the model's events → user vector (and leave-one-out variants
+// for reasons) → personal scores and query relevance per candidate. Ranking them is src/ranking/rerank.ts's
+// rankCandidates; the worker and eval run both, eval's settings grid ranks one score() many ways.
 
 import { itemText, textHash } from './text'
-import { purchasedItems, selectModelEvents, type HistoryReads } from './events'
-import { candidateIndex, knnScores, personalScores, type Neighbors } from './score'
+import type { HistoryReads, ModelEvents } from './events'
+import { candidateIndex, knnScores, personalScores, recentUnique, type Neighbors } from './score'
 import type { PackItem } from '../pack/format'
-import { rankCandidates, serverOrder } from './rerank'
+import type { Scores } from './rerank'
 import { cosine } from './vectors'
-import type { HistoryItemEvent } from './reasons'
-import type { Candidate, Coverage, RankedItem, RerankOptions } from './types'
-import type { StoredEvent } from '../core/types'
+import type { Candidate } from './types'
 import type { InpageModel } from '../model/model'
 import { modelData } from '../core/errors'
 
 /** Text vectors for items, from wherever is cheapest (cache, or the encoder). */
 export interface TextVectorSource {
   textVectors(items: readonly { id: string; text: string }[]): Promise<Float32Array[]>
-}
-
-export interface PersonalizeResult {
-  items: RankedItem[]
-  coverage: Coverage
-  personalized: boolean
-  why: 'personalized' | 'no-history'
 }
 
 /** What the model reads of a history (sent to the page in EngineInfo, so it sends nothing else). */
@@ -59,12 +51,12 @@ export interface CatalogLookup {
   unknown?(id: string): boolean
 }
 
-export interface PersonalizeContext {
+export interface ScoreContext {
+  /** Text vectors of items with none in the pack (encoded, or from the worker's cache). */
+  source: TextVectorSource
   caches?: PersonalizeCaches
   /** Leave-one-out user vectors for reasons (default true); eval turns them off when it only needs the order. */
   withReasons?: boolean
-  /** Ids the shopper bought, when the page sent the history trimmed (else they are read from `history`). */
-  purchased?: readonly string[]
   /** The catalog pack: text vectors (no encoding), popularity and neighbour lists of the store's own logs. */
   catalog?: CatalogLookup
   /**
@@ -73,30 +65,36 @@ export interface PersonalizeContext {
    * neighbours still count.
    */
   unavailable?: ReadonlySet<string>
+  /** The shopper's query (RerankOptions.query): its relevance to each candidate is scored. */
+  query?: string
+  /** RerankOptions.popularityPrior: false scores the candidates without the model's popularity prior. */
+  popularityPrior?: boolean
 }
 
+/** A history with no event to score from: the page keeps the server's order. */
+export const NO_HISTORY = 'no-history' as const
+
 /**
- * One rerank. `history` is what the page sent: the whole history or only what the model reads
- * (selectModelEvents gives the same events either way).
+ * A call's scores: each candidate's personal score, with each model event left out in turn (what reasons are made
+ * of, unless `withReasons` is false), and its relevance to the query if there is one. `events` are what the model
+ * reads, as selectModelEvents chose them (on the side that owns the history). Returns NO_HISTORY when none of them
+ * can be scored here. Throws ModelDataError for a vector of the wrong length.
  */
-export async function personalize(
+export async function score(
   model: InpageModel,
-  source: TextVectorSource,
-  history: readonly StoredEvent[],
+  events: ModelEvents,
   candidates: readonly Candidate[],
-  options: RerankOptions = {},
-  ctx: PersonalizeContext = {},
-): Promise<PersonalizeResult> {
-  const { caches, catalog } = ctx
+  ctx: ScoreContext,
+): Promise<Scores | typeof NO_HISTORY> {
+  const { caches, catalog, source } = ctx
   const withReasons = ctx.withReasons ?? true
-  const events = selectModelEvents(history, modelReads(model))
   // The events the user vector reads: those whose item has a text vector here (all of them, unless told otherwise).
-  const seq = ctx.unavailable?.size ? events.filter((e) => !ctx.unavailable!.has(e.itemId!)) : events
-  if (!seq.length) return { ...serverOrder(candidates, options.k), personalized: false, why: 'no-history' }
+  const seq = ctx.unavailable?.size ? events.filter((e) => !ctx.unavailable!.has(e.itemId)) : events
+  if (!seq.length) return NO_HISTORY
 
   // Text vectors for every distinct item, history and candidates, in one request.
   const texts = new Map<string, string>()
-  for (const e of seq) if (!texts.has(e.itemId!)) texts.set(e.itemId!, itemText({ title: e.item!.title, brand: e.item!.brand, category: e.item!.category }))
+  for (const e of seq) if (!texts.has(e.itemId)) texts.set(e.itemId, itemText({ title: e.item.title, brand: e.item.brand, category: e.item.category }))
   for (const c of candidates) texts.set(c.id, itemText(c))
   const ids = [...texts.keys()]
   // The pack's text vectors (made with this model's encoder) spare the encoder; the rest are encoded.
@@ -113,7 +111,13 @@ export async function personalize(
     if (c.vector && c.vector.length !== model.dims.collab)
       throw modelData(`candidate "${c.id}": vector has ${c.vector.length} floats, the model reads ${model.dims.collab}`)
   const serverVec = new Map(candidates.filter((c) => c.vector).map((c) => [c.id, c.vector!]))
-  const textKey = (id: string) => `${id}|${textHash(texts.get(id)!)}`
+  // `id|hash of its text`: each id's text hashed once per call (item and user caches both key on it).
+  const textKeys = new Map<string, string>()
+  const textKey = (id: string) => {
+    let k = textKeys.get(id)
+    if (k === undefined) textKeys.set(id, (k = `${id}|${textHash(texts.get(id)!)}`))
+    return k
+  }
   const itemVec = (id: string) => {
     const server = serverVec.get(id)
     if (server) return model.itemVector(textVec.get(id)!, server)
@@ -130,13 +134,13 @@ export async function personalize(
     return v
   }
 
-  const histVecs = seq.map((e) => itemVec(e.itemId!))
+  const histVecs = seq.map((e) => itemVec(e.itemId))
   const histTypes = seq.map((e) => model.eventTypeId(e.type)!)
   // Without the prior only the candidates lose it: the history keeps the vectors the model was trained on.
-  const candVecs = candidates.map((c) => (options.popularityPrior === false ? model.withoutPrior(itemVec(c.id)) : itemVec(c.id)))
+  const candVecs = candidates.map((c) => (ctx.popularityPrior === false ? model.withoutPrior(itemVec(c.id)) : itemVec(c.id)))
   // Row 0: the whole history; row e+1: history without event e (what reasons are made of).
   // They depend on the history alone (event types, ids, texts), so they are kept until it changes.
-  const key = seq.map((e, j) => `${histTypes[j]}:${textKey(e.itemId!)}`).join(',') + (withReasons ? '' : '|plain')
+  const key = seq.map((e, j) => `${histTypes[j]}:${textKey(e.itemId)}`).join(',') + (withReasons ? '' : '|plain')
   let users = caches?.users.get(key)
   if (!users) {
     const variants = [{ vecs: histVecs, types: histTypes }]
@@ -148,41 +152,48 @@ export async function personalize(
   }
 
   const knn = model.manifest.scoring?.knn
-  const histIds = events.map((e) => e.itemId!)
+  const histIds = events.map((e) => e.itemId)
   const candIds = candidates.map((c) => c.id)
   // With a pack, the store's own neighbour lists; without, the model's (its training catalog's).
   const neighbors: Neighbors | undefined = catalog ? packNeighbors(catalog, histIds, candIds) : model.neighbors
   const index = candidateIndex(candIds) // one for the whole history and each leave-one-out variant
-  const score = (u: Float32Array, hist: string[]) =>
-    personalScores(u, candVecs, knn && neighbors ? { settings: knn, scores: knnScores(hist, candIds, neighbors, knn.decay, index) } : undefined)
-  const personal = score(users[0]!, histIds)
+  const knnFull = knn && neighbors ? knnScores(histIds, candIds, neighbors, knn.decay, index) : undefined
+  const fullOrder = knnFull && recentUnique(histIds)
+  const scoreWith = (u: Float32Array, knnPart: readonly number[] | undefined) => personalScores(u, candVecs, knn && knnPart ? { settings: knn, scores: knnPart } : undefined)
+  const personal = scoreWith(users[0]!, knnFull)
   // Reasons: event e's variant leaves it out of both parts (an event outside the user vector, out of the kNN part only).
+  // Its kNN part is the whole history's when leaving it out keeps the same recent items in the same order (an
+  // item seen again later): the same sum, not computed again.
   const variantOf = new Map(seq.map((e, j) => [e, j + 1]))
-  const without = withReasons ? events.map((ev, e) => score(users![variantOf.get(ev) ?? 0]!, histIds.filter((_, j) => j !== e))) : undefined
+  const without = withReasons
+    ? events.map((ev, e) => {
+        let part = knnFull
+        if (knn && neighbors) {
+          const rest = histIds.filter((_, j) => j !== e)
+          if (!sameList(recentUnique(rest), fullOrder!)) part = knnScores(rest, candIds, neighbors, knn.decay, index)
+        }
+        return scoreWith(users![variantOf.get(ev) ?? 0]!, part)
+      })
+    : undefined
 
   let queryRelevance: number[] | undefined
-  if (options.query) {
-    let q = caches?.queries.get(options.query)
+  if (ctx.query) {
+    let q = caches?.queries.get(ctx.query)
     if (!q) {
-      ;[q] = await model.encode([options.query])
+      ;[q] = await model.encode([ctx.query])
       expectVector(q, model.dims.text, 'the query vector')
-      caches?.queries.set(options.query, q!)
+      caches?.queries.set(ctx.query, q!)
     }
     queryRelevance = candidates.map((c) => cosine(q!, textVec.get(c.id)!))
   }
-  const reasonEvents: HistoryItemEvent[] = events.map((e) => ({ type: e.type, itemId: e.itemId!, title: e.item!.title }))
-  const purchased = new Set(ctx.purchased ?? purchasedItems(history))
-  const ranked = rankCandidates({
+  return {
     candidates,
     personal,
     without,
-    events: reasonEvents,
+    events: events.map((e) => ({ type: e.type, itemId: e.itemId, title: e.item.title })),
     queryRelevance,
     vectors: candidates.map((c) => textVec.get(c.id)),
-    purchased,
-    options,
-  })
-  return { ...ranked, personalized: true, why: 'personalized' }
+  }
 }
 
 /**
@@ -191,22 +202,30 @@ export async function personalize(
  * data, never a fetch for the history. Co-occurrence weights are not symmetric, so this is an approximation.
  */
 export function packNeighbors(catalog: CatalogLookup, histIds: readonly string[], candIds: readonly string[]): Neighbors {
-  const out = new Map<string, Map<string, number>>()
-  const lacking = new Set<string>()
+  const out = new Map<string, ReadonlyMap<string, number>>()
+  const lacking = new Map<string, Map<string, number>>()
   for (const h of histIds) {
     const rec = catalog.get(h)
-    if (!rec && catalog.unknown?.(h)) lacking.add(h)
-    else out.set(h, new Map(rec?.neighbors ?? []))
+    if (!rec && catalog.unknown?.(h)) lacking.set(h, new Map())
+    else out.set(h, rec ? neighborMap(rec) : EMPTY)
   }
   if (lacking.size)
     for (const c of candIds)
       for (const [h, w] of catalog.get(c)?.neighbors ?? []) {
-        if (!lacking.has(h)) continue
-        let row = out.get(h)
-        if (!row) out.set(h, (row = new Map<string, number>()))
-        if (!row.has(c)) row.set(c, w)
+        const row = lacking.get(h)
+        if (row && !row.has(c)) row.set(c, w)
       }
+  for (const [h, row] of lacking) if (row.size) out.set(h, row)
   return out
+}
+
+const EMPTY: ReadonlyMap<string, number> = new Map()
+/** A record's neighbour list as a Map, made once per record (a record is read again on each call while it is kept). */
+const neighborMaps = new WeakMap<PackItem, ReadonlyMap<string, number>>()
+function neighborMap(rec: PackItem): ReadonlyMap<string, number> {
+  let m = neighborMaps.get(rec)
+  if (!m) neighborMaps.set(rec, (m = new Map(rec.neighbors)))
+  return m
 }
 
 /**
@@ -215,4 +234,8 @@ export function packNeighbors(catalog: CatalogLookup, histIds: readonly string[]
  */
 function expectVector(v: ArrayLike<number> | undefined, dims: number, what: string) {
   if (!v || v.length !== dims) throw modelData(`${what} has ${v?.length ?? 0} floats, the model makes ${dims}`)
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }

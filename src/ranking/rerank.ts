@@ -10,32 +10,36 @@ import { defaults } from '../core/defaults'
 /** The ranking defaults (chosen on valid: see src/core/defaults.ts before changing one). */
 export const DEFAULTS = defaults.rerank
 
-export interface RankInput {
+/**
+ * A call's scores, as score() (src/ranking/personalize.ts) makes them, or a baseline's: everything the order,
+ * the reasons and the coverage are made of. Options that only weigh them (personalWeight, queryWeight,
+ * diversity, k, …) are rankCandidates' own, so one Scores serves every setting.
+ */
+export interface Scores {
   candidates: readonly Candidate[]
   /** Raw personal score per candidate. */
   personal: readonly number[]
-  /** Leave-one-out personal scores per history event, for reasons. */
+  /** Leave-one-out personal scores per history event (without[e][i]: candidate i with event e left out), for reasons. */
   without?: readonly (readonly number[])[]
+  /** The history events the model read, in the order of `without`. */
   events?: readonly HistoryItemEvent[]
   /** On-device query relevance per candidate (search). */
   queryRelevance?: readonly number[]
   /** Item vectors for MMR similarity. */
   vectors?: readonly (Vec | undefined)[]
-  purchased?: ReadonlySet<string>
-  options?: RerankOptions
 }
 
 /**
- * Orders candidates by the blend of the server's signal and the personal scores. Throws ModelDataError
- * when a personal or query score is not finite, or the blend overflows: such an order is never served.
+ * Orders candidates by the blend of the server's signal and the personal scores; `purchased` (ids the shopper
+ * bought) is left out under `excludePurchased`. Pure: the same scores and options give the same order. Throws
+ * ModelDataError when a personal or query score is not finite, or the blend overflows: such an order is never served.
  */
-export function rankCandidates(input: RankInput): { items: RankedItem[]; coverage: Coverage } {
+export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?: ReadonlySet<string>): { items: RankedItem[]; coverage: Coverage } {
   assertFinite(input.personal, 'personal scores')
   if (input.queryRelevance) assertFinite(input.queryRelevance, 'query relevance')
-  const o = input.options ?? {}
   const k = o.k ?? DEFAULTS.k
   // Work on the kept candidates; `keep[j]` is the server index of kept candidate j.
-  const keep = input.candidates.map((_, i) => i).filter((i) => !(o.excludePurchased && input.purchased?.has(input.candidates[i]!.id)))
+  const keep = input.candidates.map((_, i) => i).filter((i) => !(o.excludePurchased && purchased?.has(input.candidates[i]!.id)))
   const cands = keep.map((i) => input.candidates[i]!)
   const pick = <T>(xs: readonly T[] | undefined) => xs && keep.map((i) => xs[i]!)
   const personalRaw = pick(input.personal)!

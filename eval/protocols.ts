@@ -1,0 +1,220 @@
+// The protocols, one row at a time: full ranking over the catalogue, and a server's list (category page or
+// search results) reranked. Each row's inpage scores come from score() once; every setting ranks them.
+
+import { knnScores, personalScores, type KnnSettings, type Neighbors } from '../src/ranking/score'
+import { rankCandidates, serverOrder } from '../src/ranking/rerank'
+import { dot } from '../src/ranking/vectors'
+import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
+import type { InpageModel } from '../src/model/model'
+import { NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
+import { nextItemScores } from './baselines'
+import { BM25 } from '../node/bm25'
+import type { Row } from '../node/data'
+import { MISS, rankOf, topK } from './metrics'
+import { modelEvents, type Context } from './context'
+import { PERSONAL_WEIGHT_GRID, QUERY_WEIGHT_GRID, TEXT_DECAY_GRID, type EvalOptions, type GridPoint, type Protocol } from './options'
+import { itemKnnTable, memoEncoder, nextTable, textUser, type Stats } from './systems'
+
+/** 1-based position of `id` in a reranked list, MISS when absent. */
+function position(items: readonly RankedItem[], id: string): number {
+  const p = items.findIndex((it) => it.id === id)
+  return p < 0 ? MISS : p + 1
+}
+
+export type GridRank = (point: Omit<GridPoint, 'metrics'>, rank: number) => void
+
+/** What a run of one protocol builds once: its pages or search index, the baselines' tables, the caches. */
+export interface Env {
+  allIds: string[]
+  allIndex: number[]
+  pages: Map<string, number[]>
+  bm25?: BM25
+  searchCache: Map<string, { doc: number; score: number }[]>
+  memo: PersonalizeCaches
+  model: InpageModel
+  /** Category protocol: catalogue items per page before the pageSize cut. */
+  pageSizes: Map<string, number>
+  /** Baselines from the data's training histories (eval/baselines.ts). */
+  itemKnn: Neighbors
+  next: Map<number, number>[]
+  maxPop: number
+  /** The model's kNN term, when it has one and neighbour lists to read. */
+  knnSettings: KnnSettings | undefined
+  /** The catalogue's item vectors as candidates (without the prior when it is off). */
+  candVecs: Float32Array[]
+}
+
+export function makeEnv(ctx: Context, o: EvalOptions): Env {
+  const { ds } = ctx
+  const pages = new Map<string, number[]>()
+  const pageSizes = new Map<string, number>()
+  if (o.protocol === 'category') {
+    const by = new Map<string, number[]>()
+    ds.catKeys.forEach((c, i) => {
+      let l = by.get(c)
+      if (!l) by.set(c, (l = []))
+      l.push(i)
+    })
+    for (const [c, l] of by) {
+      pageSizes.set(c, l.length)
+      pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, o.pageSize))
+    }
+  }
+  const knn = ctx.model.manifest.scoring?.knn
+  return {
+    allIds: ctx.ids,
+    allIndex: ctx.ids.map((_, i) => i),
+    pages,
+    pageSizes,
+    itemKnn: itemKnnTable(ctx, o.itemKnn),
+    next: nextTable(ctx),
+    maxPop: ds.pop.reduce((a, b) => Math.max(a, b), 0),
+    bm25: o.protocol === 'search' ? new BM25(ctx.texts) : undefined,
+    searchCache: new Map(),
+    memo: new PersonalizeCaches(),
+    model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
+    knnSettings: knn && ctx.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
+    candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
+  }
+}
+
+/** Full ranking over the whole catalogue, ranks by the README's rule. */
+async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: number, stats: Stats, gridRank: GridRank) {
+  const { ds, model } = ctx
+  const excl = o.excludeHistory ? row.hist : undefined
+  const add = (name: string, scores: ArrayLike<number>) => {
+    const s = stats.get(name)
+    s.ranks.push(rankOf(scores, row.target, excl))
+    s.exposure.add(topK(scores, 10, excl))
+  }
+  add('popularity', ds.pop)
+  const histIds = row.hist.map((i) => ctx.ids[i]!)
+  add('item-knn', knnScores(histIds, env.allIds, env.itemKnn, o.itemKnn.decay))
+  add('next-item', nextItemScores(row.hist, env.allIndex, env.next, ds.pop, env.maxPop))
+  const textScores = (decay: number) => {
+    const u = textUser(ctx, row.hist, decay)
+    return ctx.textVecs.map((v) => dot(u, v))
+  }
+  add('text-only', textScores(o.textDecay))
+  if (o.grid) for (const d of TEXT_DECAY_GRID) gridRank({ textDecay: d, system: 'text-only' }, rankOf(textScores(d), row.target, excl))
+
+  // inpage-int8: the user model on the model's events of the history, then score.ts's personal scores over every item.
+  // score()'s own arithmetic on the context's item vectors, built once (score() would redo each item's text, hash
+  // and cache key on every row: 4,385 per row); test/eval.test.ts checks that the two agree.
+  const events = modelEvents(ctx, row.hist)
+  const evIds = events.map((e) => e.itemId)
+  const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
+  const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }])
+  const knn = env.knnSettings
+  const scores = personalScores(u!, env.candVecs, knn && ctx.neighbors ? { settings: knn, scores: knnScores(evIds, env.allIds, ctx.neighbors, knn.decay) } : undefined)
+  add('inpage-int8', scores)
+
+  // inpage-int8-diverse: the model's top `pageSize` (history excluded), reordered by rankCandidates with MMR.
+  const top = topK(scores, o.pageSize, excl)
+  const ranked = rankCandidates(
+    { candidates: top.map((i) => ({ ...ctx.candidates[i]!, score: scores[i]! })), personal: top.map((i) => scores[i]!), vectors: top.map((i) => ctx.textVecs[i]!) },
+    { personalWeight: 1, k: 10, diversity: o.diversity },
+  ).items
+  const s = stats.get('inpage-int8-diverse')
+  s.ranks.push(excl && excl.includes(row.target) ? MISS : position(ranked, ctx.ids[row.target]!))
+  s.exposure.add(ranked.slice(0, 10).map((it) => top[it.serverRank]!))
+}
+
+/** Category page or search results: a server list of candidates, reranked by rankCandidates (inpage: of score()). */
+async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: number, stats: Stats, gridRank: GridRank) {
+  const { ds } = ctx
+  const target = ctx.ids[row.target]!
+  let list: number[]
+  let serverScores: number[] | undefined
+  let query: string | undefined
+  if (o.protocol === 'category') list = env.pages.get(ds.catKeys[row.target]!) ?? []
+  else {
+    const it = ds.items[row.target]!
+    const leaf = it.categories.at(-1) ?? ''
+    query = (r % 2 === 1 && it.brand?.trim() ? it.brand : leaf) || it.title
+    let hits = env.searchCache.get(query)
+    if (!hits) env.searchCache.set(query, (hits = env.bm25!.search(query, o.pageSize)))
+    list = hits.map((h) => h.doc)
+    serverScores = hits.map((h) => h.score)
+  }
+  const candidates = list.map((i, j) => (serverScores ? { ...ctx.candidates[i]!, score: serverScores[j]! } : ctx.candidates[i]!))
+  const histSet = new Set(row.hist)
+  const missAll = o.excludeHistory && histSet.has(row.target)
+  const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
+  const kept = list.filter((i) => !(o.excludeHistory && histSet.has(i)))
+  const keptPos = new Map(kept.map((i, j) => [ctx.ids[i]!, j]))
+  const base: RerankOptions = {
+    k: 10,
+    excludePurchased: o.excludeHistory,
+    personalWeight: o.personalWeight,
+    popularityPrior: o.popularityPrior,
+    ...(query ? { query, queryWeight: o.queryWeight } : {}),
+  }
+  const record = (name: string, items: readonly RankedItem[], withReasons = false) => {
+    const s = stats.get(name)
+    s.ranks.push(missAll ? MISS : position(items, target))
+    const top = items.slice(0, 10)
+    s.exposure.add(top.map((it) => idIndex(ctx, it.id)))
+    if (withReasons)
+      top.forEach((it, pos) => {
+        if (pos < keptPos.get(it.id)!) {
+          s.movedUp++
+          if (it.reasons.length) s.movedUpWithReason++
+        }
+      })
+  }
+  // The server's own order (category: popularity; search: BM25).
+  record('server', kept.map((i, j) => ({ id: ctx.ids[i]!, score: 0, personal: 0, serverRank: j, reasons: [] })))
+  const baseline = (name: string, personal: number[]) => {
+    const opts = { ...base }
+    delete opts.query // baselines have no on-device query encoder
+    record(name, rankCandidates({ candidates, personal }, opts, purchased).items)
+  }
+  if (o.protocol === 'search') baseline('popularity', list.map((i) => ds.pop[i]!))
+  else record('popularity', kept.map((i, j) => ({ id: ctx.ids[i]!, score: 0, personal: 0, serverRank: j, reasons: [] })))
+  const histIds = row.hist.map((i) => ctx.ids[i]!)
+  const listIds = list.map((i) => ctx.ids[i]!)
+  baseline('item-knn', knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay))
+  baseline('next-item', nextItemScores(row.hist, list, env.next, ds.pop, env.maxPop))
+  const u = textUser(ctx, row.hist, o.textDecay)
+  baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
+
+  // inpage-int8: the row's history scored once (score(), as in the browser), ranked per setting.
+  const reasons = o.reasons && o.protocol === 'category'
+  const catalog = o.historyRecords === 'none' && ctx.catalog ? withoutHistoryRecords(ctx.catalog, histIds, candidates) : ctx.catalog
+  const scored = await score(env.model, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: reasons, catalog, query, popularityPrior: o.popularityPrior })
+  const rank = (options: RerankOptions) => (scored === NO_HISTORY ? serverOrder(candidates, options.k) : rankCandidates(scored, options, purchased)).items
+  record('inpage-int8', rank(base), reasons)
+  record('inpage-int8-diverse', rank({ ...base, diversity: o.diversity }), reasons)
+
+  if (o.grid && o.protocol === 'category')
+    for (const pw of PERSONAL_WEIGHT_GRID) {
+      gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(rank({ ...base, personalWeight: pw }), target))
+      const kn = rankCandidates({ candidates, personal: knnScores(histIds, listIds, env.itemKnn, o.itemKnn.decay) }, { ...base, personalWeight: pw }, purchased)
+      gridRank({ personalWeight: pw, system: 'item-knn' }, missAll ? MISS : position(kn.items, target))
+    }
+  if (o.grid && o.protocol === 'search')
+    for (const qw of QUERY_WEIGHT_GRID)
+      gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(rank({ ...base, queryWeight: qw }), target))
+}
+
+/** The pack as a browser sees it when no record was kept for the history: history items off the page have none. */
+function withoutHistoryRecords(catalog: CatalogLookup, histIds: readonly string[], candidates: readonly Candidate[]): CatalogLookup {
+  const onPage = new Set(candidates.map((c) => c.id))
+  const lacking = new Set(histIds.filter((h) => !onPage.has(h)))
+  return { get: (id) => (lacking.has(id) ? undefined : catalog.get(id)), unknown: (id) => lacking.has(id) }
+}
+
+const indexCache = new WeakMap<Context, Map<string, number>>()
+function idIndex(ctx: Context, id: string): number {
+  let m = indexCache.get(ctx)
+  if (!m) indexCache.set(ctx, (m = new Map(ctx.ids.map((x, i) => [x, i]))))
+  return m.get(id)!
+}
+
+/** The row runner of each protocol. */
+export const RUN_ROW: Record<Protocol, (ctx: Context, o: EvalOptions, env: Env, row: Row, r: number, stats: Stats, gridRank: GridRank) => Promise<void>> = {
+  full: fullRow,
+  category: listRow,
+  search: listRow,
+}
