@@ -1,0 +1,110 @@
+// The store switcher: the demo's stores (each its own server and catalog pack, one model), opening one
+// with its own recommender (and so its own shopper history), the page's listeners on that recommender,
+// and the store's header, departments and footer.
+import { createRecommender, type Recommender } from 'inpage'
+import { $, h } from './dom'
+import type { Shopper } from '../store'
+import { MODEL_URL } from '../stores'
+import { renderHoldout } from './holdout'
+import { CANDIDATES, api, rec, setRec, snapshot, state, storeApi, toCandidate, type StorePage, type StoreSummary } from './state'
+import { renderBadges, renderProgress } from './status'
+import { dropRerank, goDept, loadPage, personalizeSoon, renderHead } from './lists'
+import { renderSimulator, stopPlay } from './simulator'
+import { renderPrivacy } from './privacy'
+
+export async function refreshStores() {
+  state.stores = (await api<{ stores: StoreSummary[] }>('/api/store')).stores
+  renderStores()
+}
+
+function renderStores() {
+  $('#stores').replaceChildren(
+    h('span', { class: 'stores-k' }, 'Demo stores · one model, a catalog pack each:'),
+    ...state.stores.map((s) =>
+      h(
+        'button',
+        { type: 'button', class: s.id === state.store?.id ? 'store active' : 'store', 'data-store': s.id, 'aria-pressed': String(s.id === state.store?.id), title: `${s.tagline} · pack ${s.pack.id ?? s.pack.state}`, onclick: () => void openStore(s.id) },
+        h('strong', {}, s.name),
+        h('span', {}, s.uploaded ? 'your catalog' : s.tagline),
+      ),
+    ),
+  )
+}
+
+/** The page's listeners on one store's recommender. */
+function wire(r: Recommender) {
+  r.on('progress', (p) => {
+    if (r !== rec) return
+    renderProgress(p)
+    renderBadges()
+  })
+  r.on('history', () => {
+    if (r !== rec) return
+    void renderPrivacy()
+    renderBadges()
+  })
+  // The consent state changes before setConsent() has finished erasing: rerank at once.
+  r.on('consent', () => {
+    if (r !== rec) return
+    void renderPrivacy()
+    renderBadges()
+    personalizeSoon(0)
+  })
+  r.on('error', () => r === rec && renderBadges())
+}
+
+let storeSeq = 0
+/** Opens a store: its server, its pack, its own recommender (and so its own shopper history). */
+export async function openStore(id: string) {
+  const seq = ++storeSeq
+  stopPlay()
+  const summary = state.stores.find((s) => s.id === id) ?? state.stores[0]!
+  const old = rec as Recommender | undefined
+  setRec(createRecommender({ name: `demo-${summary.id}`, model: MODEL_URL, wasmPaths: '/ort/', catalog: summary.pack.url }))
+  wire(rec)
+  dropRerank()
+  void old?.dispose()
+  // Until the new store's first page is reranked, its column is busy (what e2e waits on).
+  $('#personal-col').dataset.state = 'busy'
+  state.store = { ...summary, items: 0, departments: [], roots: [] }
+  state.shopper = undefined
+  state.step = 0
+  state.shoppers = []
+  state.result = undefined
+  state.view = { kind: 'dept', dept: '' }
+  ;($('#q') as HTMLInputElement).value = ''
+  document.body.dataset.store = summary.id
+  history.replaceState(null, '', `?store=${encodeURIComponent(summary.id)}`)
+  renderStores()
+  renderBadges()
+  void renderPrivacy()
+  void rec.warmUp().then(renderBadges, renderBadges)
+  const [page, shoppers] = await Promise.all([storeApi<StorePage>('store'), storeApi<{ shoppers: Shopper[] }>('shoppers')])
+  if (seq !== storeSeq) return
+  state.store = page
+  state.shoppers = shoppers.shoppers
+  renderStoreChrome()
+  renderSimulator()
+  renderHoldout({ storeApi, toCandidate, snapshot, model: MODEL_URL, catalog: summary.pack.url, candidates: CANDIDATES })
+  renderBadges()
+  await loadPage()
+}
+
+/** Header, departments and footer of the current store. */
+function renderStoreChrome() {
+  const st = state.store!
+  $('#store-name').textContent = st.name
+  $('#store-sub').textContent = `${st.tagline} · ${st.items.toLocaleString('en')} products`
+  $('#logo').textContent = st.name.replace(/[^A-Za-z]/g, '').slice(0, 1).toUpperCase() || '•'
+  ;($('#q') as HTMLInputElement).placeholder = `Search ${st.name}`
+  $('#footer-source').textContent = `Catalog: ${st.source}`
+  const nav = $('#departments')
+  nav.replaceChildren(
+    h('button', { type: 'button', 'data-dept': '', onclick: () => goDept('') }, st.departments.length ? 'All departments' : 'All products'),
+    ...st.departments.map((d) => h('button', { type: 'button', 'data-dept': d.name, title: `${d.count} products`, onclick: () => goDept(d.name) }, d.name)),
+  )
+  // A catalog with one root category and nothing below it (Beauty) has no departments: say so, point to search.
+  if (!st.departments.length)
+    nav.append(h('span', { class: 'muted small nav-note', 'data-testid': 'no-departments' }, `${st.roots.length ? `One category (${st.roots.join(', ')})` : 'No categories'} in this catalog, so no departments: search to narrow it.`))
+  renderHead()
+}
