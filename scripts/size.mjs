@@ -11,8 +11,11 @@ const budgets = [
   // The main entry measured 10.0 kB on 2026-11-30 (after the consent queue and options validation).
   // 11.3 kB on 2026-12-02 before issue 28; 12.3 kB with its holdout and analytics events (the consent
   // adapters are a separate entry, below); the script tag also defines issue 24's <inpage-list> element.
+  // Issue 23 (one options validator that refuses unknown keys; one WorkerSession with typed fault codes) added
+  // 0.5 + 0.6 kB; the ES entry is now written minified (it kept Vite's whitespace): 12.4 kB. The IIFE was
+  // already minified: 13.0 kB → 14.1 kB, budget 14.5 kB until issue 25's first-visit work trims the page's code.
   ['dist/inpage.js', 13 * 1024, 'main ESM entry'],
-  ['dist/inpage.iife.js', 13.5 * 1024, 'script-tag bundle'],
+  ['dist/inpage.iife.js', 14.5 * 1024, 'script-tag bundle'],
   // The consent-platform adapters (inpage/consent, issue 28): loaded only by stores that use one.
   ['dist/inpage-consent.js', 3 * 1024, 'consent adapters (inpage/consent)'],
   // The worker measured 36.4 kB on 2026-11-30 (40.0 kB with issue 15's lazy encoder and runtime choice): the budget leaves headroom, so a new dependency
