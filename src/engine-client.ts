@@ -6,9 +6,11 @@ import { purchasedItems, selectModelEvents } from './ranking/events'
 import type { Candidate, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './core/types'
 import { describeError } from './core/errors'
-import { WorkerSession, type EngineStatus } from './worker-session'
+import { WorkerSession } from './worker-session'
+import type { EngineStatus } from './engine-status'
 
-export { setDefaultWorkerUrl, type EngineState, type EncoderState, type EngineStatus } from './worker-session'
+export { setDefaultWorkerUrl } from './worker-url'
+export type { EngineState, EncoderState, EngineStatus } from './engine-status'
 
 export class EngineClient {
   /** The current worker; undefined before the first call and after it ended. */

@@ -4,29 +4,11 @@
 // worker can reach the one that replaced it.
 
 import * as Comlink from 'comlink'
+import type { EncoderState, EngineState, EngineStatus } from './engine-status'
+import { defaultWorkerUrl } from './worker-url'
 import { EngineFault, faultKind, type CatalogReport, type EngineApi, type EngineConfig, type EngineInfo, type Progress, type WorkerStorage } from './protocol/engine'
 import { describeError } from './core/errors'
 import { defaults } from './core/defaults'
-
-export type EngineState = 'idle' | 'loading' | 'ready' | 'error'
-
-/**
- * The text encoder: 'on-demand' until a call needs it (with a catalog pack), then 'loading' and 'ready';
- * 'error' when its load failed (calls that need it answer with the server's order, the others still rerank).
- */
-export type EncoderState = 'on-demand' | 'loading' | 'ready' | 'error'
-
-export interface EngineStatus {
-  state: EngineState
-  info?: EngineInfo
-  encoder?: EncoderState
-  /** What the last rerank read of the catalog pack (with the `catalog` option). */
-  catalog?: CatalogReport
-  error?: { name: string; message: string }
-  progress?: Progress
-  /** The encoder's own download progress (stage 'encoder'), once it started. */
-  encoderProgress?: Progress
-}
 
 export interface SessionHooks {
   onProgress(p: Progress): void
@@ -37,12 +19,6 @@ export interface SessionHooks {
   onDeath(fault: Error): WorkerSession | undefined
 }
 
-let defaultWorkerUrl: string | URL | undefined
-
-/** The script-tag build knows its own URL only while it runs: it records the worker's here. */
-export function setDefaultWorkerUrl(url: string | URL) {
-  defaultWorkerUrl = url
-}
 
 const WORKER_START_MS = defaults.workerStartMs
 const RUNTIME_START_MS = defaults.runtimeStartMs
@@ -77,7 +53,7 @@ export class WorkerSession {
     try {
       // `new URL('./inpage.worker.js', import.meta.url)` as a literal lets a consuming bundler (Vite, webpack 5)
       // find the worker file and emit it unchanged; `workerUrl` overrides it for other setups.
-      const workerUrl = url ?? defaultWorkerUrl ?? new URL(/* @vite-ignore */ './inpage.worker.js', import.meta.url)
+      const workerUrl = url ?? defaultWorkerUrl() ?? new URL(/* @vite-ignore */ './inpage.worker.js', import.meta.url)
       worker = new Worker(workerUrl, { type: 'module', name: 'inpage-engine' })
     } catch (err) {
       // e.g. SecurityError: a workerUrl on another origin (a library served from a CDN).
