@@ -2,7 +2,7 @@
 // the history keeps under its consent rules (src/history/history.ts), and what the holdout is shown.
 
 import { invalidOptions } from './core/errors'
-import { defineOptions, number, required, string } from './core/validate'
+import { defineOptions, identifier, number, required } from './core/validate'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankResult } from './ranking/types'
 
@@ -27,7 +27,7 @@ export interface ExperimentStatus {
 }
 
 export const experimentOptions = defineOptions<ExperimentOptions>('experiment', {
-  name: required(string({ pattern: /^[\w.-]{1,64}$/, what: '1-64 letters, digits, "_", "." or "-"' })),
+  name: required(identifier()),
   holdout: required(number({ min: 0, max: 1 })),
 })
 

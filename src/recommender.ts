@@ -8,7 +8,7 @@ import { eraseCaches, listPackRecords, listVectorCache } from './storage/erase'
 import { DEFAULT_RETENTION, ShopperHistory, type ExportDocument } from './history/history'
 import { validateEvent } from './history/events'
 import { rerankOptions, warmUpOptions, type WarmUpOptions } from './options'
-import { BAD, check, custom, defineOptions, nested, number, oneOf, required, string, type OptionsValidator } from './core/validate'
+import { BAD, check, custom, defineOptions, identifier, nested, number, oneOf, required, string, type OptionsValidator } from './core/validate'
 import { defaults } from './core/defaults'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
@@ -81,7 +81,8 @@ export interface RecommenderStatus {
   experiment?: ExperimentStatus
 }
 
-const EVENT_NAMES: readonly (keyof RecommenderEvents)[] = ['history', 'consent', 'error', 'progress', 'impression', 'select']
+// Every event of RecommenderEvents, and only those: the type checker refuses a list that misses one.
+const EVENT_NAMES = Object.keys({ history: 1, consent: 1, error: 1, progress: 1, impression: 1, select: 1 } satisfies Record<keyof RecommenderEvents, 1>) as (keyof RecommenderEvents)[]
 
 export interface RecommenderEvents {
   /** The history changed here ('local') or in another tab ('remote'). */
@@ -143,7 +144,7 @@ const catalogPin = defineOptions<CatalogPin>('catalog', {
 
 /** createRecommender()'s options: every key checked once, here, rerankDefaults included. */
 export const recommenderOptions: OptionsValidator<RecommenderOptions> = defineOptions<RecommenderOptions>('createRecommender options', {
-  name: string({ pattern: /^[\w.-]{1,64}$/, what: '1-64 letters, digits, "_", "." or "-"' }),
+  name: identifier(),
   consent: CONSENT,
   retention: nested(defineOptions<RetentionOptions>('retention', { maxEvents: number({ above: 0 }), maxAgeDays: number({ above: 0 }) })),
   storage: oneOf(['auto', 'memory']),

@@ -172,6 +172,11 @@ export function string(o: { cut?: number; max?: number; nonEmpty?: boolean; patt
   }
 }
 
+/** A name that goes into storage keys and analytics (a recommender's, an experiment's). */
+export function identifier(): Rule<string> {
+  return string({ pattern: /^[\w.-]{1,64}$/, what: '1-64 letters, digits, "_", "." or "-"' })
+}
+
 /** One of a few strings. Compared by value, so `'toString'` or `'__proto__'` is never taken for one. */
 export function oneOf<const V extends string>(values: readonly V[]): Rule<V> {
   return { what: `one of ${values.map((x) => `'${x}'`).join(', ')}`, read: (v) => (values.includes(v as V) ? (v as V) : BAD) }
