@@ -17,15 +17,17 @@ export function inCategory(name: string): CatalogItem[] {
 }
 
 /**
- * The category page the catalog-pack specs rerank (both categories are in e2e/packs.ts's packs): ten adhesives
- * and ten glassware items as candidates, and a shopper who viewed four other glassware items.
+ * The category page the catalog-pack specs rerank (both categories are in e2e/packs.ts's packs): `size` / 2
+ * adhesives and as many glassware items as candidates (20 by default; a store's page is 100), and a shopper who
+ * viewed four other glassware items.
  */
-export function packPage() {
+export function packPage(size = 20) {
   const glass = inCategory('Glassware & Labware')
   const glue = inCategory('Adhesives & Sealants')
   const snap = (g: CatalogItem) => ({ title: g.title, brand: g.brand, category: g.category })
+  const half = size / 2
   return {
     seen: glass.slice(0, 4).map((g) => ({ id: g.id, item: snap(g) })),
-    cands: [...glue.slice(0, 10), ...glass.slice(6, 16)].map((g) => ({ id: g.id, ...snap(g) })),
+    cands: [...glue.slice(0, half), ...glass.slice(6, 6 + half)].map((g) => ({ id: g.id, ...snap(g) })),
   }
 }

@@ -35,7 +35,8 @@ export async function loadModel(dir: string, opts: { threads?: number } = {}): P
   const session = (f: string, n: number) =>
     ort.InferenceSession.create(files.get(f)!, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: n, interOpNumThreads: 1 })
   // The user model is tiny and runs one history at a time: one thread is faster than two.
-  const [enc, usr] = await Promise.all([session(manifest.encoder.file, threads), session(manifest.user.file, 1)])
+  // Where the manifest declares the user graph's closed form, the model computes it (as the browser does): no session.
+  const [enc, usr] = await Promise.all([session(manifest.encoder.file, threads), manifest.user.closedForm ? undefined : session(manifest.user.file, 1)])
   const model = InpageModel.fromFiles(manifest, ort, enc, usr, buf)
   return { model, dir, encoderSha: manifest.files[manifest.encoder.file]?.sha256 ?? '' }
 }

@@ -53,6 +53,12 @@ export interface RecommenderOptions {
   workerUrl?: string | URL
   /** WASM threads. Default: min(4, cores) when cross-origin isolated, else 1. */
   numThreads?: number
+  /**
+   * When onnxruntime and the text encoder load if a category page did not need them (a closed-form user model
+   * with a catalog pack): 'idle' (default) ahead of need, shortly after the first page's answer, so a search
+   * waits for nothing; 'need' at the first call that needs them (metered connections: README "First visit").
+   */
+  preload?: 'idle' | 'need' 
   /** Largest candidate list accepted. Default 2000. */
   maxCandidates?: number
   /** Defaults for every rerank() call. */
@@ -158,6 +164,7 @@ export const recommenderOptions: OptionsValidator<RecommenderOptions> = defineOp
     (typeof v === 'string' && v !== '') || (typeof URL !== 'undefined' && v instanceof URL) ? v : BAD,
   ),
   numThreads: number({ int: true, min: 1 }),
+  preload: oneOf(['idle', 'need']),
   maxCandidates: number({ int: true, min: 1 }),
   rerankDefaults: nested(rerankOptions),
   experiment: nested(experimentOptions),
@@ -213,6 +220,7 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
           backend: options.backend ?? 'auto',
           name,
           numThreads: options.numThreads,
+          ...(options.preload ? { preload: options.preload } : {}),
         },
         options.workerUrl,
         (p) => emitter.emit('progress', p),

@@ -148,6 +148,8 @@ export class WorkerSession {
         this.encoder = p.percent === 100 ? 'ready' : 'loading'
         this.encoderProgress = p
       }
+      // onnxruntime started with the encoder (it waited while nothing needed it): the engine info says so from now on.
+      if (p.runtime && this.info) this.info = { ...this.info, ...p.runtime, runtimeLoaded: true }
     } else this.progress = p
     if (p.stage === 'model') this.armStall() // the load is moving
     this.hooks.onProgress(p)

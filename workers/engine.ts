@@ -7,7 +7,7 @@ import { describeError, InPageError } from '../src/core/errors'
 import { itemText } from '../src/ranking/text'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/core/types'
-import { chooseBackend, wasmThreads } from './backend'
+import { chooseBackend, wasmThreads, type BackendChoice } from './backend'
 import { dropOtherVersions, loadFiles, loadManifest, modelFiles } from './loader'
 import { coreFiles, encoderFiles, type Manifest } from '../src/model/manifest'
 import { RUNTIME, runtimeFile, runtimeFor, startRuntime } from './runtime'
@@ -82,35 +82,33 @@ class Engine implements EngineApi {
     // tokenizer wait for their first use. Without one (or if pack.json cannot be read now) every item is
     // encoded, so they load now.
     const eager = !(packInfo && packHasTextVectors(packInfo, manifest))
+    // A user model declared as its closed form is computed here: with the encoder waiting too, nothing needs
+    // onnxruntime yet, and neither its wasm nor any model file is fetched before the first personal answer.
+    const deferred = !eager && !InpageModel.needsUserSession(manifest)
     const names = [...coreFiles(manifest, { neighbors: !this.pack }), ...(eager ? encoderFiles(manifest) : [])]
     let fromCache = true
-    const { bytes: files, modules } = await loadFiles([runtimeFile(runtime, wasmPaths), ...modelFiles(base, manifest, names)], (p) => {
+    const { bytes: files, modules } = await loadFiles([...(deferred ? [] : [runtimeFile(runtime, wasmPaths)]), ...modelFiles(base, manifest, names)], (p) => {
       fromCache &&= p.fromCache
       onProgress?.({ ...p, stage: 'model' })
     })
     const tFiles = performance.now()
-    startRuntime(runtime, wasmPaths, modules.get(runtime.wasm)!, threads, () => void onRuntime?.())
     void dropOtherVersions(RUNTIME.name, RUNTIME.version).catch(() => {})
     void dropOtherVersions(manifest.name, manifest.version).catch(() => {})
+    const ortStart: OrtStart = { runtime, wasmPaths, threads, choice, onRuntime }
 
-    const dropped = [...choice.dropped]
-    let sessions: [OrtSession | undefined, OrtSession] | undefined
-    let backend: 'webgpu' | 'wasm' = 'wasm'
-    for (const ep of choice.order) {
-      try {
-        const usr = await ort.InferenceSession.create(new Uint8Array(files.get(manifest.user.file)!), sessionOptions(ep))
-        const enc = eager ? await ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), sessionOptions(ep)) : undefined
-        sessions = [enc, usr]
-        backend = ep
-        break
-      } catch (err) {
-        dropped.push({ backend: ep, reason: `session creation failed: ${describeError(err).message}` })
-      }
-    }
-    if (!sessions) throw new InPageError('ModelLoadError', `no backend could run the model: ${dropped.map((d) => `${d.backend}: ${d.reason}`).join('; ')}`)
-
-    const encoder = sessions[0] ?? (() => this.fetchEncoder(base, manifest, backend, onProgress))
-    this.model = InpageModel.fromFiles(manifest, ort, encoder, sessions[1], (f) => files.get(f)!)
+    let backend: 'webgpu' | 'wasm' = choice.order[0]!
+    let dropped: EngineInfo['dropped'] = [...choice.dropped]
+    let encoder: OrtSession | (() => Promise<TextEncoderParts>) = () => this.fetchEncoder(base, manifest, onProgress)
+    let user: OrtSession | undefined
+    if (!deferred) {
+      startRuntime(runtime, wasmPaths, modules.get(runtime.wasm)!, threads, () => void onRuntime?.())
+      const started = await this.sessions(ortStart, [...(InpageModel.needsUserSession(manifest) ? [files.get(manifest.user.file)!] : []), ...(eager ? [files.get(manifest.encoder.file)!] : [])])
+      ;({ backend, dropped } = started)
+      user = InpageModel.needsUserSession(manifest) ? started.sessions.shift() : undefined
+      if (eager) encoder = started.sessions[0]!
+      this.ort = Promise.resolve(started)
+    } else this.ortStart = ortStart
+    this.model = InpageModel.fromFiles(manifest, ort, encoder, user, (f) => files.get(f)!)
     const model = this.model
     this.cache = new VectorCache(vectorDbName(cfg.name), `${manifest.name}@${manifest.version}`, manifest.dims.text, (texts) => model.encode(texts))
     this.persist(this.persistent)
@@ -122,6 +120,8 @@ class Engine implements EngineApi {
       threads,
       threadsReason,
       runtime: runtime.wasm,
+      runtimeLoaded: !deferred,
+      userModel: InpageModel.needsUserSession(manifest) ? 'onnx' : 'closed-form',
       encoderLoaded: eager,
       loadMs: performance.now() - t0,
       // ORT's wasm compiles while it downloads (filesMs); the first session creation includes starting its threads.
@@ -129,24 +129,85 @@ class Engine implements EngineApi {
       fromCache,
       reads: modelReads(model),
     }
+    this.preload = deferred && (cfg.preload ?? defaults.preload) === 'idle'
+    if (this.preload) this.preloadAfter(defaults.preloadMs.afterLoad)
     return this.information
   }
+
+  /** onnxruntime once started: the backend whose sessions could be created, and the sessions. */
+  private ort: Promise<{ backend: 'webgpu' | 'wasm'; dropped: EngineInfo['dropped'] }> | undefined
+  /** What starting onnxruntime later needs, while it waits (closed-form user model with a pack). */
+  private ortStart: OrtStart | undefined
+
+  /** Sessions from verified model bytes, on the first backend of the choice that can create them all. */
+  private async sessions(o: OrtStart, models: ArrayBuffer[]): Promise<{ backend: 'webgpu' | 'wasm'; dropped: EngineInfo['dropped']; sessions: OrtSession[] }> {
+    const dropped = [...o.choice.dropped]
+    for (const ep of o.choice.order) {
+      try {
+        const sessions: OrtSession[] = []
+        for (const bytes of models) sessions.push(await ort.InferenceSession.create(new Uint8Array(bytes), sessionOptions(ep)))
+        return { backend: ep, dropped, sessions }
+      } catch (err) {
+        dropped.push({ backend: ep, reason: `session creation failed: ${describeError(err).message}` })
+      }
+    }
+    throw new InPageError('ModelLoadError', `no backend could run the model: ${dropped.map((d) => `${d.backend}: ${d.reason}`).join('; ')}`)
+  }
+
+  /**
+   * Loads onnxruntime and the encoder ahead of need, `ms` from now, once: a later search or unknown item then
+   * waits for nothing. The moments are fixed by the load and the page's calls, never by the history, so the
+   * requests say nothing of it (SECURITY.md).
+   */
+  private preloadAfter(ms: number) {
+    const due = performance.now() + ms
+    if (!this.preload || this.preloadDue <= due) return
+    clearTimeout(this.preloading)
+    this.preloadDue = due
+    this.preloading = setTimeout(() => {
+      this.preload = false
+      void this.model?.encoderReady().catch(() => {})
+    }, ms)
+  }
+  private preload = false
+  private preloadDue = Infinity
+  private preloading: ReturnType<typeof setTimeout> | undefined
 
   /**
    * The encoder and its tokenizer, at their first use: fetched in the background of the call that needs them,
    * verified and cached like the rest, with their own progress series (stage 'encoder'); its 100 % comes once
    * the session exists, so a page shows the encoder ready only when it is.
    */
-  private async fetchEncoder(base: string, manifest: Manifest, backend: 'webgpu' | 'wasm', onProgress?: (p: Progress) => void): Promise<TextEncoderParts> {
+  private async fetchEncoder(base: string, manifest: Manifest, onProgress?: (p: Progress) => void): Promise<TextEncoderParts> {
     let fromCache = true
-    const { bytes: files } = await loadFiles(modelFiles(base, manifest, encoderFiles(manifest)), (p) => {
+    const start = this.ortStart
+    const specs = [...(start && !this.ort ? [runtimeFile(start.runtime, start.wasmPaths)] : []), ...modelFiles(base, manifest, encoderFiles(manifest))]
+    const { bytes: files, modules } = await loadFiles(specs, (p) => {
       fromCache &&= p.fromCache
       if (p.percent < 100) onProgress?.({ ...p, stage: 'encoder' })
     })
-    const session = await this.model!.exclusive(() => ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), sessionOptions(backend)))
+    let session: OrtSession
+    if (!this.ort && start) {
+      // onnxruntime starts now, its backend chosen by the encoder's session (as the user session chooses it otherwise).
+      const t = performance.now()
+      startRuntime(start.runtime, start.wasmPaths, modules.get(start.runtime.wasm)!, start.threads, () => void start.onRuntime?.())
+      const started = this.model!.exclusive(() => this.sessions(start, [files.get(manifest.encoder.file)!]))
+      this.ort = started
+      const { backend, dropped, sessions } = await started.catch((err) => {
+        this.ort = undefined
+        throw err
+      })
+      session = sessions[0]!
+      Object.assign(this.information!, { backend, dropped, runtimeLoaded: true, runtimeMs: performance.now() - t })
+    } else {
+      const { backend } = await this.ort!
+      session = await this.model!.exclusive(() => ort.InferenceSession.create(new Uint8Array(files.get(manifest.encoder.file)!), sessionOptions(backend)))
+    }
     const tokenizer = InpageModel.tokenizerFrom((f) => files.get(f)!)
-    const total = encoderFiles(manifest).reduce((s, f) => s + manifest.files[f]!.bytes, 0)
-    onProgress?.({ stage: 'encoder', file: '', loaded: total, total, percent: 100, fromCache })
+    const total = specs.reduce((s, f) => s + f.bytes, 0)
+    // The last report says where the model now runs (the page's status updates its engine info from it).
+    const { backend, dropped, runtimeMs } = this.information!
+    onProgress?.({ stage: 'encoder', file: '', loaded: total, total, percent: 100, fromCache, runtime: { backend, dropped, ...(runtimeMs !== undefined ? { runtimeMs } : {}) } })
     return { session, tokenizer }
   }
 
@@ -173,6 +234,8 @@ class Engine implements EngineApi {
   async rerank(req: RerankRequest): Promise<EngineRerank> {
     const model = this.loaded()
     const historyIds = req.events.map((e) => e.itemId!)
+    // The runtime may come after this page's own requests, off their path; timed from the page's call, not the history.
+    this.preloadAfter(defaults.preloadMs.afterPage)
     const pack = await this.lookup(model, req.candidates, historyIds, req.timeoutMs)
     // A history item with no text vector here, while the encoder waits for its first use, is left out of the user
     // vector: loading the encoder because of the history would be a request the history chose.
@@ -189,7 +252,7 @@ class Engine implements EngineApi {
       scores === NO_HISTORY
         ? { ...serverOrder(req.candidates, req.options.k), personalized: false, why: NO_HISTORY }
         : { ...rankCandidates(scores, req.options, new Set(req.purchased)), personalized: true, why: 'personalized' as const }
-    return { ...out, backend: this.information!.backend, ...(pack ? { catalog: pack.report } : {}) }
+    return { ...out, backend: this.information!.runtimeLoaded ? this.information!.backend : 'js', ...(pack ? { catalog: pack.report } : {}) }
   }
 
   /**
@@ -322,6 +385,15 @@ class Engine implements EngineApi {
   cacheStats() {
     return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 }
   }
+}
+
+/** What starting onnxruntime needs: its build, where its files are, threads, the backends to try, the page's hook. */
+interface OrtStart {
+  runtime: ReturnType<typeof runtimeFor>
+  wasmPaths: string
+  threads: number
+  choice: BackendChoice
+  onRuntime?: () => void
 }
 
 /** Text vectors made with another encoder would not match this model's: those items are encoded instead. */

@@ -5,7 +5,7 @@
 import { InPageError } from '../src/core/errors'
 import { MODEL_CACHE_PREFIX as CACHE_PREFIX } from '../src/storage/erase'
 import { checkManifest, type Manifest } from '../src/model/manifest'
-import { checkFile, fileMatches } from '../src/model/files'
+import { checkFile } from '../src/model/files'
 
 import type { Progress } from '../src/protocol/engine'
 
@@ -124,7 +124,7 @@ export interface LoadedFiles {
  * compiling runs nothing, so it may start before the sha256 check, and the module is used only after it.
  * A response not labelled application/wasm (some hosts; older cached copies) is compiled from the bytes.
  */
-async function compileWasm(res: Response, bytes: Promise<ArrayBuffer>): Promise<WebAssembly.Module> {
+async function compileWasm(res: Response, bytes: () => Promise<ArrayBuffer>): Promise<WebAssembly.Module> {
   if (typeof WebAssembly.compileStreaming === 'function' && res.headers.get('Content-Type')?.split(';')[0]?.trim() === 'application/wasm') {
     try {
       return await WebAssembly.compileStreaming(res)
@@ -133,7 +133,7 @@ async function compileWasm(res: Response, bytes: Promise<ArrayBuffer>): Promise<
     }
   }
   try {
-    return await WebAssembly.compile(await bytes)
+    return await WebAssembly.compile(await bytes())
   } catch (err) {
     // e.g. a page whose CSP lacks 'wasm-unsafe-eval' (README: Content Security Policy)
     throw new InPageError('ModelLoadError', `${res.url || 'wasm'}: WebAssembly cannot be compiled here: ${(err as Error).message}`)
@@ -171,23 +171,35 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
   const read = async (entry: FileSpec, res: Response, onChunk: (n: number) => void): Promise<[ArrayBuffer, Promise<WebAssembly.Module> | undefined]> => {
     const compiling = entry.wasm ? res.clone() : undefined
     const bytes = readWithProgress(res, onChunk)
-    const module = compiling && compileWasm(compiling, bytes)
+    const module = compiling && compileWasm(compiling, () => bytes)
     module?.catch(() => {}) // its error matters only if the bytes pass their check
     return [await bytes, module]
   }
   const one = async (entry: FileSpec): Promise<[string, ArrayBuffer]> => {
     const { name, url } = entry
     const cache = typeof caches !== 'undefined' ? await caches.open(entry.cache).catch(() => undefined) : undefined
-    const hit = await cache?.match(url)
-    if (hit) {
-      const [bytes, module] = await read(entry, hit, () => {})
-      if (await fileMatches(bytes, entry)) {
-        if (module) modules.set(name, await module)
+    // Cached under its digest, and only after its bytes were checked: a hit is those bytes, not hashed again
+    // (hashing 14 MB of wasm on every visit cost more than the rest of a cached load). A new digest misses.
+    const key = digestKey(url, entry.sha256)
+    const hit = await cache?.match(key)
+    if (hit && Number(hit.headers.get('Content-Length') ?? entry.bytes) === entry.bytes) {
+      if (entry.wasm) {
+        // Compiled from the Cache API's response itself: V8 keeps the compiled code only for such streaming compiles.
+        // Anything else (no compileStreaming, a failed compile) takes the network path below, which names the error.
+        const module = typeof WebAssembly.compileStreaming === 'function' ? await WebAssembly.compileStreaming(hit).catch(() => undefined) : undefined
+        if (module) {
+          modules.set(name, module)
+          report(name, entry.bytes)
+          return [name, new ArrayBuffer(0)]
+        }
+      }
+      const bytes = entry.wasm ? new ArrayBuffer(0) : await hit.arrayBuffer()
+      if (!entry.wasm && bytes.byteLength === entry.bytes) {
         report(name, bytes.byteLength)
         return [name, bytes]
       }
-      await cache!.delete(url) // a damaged cache entry: drop it and fetch again
     }
+    if (hit) await cache!.delete(key) // a damaged cache entry: drop it and fetch again
     fromCache = false
     let got = 0
     // The decoded bytes: a server's Content-Encoding (.br, .gz) is undone by the browser before this reads.
@@ -198,7 +210,8 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
     })
     await checkFile(name, bytes, entry)
     const type = entry.wasm ? 'application/wasm' : 'application/octet-stream'
-    await cache?.put(url, new Response(bytes.slice(0), { headers: { 'Content-Type': type } })).catch(() => {})
+    await cache?.put(digestKey(url, entry.sha256), new Response(bytes.slice(0), { headers: { 'Content-Type': type, 'Content-Length': String(bytes.byteLength) } })).catch(() => {})
+    void cache?.delete(url).catch(() => false) // the entry an older library kept under the plain URL
     if (module) modules.set(name, await module)
     return [name, bytes]
   }
@@ -206,6 +219,13 @@ export async function loadFiles(specs: readonly FileSpec[], onProgress: (p: Omit
   const out = new Map((await Promise.all(specs.map(one))).filter(([name]) => !modules.has(name)))
   onProgress({ file: '', loaded: total, total, percent: 100, fromCache })
   return { bytes: out, modules }
+}
+
+/** The Cache API key of a verified file: its URL with its sha256 (never requested; only the cache sees it). */
+function digestKey(url: string, sha256: string): string {
+  const u = new URL(url)
+  u.searchParams.set('inpage-sha256', sha256)
+  return u.href
 }
 
 /** Drops the cached files of other versions of `name` (a new version replaces the old entries). */

@@ -39,6 +39,14 @@ export const defaults = Object.freeze({
   runtimeStartMs: 10_000,
   /** Longest wait for one catalog pack file (a rerank's remaining budget may cut it shorter); then a later call asks again. */
   packFetchMs: 10_000,
+  /**
+   * RecommenderOptions.preload: 'idle' fetches onnxruntime and the text encoder ahead of need when a category page
+   * did not need them (closed-form user model with a pack), so a later search waits for nothing; 'need' waits for
+   * the first call that needs them (a search, an item without a pack vector), for visitors on metered data.
+   */
+  preload: 'idle' as 'idle' | 'need',
+  /** When: this long after the first rerank's pack data arrived, or after the load if no rerank came (history-independent moments). */
+  preloadMs: Object.freeze({ afterPage: 1000, afterLoad: 5000 }),
   /** Item text vectors kept in the vector cache (memory and IndexedDB). */
   vectorCacheLimit: 20_000,
 })

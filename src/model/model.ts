@@ -3,7 +3,8 @@
 
 import { Tokenizer } from '@huggingface/tokenizers'
 import type { Neighbors } from '../core/types'
-import { packSettings, type Manifest } from './manifest'
+import { InPageError } from '../core/errors'
+import { closedFormUser, packSettings, type Manifest } from './manifest'
 import { floatOutput, type OrtRuntime, type OrtSession } from './ort'
 
 /** Item events the sequence model reads, mapped to the manifest's event types. */
@@ -29,7 +30,8 @@ export class InpageModel {
     readonly manifest: Manifest,
     private readonly ort: OrtRuntime,
     private readonly encoder: () => Promise<TextEncoderParts>,
-    private readonly user: OrtSession,
+    /** The user graph's session; none when the manifest declares its closed form (computed here, no onnxruntime). */
+    private readonly user: OrtSession | undefined,
     files: {
       collabIndex?: { ids: string[]; layout?: { prior?: [number, number] } }
       collab?: ArrayBuffer
@@ -71,7 +73,7 @@ export class InpageModel {
     manifest: Manifest,
     ort: OrtRuntime,
     encoder: OrtSession | (() => Promise<TextEncoderParts>),
-    user: OrtSession,
+    user: OrtSession | undefined,
     file: (name: string) => ArrayBuffer,
   ): InpageModel {
     const json = (f: string) => readJson(file, f)
@@ -193,6 +195,8 @@ export class InpageModel {
    * Each history: item vectors oldest first, with their event type ids.
    */
   async userVectors(histories: readonly { vecs: readonly Float32Array[]; types: readonly number[] }[]): Promise<Float32Array[]> {
+    const cf = this.manifest.user.closedForm
+    if (cf) return histories.map((h) => closedFormUser(cf, h.vecs, this.dims.item))
     const out: Float32Array[] = []
     for (const h of histories) out.push((await this.userBatch([h]))[0]!)
     return out
@@ -213,7 +217,9 @@ export class InpageModel {
         mask[b * L + pad + j] = 1n
       })
     })
-    const res = await this.exclusive(() => this.user.run({
+    const user = this.user
+    if (!user) throw new InPageError('ModelLoadError', 'the user model has no session and no closed form')
+    const res = await this.exclusive(() => user.run({
       hist_vecs: new this.ort.Tensor('float32', vecs, [B, L, d]),
       hist_types: new this.ort.Tensor('int64', types, [B, L]),
       hist_mask: new this.ort.Tensor('int64', mask, [B, L]),
@@ -222,9 +228,14 @@ export class InpageModel {
     return histories.map((_, b) => data.slice(b * d, (b + 1) * d))
   }
 
+  /** Whether user vectors need onnxruntime (no closed form declared). */
+  static needsUserSession(manifest: Manifest): boolean {
+    return !manifest.user.closedForm
+  }
+
   async release() {
     if (this.encoderParts) await (await this.encoderParts.catch(() => undefined))?.session.release?.()
-    await this.user.release?.()
+    await this.user?.release?.()
   }
 }
 

@@ -107,6 +107,8 @@ export interface EngineConfig {
   catalogKey?: PackKey
   /** The history's retention: kept pack records follow it (default: the history's default). */
   retention?: { maxEvents: number; maxAgeDays: number }
+  /** RecommenderOptions.preload. */
+  preload?: 'idle' | 'need'
 }
 
 /** A pack record inpage refused (wrong shape, a text vector of the wrong length): dropped, never used. */
@@ -156,6 +158,8 @@ export interface Progress {
   /** 0–100; the last event of a load is exactly 100. */
   percent: number
   fromCache: boolean
+  /** On the encoder's last report: the backend onnxruntime runs on (it may have started with the encoder). */
+  runtime?: Pick<EngineInfo, 'backend' | 'dropped' | 'runtimeMs'>
 }
 
 export interface EngineInfo {
@@ -169,6 +173,16 @@ export interface EngineInfo {
   runtime: string
   /** Whether the encoder was loaded with the rest (no catalog pack), or waits for its first use. */
   encoderLoaded: boolean
+  /**
+   * Whether onnxruntime is running: false while nothing needed it (a closed-form user model with a pack), until
+   * the encoder loads (at its first use, or ahead of need with `preload: 'idle'`); `backend` is then the plan.
+   */
+  runtimeLoaded: boolean
+  /** How user vectors are made: the ONNX user graph, or its closed form computed in the worker (manifest `user.closedForm`). */
+  userModel: 'onnx' | 'closed-form'
+  /** How long onnxruntime took to start when it started after the load (its wasm instance and the encoder's session). */
+  runtimeMs?: number
+
   loadMs: number
   /** Where loadMs went: the manifest and files (network or Cache API, verified), then ORT's start and the sessions. */
   loadTimings: { filesMs: number; sessionsMs: number }
@@ -195,7 +209,8 @@ export interface EngineRerank {
   coverage: Coverage
   personalized: boolean
   why: 'personalized' | 'no-history'
-  backend: 'webgpu' | 'wasm'
+  /** Where the model ran for this call: an onnxruntime backend, or 'js' while onnxruntime is not loaded (nothing needed it). */
+  backend: 'webgpu' | 'wasm' | 'js'
   catalog?: CatalogReport
 }
 

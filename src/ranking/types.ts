@@ -95,7 +95,7 @@ export interface RerankResult {
   items: RankedItem[]
   personalized: boolean
   why: Why
-  backend: 'webgpu' | 'wasm' | 'none'
+  backend: 'webgpu' | 'wasm' | 'js' | 'none'
   latencyMs: number
   coverage: Coverage
   /** Set when `why` is an error: the error's name and message. */

@@ -89,3 +89,55 @@ def run_user(sess, item_vecs, hists, max_history, batch=512, types=None):
         hv = item_vecs[ids] * m[..., None]          # padding slots are zeros, like the browser
         out.append(sess.run(["user_vec"], {"hist_vecs": hv.astype(np.float32), "hist_types": ty, "hist_mask": m})[0])
     return np.concatenate(out)
+
+
+def closed_form_user(cf: dict, hist_vecs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`user.closedForm` (user_model.closed_form) computed as the browser does: hist_vecs [B,L,D] left-padded,
+    mask [B,L]. An empty history gives the bias alone (as the graph does)."""
+    B, L, D = hist_vecs.shape
+    rec = (L - 1 - np.arange(L)).astype(np.float64)
+    w = np.where(mask > 0, cf["decay"] ** rec, 0.0)                     # [B,L]
+    s = w.sum(1, keepdims=True)
+    w = np.divide(w, s, out=np.zeros_like(w), where=s > 0)
+    u = np.zeros((B, D))
+    p = cf["pooled"]
+    u[:, :p] = cf["skip"] * np.einsum("bl,bld->bd", w, hist_vecs[:, :, :p].astype(np.float64))
+    for i, v in cf["bias"]:
+        u[:, i] += v
+    return u.astype(np.float32)
+
+
+def closed_form_gap(sess, cf: dict, item_dim: int, seed=0, rows=64, max_len=50) -> float:
+    """Largest |ONNX − closed form| over random histories of 0–max_len events, random event types and vectors
+    like item vectors (unit text part, a prior in the last dims): how far the graph is from the formula."""
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for r in range(rows):
+        L = int(rng.integers(1, max_len + 1))
+        n = 0 if r == 0 else int(rng.integers(1, L + 1))
+        hv = rng.standard_normal((1, L, item_dim)).astype(np.float32)
+        hv /= np.linalg.norm(hv, axis=-1, keepdims=True)
+        m = np.zeros((1, L), dtype=np.int64); m[0, L - n:] = 1
+        hv *= m[..., None]
+        ty = rng.integers(0, 4, (1, L)).astype(np.int64)
+        got = sess.run(["user_vec"], {"hist_vecs": hv, "hist_types": ty, "hist_mask": m})[0]
+        worst = max(worst, float(np.abs(got - closed_form_user(cf, hv, m)).max()))
+    return worst
+
+
+def probe_closed_form(sess, item_dim: int) -> dict:
+    """Reads a candidate closed form off a user graph by probing it (for a shipped model whose torch weights are
+    not at hand): an empty history gives the bias, one all-ones event the skip weight and the pooled dims, an
+    older all-ones event before a zero one the recency decay. closed_form_gap() then says whether it holds."""
+    def run(hv, m):
+        ty = np.zeros(m.shape, dtype=np.int64)
+        return sess.run(["user_vec"], {"hist_vecs": hv.astype(np.float32), "hist_types": ty, "hist_mask": m})[0][0].astype(np.float64)
+    bias = run(np.zeros((1, 1, item_dim)), np.zeros((1, 1), dtype=np.int64))
+    one = run(np.ones((1, 1, item_dim)), np.ones((1, 1), dtype=np.int64)) - bias
+    skip = float(one[0])
+    pooled = int(np.argmax(np.abs(one) < 1e-6)) if (np.abs(one) < 1e-6).any() else item_dim
+    two = np.zeros((1, 2, item_dim)); two[0, 0] = 1
+    w_old = (run(two, np.ones((1, 2), dtype=np.int64)) - bias)[0] / skip
+    bias32 = bias.astype(np.float32)
+    return {"kind": "recency-mean", "decay": round(float(w_old / (1 - w_old)), 6), "skip": round(skip, 6), "pooled": pooled,
+            "bias": [[i, float(bias32[i])] for i in range(item_dim) if bias32[i] != 0]}

@@ -331,6 +331,7 @@ def main(argv=None):
     um, um_untrained, user_info, mcrit = train_user_model(doms, tr, crit, ch, st, r.run, log, timing)
     grid, knn_w, knn_d = choose_knn_on_valid(um, mcrit, st, log, timing)
     onnx_files = export_onnx(P, um, tr[0].text.shape[1], st, r.run, r.cache, log, timing)
+    user_info["closed_form"] = user_closed_form(um, onnx_files["usr_int8"], tr[0].text.shape[1] + 1, log)
     results = evaluate_test(doms, r, st, ch, knn_w, knn_d, um_untrained, onnx_files, log, timing)
     timing["total"] = time.time() - T
     out = {"name": r.name, "model": {"name": args.model_name, "version": args.model_version},
@@ -664,6 +665,17 @@ def export_onnx(P, um, text_dim, st, run, cache, log, timing):
     X.quantize(files["usr_fp32"], files["usr_int8"], per_channel=st.quant_per_channel)
     timing["export_quantize"] = time.time() - t
     return files
+
+
+def user_closed_form(um, usr_int8, item_dim, log):
+    """The user model's closed form (user_model.closed_form), kept only if the int8 graph computes it within 1e-5:
+    the browser then needs no onnxruntime for a category page with a pack."""
+    cf = U.closed_form(um)
+    if cf is None:
+        return None
+    gap = X.closed_form_gap(X.session(usr_int8), cf, item_dim)
+    log(f"user model closed form {cf['kind']} decay {cf['decay']:.4f}: largest gap to the int8 graph {gap:.2e}")
+    return cf if gap <= 1e-5 else None
 
 
 def evaluate_test(doms, r, st, ch, knn_w, knn_d, um_untrained, onnx_files, log, timing):

@@ -80,7 +80,9 @@ def write_manifest(ship, out, metrics_extra=None):
         "encoder": {"file": "encoder.int8.onnx", "maxTokens": st["max_tokens"], "inputs": ["input_ids", "attention_mask"],
                     "output": "text_vec", "vocab": "full"},
         "user": {"file": "user.int8.onnx", "maxHistory": st["max_history"], "eventTypes": dict(U.EVENT_TYPES),
-                 "output": "user_vec"},
+                 "output": "user_vec",
+                 # the graph as a formula, where it is one (checked against the int8 graph at export)
+                 **({"closedForm": out["user"]["closed_form"]} if out["user"].get("closed_form") else {})},
         "itemVector": ["text_vec", "log1p(pop) / aggregates.priorScale"],
         "aggregates": {"priorScale": st["prior_scale"],
                        "knn": {"gamma": st["knn_gamma"], "back": st["knn_back"], "alpha": ch["alpha"], "beta": ch["beta"],

@@ -300,3 +300,20 @@ def user_vectors(model, item_vecs, hists, max_history=50, batch=512, types=None)
         ids, ty, m = pad_batch(hs, ts, max_history)
         out.append(model(iv[torch.from_numpy(ids)], torch.from_numpy(ty), torch.from_numpy(m)).numpy())
     return np.concatenate(out)
+
+
+def closed_form(model: UserModel) -> dict | None:
+    """The user model as a formula, when training left the transformer without effect (pool-only with the pooling
+    logits and the output projection at zero, as user_epochs=0 leaves them): user_vec = skip × recency-weighted
+    mean of the history's vectors over dims [0, pooled) + bias, weights ∝ decay^recency. The browser then computes
+    it in TypeScript, without onnxruntime (docs/model-contract.md, `user.closedForm`). None when any of those
+    parameters is not zero (a trained model): the ONNX graph is the model."""
+    with torch.no_grad():
+        if model.pool.weight.abs().max() != 0 or model.out.weight.abs().max() != 0:
+            return None
+        pooled = int(model.skip_mask.sum().item())
+        if not bool((model.skip_mask[:pooled] == 1).all()):
+            return None
+        bias = model.out.bias
+        return {"kind": "recency-mean", "decay": float(torch.sigmoid(model.decay)), "skip": float(model.skip),
+                "pooled": pooled, "bias": [[i, float(bias[i])] for i in range(len(bias)) if float(bias[i]) != 0.0]}

@@ -119,3 +119,27 @@ def test_card_chooses_between_base_and_projection_on_valid_only():
     tie_base = run(0, 1.07, 1.0)
     assert C.chosen_on_valid(tie_base, run(300, 1.07, 1.3)) is tie_base, "a tie keeps the base encoder"
     assert C.chosen_on_valid(None, proj) is proj
+
+
+def test_closed_form_of_an_untrained_user_model_is_its_forward_and_none_once_trained():
+    import torch
+    from inpage_train import user_model as U
+    from inpage_train import export as X
+    torch.manual_seed(0)
+    um = U.UserModel(9, d=16, layers=1, heads=2, max_history=50, prior_dims=1, prior_init=0.4).eval()
+    with torch.no_grad():
+        um.decay.fill_(0.3)
+        um.skip.fill_(1.2)
+    cf = U.closed_form(um)
+    assert cf["pooled"] == 8 and cf["bias"] == [[8, pytest.approx(0.4)]]
+    rng = np.random.default_rng(1)
+    hv = rng.standard_normal((3, 6, 9)).astype(np.float32)
+    m = np.ones((3, 6), dtype=np.int64); m[1, :4] = 0; m[2, :] = 0
+    hv *= m[..., None]
+    ty = rng.integers(0, 4, (3, 6))
+    with torch.no_grad():
+        want = um(torch.from_numpy(hv), torch.from_numpy(ty), torch.from_numpy(m)).numpy()
+    assert np.abs(X.closed_form_user(cf, hv, m) - want).max() < 1e-5
+    with torch.no_grad():
+        um.pool.weight.normal_()
+    assert U.closed_form(um) is None

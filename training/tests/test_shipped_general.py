@@ -56,3 +56,18 @@ def test_encoder_has_the_full_vocabulary_and_runs():
     v = s.run(["text_vec"], {"input_ids": np.array([e.ids], dtype=np.int64),
                              "attention_mask": np.array([e.attention_mask], dtype=np.int64)})[0]
     assert v.shape == (1, 384) and abs(float(np.linalg.norm(v)) - 1.0) < 1e-3
+
+
+def test_user_closed_form_is_what_the_int8_graph_computes():
+    """The browser computes `user.closedForm` in TypeScript instead of running user.int8.onnx: it must be the
+    graph. The sci model's trained graph is not one (the check can fail)."""
+    from inpage_train import closed_form as C
+    declared = _manifest()["user"]["closedForm"]
+    probed, gap = C.check(SHIP)
+    assert gap <= C.TOLERANCE
+    assert declared["kind"] == probed["kind"] and declared["pooled"] == probed["pooled"] == 384
+    assert abs(declared["decay"] - probed["decay"]) < 1e-6 and abs(declared["skip"] - probed["skip"]) < 1e-6
+    assert declared["bias"] == probed["bias"]
+    sci = REPO / "public" / "models" / "inpage-sci-v1"
+    assert "closedForm" not in json.loads((sci / "manifest.json").read_text())["user"]
+    assert C.check(sci)[1] > 1e-3
