@@ -8,7 +8,7 @@ import { test, expect, type Browser } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { launchEngine, type EngineName, type EngineSession } from '../scripts/engines.mjs'
 import { STRICT_CSP } from '../scripts/headers.mjs'
-import { inCategory } from './catalog'
+import { inCategory, packPage } from './catalog'
 import { item } from './helpers'
 import { footprint, libraryLoaded, rerankWith, resetOrigin, trackPurchases, type Bought } from './in-page'
 import { E2E_ORIGIN } from './ports'
@@ -303,6 +303,33 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
       console.log(`${name}: largest score difference to Chromium ${worst.toExponential(2)}`)
       expect(worst).toBeLessThan(SCORE_TOLERANCE)
       expect(out.items.some((i) => i.reasons.length > 0 && /^Because you (viewed|bought) '/.test(i.reasons[0]!.text))).toBe(true)
+    })
+
+    test('the general model with a pack: a 100-item category page personalized with no onnxruntime or model file, which load at idle; then a search runs on WASM', async () => {
+      await open()
+      const first = await serverLog().then((l) => l.length)
+      const { seen, cands } = packPage(100)
+      const r = await s.run(async ({ seen, cands }) => {
+        const w = window as unknown as Win
+        w.rec = w.inpage.createRecommender({ model: '/models/inpage-general-v1/', catalog: '/packs/general/', consent: 'granted', name: 'general' })
+        for (const x of seen) await w.rec.track({ type: 'view', itemId: x.id, item: x.item })
+        const out = await w.rec.rerank(cands as never, { budgetMs: 120_000 })
+        const e = w.rec.status().engine
+        return { why: out.why, backend: out.backend, moved: out.items.some((it, i) => it.id !== cands[i]!.id), info: e.info, encoder: e.encoder }
+      }, { seen, cands })
+      expect(r).toMatchObject({ why: 'personalized', backend: 'js', moved: true, encoder: 'on-demand', info: { userModel: 'closed-form', runtimeLoaded: false } })
+      const before = (await requestsSince(first)).map((x) => x.url)
+      expect(before.filter((u) => /\/ort\/|\.onnx$|tokenizer/.test(u))).toEqual([])
+      // preload 'idle': onnxruntime and the encoder follow without a call; a search then runs on them.
+      const later = await s.run(async ({ cands }) => {
+        const w = window as unknown as Win
+        const t = performance.now()
+        while (w.rec.status().engine.encoder !== 'ready' && performance.now() - t < 150_000) await new Promise((r) => setTimeout(r, 200))
+        const q = await w.rec.rerank(cands as never, { query: 'glass beaker', budgetMs: 120_000 })
+        return { encoder: w.rec.status().engine.encoder, runtime: w.rec.status().engine.info?.runtimeLoaded, why: q.why, backend: q.backend }
+      }, { cands })
+      expect(later).toEqual({ encoder: 'ready', runtime: true, why: 'personalized', backend: 'wasm' })
+      expect((await requestsSince(first)).map((x) => x.url)).toEqual(expect.arrayContaining(['/models/inpage-general-v1/encoder.int8.onnx', '/dist/ort/ort-wasm-simd-threaded.wasm']))
     })
 
     test('a tampered model is refused with ModelIntegrityError and the server order', async () => {
