@@ -1,16 +1,20 @@
-// A shopper's first visit (issue 15): a category page of a store with a catalog pack (general model,
-// text vectors in the pack), empty caches, Chromium's network emulated at 10 Mbit/s down and 40 ms RTT.
-// Baseline in the same run: the same page and pack with the library as it was before issue 15
-// (BENCH_BASELINE_REF, built into bench/tmp): eager encoder, asyncify wasm, no precompressed files.
+// A shopper's first visit (issues 15 and 25): a category page of a store with a catalog pack (general model,
+// text vectors in the pack), empty caches, Chromium's network emulated at 10 Mbit/s down and 40 ms RTT, files
+// served as a store serves them (brotli copies, `no-cache` with ETag and Last-Modified: every script and manifest
+// revalidated). Pages of 20 and 100 items; then the first search of the visit, a cached second visit, and the same
+// with immutable (versioned) hosting. Baseline in the same run: the library before issue 25 (BENCH_BASELINE_REF,
+// built into bench/tmp), which ran the user graph in onnxruntime and so fetched its wasm and the user model.
 // One section of `npm run bench`: bench/run.mjs calls it with the shared context.
 
 import { execFileSync, execSync } from 'node:child_process'
 import { cpSync, existsSync, statSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 
-export default async function firstVisit({ root, tmp, base, browser, catalog, bundle, record, median, fileTables, build }) {
+const SIZES = [20, 100]
+
+export default async function firstVisit({ root, tmp, base, browser, catalog, bundle, record, fileTables }) {
   if (!existsSync('e2e/.packs/general/pack.json')) await (await bundle('e2e/packs.ts')).buildTestPacks()
-  const ref = process.env.BENCH_BASELINE_REF ?? '317e393'
+  const ref = process.env.BENCH_BASELINE_REF ?? 'ef7a02b'
   const baseDir = `bench/tmp/baseline-${ref}`
   if (!existsSync(`${baseDir}/dist/inpage.js`)) {
     // Built outside the repository (its sources must not meet this checkout's type check or tests); only dist/ is kept.
@@ -39,12 +43,13 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
   const libs = { current: `bench-tmp/${process.pid}/current`, baseline: `bench-tmp/baseline-${ref}` }
   const glass = catalog.filter((c) => c.category[2] === 'Glassware & Labware')
   const glue = catalog.filter((c) => c.category[2] === 'Adhesives & Sealants')
-  const seen = glass.slice(0, 4).map((c) => ({ id: c.id, item: { title: c.title, brand: c.brand, category: c.category } }))
-  const cands = [...glue.slice(0, 10), ...glass.slice(6, 16)].map((c) => ({ id: c.id, title: c.title, brand: c.brand, category: c.category }))
-  const NET = { offline: false, latency: 40, downloadThroughput: (10e6 / 8), uploadThroughput: (5e6 / 8) }
+  const seen = glass.slice(0, 3).map((c) => ({ id: c.id, item: { title: c.title, brand: c.brand, category: c.category } }))
+  /** A category page of `n` items the pack holds: half adhesives, half glassware (not the viewed ones). */
+  const pageOf = (n) => [...glue.slice(0, n / 2), ...glass.slice(6, 6 + n / 2)].map((c) => ({ id: c.id, title: c.title, brand: c.brand, category: c.category }))
+  const NET = { offline: false, latency: 40, downloadThroughput: 10e6 / 8, uploadThroughput: 5e6 / 8 }
 
   /** One visit: navigate, track the shopper's first views, rerank the category page until personalized. */
-  const visit = async (page, traffic, lib) => {
+  const visit = async (page, traffic, lib, cands) => {
     traffic.start()
     await page.goto(`${base}/${lib}/first.html`)
     await page.waitForFunction(() => window.ready)
@@ -56,7 +61,7 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
       do r = await rec.rerank(cands, { budgetMs: 120_000 })
       while (!r.personalized)
       const tFirst = performance.now()
-      return { tCreate, tFirst, info: rec.status().engine.info, longTasks: window.longTasks.filter((d) => d > 50).length, timeOrigin: performance.timeOrigin }
+      return { tCreate, tFirst, backend: r.backend, info: rec.status().engine.info, longTasks: window.longTasks.filter((d) => d > 50).length, timeOrigin: performance.timeOrigin }
     }, { seen, cands })
     const files = await traffic.stop(out.timeOrigin)
     return { ...out, files }
@@ -86,64 +91,72 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
       stop: async (origin) => (await Promise.all(rows)).map((f) => ({ ...f, start: f.start - origin, end: f.end - origin })).sort((a, b) => a.start - b.start),
     }
   }
-  const runs = {}
-  for (const [name, lib] of Object.entries(libs)) {
+  /** A fresh context (empty caches) with the network emulated. */
+  const fresh = async () => {
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
     const cdp = await ctx.newCDPSession(page)
     await cdp.send('Network.enable')
     await cdp.send('Network.emulateNetworkConditions', NET)
-    const traffic = trafficOf(ctx)
-    const first = await visit(page, traffic, lib)
-    // The first search of the visit (the current library fetches the encoder now).
-    traffic.start()
-    const search = await page.evaluate(async ({ cands }) => {
-      const rec = window.rec
-      const t = performance.now()
-      let q
-      do q = await rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
-      while (!q.personalized)
-      return { ms: performance.now() - t, timeOrigin: performance.timeOrigin }
-    }, { cands })
-    const searchFiles = await traffic.stop(search.timeOrigin)
-    const cached = await visit(page, traffic, lib)
-    // The same cached visit with the page and scripts served as versioned files (immutable): no revalidation.
-    // The first /cached/ visit fills the HTTP cache (and ORT's wasm, whose URL differs); the second is measured.
-    let immutable
-    if (name === 'current') {
-      await visit(page, traffic, `cached/${lib}`)
-      immutable = await visit(page, traffic, `cached/${lib}`)
-    }
-    runs[name] = { first, search: { ...search, files: searchFiles }, cached, immutable }
-    await ctx.close()
+    return { ctx, page, traffic: trafficOf(ctx) }
   }
   const sum = (files, k) => files.reduce((s, f) => s + f[k], 0)
+  const bytes = (v) => sum(v.files, 'wire')
+  const runs = {}
+  for (const [name, lib] of Object.entries(libs)) {
+    runs[name] = {}
+    for (const n of SIZES) {
+      const { ctx, page, traffic } = await fresh()
+      const first = await visit(page, traffic, lib, pageOf(n))
+      const run = { first }
+      if (n === 100) {
+        // The first search of the visit, right after the category page (the shopper typed at once: no idle time).
+        traffic.start()
+        const search = await page.evaluate(async ({ cands }) => {
+          const t = performance.now()
+          let q
+          do q = await window.rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
+          while (!q.personalized)
+          return { ms: performance.now() - t, backend: q.backend, timeOrigin: performance.timeOrigin }
+        }, { cands: pageOf(n) })
+        run.search = { ...search, files: await traffic.stop(search.timeOrigin) }
+        run.cached = await visit(page, traffic, lib, pageOf(n))
+        // The same cached visit with the page and scripts served as versioned files (immutable): no revalidation.
+        // The first /cached/ visit fills the HTTP cache; the second is measured.
+        await visit(page, traffic, `cached/${lib}`, pageOf(n))
+        run.immutable = await visit(page, traffic, `cached/${lib}`, pageOf(n))
+      }
+      runs[name][n] = run
+      await ctx.close()
+    }
+  }
   const cur = runs.current
   const old = runs.baseline
-  record({ name: 'first visit: bytes before the first personalized category rerank, as sent', median: sum(cur.first.files, 'wire') / 1e6, unit: 'MB', baseline_median: sum(old.first.files, 'wire') / 1e6, ratio: sum(cur.first.files, 'wire') / sum(old.first.files, 'wire'), runs: 1, baseline: `before issue 15 (${ref}): eager encoder, asyncify wasm, uncompressed; target 3 MB` })
-  record({ name: 'first visit: the same bytes, decoded (raw)', median: sum(cur.first.files, 'raw') / 1e6, unit: 'MB', baseline_median: sum(old.first.files, 'raw') / 1e6, ratio: sum(cur.first.files, 'raw') / sum(old.first.files, 'raw'), runs: 1, baseline: `before issue 15 (${ref})` })
-  record({ name: 'first visit: navigation → first personalized rerank, 10 Mbit/s, 40 ms RTT', median: cur.first.tFirst, unit: 'ms', baseline_median: old.first.tFirst, ratio: cur.first.tFirst / old.first.tFirst, runs: 1, baseline: `before issue 15 (${ref}); target 2,000 ms` })
-  /** Where a visit's time went: `of` tags the rows, `page` and `files` name the first two parts for this visit. */
-  const breakdown = (of, v, page, files) => {
-    record({ name: `  of which${of}: page + library until createRecommender()${page}`, median: v.tCreate, unit: 'ms', runs: 1 })
-    record({ name: `  of which${of}: ${files}`, median: v.info.loadTimings.filesMs, unit: 'ms', runs: 1 })
-    record({ name: `  of which${of}: ORT start (glue, instance, threads) + user session`, median: v.info.loadTimings.sessionsMs, unit: 'ms', runs: 1 })
-    record({ name: `  of which${of}: the rest (worker start, history, pack shards, rerank, messages)`, median: v.tFirst - v.tCreate - v.info.loadMs, unit: 'ms', runs: 1 })
+  const was = `before issue 25 (${ref}): the user graph in onnxruntime`
+  for (const n of SIZES) {
+    const c = cur[n].first
+    const o = old[n].first
+    record({ name: `first visit, ${n}-item category page: bytes before the first personalized rerank, as sent`, median: bytes(c) / 1e6, unit: 'MB', baseline_median: bytes(o) / 1e6, ratio: bytes(c) / bytes(o), runs: 1, baseline: `${was}; target 0.5 MB` })
+    record({ name: `first visit, ${n}-item category page: navigation → first personalized rerank, 10 Mbit/s, 40 ms RTT`, median: c.tFirst, unit: 'ms', baseline_median: o.tFirst, ratio: c.tFirst / o.tFirst, runs: 1, baseline: `${was}; target 1,000 ms` })
+    record({ name: `  of which (${n} items): page + library until createRecommender()`, median: c.tCreate, unit: 'ms', runs: 1 })
+    record({ name: `  of which (${n} items): manifests and model files (none with the closed form), onnxruntime if needed`, median: c.info.loadMs, unit: 'ms', runs: 1 })
+    record({ name: `  of which (${n} items): the rest (worker start, history, pack shards, rerank, messages)`, median: c.tFirst - c.tCreate - c.info.loadMs, unit: 'ms', runs: 1 })
   }
-  breakdown('', cur.first, '', 'manifest + files fetched and verified, ORT wasm compiled as it streams in')
-  record({ name: 'second visit (model cached): navigation → first personalized rerank, 10 Mbit/s', median: cur.cached.tFirst, unit: 'ms', baseline_median: old.cached.tFirst, ratio: cur.cached.tFirst / old.cached.tFirst, runs: 1, baseline: `before issue 15 (${ref}); target 300 ms` })
-  breakdown(' (second visit)', cur.cached, ' (scripts revalidated: no-cache)', 'manifest + files from the Cache API, verified, wasm compiled')
-  const im = cur.immutable
-  record({ name: 'second visit, page and scripts served immutable (versioned hosting): navigation → first personalized rerank', median: im.tFirst, unit: 'ms', baseline_median: cur.cached.tFirst, ratio: im.tFirst / cur.cached.tFirst, runs: 1, baseline: 'the same visit with every script revalidated (no-cache); target 300 ms' })
-  breakdown(' (immutable)', im, '', 'manifest + files from the Cache API, verified, wasm compiled')
-  record({ name: 'second visit: bytes as sent', median: sum(cur.cached.files, 'wire') / 1e3, unit: 'kB', baseline_median: sum(old.cached.files, 'wire') / 1e3, ratio: sum(cur.cached.files, 'wire') / sum(old.cached.files, 'wire'), runs: 1, baseline: `before issue 15 (${ref})` })
-  record({ name: 'first search after the category page: encoder bytes as sent', median: sum(cur.search.files, 'wire') / 1e6, unit: 'MB', baseline_median: sum(old.search.files, 'wire') / 1e6, runs: 1, baseline: `before issue 15 (${ref}): fetched with the first page` })
-  record({ name: 'first search after the category page: time to personalized, 10 Mbit/s', median: cur.search.ms, unit: 'ms', baseline_median: old.search.ms, runs: 1, baseline: `before issue 15 (${ref}): encoder already loaded` })
-  record({ name: 'long tasks (> 50 ms) on the main thread, first + second visit', median: cur.first.longTasks + cur.cached.longTasks, unit: 'tasks', baseline_median: old.first.longTasks + old.cached.longTasks, runs: 2, baseline: `before issue 15 (${ref}); target 0` })
-  for (const [name, files] of [['first visit, current', cur.first.files], ['first visit, baseline', old.first.files], ['first search, current', cur.search.files]]) {
+  const c = cur[100]
+  const o = old[100]
+  record({ name: 'first visit: where the first personalized rerank ran', median: c.first.backend === 'js' ? 0 : 1, unit: c.first.backend, runs: 1, baseline: `baseline: ${o.first.backend}` })
+  record({ name: 'second visit (cache kept), 100 items, no-cache + ETag: navigation → first personalized rerank', median: c.cached.tFirst, unit: 'ms', baseline_median: o.cached.tFirst, ratio: c.cached.tFirst / o.cached.tFirst, runs: 1, baseline: `${was}; target 300 ms` })
+  record({ name: '  of which (second visit): page + library until createRecommender() (scripts revalidated: 304s)', median: c.cached.tCreate, unit: 'ms', runs: 1 })
+  record({ name: '  of which (second visit): manifests (304) and files from the Cache API', median: c.cached.info.loadMs, unit: 'ms', runs: 1 })
+  record({ name: 'second visit, page and scripts immutable (versioned hosting): navigation → first personalized rerank', median: c.immutable.tFirst, unit: 'ms', baseline_median: o.immutable.tFirst, ratio: c.immutable.tFirst / o.immutable.tFirst, runs: 1, baseline: `${was}; target 300 ms` })
+  record({ name: 'second visit: bytes as sent', median: bytes(c.cached) / 1e3, unit: 'kB', baseline_median: bytes(o.cached) / 1e3, ratio: bytes(c.cached) / bytes(o.cached), runs: 1, baseline: was })
+  record({ name: 'first search of the first visit, right after the 100-item category page: time to personalized, 10 Mbit/s', median: c.search.ms, unit: 'ms', baseline_median: o.search.ms, ratio: c.search.ms / o.search.ms, runs: 1, baseline: `${was}; target 1,500 ms; this run: ${c.search.backend}` })
+  record({ name: 'first search of the first visit: bytes as sent', median: bytes(c.search) / 1e6, unit: 'MB', baseline_median: bytes(o.search) / 1e6, runs: 1, baseline: was })
+  record({ name: 'long tasks (> 50 ms) on the main thread, first + second visit', median: c.first.longTasks + c.cached.longTasks, unit: 'tasks', baseline_median: o.first.longTasks + o.cached.longTasks, runs: 2, baseline: `${was}; target 0` })
+  for (const [name, files] of [['first visit (100 items), current', c.first.files], ['first visit (100 items), baseline', o.first.files], ['first search, current', c.search.files], ['second visit (no-cache + ETag), current', c.cached.files]]) {
     fileTables.push({ name, files })
     console.log(`\n${name}:`)
     for (const f of files) console.log(`  ${f.path.padEnd(60)} ${f.status} raw ${String(f.raw).padStart(9)}  sent ${String(f.wire).padStart(9)} ${f.encoding.padEnd(4)} at ${f.start.toFixed(0).padStart(6)}–${f.end.toFixed(0).padStart(6)} ms`)
   }
-  console.log(`engine: ${JSON.stringify(cur.first.info)}`)
+  console.log(`engine: ${JSON.stringify(c.first.info)}`)
 }
