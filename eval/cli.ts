@@ -29,7 +29,7 @@ const ROOT = projectRoot()
 
 export const USAGE = `usage:
   npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all]
-                  [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--no-popularity-prior]
+                  [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--search-server-personal-weight S] [--no-popularity-prior]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
                   [--model public/models/inpage-sci-v1] [--catalog <pack dir> [--history-records track|none]] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
@@ -49,6 +49,7 @@ const EVAL_FLAGS = {
   grid: { type: 'boolean' },
   'personal-weight': { type: 'string' },
   'query-weight': { type: 'string' },
+  'search-server-personal-weight': { type: 'string' },
   'no-popularity-prior': { type: 'boolean' },
   lambda: { type: 'string' },
   'max-per-category': { type: 'string' },
@@ -168,6 +169,7 @@ export async function main(argv: readonly string[]) {
   const encodeBatch = num(a, 'encode-batch', 1)
   const personalWeight = a['personal-weight'] === undefined ? undefined : num(a, 'personal-weight', 0)
   const queryWeight = num(a, 'query-weight', DEFAULTS.queryWeight)
+  const searchServerPersonalWeight = num(a, 'search-server-personal-weight', DEFAULTS.searchServerPersonalWeight)
   const lambda = num(a, 'lambda', DEFAULT_OPTIONS.diversity.lambda)
   const maxPerCategory = num(a, 'max-per-category', DEFAULT_OPTIONS.diversity.maxPerCategory ?? 3)
   const textDecay = num(a, 'text-decay', DEFAULT_OPTIONS.textDecay)
@@ -210,6 +212,7 @@ export async function main(argv: readonly string[]) {
       users,
       personalWeight: personalWeight ?? (protocol === 'search' ? DEFAULTS.searchPersonalWeight : DEFAULTS.personalWeight),
       queryWeight,
+      searchServerPersonalWeight,
       diversity: { lambda, ...(maxPerCategory === 0 ? {} : { maxPerCategory }) },
       textDecay,
       itemKnn,

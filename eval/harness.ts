@@ -92,6 +92,7 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
     settings: {
       personalWeight: o.personalWeight,
       queryWeight: o.protocol === 'search' ? o.queryWeight : undefined,
+      searchServerPersonalWeight: o.protocol === 'search' ? o.searchServerPersonalWeight : undefined,
       diversity: o.diversity,
       textDecay: o.textDecay,
       itemKnn: o.itemKnn,
@@ -115,6 +116,8 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
     if (o.protocol === 'category' && pw?.personalWeight !== undefined) b.personalWeight = pw.personalWeight
     const qw = best((g) => g.queryWeight)
     if (qw?.queryWeight !== undefined) b.queryWeight = qw.queryWeight
+    const sw = gridOut.filter((g) => g.system === 'inpage-int8-server-query').sort((a, c) => c.metrics['ndcg@10'] - a.metrics['ndcg@10'])[0]
+    if (sw?.personalWeight !== undefined) b.searchServerPersonalWeight = sw.personalWeight
     const td = gridOut.filter((g) => g.system === 'text-only').sort((a, c) => c.metrics['ndcg@10'] - a.metrics['ndcg@10'])[0]
     if (td?.textDecay !== undefined) b.textDecay = td.textDecay
     result.best = b

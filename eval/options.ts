@@ -1,6 +1,7 @@
 // eval's settings: the protocols, the splits, what a run may vary (EvalOptions) and the valid-only grids.
 
 import { ITEM_KNN_DEFAULTS, type ItemKnnSettings } from './baselines'
+import { DEFAULTS } from '../src/ranking/rerank'
 import type { RankMetrics } from './metrics'
 
 export type Protocol = 'full' | 'category' | 'search'
@@ -9,6 +10,8 @@ export type Split = 'valid' | 'test'
 export const PERSONAL_WEIGHT_GRID = [0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] as const
 export const QUERY_WEIGHT_GRID = [0.25, 0.5, 1] as const
 export const TEXT_DECAY_GRID = [0.5, 0.8, 1.0] as const
+/** Search without the query vector (the server's relevance and the history): its personalWeight, chosen on valid. */
+export const SEARCH_SERVER_WEIGHT_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] as const
 
 export interface EvalOptions {
   protocol: Protocol
@@ -18,8 +21,13 @@ export interface EvalOptions {
   users?: number
   personalWeight: number
   queryWeight: number
+  /** Search protocol, `inpage-int8-server-query`: personalWeight of a search scored without the query vector. */
+  searchServerPersonalWeight: number
   diversity: { lambda: number; maxPerCategory?: number }
-  /** Valid-only settings search: personalWeight (category), queryWeight (search), text-only decay (full). */
+  /**
+   * Valid-only settings search: personalWeight (category), queryWeight and the no-query-vector personalWeight
+   * (search), text-only decay (full).
+   */
   grid?: boolean
   /** Recency decay of the text-only baseline's mean of history text vectors. */
   textDecay: number
@@ -41,6 +49,7 @@ export interface EvalOptions {
 }
 
 export const DEFAULT_OPTIONS: Omit<EvalOptions, 'protocol' | 'split' | 'personalWeight' | 'queryWeight'> = {
+  searchServerPersonalWeight: DEFAULTS.searchServerPersonalWeight,
   excludeHistory: true,
   diversity: { lambda: 0.7, maxPerCategory: 3 },
   textDecay: 0.5,

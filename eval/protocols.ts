@@ -12,7 +12,7 @@ import { BM25 } from '../node/bm25'
 import type { Row } from '../node/data'
 import { MISS, rankOf, topK } from './metrics'
 import { modelEvents, type Context } from './context'
-import { PERSONAL_WEIGHT_GRID, QUERY_WEIGHT_GRID, TEXT_DECAY_GRID, type EvalOptions, type GridPoint, type Protocol } from './options'
+import { PERSONAL_WEIGHT_GRID, QUERY_WEIGHT_GRID, SEARCH_SERVER_WEIGHT_GRID, TEXT_DECAY_GRID, type EvalOptions, type GridPoint, type Protocol } from './options'
 import { itemKnnTable, memoEncoder, nextTable, textUser, type Stats } from './systems'
 
 /** 1-based position of `id` in a reranked list, MISS when absent. */
@@ -32,6 +32,8 @@ export interface Env {
   searchCache: Map<string, { doc: number; score: number }[]>
   memo: PersonalizeCaches
   model: InpageModel
+  /** Search protocol: the model with an encoder that refuses, for the search scored without the query vector. */
+  noEncoder?: InpageModel
   /** Category protocol: catalogue items per page before the pageSize cut. */
   pageSizes: Map<string, number>
   /** Baselines from the data's training histories (eval/baselines.ts). */
@@ -73,6 +75,7 @@ export function makeEnv(ctx: Context, o: EvalOptions): Env {
     searchCache: new Map(),
     memo: new PersonalizeCaches(),
     model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
+    noEncoder: o.protocol === 'search' ? withoutEncoder(ctx.model) : undefined,
     knnSettings: knn && ctx.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
     candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
   }
@@ -196,6 +199,32 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   if (o.grid && o.protocol === 'search')
     for (const qw of QUERY_WEIGHT_GRID)
       gridRank({ personalWeight: o.personalWeight, queryWeight: qw, system: 'inpage-int8' }, missAll ? MISS : position(rank({ ...base, queryWeight: qw }), target))
+
+  // inpage-int8-server-query: a search before the encoder is loaded, as the browser runs it: score() without the
+  // query vector (its model refuses to encode), ranked on the server's relevance (BM25 scores) and the history.
+  // With a pack, history items without its text vector are left out, as the worker does; without one, every item's
+  // text vector stands for a pack's.
+  if (o.protocol === 'search') {
+    const unavailable = catalog ? new Set(histIds.filter((h) => !catalog.get(h)?.text)) : undefined
+    const noVector = await score(env.noEncoder!, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: false, catalog, unavailable, query, queryVector: false, popularityPrior: o.popularityPrior })
+    const rankNoVector = (personalWeight: number) => {
+      const options = { ...base, personalWeight }
+      return (noVector === NO_HISTORY ? serverOrder(candidates, options.k) : rankCandidates(noVector, options, purchased)).items
+    }
+    record('inpage-int8-server-query', rankNoVector(o.searchServerPersonalWeight))
+    if (o.grid)
+      for (const pw of SEARCH_SERVER_WEIGHT_GRID)
+        gridRank({ personalWeight: pw, system: 'inpage-int8-server-query' }, missAll ? MISS : position(rankNoVector(pw), target))
+  }
+}
+
+/** `model` whose encoder throws: what proves a search scored without the query vector never encodes it. */
+function withoutEncoder(model: InpageModel): InpageModel {
+  const m = Object.create(model) as InpageModel
+  m.encode = async () => {
+    throw new Error('eval: the search without the query vector asked the encoder')
+  }
+  return m
 }
 
 /** The pack as a browser sees it when no record was kept for the history: history items off the page have none. */

@@ -243,7 +243,16 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
         expect(r.systems['inpage-int8']!.moved_up).toBeGreaterThan(0)
         expect(r.systems['inpage-int8']!['moved_up_with_reason@10']).toBeGreaterThan(0)
       }
-      if (protocol === 'search') expect(r.semiSynthetic).toMatch(/SEMI-SYNTHETIC/)
+      if (protocol === 'search') {
+        expect(r.semiSynthetic).toMatch(/SEMI-SYNTHETIC/)
+        // The search without the query vector (its model's encoder throws if asked): scored, and at weight 0 it is
+        // the server's order; its grid is valid's choice of searchServerPersonalWeight.
+        const noVector = r.grid!.filter((g) => g.system === 'inpage-int8-server-query')
+        expect(noVector.map((g) => g.personalWeight)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+        expect(noVector[0]!.metrics).toEqual(rankMetrics(r.systems.server!))
+        expect(r.systems['inpage-int8-server-query']!.rows).toBe(r.systems.server!.rows)
+        expect(r.best!.searchServerPersonalWeight).toBeDefined()
+      } else expect(r.systems['inpage-int8-server-query']).toBeUndefined()
     }
   }, 30_000)
 

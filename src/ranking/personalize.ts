@@ -67,6 +67,11 @@ export interface ScoreContext {
   unavailable?: ReadonlySet<string>
   /** The shopper's query (RerankOptions.query): its relevance to each candidate is scored. */
   query?: string
+  /**
+   * false: the query is not encoded (the encoder is not loaded yet) and no relevance is scored; the search is then
+   * ranked on the server's relevance and the history (rankCandidates' 'server' path). Default true.
+   */
+  queryVector?: boolean
   /** RerankOptions.popularityPrior: false scores the candidates without the model's popularity prior. */
   popularityPrior?: boolean
 }
@@ -76,7 +81,7 @@ export const NO_HISTORY = 'no-history' as const
 
 /**
  * A call's scores: each candidate's personal score, with each model event left out in turn (what reasons are made
- * of, unless `withReasons` is false), and its relevance to the query if there is one. `events` are what the model
+ * of, unless `withReasons` is false), and its relevance to the query if there is one (and `queryVector` is not false). `events` are what the model
  * reads, as selectModelEvents chose them (on the side that owns the history). Returns NO_HISTORY when none of them
  * can be scored here. Throws ModelDataError for a vector of the wrong length.
  */
@@ -177,7 +182,7 @@ export async function score(
     : undefined
 
   let queryRelevance: number[] | undefined
-  if (ctx.query) {
+  if (ctx.query && ctx.queryVector !== false) {
     let q = caches?.queries.get(ctx.query)
     if (!q) {
       ;[q] = await model.encode([ctx.query])

@@ -2,7 +2,7 @@
 
 import { blend, byScore, coverage, diversify, leafCategory, placeInSlots, serverSignal } from './order'
 import { explain, type HistoryItemEvent } from './reasons'
-import type { Candidate, RankedItem, RerankOptions, Coverage } from './types'
+import type { Candidate, RankedItem, RerankOptions, Coverage, QueryPath } from './types'
 import { zscore, type Vec } from './vectors'
 import { assertFinite } from '../core/errors'
 import { defaults } from '../core/defaults'
@@ -23,18 +23,28 @@ export interface Scores {
   without?: readonly (readonly number[])[]
   /** The history events the model read, in the order of `without`. */
   events?: readonly HistoryItemEvent[]
-  /** On-device query relevance per candidate (search). */
+  /** On-device query relevance per candidate (search; absent while the query is left to the server). */
   queryRelevance?: readonly number[]
   /** Item vectors for MMR similarity. */
   vectors?: readonly (Vec | undefined)[]
+}
+
+/** rankCandidates' answer: the order, its coverage, and with a query which search path ran. */
+export interface Ranked {
+  items: RankedItem[]
+  coverage: Coverage
+  /** 'device': the scores' on-device query relevance was blended in; 'server': a query without it (the server's relevance alone). */
+  query?: QueryPath
 }
 
 /**
  * Orders candidates by the blend of the server's signal and the personal scores; `purchased` (ids the shopper
  * bought) is left out under `excludePurchased`. Pure: the same scores and options give the same order. Throws
  * ModelDataError when a personal or query score is not finite, or the blend overflows: such an order is never served.
+ * A search (`o.query`) whose scores have no query relevance (score() with `queryVector: false`) takes the server's
+ * relevance as it is and weighs the history by `searchServerPersonalWeight`.
  */
-export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?: ReadonlySet<string>): { items: RankedItem[]; coverage: Coverage } {
+export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?: ReadonlySet<string>): Ranked {
   assertFinite(input.personal, 'personal scores')
   if (input.queryRelevance) assertFinite(input.queryRelevance, 'query relevance')
   const k = o.k ?? DEFAULTS.k
@@ -51,7 +61,10 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
     const w = o.queryWeight ?? DEFAULTS.queryWeight
     personal = zp.map((p, j) => p + w * zq[j]!)
   }
-  const scores = blend(serverSignal(cands), personal, o.personalWeight ?? (q ? DEFAULTS.searchPersonalWeight : DEFAULTS.personalWeight))
+  const query: QueryPath | undefined = q ? 'device' : o.query ? 'server' : undefined
+  // Without on-device relevance nothing but the server's order keeps a search on its query: the history weighs less.
+  const weight = query === 'device' ? DEFAULTS.searchPersonalWeight : query === 'server' ? DEFAULTS.searchServerPersonalWeight : DEFAULTS.personalWeight
+  const scores = blend(serverSignal(cands), personal, o.personalWeight ?? weight)
   assertFinite(scores, 'blended scores')
   const preference = diversify(byScore(scores), scores, {
     k,
@@ -73,6 +86,7 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
       reasons: reasons.get(j) ?? [],
     })),
     coverage: coverage(cands, order, k),
+    ...(query ? { query } : {}),
   }
 }
 

@@ -37,7 +37,10 @@ export interface RerankOptions {
   k?: number
   /** Give up and return the server's order after this many ms (warm-up continues). Default 300. */
   budgetMs?: number
-  /** 0 = server order, 1 = personal order only. Default 0.8, or 0.5 with a `query` (chosen on validation). */
+  /**
+   * 0 = server order, 1 = personal order only. Default 0.8; with a `query` 0.5, or 0.5 too while the query
+   * is not scored on the device (chosen on validation; src/core/defaults.ts).
+   */
   personalWeight?: number
   /** Weight of on-device query relevance against the shopper's taste, for search. Default 0.25. */
   queryWeight?: number
@@ -84,6 +87,13 @@ export interface RankedItem {
 /** 'holdout': the model would have personalized, but this shopper is in the experiment's holdout (src/experiment.ts). */
 export type Why = 'personalized' | 'no-history' | 'consent' | 'warming-up' | 'budget' | 'engine-error' | 'model-error' | 'no-model' | 'holdout'
 
+/**
+ * Where a search's query relevance came from: 'device', the query encoded here and its relevance to each result
+ * blended with the history (RerankOptions.queryWeight); 'server', the server's order or `Candidate.score` alone
+ * (the encoder not loaded yet), the history weighed lower (defaults.rerank.searchServerPersonalWeight).
+ */
+export type QueryPath = 'device' | 'server'
+
 export interface Coverage {
   k: number
   /** Distinct leaf categories in the top k. */
@@ -102,4 +112,6 @@ export interface RerankResult {
   error?: { name: string; message: string }
   /** With the `experiment` option: the arm that ran ('holdout' is shown the server's order). */
   variant?: 'personalized' | 'holdout'
+  /** With a `query`, when personalized: which search path ran (QueryPath). */
+  query?: QueryPath
 }
