@@ -78,9 +78,9 @@ test('first visit: a 100-item pack category page is personalized without onnxrun
   expect((await traffic.all()).map((r) => r.path)).toEqual(expect.arrayContaining([`${MODEL}encoder.int8.onnx`, `${MODEL}tokenizer.json`, '/dist/ort/ort-wasm-simd-threaded.wasm']))
   const search = await page.evaluate(async ({ cands }) => {
     const r = await window.rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
-    return { why: r.why, backend: r.backend }
+    return { why: r.why, backend: r.backend, query: r.query }
   }, args)
-  expect(search).toEqual({ why: 'personalized', backend: 'wasm' })
+  expect(search).toEqual({ why: 'personalized', backend: 'wasm', query: 'device' })
 
   // Offline reload: inpage's own fetches (manifest, pack, model, wasm) come from the Cache API. The page's
   // HTML and scripts (the library, its worker, ORT's JS glue) are the store's to cache (its HTTP cache or
@@ -120,11 +120,16 @@ test("preload 'need': nothing of onnxruntime or the model is fetched until a cal
   }, args)
   expect(r).toEqual({ why: 'personalized', backend: 'js', encoder: 'on-demand' })
   expect((await traffic.all()).map((x) => x.path).filter((p) => RUNTIME_OR_MODEL.test(p))).toEqual([])
+  // The first search does not wait for the encoder: the server's relevance and the history rank it, and the
+  // encoder (with onnxruntime) loads now; the next search uses the query vector.
   const search = await page.evaluate(async ({ cands }) => {
-    const r = await window.rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
-    return { why: r.why, backend: r.backend, encoder: window.rec.status().engine.encoder, runtime: window.rec.status().engine.info?.runtimeLoaded }
+    const first = await window.rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
+    const t = performance.now()
+    while (window.rec.status().engine.encoder !== 'ready' && performance.now() - t < 120_000) await new Promise((r) => setTimeout(r, 100))
+    const next = await window.rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
+    return { first: { why: first.why, backend: first.backend, query: first.query }, next: { why: next.why, backend: next.backend, query: next.query }, runtime: window.rec.status().engine.info?.runtimeLoaded }
   }, args)
-  expect(search).toEqual({ why: 'personalized', backend: 'wasm', encoder: 'ready', runtime: true })
+  expect(search).toEqual({ first: { why: 'personalized', backend: 'js', query: 'server' }, next: { why: 'personalized', backend: 'wasm', query: 'device' }, runtime: true })
 })
 
 test('with a pack, an encoder that cannot be loaded fails only the calls that need it, by name', async ({ page }) => {
@@ -135,11 +140,14 @@ test('with a pack, an encoder that cannot be loaded fails only the calls that ne
     const rec = window.inpage.createRecommender({ model, catalog, consent: 'granted', name: 'no-encoder', preload: 'need' })
     for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
     const category = await rec.rerank(cands, { budgetMs: 120_000 })
+    // A search needs no encoder (the server's relevance ranks it); an item the pack lacks does.
     const search = await rec.rerank(cands, { query: 'glass beaker', budgetMs: 120_000 })
+    const unknown = [...cands, { id: 'NOT-IN-PACK', title: 'Borosilicate beaker 250 ml', category: cands[0]!.category }]
+    const needs = await rec.rerank(unknown, { budgetMs: 120_000 })
     const again = await rec.rerank(cands, { budgetMs: 120_000 })
     const e = rec.status().engine
-    return { category: category.why, search: search.why, error: search.error?.name, ids: search.items.map((i) => i.id), again: again.why, encoder: e.encoder, state: e.state }
+    return { category: category.why, search: [search.why, search.query], needs: needs.why, error: needs.error?.name, ids: needs.items.map((i) => i.id), again: again.why, encoder: e.encoder, state: e.state }
   }, args)
-  // The search answers with the server's order and the named error; category pages keep their personal order.
-  expect(r).toEqual({ category: 'personalized', search: 'model-error', error: 'ModelLoadError', ids: cands.map((c) => c.id), again: 'personalized', encoder: 'error', state: 'ready' })
+  // The call that needs the encoder answers with the server's order and the named error; the others keep their personal order.
+  expect(r).toEqual({ category: 'personalized', search: ['personalized', 'server'], needs: 'model-error', error: 'ModelLoadError', ids: [...cands.map((c) => c.id), 'NOT-IN-PACK'], again: 'personalized', encoder: 'error', state: 'ready' })
 })

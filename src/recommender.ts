@@ -325,7 +325,7 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
       if (started !== epoch) return stale()
       // Still fetching the encoder this call needs (its first search, with a pack): it keeps loading.
       if (res === 'timeout') return plain(engine.status.encoder === 'loading' ? 'warming-up' : 'budget')
-      return { items: res.items, coverage: res.coverage, personalized: res.personalized, why: res.why, backend: res.backend, latencyMs: performance.now() - t0 }
+      return { items: res.items, coverage: res.coverage, personalized: res.personalized, why: res.why, backend: res.backend, ...(res.query ? { query: res.query } : {}), latencyMs: performance.now() - t0 }
     } catch (err) {
       if (started !== epoch) return stale()
       const e = describeError(err)

@@ -247,7 +247,12 @@ class Engine implements EngineApi {
     }
     // The page sent the events the model reads (selectModelEvents, on the side that owns the history): used as they are.
     const { query, popularityPrior } = req.options
-    const scores = await score(model, req.events, req.candidates, { source: this.cache!, caches: this.caches, catalog: pack?.lookup, unavailable, query, popularityPrior })
+    // A search before the encoder is here is ranked by the server's relevance and the history (QueryPath 'server':
+    // as accurate on valid, eval/README.md); the encoder loads now, for the searches after it. The query is the
+    // page's, so this request says nothing of the history.
+    const queryVector = !query || model.encoderLoaded || this.information!.encoderLoaded
+    if (!queryVector) void model.encoderReady().catch(() => {})
+    const scores = await score(model, req.events, req.candidates, { source: this.cache!, caches: this.caches, catalog: pack?.lookup, unavailable, query, queryVector, popularityPrior })
     const out =
       scores === NO_HISTORY
         ? { ...serverOrder(req.candidates, req.options.k), personalized: false, why: NO_HISTORY }

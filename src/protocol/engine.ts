@@ -1,7 +1,7 @@
 // The worker protocol: what the page and the engine worker say to each other. Both sides import it from
 // here (the worker's code stays private: nothing in src/ imports workers/).
 
-import type { Candidate, Coverage, RankedItem, RerankOptions } from '../ranking/types'
+import type { Candidate, Coverage, QueryPath, RankedItem, RerankOptions } from '../ranking/types'
 import type { HistoryReads, ModelEvents } from '../ranking/events'
 import type { PackKey } from '../pack/format'
 import { InPageError, type InPageErrorName } from '../core/errors'
@@ -209,6 +209,8 @@ export interface EngineRerank {
   coverage: Coverage
   personalized: boolean
   why: 'personalized' | 'no-history'
+  /** With a query: whether its relevance came from the on-device encoder ('device') or the server's order ('server'). */
+  query?: QueryPath
   /** Where the model ran for this call: an onnxruntime backend, or 'js' while onnxruntime is not loaded (nothing needed it). */
   backend: 'webgpu' | 'wasm' | 'js'
   catalog?: CatalogReport
