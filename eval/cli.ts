@@ -3,7 +3,8 @@
 // `npm run eval -- uplift --events export.csv` (eval/uplift.ts): the holdout's uplift on the store's own shoppers.
 // See eval/README.md. Built and started by scripts/run-ts.mjs.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { checkPackManifest } from '../src/pack/format'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UsageError, usageErrors } from '../node/usage'
@@ -146,6 +147,27 @@ function progressBar(label: string) {
   }
 }
 
+/** The `model` (`name@version`) pack.json names; a folder that is not a pack is a usage error. */
+function packModelOf(dir: string): string {
+  const file = join(dir, 'pack.json')
+  if (!existsSync(file)) throw usage(`--catalog ${dir}: no pack.json there`)
+  try {
+    return checkPackManifest(JSON.parse(readFileSync(file, 'utf8'))).model
+  } catch (err) {
+    throw usage(`--catalog ${dir}: ${(err as Error).message}`)
+  }
+}
+
+/** The repository's folder of a model named `name@version`, if it ships it at that version; else a usage error saying to pass --model. */
+function shippedModelDir(model: string): string {
+  const [name, version] = model.split('@')
+  const dir = join(ROOT, 'public/models', name ?? '')
+  const manifest = join(dir, 'manifest.json')
+  const shipped = /^[A-Za-z0-9._-]+$/.test(name ?? '') && !name!.startsWith('.') && existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version : undefined
+  if (shipped !== version) throw usage(`the pack was built with ${model}, which ${shipped ? `is not the shipped version (${shipped})` : 'is not among public/models'}: pass its folder with --model`)
+  return dir
+}
+
 export async function main(argv: readonly string[]) {
   if (argv[0] === 'uplift') return upliftMain(argv.slice(1))
   const cmd = parseCommand(argv)
@@ -186,12 +208,17 @@ export async function main(argv: readonly string[]) {
   const dataDir = resolve(a.data)
   const name = basename(dataDir)
   const outDir = resolve(a.out ?? join(ROOT, 'eval/results'))
-  const modelDir = resolve(a.model ?? join(ROOT, 'public/models/inpage-sci-v1'))
   const log = (s: string) => process.stderr.write(`${s}\n`)
+  const catalog = typeof a.catalog === 'string' ? resolve(a.catalog) : undefined
+  // With a pack, the model it was built with (pack.json `model`), as the browser would run it, unless --model says otherwise.
+  const packModel = catalog ? packModelOf(catalog) : undefined
+  const modelDir = resolve(a.model ?? (packModel ? shippedModelDir(packModel) : join(ROOT, 'public/models/inpage-sci-v1')))
 
   const t0 = performance.now()
   const loaded = await loadModel(modelDir)
-  const catalog = typeof a.catalog === 'string' ? resolve(a.catalog) : undefined
+  const running = `${loaded.model.manifest.name}@${loaded.model.manifest.version}`
+  if (packModel && packModel !== running)
+    log(`WARNING: the pack was built with ${packModel}, but this eval runs ${running} (--model): its text vectors are not this model's, so every item is encoded, and the numbers are not what a store serving this pack sees`)
   const historyRecords = a['history-records'] ?? 'track'
   if (historyRecords !== 'track' && historyRecords !== 'none') throw usage(`--history-records is track or none, got ${JSON.stringify(historyRecords)}`)
   if (historyRecords === 'none' && !catalog) throw usage('--history-records none needs --catalog')

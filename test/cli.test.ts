@@ -1,6 +1,9 @@
 // The command lines of eval (eval/cli.ts via eval/run.mjs) and bench (bench/run.mjs): strict flags, a
 // usage message, exit code 2 for a misspelt flag, before any work starts.
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { USAGE, UsageError, main, parseCommand } from '../eval/cli'
 
@@ -29,6 +32,24 @@ describe('eval command line', () => {
     expect(parseCommand(['--help'])).toEqual({ command: 'help' })
     await expect(main(['--data', 'd', '--users', 'five'])).rejects.toThrow(/--users takes a number/)
     await expect(main(['--split', 'valid'])).rejects.toThrow(/--data <dir> is required/)
+  })
+  it('--catalog runs the model pack.json names; a pack of a model not shipped, or of a hostile name, asks for --model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inpage-eval-pack-model-'))
+    const key = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }
+    const pack = (model: string) =>
+      writeFileSync(join(dir, 'pack.json'), JSON.stringify({ format: 'inpage-catalog-pack', formatVersion: 1, name: 'p', version: 'v', model, createdAt: '', items: 0, dims: { text: 384 }, textVectors: 'int8', shards: { count: 1, itemsPerShard: 16, hash: 'fnv1a32' }, signature: { alg: 'ECDSA-P256-SHA256', publicKey: key }, aggregates: {} }))
+    try {
+      await expect(main(['--data', 'd', '--catalog', join(dir, 'none')])).rejects.toThrow(/no pack\.json there/)
+      for (const model of ['inpage-general-v1@0.9.0', 'my-model@1.0.0', '../../etc@1', '__proto__@1', '.hidden@1']) {
+        pack(model)
+        await expect(main(['--data', 'd', '--catalog', dir])).rejects.toThrow(/pass its folder with --model/)
+      }
+      // The shipped version: the model loads, then the (missing) data stops the run, after the pack's model was chosen.
+      pack(`inpage-general-v1@${JSON.parse(readFileSync('public/models/inpage-general-v1/manifest.json', 'utf8')).version}`)
+      await expect(main(['--data', join(dir, 'no-data'), '--catalog', dir])).rejects.toThrow(/no-data/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
   it('npm run eval: exit code 2 and the usage on stderr for a bad flag, 0 and the usage on stdout for --help', () => {
     const bad = run('scripts/run-ts.mjs', ['eval/cli.ts', '--data', 'x', '--protocl', 'full'])
