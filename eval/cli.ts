@@ -14,6 +14,7 @@ import { ITEM_KNN_DEFAULTS } from './baselines'
 import { convertFiles } from '../node/convert'
 import { ENCODINGS, parseEncoding, type Encoding } from '../node/input'
 import { upliftMain } from './uplift'
+import { parseTune, tunePack } from './tune-cli'
 import { evaluate } from './harness'
 import { coverageWarning, setup } from './context'
 import { DEFAULT_OPTIONS, type EvalOptions, type Protocol, type Split } from './options'
@@ -35,6 +36,7 @@ export const USAGE = `usage:
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
                   [--model public/models/inpage-sci-v1] [--catalog <pack dir> [--history-records track|none]] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3] [--encoding utf-8|latin1]
+  npm run eval -- tune --data <dir> --catalog <pack dir> [--model <dir>] [--users 2000] [--dry-run]
   npm run eval -- uplift --events <analytics export.csv> [--mde 0.05] [--power 0.8] [--seed 1] [--json]
   npm run eval -- --help`
 
@@ -147,6 +149,25 @@ function progressBar(label: string) {
   }
 }
 
+/** `tune`: the pack's scoring settings chosen on the store's valid split, written into its pack.json. */
+async function tuneMain(argv: readonly string[]) {
+  let f: ReturnType<typeof parseTune>
+  try {
+    f = parseTune(argv)
+  } catch (e) {
+    throw usage((e as Error).message)
+  }
+  if (typeof f.data !== 'string' || typeof f.catalog !== 'string') throw usage('tune needs --data and --catalog')
+  const catalog = resolve(f.catalog)
+  const loaded = await loadModel(resolve(f.model ?? shippedModelDir(packModelOf(catalog))))
+  try {
+    const r = await tunePack(resolve(f.data), catalog, loaded, { encoding: encodingFlag(f.encoding), maxUsers: f.users === undefined ? undefined : num(f, 'users', 0), dryRun: f['dry-run'] === true, log: (s) => process.stderr.write(`${s}\n`) })
+    console.log(JSON.stringify({ ...r, written: !f['dry-run'] }, null, 2))
+  } finally {
+    await loaded.model.release()
+  }
+}
+
 /** The `model` (`name@version`) pack.json names; a folder that is not a pack is a usage error. */
 function packModelOf(dir: string): string {
   const file = join(dir, 'pack.json')
@@ -170,6 +191,7 @@ function shippedModelDir(model: string): string {
 
 export async function main(argv: readonly string[]) {
   if (argv[0] === 'uplift') return upliftMain(argv.slice(1))
+  if (argv[0] === 'tune') return tuneMain(argv.slice(1))
   const cmd = parseCommand(argv)
   if (cmd.command === 'help') return console.log(USAGE)
   if (cmd.command === 'convert') {

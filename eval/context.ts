@@ -13,6 +13,7 @@ import type { InpageModel } from '../src/model/model'
 import { modelReads, type CatalogLookup, type TextVectorSource } from '../src/ranking/personalize'
 import { selectModelEvents, type ModelEvents } from '../src/ranking/events'
 import { openPack } from '../catalog/read'
+import type { PackTuning, ScoreSettings } from '../src/pack/format'
 import { catalogItem, loadDataset, type Dataset, type Row } from '../node/data'
 import type { Encoding } from '../node/input'
 import type { LoadedModel } from '../node/model-node'
@@ -52,6 +53,8 @@ export interface Context {
   neighbors: Neighbors | undefined
   /** The catalog pack (`--catalog`), as score() reads it. */
   catalog?: CatalogLookup
+  /** The pack's scoring settings (`tuning`, chosen on the store's valid split for this model), as the browser uses them. */
+  settings?: ScoreSettings
   packInfo?: PackInfo
   /** Training histories (the valid.inter histories: each user's items before the last two); baselines read these. */
   train: readonly (readonly number[])[]
@@ -152,6 +155,7 @@ export async function buildContext(
     dir: shownPath(opts.catalog!),
     model: pack.manifest.model,
     textVectors: textFromPack,
+    ...(pack.manifest.tuning && pack.manifest.model === `${manifest.name}@${manifest.version}` ? { tuning: pack.manifest.tuning } : {}),
     covered: ids.filter((id) => packItems!.get(id)).length,
     items: ids.length,
   }
@@ -173,6 +177,8 @@ export async function buildContext(
     neighbors,
     catalog,
     ...(packInfo ? { packInfo } : {}),
+    // The browser uses a pack's tuning with the model it was chosen for only (workers/engine.ts lookup()).
+    ...(pack?.manifest.tuning && pack.manifest.model === `${manifest.name}@${manifest.version}` ? { settings: pack.manifest.tuning } : {}),
   }
 }
 
@@ -203,6 +209,8 @@ export interface PackInfo {
   model: string
   /** Whether its text vectors were used (made with this model's encoder). */
   textVectors: boolean
+  /** The pack's `tuning` when this model runs with it. */
+  tuning?: PackTuning
   covered: number
   items: number
 }

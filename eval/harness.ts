@@ -50,7 +50,7 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
     if (!g) grid.set(key, (g = { point, ranks: [] }))
     g.ranks.push(rank)
   }
-  const knn = ctx.model.manifest.scoring?.knn
+  const knn = ctx.settings?.knn ?? ctx.model.manifest.scoring?.knn
   const nb = ctx.neighbors
   const run = RUN_ROW[o.protocol]
   const env = makeEnv(ctx, o)

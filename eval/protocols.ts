@@ -46,23 +46,30 @@ export interface Env {
   candVecs: Float32Array[]
 }
 
-export function makeEnv(ctx: Context, o: EvalOptions): Env {
-  const { ds } = ctx
+/**
+ * The category protocol's pages: per category key, its `pageSize` most popular items (the server's order), and how
+ * many items the category has. One key for the whole catalogue (Beauty, Games) makes one bestseller page.
+ */
+export function categoryPages(ds: Context['ds'], pageSize: number): { pages: Map<string, number[]>; pageSizes: Map<string, number> } {
   const pages = new Map<string, number[]>()
   const pageSizes = new Map<string, number>()
-  if (o.protocol === 'category') {
-    const by = new Map<string, number[]>()
-    ds.catKeys.forEach((c, i) => {
-      let l = by.get(c)
-      if (!l) by.set(c, (l = []))
-      l.push(i)
-    })
-    for (const [c, l] of by) {
-      pageSizes.set(c, l.length)
-      pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, o.pageSize))
-    }
+  const by = new Map<string, number[]>()
+  ds.catKeys.forEach((c, i) => {
+    let l = by.get(c)
+    if (!l) by.set(c, (l = []))
+    l.push(i)
+  })
+  for (const [c, l] of by) {
+    pageSizes.set(c, l.length)
+    pages.set(c, l.sort((a, b) => ds.pop[b]! - ds.pop[a]! || a - b).slice(0, pageSize))
   }
-  const knn = ctx.model.manifest.scoring?.knn
+  return { pages, pageSizes }
+}
+
+export function makeEnv(ctx: Context, o: EvalOptions): Env {
+  const { ds } = ctx
+  const { pages, pageSizes } = o.protocol === 'category' ? categoryPages(ds, o.pageSize) : { pages: new Map<string, number[]>(), pageSizes: new Map<string, number>() }
+  const knn = ctx.settings?.knn ?? ctx.model.manifest.scoring?.knn
   return {
     allIds: ctx.ids,
     allIndex: ctx.ids.map((_, i) => i),
@@ -107,7 +114,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const events = modelEvents(ctx, row.hist)
   const evIds = events.map((e) => e.itemId)
   const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
-  const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }])
+  const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }], ctx.settings?.user)
   const knn = env.knnSettings
   const scores = personalScores(u!, env.candVecs, knn && ctx.neighbors ? { settings: knn, scores: knnScores(evIds, env.allIds, ctx.neighbors, knn.decay) } : undefined)
   add('inpage-int8', scores)
@@ -185,7 +192,7 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   // inpage-int8: the row's history scored once (score(), as in the browser), ranked per setting.
   const reasons = o.reasons && o.protocol === 'category'
   const catalog = o.historyRecords === 'none' && ctx.catalog ? withoutHistoryRecords(ctx.catalog, histIds, candidates) : ctx.catalog
-  const scored = await score(env.model, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: reasons, catalog, query, popularityPrior: o.popularityPrior })
+  const scored = await score(env.model, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: reasons, catalog, query, popularityPrior: o.popularityPrior, settings: ctx.settings })
   const rank = (options: RerankOptions) => (scored === NO_HISTORY ? serverOrder(candidates, options.k) : rankCandidates(scored, options, purchased)).items
   record('inpage-int8', rank(base), reasons)
   record('inpage-int8-diverse', rank({ ...base, diversity: o.diversity }), reasons)
@@ -206,7 +213,7 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   // text vector stands for a pack's.
   if (o.protocol === 'search') {
     const unavailable = catalog ? new Set(histIds.filter((h) => !catalog.get(h)?.text)) : undefined
-    const noVector = await score(env.noEncoder!, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: false, catalog, unavailable, query, queryVector: false, popularityPrior: o.popularityPrior })
+    const noVector = await score(env.noEncoder!, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: false, catalog, unavailable, query, queryVector: false, popularityPrior: o.popularityPrior, settings: ctx.settings })
     const rankNoVector = (personalWeight: number) => {
       const options = { ...base, personalWeight }
       return (noVector === NO_HISTORY ? serverOrder(candidates, options.k) : rankCandidates(noVector, options, purchased)).items

@@ -14,6 +14,9 @@ import { evaluate } from '../eval/harness'
 import { buildContext } from '../eval/context'
 import { DEFAULT_OPTIONS, type EvalOptions } from '../eval/options'
 import { loadModel, type LoadedModel } from '../node/model-node'
+import { MIN_TUNE_USERS, tune } from '../eval/tune'
+import { DEFAULTS } from '../src/ranking/rerank'
+import { tunePack } from '../eval/tune-cli'
 
 const MODEL = 'public/models/inpage-sci-v1'
 let dir: string
@@ -75,8 +78,31 @@ describe('the general model (contract 3) with a catalog pack', () => {
       ctx.ids.forEach((id, i) => expect(ctx.itemVecs[i]![384]).toBeCloseTo(Math.log1p(pack.item(id)!.pop) / 8, 5))
       const r = await evaluate(ctx, opts)
       expect(r.systems['inpage-int8']!['ndcg@10']).toBeGreaterThanOrEqual(0)
+
+      // Per-store tuning (eval/tune.ts): the model's own settings score on valid exactly what eval's inpage rows give,
+      // on both protocols; a tiny store is below the threshold, so its pack keeps the model's settings.
+      const valid = await buildContext(loadDataset(join(dir, 'tiny'), ['valid']), general, { catalog: join(dir, 'pack-general') })
+      const t = tune(valid, { maxUsers: 1e9 })
+      for (const protocol of ['full', 'category'] as const) {
+        const e = await evaluate(valid, { ...opts, protocol, split: 'valid', personalWeight: DEFAULTS.personalWeight })
+        expect(t.model.ndcg[protocol]).toBeCloseTo(e.systems['inpage-int8']!['ndcg@10'], 3)
+      }
+      expect(t.users).toBe(valid.ds.splits.valid!.length)
+      expect(t.users).toBeLessThan(MIN_TUNE_USERS)
+      expect(t.tuning).toBeUndefined()
+      expect(t.why).toMatch(/fewer than 1000/)
+      expect(t.best.criterion).toBeGreaterThanOrEqual(1)
+
+      // The pack's tuning is what score() then uses: written into pack.json, read back into the context.
+      const written = await tunePack(join(dir, 'tiny'), join(dir, 'pack-general'), general, { minUsers: 1, minGain: -1 })
+      expect(written.tuning).toMatchObject({ chosenOn: { split: 'valid', users: t.users } })
+      const tuned = await buildContext(loadDataset(join(dir, 'tiny'), ['valid']), general, { catalog: join(dir, 'pack-general') })
+      expect(tuned.settings).toEqual({ knn: written.tuning!.knn, user: written.tuning!.user, chosenOn: written.tuning!.chosenOn })
+      expect(tuned.packInfo?.tuning).toEqual(tuned.settings)
+      const again = await evaluate(tuned, { ...opts, protocol: 'category', split: 'valid', personalWeight: DEFAULTS.personalWeight })
+      expect(again.systems['inpage-int8']!['ndcg@10']).toBeCloseTo(written.best.ndcg.category!, 3)
     } finally {
       await general.model.release()
     }
-  }, 180_000)
+  }, 240_000)
 })

@@ -16,7 +16,7 @@ import { InpageModel, type TextEncoderParts } from '../src/model/model'
 import type { OrtSession } from '../src/model/ort'
 import { BoundedMap, modelReads, NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
-import { type PackItem, type PackManifest, type PackRecord } from '../src/pack/format'
+import { type PackItem, type PackManifest, type PackRecord, type ScoreSettings } from '../src/pack/format'
 import { decodeRecord } from './decoded'
 import { PackSource } from './pack'
 import { RecordStore, type KeptRecord } from './records'
@@ -252,7 +252,7 @@ class Engine implements EngineApi {
     // page's, so this request says nothing of the history.
     const queryVector = !query || model.encoderLoaded || this.information!.encoderLoaded
     if (!queryVector) void model.encoderReady().catch(() => {})
-    const scores = await score(model, req.events, req.candidates, { source: this.cache!, caches: this.caches, catalog: pack?.lookup, unavailable, query, queryVector, popularityPrior })
+    const scores = await score(model, req.events, req.candidates, { source: this.cache!, caches: this.caches, catalog: pack?.lookup, unavailable, query, queryVector, popularityPrior, settings: pack?.settings })
     const out =
       scores === NO_HISTORY
         ? { ...serverOrder(req.candidates, req.options.k), personalized: false, why: NO_HISTORY }
@@ -266,7 +266,7 @@ class Engine implements EngineApi {
    * records, shards this worker read for the page); never a request. A record of the wrong shape is dropped and
    * named in the report (a signed shard's fails the call: the pack itself is broken).
    */
-  private async lookup(model: InpageModel, candidates: readonly Candidate[], historyIds: readonly string[], timeoutMs?: number): Promise<{ lookup: CatalogLookup; report: CatalogReport } | undefined> {
+  private async lookup(model: InpageModel, candidates: readonly Candidate[], historyIds: readonly string[], timeoutMs?: number): Promise<{ lookup: CatalogLookup; report: CatalogReport; settings?: ScoreSettings } | undefined> {
     // A track() call's record still on its way waits with this call's budget at most (its own fetch is bounded too).
     await Promise.race([this.remembering, new Promise((r) => setTimeout(r, timeoutMs ?? defaults.packFetchMs))])
     const current = `${model.manifest.name}@${model.manifest.version}`
@@ -294,12 +294,15 @@ class Engine implements EngineApi {
     let name = 'attached'
     let textVectors = true
     let stats = { files: 0, bytes: 0, fromNetwork: 0 }
+    let settings: ScoreSettings | undefined
     /** History ids whose record may exist in the pack but is not on this device. */
     const unknown = new Set<string>()
     if (this.pack) {
       const m = await this.pack.info()
       name = `${m.name}@${m.version}`
       textVectors = packHasTextVectors(m, model.manifest)
+      // Settings chosen on the store's data with this model; another model's are not this one's.
+      if (m.model === current) settings = m.tuning
       const got = await this.pack.get(candIds, { timeoutMs })
       const rest = histIds.filter((id) => !items.has(id))
       const local = await this.pack.get(rest, { network: false })
@@ -311,7 +314,8 @@ class Engine implements EngineApi {
     const lookup: CatalogLookup = { get: (id) => items.get(id), unknown: (id) => unknown.has(id) }
     return {
       lookup,
-      report: { pack: name, asked, missing: asked - items.size, ...stats, textVectors, ...(this.rejected.length ? { rejected: [...this.rejected] } : {}) },
+      report: { pack: name, asked, missing: asked - items.size, ...stats, textVectors, ...(settings ? { tuned: true } : {}), ...(this.rejected.length ? { rejected: [...this.rejected] } : {}) },
+      settings,
     }
   }
 

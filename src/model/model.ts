@@ -4,7 +4,8 @@
 import { Tokenizer } from '@huggingface/tokenizers'
 import type { Neighbors } from '../core/types'
 import { InPageError } from '../core/errors'
-import { closedFormUser, packSettings, type Manifest } from './manifest'
+import { closedFormUser, packSettings, type ClosedForm, type Manifest } from './manifest'
+import type { ScoreSettings } from '../pack/format'
 import { floatOutput, type OrtRuntime, type OrtSession } from './ort'
 
 /** Item events the sequence model reads, mapped to the manifest's event types. */
@@ -194,8 +195,8 @@ export class InpageModel {
    * reason's contribution would no longer be the exact drop when its event is left out.
    * Each history: item vectors oldest first, with their event type ids.
    */
-  async userVectors(histories: readonly { vecs: readonly Float32Array[]; types: readonly number[] }[]): Promise<Float32Array[]> {
-    const cf = this.manifest.user.closedForm
+  async userVectors(histories: readonly { vecs: readonly Float32Array[]; types: readonly number[] }[], settings?: ScoreSettings['user']): Promise<Float32Array[]> {
+    const cf = this.closedForm(settings)
     if (cf) return histories.map((h) => closedFormUser(cf, h.vecs, this.dims.item))
     const out: Float32Array[] = []
     for (const h of histories) out.push((await this.userBatch([h]))[0]!)
@@ -226,6 +227,18 @@ export class InpageModel {
     }))
     const data = floatOutput(res, this.manifest.user.output)
     return histories.map((_, b) => data.slice(b * d, (b + 1) * d))
+  }
+
+  /**
+   * The declared closed form, with a store's settings (a pack's `tuning.user`) in place of its recency decay and its
+   * prior weight (the bias in the prior dimension). Undefined for a model without one (its graph decides).
+   */
+  closedForm(settings?: ScoreSettings['user']): ClosedForm | undefined {
+    const cf = this.manifest.user.closedForm
+    if (!cf || !settings) return cf
+    const prior = this.priorRange?.[0]
+    const bias = cf.bias.filter(([d]) => d !== prior)
+    return { ...cf, decay: settings.decay, bias: prior === undefined ? bias : [...bias, [prior, settings.prior]] }
   }
 
   /** Whether user vectors need onnxruntime (no closed form declared). */

@@ -52,6 +52,35 @@ export interface PackManifest {
   signature: { alg: typeof SIGNATURE_ALG; publicKey: PackKey }
   /** What the aggregates were computed from, and how. */
   aggregates: { source: string; users: number; events: number; neighbors: NeighborSettings; priorScale: number }
+  /** The scoring settings chosen on this store's own valid split (`npm run catalog`, eval/tune.ts); absent: the model's. */
+  tuning?: PackTuning
+}
+
+/**
+ * Per-store scoring settings, in place of the model's: the kNN term's weight and decay, and, for a closed-form user
+ * model, its recency decay and the popularity prior's weight (the bias in the prior dimension).
+ */
+export interface ScoreSettings {
+  knn?: { weight: number; decay: number }
+  user?: { decay: number; prior: number }
+}
+
+export interface PackTuning extends ScoreSettings {
+  /** How they were chosen: the split, how many shoppers, the protocols and the criterion's gain over the model's settings. */
+  chosenOn: { split: 'valid'; users: number; protocols: string[]; gain: number }
+}
+
+/** A pack.json `tuning`, checked: settings in their ranges, else an Error naming what is wrong. */
+export function checkTuning(t: unknown): PackTuning {
+  const fail = () => new Error('tuning must be {knn?: {weight ≥ 0, decay in (0, 1]}, user?: {decay in (0, 1], prior}, chosenOn}')
+  if (!t || typeof t !== 'object' || Array.isArray(t)) throw fail()
+  const { knn, user, chosenOn } = t as PackTuning
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v)
+  const decay = (v: unknown) => num(v) && (v as number) > 0 && (v as number) <= 1
+  if (knn !== undefined && !(knn && num(knn.weight) && knn.weight >= 0 && decay(knn.decay))) throw fail()
+  if (user !== undefined && !(user && decay(user.decay) && num(user.prior))) throw fail()
+  if (!chosenOn || typeof chosenOn !== 'object') throw fail()
+  return { ...(knn ? { knn: { weight: knn.weight, decay: knn.decay } } : {}), ...(user ? { user: { decay: user.decay, prior: user.prior } } : {}), chosenOn }
 }
 
 /** One item as a shard stores it (short keys: shards are what a page downloads). */
@@ -203,5 +232,11 @@ export function checkPackManifest(m: unknown): PackManifest {
     throw fail(`signature must be ${SIGNATURE_ALG} with a P-256 public key (JWK)`)
   if (p.textVectors !== 'int8' && p.textVectors !== 'none') throw fail('textVectors must be "int8" or "none"')
   if (!p.dims || !(p.dims.text > 0)) throw fail('dims.text is required')
+  if (p.tuning !== undefined)
+    try {
+      p.tuning = checkTuning(p.tuning)
+    } catch (err) {
+      throw fail((err as Error).message)
+    }
   return p
 }

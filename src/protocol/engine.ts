@@ -140,6 +140,8 @@ export interface CatalogReport {
   fromNetwork: number
   /** Whether the pack's text vectors were used (made with this model's encoder), or encoded again. */
   textVectors: boolean
+  /** Whether the pack's own scoring settings (its `tuning`, chosen on the store's data for this model) were used. */
+  tuned?: boolean
   /** Records refused since the worker started (at most the last 20): each was dropped; later calls are unaffected. */
   rejected?: RejectedRecord[]
 }

@@ -5,7 +5,7 @@
 import { itemText, textHash } from './text'
 import type { HistoryReads, ModelEvents } from './events'
 import { candidateIndex, knnScores, personalScores, recentUnique, type Neighbors } from './score'
-import type { PackItem } from '../pack/format'
+import type { PackItem, ScoreSettings } from '../pack/format'
 import type { Scores } from './rerank'
 import { cosine } from './vectors'
 import type { Candidate } from './types'
@@ -74,6 +74,8 @@ export interface ScoreContext {
   queryVector?: boolean
   /** RerankOptions.popularityPrior: false scores the candidates without the model's popularity prior. */
   popularityPrior?: boolean
+  /** The store's scoring settings (its pack's `tuning`), in place of the model's: kNN weight and decay, closed-form decay and prior. */
+  settings?: ScoreSettings
 }
 
 /** A history with no event to score from: the page keeps the server's order. */
@@ -145,18 +147,18 @@ export async function score(
   const candVecs = candidates.map((c) => (ctx.popularityPrior === false ? model.withoutPrior(itemVec(c.id)) : itemVec(c.id)))
   // Row 0: the whole history; row e+1: history without event e (what reasons are made of).
   // They depend on the history alone (event types, ids, texts), so they are kept until it changes.
-  const key = seq.map((e, j) => `${histTypes[j]}:${textKey(e.itemId)}`).join(',') + (withReasons ? '' : '|plain')
+  const key = seq.map((e, j) => `${histTypes[j]}:${textKey(e.itemId)}`).join(',') + (withReasons ? '' : '|plain') + (ctx.settings?.user ? `|${ctx.settings.user.decay}:${ctx.settings.user.prior}` : '')
   let users = caches?.users.get(key)
   if (!users) {
     const variants = [{ vecs: histVecs, types: histTypes }]
     for (let e = 0; withReasons && e < seq.length; e++)
       variants.push({ vecs: histVecs.filter((_, j) => j !== e), types: histTypes.filter((_, j) => j !== e) })
-    users = await model.userVectors(variants)
+    users = await model.userVectors(variants, ctx.settings?.user)
     users.forEach((u, i) => expectVector(u, model.dims.item, i ? `user vector without event ${i - 1}` : 'the user vector'))
     caches?.users.set(key, users)
   }
 
-  const knn = model.manifest.scoring?.knn
+  const knn = ctx.settings?.knn ?? model.manifest.scoring?.knn
   const histIds = events.map((e) => e.itemId)
   const candIds = candidates.map((c) => c.id)
   // With a pack, the store's own neighbour lists; without, the model's (its training catalog's).

@@ -1,0 +1,157 @@
+// Per-store tuning (issue 26): the scoring settings a store's own data prefers, chosen on its valid split with
+// its catalog pack, written into the pack's `tuning` so the browser and eval use them. What is tuned: the kNN
+// term's weight and decay (the pack's neighbour lists) and, for a closed-form user model, its recency decay and the
+// popularity prior's weight. Criterion: NDCG@10 on full ranking and on category pages (each relative to the
+// model's own settings, averaged), so a store's category pages count as much as the catalogue-wide ranking.
+
+import { knnScores } from '../src/ranking/score'
+import { rankCandidates } from '../src/ranking/rerank'
+import { closedFormUser } from '../src/model/manifest'
+import type { ScoreSettings, PackTuning } from '../src/pack/format'
+import { MISS, metricsFromRanks, rankOf } from './metrics'
+import { modelEvents, rows, type Context } from './context'
+import { categoryPages } from './protocols'
+import { DEFAULT_OPTIONS } from './options'
+
+/** Fewer valid shoppers than this and the model's settings stay: NDCG@10 differences would be noise. */
+export const MIN_TUNE_USERS = 1000
+/** Shoppers scored per setting at most (evenly spread over the valid split): the build's time budget. */
+export const MAX_TUNE_USERS = 2000
+/** A setting replaces the model's only with at least this relative gain of the criterion on valid. */
+export const MIN_TUNE_GAIN = 0.01
+
+export const TUNE_GRID = Object.freeze({
+  knnWeight: [0, 0.5, 1, 2, 4, 8],
+  knnDecay: [0.6, 0.8],
+  userDecay: [0.5, 0.8, 1],
+  /** The prior's weight in the user vector's prior dimension (bias): 8 × the training's prior weights 0–0.1. */
+  prior: [0, 0.16, 0.4, 0.8],
+})
+
+export interface TuneResult {
+  /** The chosen settings with how they were chosen, or undefined when the model's stay (with why). */
+  tuning?: PackTuning
+  why: string
+  users: number
+  /** Criterion and per-protocol NDCG@10 of the model's settings and of the best setting. */
+  model: { ndcg: Record<string, number> }
+  best: ScoreSettings & { ndcg: Record<string, number>; criterion: number }
+  seconds: number
+}
+
+/**
+ * Chooses the settings on `ctx`'s valid split (its pack loaded with `--catalog`). Pure computation on the context's
+ * vectors: each row's user vector per decay, kNN part per decay, then every combination, as score() adds them.
+ */
+export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number; minGain?: number; log?: (s: string) => void } = {}): TuneResult {
+  const t0 = performance.now()
+  const model = ctx.model
+  const cf = model.closedForm()
+  const knn0 = model.manifest.scoring?.knn
+  const prior = model.priorRange?.[0]
+  const all = rows(ctx, 'valid')
+  const defaults: Required<ScoreSettings> = {
+    knn: { weight: knn0?.weight ?? 0, decay: knn0?.decay ?? 0.8 },
+    // float32 in the manifest (0.4000000059604645): compared and reported at 6 decimals
+    user: { decay: cf?.decay ?? 0.5, prior: Math.round((cf?.bias.find(([d]) => d === prior)?.[1] ?? 0) * 1e6) / 1e6 },
+  }
+  const grid = {
+    knnWeight: ctx.neighbors && knn0 ? withValue(TUNE_GRID.knnWeight, defaults.knn.weight) : [defaults.knn.weight],
+    knnDecay: ctx.neighbors && knn0 ? withValue(TUNE_GRID.knnDecay, defaults.knn.decay) : [defaults.knn.decay],
+    userDecay: cf ? withValue(TUNE_GRID.userDecay, defaults.user.decay) : [defaults.user.decay],
+    prior: cf && prior !== undefined ? withValue(TUNE_GRID.prior, defaults.user.prior) : [defaults.user.prior],
+  }
+  const step = Math.max(1, Math.ceil(all.length / (opts.maxUsers ?? MAX_TUNE_USERS)))
+  const sample = all.filter((_, i) => i % step === 0)
+  const { pages } = categoryPages(ctx.ds, DEFAULT_OPTIONS.pageSize)
+  const protocols = ['full', 'category']
+  // ranks[combo][protocol] → the target's rank per row
+  const combos: Required<ScoreSettings>[] = []
+  for (const weight of grid.knnWeight)
+    for (const kd of grid.knnDecay)
+      for (const decay of grid.userDecay) for (const p of grid.prior) combos.push({ knn: { weight, decay: kd }, user: { decay, prior: p } })
+  const ranks = combos.map(() => protocols.map(() => [] as number[]))
+  const N = ctx.ids.length
+  const priorOf = new Float32Array(N)
+  if (prior !== undefined) ctx.itemVecs.forEach((v, i) => (priorOf[i] = v[prior]!))
+  for (const row of sample) {
+    const events = modelEvents(ctx, row.hist)
+    const evIdx = events.map((_, j) => row.hist[row.hist.length - events.length + j]!)
+    const evIds = events.map((e) => e.itemId)
+    const vecs = evIdx.map((i) => ctx.itemVecs[i]!)
+    // The text part of the user vector per decay (prior 0): its dot with every item vector.
+    const base = new Map<number, Float64Array>()
+    for (const d of grid.userDecay) {
+      const u = cf ? closedFormUser({ ...cf, decay: d, bias: cf.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item) : undefined
+      const out = new Float64Array(N)
+      if (u) for (let i = 0; i < N; i++) out[i] = dotF(u, ctx.itemVecs[i]!)
+      base.set(d, out)
+    }
+    const knnPart = new Map<number, number[]>()
+    for (const kd of grid.knnDecay) knnPart.set(kd, ctx.neighbors ? knnScores(evIds, ctx.ids, ctx.neighbors, kd) : new Array<number>(N).fill(0))
+    const page = pages.get(ctx.ds.catKeys[row.target]!) ?? []
+    const candidates = page.map((i) => ctx.candidates[i]!)
+    const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
+    const target = ctx.ids[row.target]!
+    const scores = new Float64Array(N)
+    combos.forEach((c, ci) => {
+      const b = base.get(c.user.decay)!
+      const k = knnPart.get(c.knn.decay)!
+      for (let i = 0; i < N; i++) scores[i] = b[i]! + c.user.prior * priorOf[i]! + c.knn.weight * k[i]!
+      ranks[ci]![0]!.push(rankOf(scores, row.target, row.hist))
+      const ranked = rankCandidates({ candidates, personal: page.map((i) => scores[i]!) }, { k: 10, excludePurchased: true }, purchased).items
+      const pos = ranked.findIndex((it) => it.id === target)
+      ranks[ci]![1]!.push(pos < 0 || purchased.has(target) ? MISS : pos + 1)
+    })
+  }
+  const ndcg = (ci: number) => Object.fromEntries(protocols.map((p, j) => [p, metricsFromRanks(ranks[ci]![j]!)['ndcg@10']]))
+  const d0 = combos.findIndex((c) => same(c, defaults))
+  const ref = ndcg(d0)
+  const criterion = (ci: number) => {
+    const n = ndcg(ci)
+    return protocols.reduce((s, p) => s + (ref[p]! > 0 ? n[p]! / ref[p]! : 1), 0) / protocols.length
+  }
+  let best = d0
+  combos.forEach((_, ci) => {
+    if (criterion(ci) > criterion(best)) best = ci
+  })
+  const gain = criterion(best) - 1
+  const chosen = combos[best]!
+  const result: TuneResult = {
+    why: '',
+    users: sample.length,
+    model: { ndcg: ref },
+    best: { ...(cf ? { user: chosen.user } : {}), knn: chosen.knn, ndcg: ndcg(best), criterion: criterion(best) },
+    seconds: (performance.now() - t0) / 1000,
+  }
+  const minUsers = opts.minUsers ?? MIN_TUNE_USERS
+  const minGain = opts.minGain ?? MIN_TUNE_GAIN
+  if (all.length < minUsers) result.why = `${all.length} valid shoppers, fewer than ${minUsers}: the model's settings stay`
+  else if (gain < minGain) result.why = `the best setting gains ${(100 * gain).toFixed(1)} % on valid, less than ${100 * minGain} %: the model's settings stay`
+  else {
+    result.why = `chosen on valid: +${(100 * gain).toFixed(1)} % (mean relative NDCG@10 of full ranking and category pages)`
+    result.tuning = { knn: chosen.knn, ...(cf ? { user: chosen.user } : {}), chosenOn: { split: 'valid', users: sample.length, protocols, gain: round(gain) } }
+  }
+  opts.log?.(
+    `tuning on ${sample.length} of ${all.length} valid shoppers, ${combos.length} settings, ${result.seconds.toFixed(1)} s: ` +
+      `model ${fmt(ref)} → best ${fmt(result.best.ndcg)} (kNN ${chosen.knn.weight}/${chosen.knn.decay}${cf ? `, user decay ${chosen.user.decay}, prior ${chosen.user.prior}` : ''}); ${result.why}`,
+  )
+  return result
+}
+
+function withValue(xs: readonly number[], v: number): number[] {
+  return xs.includes(v) ? [...xs] : [...xs, v].sort((a, b) => a - b)
+}
+
+function same(a: Required<ScoreSettings>, b: Required<ScoreSettings>) {
+  return a.knn.weight === b.knn.weight && a.knn.decay === b.knn.decay && a.user.decay === b.user.decay && a.user.prior === b.user.prior
+}
+
+function dotF(a: Float32Array, b: Float32Array): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
+  return s
+}
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4
+const fmt = (n: Record<string, number>) => Object.entries(n).map(([p, v]) => `${p} ${v.toFixed(4)}`).join(', ')
