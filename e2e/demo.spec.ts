@@ -69,6 +69,9 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'no-history')
   expect(await ids(page, 'personal')).toEqual(server)
   await expect(page.getByTestId('stored-events-empty')).toBeVisible()
+  // Badges that tell the truth (issue 27): no green rerank time on a page that was not personalized.
+  await expect(page.getByTestId('rerank')).toContainText(/server order · \d+ ms/)
+  await expect(page.getByTestId('rerank')).not.toHaveClass(/\bok\b/)
   await shot(page, testInfo, 'storefront')
 
   // Replay a real shopper (3D printing) for six purchases: the order changes, with reasons.
@@ -93,10 +96,24 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   const weight = await page.locator('#personal-weight').inputValue()
   await page.locator('#personal-weight').fill('0')
   await expect.poll(() => ids(page, 'personal')).toEqual(server)
+  // Strength 0 is the server's order: the page does not call it personalized.
+  await expect(page.getByTestId('why')).toHaveText('Strength 0: server order')
+  await expect(page.getByTestId('why-detail')).toHaveCount(0)
   await page.locator('#personal-weight').fill(weight)
   await expect.poll(() => ids(page, 'personal')).toEqual(personal)
   await settled(page)
   await shot(page, testInfo, 'simulator')
+
+  await expect(page.getByTestId('why')).toHaveText('Personalized for this shopper')
+  await expect(page.getByTestId('rerank')).toHaveClass(/\bok\b/)
+
+  // A search without results: no list, no stale badge or "why" from the page before.
+  await page.locator('#q').fill('zzqxv')
+  await page.locator('#search button').click()
+  await expect(page.locator('#page-sub')).toHaveText('No results from the store’s own search: nothing to rerank.')
+  await expect(page.getByTestId('rerank')).toHaveText('Reranknothing to rerank')
+  await expect(page.getByTestId('catalog')).toHaveText('Last rerank readnothing to rerank')
+  await expect(page.getByTestId('why')).toHaveCount(0)
 
   // A search: the store's BM25 results, reranked for this shopper.
   await page.locator('#q').fill('filament')
@@ -110,13 +127,13 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
 
   // The privacy panel lists what is stored; export downloads it; forget erases it.
   await page.locator('#privacy').scrollIntoViewIfNeeded()
-  await expect(page.getByTestId('stored-events').locator('li')).toHaveCount(13) // 12 + the search
+  await expect(page.getByTestId('stored-events').locator('li')).toHaveCount(14) // 12 + the two searches
   await expect(page.getByTestId('stored-events')).toContainText('“filament”')
   await shot(page, testInfo, 'privacy')
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.locator('#export').click()])
   const doc = JSON.parse(await (await import('node:fs/promises')).readFile((await download.path())!, 'utf8'))
   expect(doc.format).toBe('inpage-export')
-  expect(doc.events).toHaveLength(13)
+  expect(doc.events).toHaveLength(14)
   await page.locator('#forget').click()
   await expect(page.getByTestId('stored-events-empty')).toBeVisible()
   await expect(page.getByTestId('stored-count')).toHaveText('0 events stored')
@@ -220,6 +237,8 @@ test('a second store: Beauty has its own pack and history, and a simulated shopp
   const personal = await ids(page, 'personal')
   expect(personal).not.toEqual(server)
   await expect(page.locator('#personal-list .reason').first()).toHaveText(/^Because you (viewed|bought) '/)
+  // Beauty has no brands: the coverage line counts none rather than "1 brand".
+  await expect(page.getByTestId('why-detail')).toContainText(/spans \d+ categor(y|ies)$/)
   // status().engine.catalog: the rerank read the Beauty pack, which holds every item of the page and the history.
   await expect(page.getByTestId('pack')).toHaveText(`Pack${beautyPack}`)
   const read = await catalogRead(page)

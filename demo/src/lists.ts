@@ -39,7 +39,9 @@ export async function personalize() {
   const r = rec
   if (!state.candidates.length) {
     state.result = undefined
+    $('#personal-col').dataset.state = 'done'
     renderPersonal()
+    renderBadges()
     return
   }
   const { personalWeight, lambda, maxPerCategory, popularityPrior } = state.knobs
@@ -108,7 +110,9 @@ export function renderHead() {
   const noEvents = st?.pack.events === 0
   $('#page-title').textContent = v.kind === 'search' ? `Search results for “${v.q}”` : v.dept || (st?.uploaded ? st.name : 'Popular in the store')
   $('#page-sub').textContent =
-    v.kind === 'search'
+    v.kind === 'search' && !state.candidates.length
+      ? 'No results from the store’s own search: nothing to rerank.'
+      : v.kind === 'search'
       ? `${state.candidates.length} results from the store's own search (BM25), reranked here with the query encoded on this device.`
       : noEvents
         ? `${state.candidates.length} products in file order: without an events file the store has no popularity, so this is its server's order.`
@@ -227,10 +231,16 @@ function renderWhy() {
   const why = $('#why')
   if (!res) return why.replaceChildren()
   const moved = res.items.slice(0, SHOWN).filter((it, i) => it.serverRank !== i).length
+  // Strength 0 asks for the server's order: the library still runs (data-why stays its answer), but the page
+  // is not personalized and must not say so.
+  const zero = res.personalized && state.knobs.personalWeight === 0
+  const shown = res.personalized && !zero
+  // Brands only where the catalog has them (Beauty has none): coverage counts items with a brand.
+  const spans = [plural(res.coverage.categories, 'category', 'categories'), ...(res.coverage.brands ? [plural(res.coverage.brands, 'brand')] : [])].join(', ')
   fill(
     why,
-    h('span', { class: `pill ${res.personalized ? 'ok' : 'neutral'}`, 'data-testid': 'why', 'data-why': res.why }, WHY[res.why]),
-    res.personalized ? h('span', { class: 'muted small' }, `${moved} of the top ${SHOWN} moved · top ${res.coverage.k} spans ${plural(res.coverage.categories, 'category', 'categories')}, ${plural(res.coverage.brands, 'brand')}`) : null,
+    h('span', { class: `pill ${shown ? 'ok' : 'neutral'}`, 'data-testid': 'why', 'data-why': res.why }, zero ? 'Strength 0: server order' : WHY[res.why]),
+    shown ? h('span', { class: 'muted small', 'data-testid': 'why-detail' }, `${moved} of the top ${SHOWN} moved · top ${res.coverage.k} spans ${spans}`) : null,
     res.error ? h('span', { class: 'muted small' }, res.error.message) : null,
   )
 }

@@ -8,6 +8,16 @@ function badge(label: string, value: string, tone = '') {
   return h('span', { class: `badge ${tone}` }, h('span', { class: 'badge-k' }, label), h('span', { class: 'badge-v' }, value))
 }
 
+/** Green only for a page this shopper got personalized, fast; otherwise it says the server's order was shown. */
+function rerankBadge(empty: boolean) {
+  const res = state.result
+  const text = empty ? 'nothing to rerank' : !res ? '…' : res.personalized ? `${Math.round(res.latencyMs)} ms` : `server order · ${Math.round(res.latencyMs)} ms`
+  const b = badge('Rerank', text, res?.personalized && !empty && res.latencyMs < 300 ? 'ok' : '')
+  b.dataset.testid = 'rerank'
+  b.title = res && !res.personalized ? `Not personalized (${res.why}): the page shows the server's order.` : ''
+  return b
+}
+
 const kB = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`)
 
 export function renderBadges() {
@@ -25,17 +35,19 @@ export function renderBadges() {
     ? `${state.store!.name}'s catalog pack, served by its store server at ${pack.url}: ${pack.items ?? '?'} items, aggregates from ${pack.events ?? '?'} events of ${pack.users ?? '?'} shoppers; ` +
       (pack.textVectors === 'int8' ? 'text vectors in the pack.' : 'no text vectors in the pack: this tab encodes item text with the model.')
     : ''
+  // A page with nothing to rerank (a search without results) has no rerank to report: no stale figures.
+  const empty = !state.candidates.length && !!state.store?.items
   const catBadge = badge(
     'Last rerank read',
-    cat ? `${cat.asked} items · ${cat.missing} missing · ${plural(cat.files, 'file')} · ${kB(cat.bytes)}${cat.fromNetwork < cat.files ? ` (${cat.fromNetwork} from network)` : ''} · text ${cat.textVectors ? 'from pack' : 'encoded here'}` : '…',
-    cat ? (cat.missing ? 'wait' : 'ok') : '',
+    empty ? 'nothing to rerank' : cat ? `${cat.asked} items · ${cat.missing} missing · ${plural(cat.files, 'file')} · ${kB(cat.bytes)}${cat.fromNetwork < cat.files ? ` (${cat.fromNetwork} from network)` : ''} · text ${cat.textVectors ? 'from pack' : 'encoded here'}` : '…',
+    empty ? '' : cat ? (cat.missing ? 'wait' : 'ok') : '',
   )
   catBadge.dataset.testid = 'catalog'
   catBadge.title = 'status().engine.catalog: the items this rerank looked up in the pack (the page and the history), those the pack does not hold, and the pack files (pack.json, shards) and bytes it read.'
   $('#badges').replaceChildren(
     badge('Engine', engineText, e.state === 'ready' ? 'ok' : e.state === 'error' ? 'bad' : 'wait'),
     badge('Backend', (e.info?.backend === 'webgpu' ? 'WebGPU' : (e.info?.backend ?? (res?.backend !== 'none' ? res?.backend : undefined) ?? '…').toUpperCase()) + (e.info ? ` · ${e.info.threads} thread${e.info.threads === 1 ? '' : 's'}` : '')),
-    badge('Rerank', res ? `${Math.round(res.latencyMs)} ms` : '…', res && res.latencyMs < 300 ? 'ok' : ''),
+    rerankBadge(empty),
     // The first personalized call encodes the page's item texts; later calls hit the vector cache.
     badge('Model load', e.info ? `${(e.info.loadMs / 1000).toFixed(1)} s${e.info.fromCache ? ' · cached' : ''}` : '…'),
     badge('History', `${plural(st.events, 'event')} · ${st.consent === 'denied' ? 'off' : st.consent === 'pending' ? 'this visit only' : st.storage === 'indexeddb' ? 'IndexedDB' : 'memory'}`),
