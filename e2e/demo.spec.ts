@@ -199,6 +199,51 @@ test('consent off keeps nothing and shows the server order; a team can load its 
   await shot(page, testInfo, 'own-catalog')
 })
 
+test('consent and forget a shopper understands: this visit survives a store switch, forget goes back to this visit, Off survives a reload', async ({ page }) => {
+  test.setTimeout(180_000)
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await open(page)
+  await expect(page.locator('[data-consent="pending"]')).toHaveAttribute('aria-pressed', 'true')
+  await page.locator('#shopper').selectOption({ index: 1 })
+  for (let i = 0; i < 2; i++) {
+    await page.locator('#sim-step').click()
+    await expect(page.locator('#sim-progress')).toHaveText(new RegExp(`^Step ${i + 1} of `))
+  }
+  await expect(page.getByTestId('stored-count')).toHaveText('4 events stored')
+  await expect(page.locator('.stored-head')).toContainText('memory only')
+  // Another store and back: this visit's history is still there (it was never written anywhere).
+  await page.locator('[data-store="amazon-beauty"]').click()
+  await expect(page.locator('#store-name')).toHaveText('Lumen Beauty')
+  await settled(page)
+  await expect(page.getByTestId('stored-count')).toHaveText('0 events stored')
+  await page.locator('[data-store="amazon-scientific"]').click()
+  await expect(page.locator('#store-name')).toHaveText('Benchmark Supply Co.')
+  await expect(page.getByTestId('stored-count')).toHaveText('4 events stored')
+  await settled(page)
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
+  await expect(page.locator('[data-consent="pending"]')).toHaveAttribute('aria-pressed', 'true')
+
+  // Remember, then forget: the panel goes back to "This visit", which writes nothing.
+  await page.locator('[data-consent="granted"]').click()
+  await expect(page.locator('.stored-head')).toContainText('IndexedDB')
+  await page.locator('#forget').click()
+  await expect(page.getByTestId('stored-events-empty')).toBeVisible()
+  await expect(page.locator('[data-consent="pending"]')).toHaveAttribute('aria-pressed', 'true')
+  await expect(page.locator('[data-consent="granted"]')).toHaveAttribute('aria-pressed', 'false')
+  await expect(page.locator('.stored-head')).toContainText('memory only, nothing written')
+
+  // Off is remembered across a reload, as the store's consent platform would remember it.
+  await page.locator('[data-consent="denied"]').click()
+  await expect(page.locator('[data-consent="denied"]')).toHaveAttribute('aria-pressed', 'true')
+  await page.reload()
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true', { timeout: 30_000 })
+  await expect(page.locator('[data-consent="denied"]')).toHaveAttribute('aria-pressed', 'true')
+  await settled(page)
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'consent')
+  expect(errors).toEqual([])
+})
+
 test('a second store: Beauty has its own pack and history, and a simulated shopper gets a personalized order', async ({ page }, testInfo) => {
   test.setTimeout(180_000)
   const errors: string[] = []

@@ -2,7 +2,7 @@
 // switch, the history stored on this device, export and forget, and the log of this page's requests.
 import type { ConsentState, StoredEvent } from 'inpage'
 import { $, download, h } from './dom'
-import { rec, state } from './state'
+import { consentChoice, rec, state } from './state'
 import { renderBadges, toast } from './status'
 import { personalize } from './lists'
 import { renderSimulator, stopPlay } from './simulator'
@@ -61,6 +61,7 @@ export function renderRequests() {
 
 async function setConsent(s: ConsentState) {
   const t0 = performance.now()
+  if (state.store) consentChoice.set(state.store.id, s)
   await rec.setConsent(s)
   if (performance.now() - t0 > 1000) console.info(`inpage demo: setConsent('${s}') took ${Math.round(performance.now() - t0)} ms`)
   await renderPrivacy()
@@ -75,10 +76,17 @@ async function exportJson() {
 async function forget() {
   stopPlay()
   await rec.forget()
+  // "Forget" is not "remember again from now on": a grant goes back to this visit only, so nothing is written
+  // (and no model or pack is fetched again) until the shopper chooses Remember once more.
+  const wasGranted = rec.status().consent === 'granted'
+  if (wasGranted) {
+    if (state.store) consentChoice.set(state.store.id, 'pending')
+    await rec.setConsent('pending')
+  }
   state.step = 0
   renderSimulator()
   await renderPrivacy()
   renderBadges()
-  toast('Everything inpage stored was erased.')
+  toast(wasGranted ? 'Everything inpage stored was erased. Back to “This visit”: nothing is written until you choose Remember.' : 'Everything inpage stored was erased.')
   await personalize()
 }

@@ -1,7 +1,7 @@
 // The demo's shared state: the current store and its recommender, the page's view and rerank, the
 // simulated shopper, the knobs, the requests log; the one way to the store server (`api`), and the
 // hooks by which a panel reaches one above it. Every panel imports this file; it imports no panel.
-import type { Candidate, Recommender, RerankResult } from 'inpage'
+import type { Candidate, ConsentState, Recommender, RerankResult } from 'inpage'
 import type { Product } from './catalog-file'
 import type { Shopper } from '../store'
 
@@ -103,6 +103,22 @@ export const toCandidate = (p: Product): Candidate => ({
   ...(p.description ? { description: p.description } : {}),
   ...(p.price !== undefined ? { price: p.price } : {}),
 })
+
+/**
+ * The shopper's consent choice per store, kept as the store's consent platform would keep it (the store's
+ * own localStorage, not inpage's): inpage remembers a grant itself, but "Off" keeps nothing, so without
+ * this a reload would ask again.
+ */
+export const consentChoice = {
+  key: (store: string) => `demo-consent:${store}`,
+  get(store: string): ConsentState | undefined {
+    const v = localStorage.getItem(this.key(store))
+    return v === 'denied' || v === 'pending' || v === 'granted' ? v : undefined
+  },
+  set(store: string, v: ConsentState) {
+    localStorage.setItem(this.key(store), v)
+  },
+}
 
 export const snapshot = (p: Product) => ({ title: p.title, brand: p.brand, category: p.category, price: p.price })
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
