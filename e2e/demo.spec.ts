@@ -244,6 +244,55 @@ test('consent and forget a shopper understands: this visit survives a store swit
   expect(errors).toEqual([])
 })
 
+test('data shown clean: decoded titles, no junk rows, whole department names, a next purchase always findable', async ({ page }) => {
+  test.setTimeout(180_000)
+  type P = { id: string; title: string }
+  const get = async <T>(path: string) => (await (await page.request.get(`${DEMO_ORIGIN}${path}`)).json()) as T
+  await open(page)
+  // Amazon's comma-split department ("Test" > "Measure & Inspect") is shown whole.
+  await expect(page.locator('#departments button[data-dept="Test, Measure & Inspect"]')).toHaveCount(1)
+  await expect(page.locator('#departments button[data-dept="Test"]')).toHaveCount(0)
+  // Rows whose title is scraping markup are not listed, and the page says how many.
+  await expect(page.locator('#footer-source')).toContainText(/ \d+ rows with a junk title/)
+  for (const path of ['/api/amazon-scientific/search?q=Industrial%20Scientific&limit=200', '/api/amazon-scientific/category?dept=&limit=200', '/api/amazon-scientific/category?dept=Lab%20%26%20Scientific%20Products&limit=200']) {
+    const { items } = await get<{ items: P[] }>(path)
+    expect(items.length).toBeGreaterThan(20)
+    expect(items.filter((p) => /\/>|^Industrial & Scientific$/.test(p.title)).map((p) => p.title)).toEqual([])
+  }
+  // Every simulator shopper's next purchase: the page the simulator offers does list it.
+  for (const store of ['amazon-scientific', 'amazon-beauty']) {
+    const { shoppers } = await get<{ shoppers: { next: P; history: P[]; nextPage?: { dept: string } | { q: string } }[] }>(`/api/${store}/shoppers`)
+    expect(shoppers.length).toBeGreaterThan(4)
+    for (const s of shoppers) {
+      expect(s.nextPage, `a page for ${s.next.id}`).toBeDefined()
+      const path = 'dept' in s.nextPage! ? `category?dept=${encodeURIComponent(s.nextPage.dept)}` : `search?q=${encodeURIComponent(s.nextPage!.q)}`
+      const { items } = await get<{ items: P[] }>(`/api/${store}/${path}&limit=60`)
+      expect(items.map((p) => p.id), `${store} ${path}`).toContain(s.next.id)
+      expect([s.next, ...s.history].filter((p) => p.title.includes('/>'))).toEqual([])
+    }
+  }
+  // In the page: a shopper whose next purchase is not on the first page; the link opens a page that lists it.
+  const { shoppers } = await get<{ shoppers: { id: string; next: P }[] }>('/api/amazon-scientific/shoppers')
+  const first = new Set((await get<{ items: P[] }>('/api/amazon-scientific/category?dept=&limit=60')).items.map((p) => p.id))
+  const away = shoppers.find((s) => !first.has(s.next.id))!
+  await page.locator('#shopper').selectOption(away.id)
+  await page.locator('#sim-step').click()
+  await expect(page.locator('#next-purchase')).toContainText('Not on this page')
+  await page.getByTestId('next-page').click()
+  await settled(page)
+  await expect(page.locator('#next-purchase')).toContainText(/Server #\d+ → this shopper #\d+/)
+
+  // Beauty's titles hold HTML entities: shown decoded.
+  await page.locator('[data-store="amazon-beauty"]').click()
+  await expect(page.locator('#store-name')).toHaveText('Lumen Beauty')
+  await settled(page)
+  await page.locator('#q').fill('cosplay wig gradient')
+  await page.locator('#search button').click()
+  await settled(page)
+  await expect(page.locator('#server-list')).toContainText('Tengs 26" Gradient')
+  expect(await page.locator('.lists').innerText()).not.toMatch(/&(quot|amp|#\d+);/)
+})
+
 test('a second store: Beauty has its own pack and history, and a simulated shopper gets a personalized order', async ({ page }, testInfo) => {
   test.setTimeout(180_000)
   const errors: string[] = []

@@ -2,7 +2,7 @@
 // this shopper's order reranked in the tab, the hint and the "why" line, and the shopper's actions on a
 // product (open, add to cart, buy), which are tracked and rerank the page.
 import type { Why } from 'inpage'
-import { $, fill, h, hue } from './dom'
+import { $, decode, fill, h, hue } from './dom'
 import type { Product } from './catalog-file'
 import { CANDIDATES, SHOWN, hooks, plural, rec, snapshot, state, storeApi, toCandidate } from './state'
 import { renderBadges, toast } from './status'
@@ -143,8 +143,8 @@ function productRow(p: Product, rank: number, extra: { chip?: HTMLElement; reaso
     h(
       'div',
       { class: 'body' },
-      h('button', { type: 'button', class: 'title', title: p.title, onclick: () => act('click', p) }, p.title),
-      h('div', { class: 'meta' }, meta, p.price !== undefined ? h('span', { class: 'price' }, ` · $${p.price.toFixed(2)}`) : null),
+      h('button', { type: 'button', class: 'title', title: decode(p.title), onclick: () => act('click', p) }, decode(p.title)),
+      h('div', { class: 'meta' }, decode(meta), p.price !== undefined ? h('span', { class: 'price' }, ` · $${p.price.toFixed(2)}`) : null),
       ...(extra.reasons ?? []).map((r) => h('div', { class: 'reason', title: r }, r)),
       extra.note ? h('div', { class: 'note' }, extra.note) : null,
       actions,
@@ -251,6 +251,6 @@ async function act(type: 'click' | 'add_to_cart' | 'purchase', p: Product) {
   const surface = state.view.kind === 'search' ? 'search' : 'category'
   if (type === 'click') await rec.track({ type: 'view', itemId: p.id, item: snapshot(p), surface })
   await rec.track({ type, itemId: p.id, item: snapshot(p), surface })
-  toast(type === 'purchase' ? `Bought “${p.title.slice(0, 48)}”` : type === 'add_to_cart' ? 'Added to cart' : `Viewed “${p.title.slice(0, 48)}”`)
+  toast(type === 'purchase' ? `Bought “${decode(p.title).slice(0, 48)}”` : type === 'add_to_cart' ? 'Added to cart' : `Viewed “${decode(p.title).slice(0, 48)}”`)
   personalizeSoon()
 }

@@ -1,7 +1,7 @@
 // The privacy panel: what inpage sends (nothing) and what the store's own server sees, the consent
 // switch, the history stored on this device, export and forget, and the log of this page's requests.
 import type { ConsentState, StoredEvent } from 'inpage'
-import { $, download, h } from './dom'
+import { $, decode, download, h } from './dom'
 import { consentChoice, rec, state } from './state'
 import { renderBadges, toast } from './status'
 import { personalize } from './lists'
@@ -10,7 +10,7 @@ import { renderSimulator, stopPlay } from './simulator'
 const VERB: Record<string, string> = { view: 'Viewed', click: 'Opened', add_to_cart: 'Added to cart', purchase: 'Bought', search: 'Searched', dwell: 'Looked at' }
 
 function eventRow(e: StoredEvent) {
-  const what = e.type === 'search' ? `“${e.query ?? ''}”` : e.item?.title ?? e.itemId ?? ''
+  const what = e.type === 'search' ? `“${e.query ?? ''}”` : e.item?.title ? decode(e.item.title) : (e.itemId ?? '')
   const time = new Date(e.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
   return h('li', {}, h('span', { class: `ev ev-${e.type}` }, VERB[e.type] ?? e.type), h('span', { class: 't', title: what }, what), h('span', { class: 'muted small' }, time))
 }

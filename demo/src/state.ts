@@ -31,6 +31,8 @@ export interface StoreSummary {
 }
 export interface StorePage extends StoreSummary {
   items: number
+  /** Rows with a junk title the store server does not list. */
+  hidden?: number
   departments: { name: string; count: number }[]
   roots: string[]
 }

@@ -117,7 +117,7 @@ function renderStoreChrome() {
   $('#store-sub').textContent = `${st.tagline} · ${st.items.toLocaleString('en')} products`
   $('#logo').textContent = st.name.replace(/[^A-Za-z]/g, '').slice(0, 1).toUpperCase() || '•'
   ;($('#q') as HTMLInputElement).placeholder = `Search ${st.name}`
-  $('#footer-source').textContent = `Catalog: ${st.source}`
+  $('#footer-source').textContent = `Catalog: ${st.source}${st.hidden ? ` ${st.hidden} rows with a junk title (markup or a category name) are not listed.` : ''}`
   const nav = $('#departments')
   nav.replaceChildren(
     h('button', { type: 'button', 'data-dept': '', onclick: () => goDept('') }, st.departments.length ? 'All departments' : 'All products'),
