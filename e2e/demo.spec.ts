@@ -178,8 +178,8 @@ test('consent off keeps nothing and shows the server order; a team can load its 
   await expect(page.getByTestId('upload-log')).toContainText('no events file')
   await expect(page.getByTestId('upload-log')).toContainText(/built upload-[0-9a-f]{12}@/)
   await expect(page.locator('body')).toHaveAttribute('data-store', /^upload-/)
-  await expect(page.locator('#page-title')).toHaveText('my-shop.csv')
-  await expect(page.locator('.store.active')).toContainText('my-shop.csv')
+  await expect(page.locator('#page-title')).toHaveText('my-shop')
+  await expect(page.locator('.store.active')).toContainText('my-shop')
   // Without events every popularity is 0: the server's order is the file's.
   await expect.poll(() => ids(page, 'server')).toEqual(['sku-1', 'sku-2', 'sku-3', 'sku-5', 'sku-6'])
   await expect(page.locator('#server-list .product').first()).toContainText('Nitrile gloves, powder-free, box of 100')
@@ -383,7 +383,7 @@ test('an uploaded catalog with the store\'s events: its pack\'s neighbours perso
   await page.locator('#catalog-upload').click()
   await expect(page.getByTestId('upload-message')).toContainText(/ready: 18 items, aggregates from \d+ events/, { timeout: 60_000 })
   await expect(page.getByTestId('upload-log')).toContainText('converted: 18 items (2 without events), 234 events of 36 shoppers')
-  await expect(page.locator('#page-title')).toHaveText('workshop.json')
+  await expect(page.locator('#page-title')).toHaveText('workshop')
   await settled(page)
   const server = await ids(page, 'server')
   // The store's popularity, from its events: staples first; the caliper is far down.
@@ -400,6 +400,77 @@ test('an uploaded catalog with the store\'s events: its pack\'s neighbours perso
   await expect(page.getByTestId('pack')).toContainText(await packOf(page, (await page.locator('body').getAttribute('data-store'))!))
   expect((await catalogRead(page)).missing).toBe(0)
   await shot(page, testInfo, 'uploaded-store')
+})
+
+test('uploads in every documented format: eval convert\'s items JSONL and events CSV, a JSON array with categories, CSV; refusals name file, line and what was expected', async ({ page }) => {
+  test.setTimeout(240_000)
+  await open(page)
+  const msg = page.getByTestId('upload-message')
+  const catalog = (name: string, text: string) => page.locator('#catalog-file').setInputFiles({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(text) })
+  const eventsFile = (name: string, text: string) => page.locator('#events-file').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(text) })
+
+  // Refusals, each naming the file, the line and what was expected.
+  await catalog('bad.jsonl', '{"id": "a", "title": "A"}\n{"id": "b", "title": "B"}\n{"id": "c", "title": \n')
+  await expect(msg).toContainText(/^bad\.jsonl:3: not JSON .*expected one product per line as a JSON object/)
+  await catalog('bad.json', '[\n  {"id": "a", "title": "A"},\n  {"id": "b" "title": "B"}\n]')
+  await expect(msg).toContainText(/^bad\.json:3: not JSON .*expected a JSON array of products/)
+  await catalog('shop.csv', 'sku,name,price\n1,Gloves,3')
+  await expect(msg).toContainText(/^shop\.csv:1: the header has no "id" column .*expected a header row with id and title/)
+
+  // Eval convert's items JSONL (categories as a list, an HTML entity, one junk row), and its events CSV.
+  const items = [
+    { id: 'g1', title: 'Nitrile gloves &amp; liners', brand: 'SafeHands', categories: ['Lab', 'Safety', 'Gloves'], description: null },
+    { id: 'g2', title: 'Safety goggles anti-fog', brand: 'SafeHands', categories: ['Lab', 'Safety', 'Eyewear'] },
+    { id: 'b1', title: 'Borosilicate beaker 250 ml', brand: 'LabCraft', categories: 'Lab > Glassware > Beakers' },
+    { id: 'b2', title: 'Erlenmeyer flask 500 ml', brand: 'LabCraft', categories: ['Lab', 'Glassware', 'Flasks'] },
+    { id: 'p1', title: 'PLA filament 1.75 mm 1 kg', brand: 'Extrudo', categories: ['Printing', '3D Printing', 'Filament'] },
+    { id: 'j1', title: 'Lab />', categories: ['Lab', 'Safety'] },
+  ].map((o) => JSON.stringify(o)).join('\n')
+  await catalog('lab-items.jsonl', items)
+  await expect(msg).toContainText('Read 5 products, skipped 1 (1 a title that is markup, first at lab-items.jsonl:6)')
+  await expect(page.locator('#own-catalog')).toContainText('(items JSONL)')
+  await expect(page.locator('#store-name-input')).toHaveValue('lab-items')
+  // An events CSV without its timestamp column is refused in the tab; a bad timestamp by the store server, with its line.
+  await eventsFile('events.csv', 'user,item\nu1,g1')
+  await expect(msg).toContainText(/^events\.csv:1: the header has no "timestamp" column .*expected user,item,timestamp/)
+  const ev = ['user,item,timestamp']
+  for (let u = 0; u < 6; u++) for (const [k, item] of ['g1', 'g2', u % 2 ? 'b1' : 'p1', 'b2'].entries()) ev.push(`s${u},${item},${1_700_000_000 + 10 * u + k}`)
+  ev.push('lone,g1,1700000500', 'lone,b1,1700000501') // a shopper with two events: dropped by the conversion
+  await eventsFile('events.csv', [...ev.slice(0, 3), 'u9,g1,yesterday-ish', ...ev.slice(3)].join('\n'))
+  await page.locator('#catalog-upload').click()
+  await expect(msg).toContainText(/events\.csv:4: timestamp "yesterday-ish" is neither a number nor a date/, { timeout: 30_000 })
+  await eventsFile('events.csv', ev.join('\n'))
+  await page.locator('#store-name-input').fill('Bench Lab Outlet')
+  await page.locator('#catalog-upload').click()
+  await expect(msg).toContainText(/ready: 5 items, aggregates from \d+ events/, { timeout: 60_000 })
+  const log = page.getByTestId('upload-log')
+  await expect(log).toContainText('skipped in this tab: 1 × a title that is markup (first at lab-items.jsonl:6)')
+  await expect(log).toContainText('converted: 5 items (0 without events), 24 events of 6 shoppers')
+  await expect(log).toContainText('dropped: 2 events of 1 shoppers with fewer than 3 events')
+  await expect(log).toContainText('aggregates: 12 of the 24 events')
+  // The store has the name the user chose; the categories of the JSONL are its departments; titles decoded.
+  await expect(page.locator('#page-title')).toHaveText('Bench Lab Outlet')
+  await expect(page.locator('.store.active')).toContainText('Bench Lab Outlet')
+  await expect(page.locator('#departments button[data-dept="Safety"]')).toHaveCount(1)
+  await expect(page.locator('#server-list')).toContainText('Nitrile gloves & liners')
+  await settled(page)
+
+  // A JSON array with eval's keys, `categories` among them: the categories are kept.
+  const arr = [
+    { id: 'c1', title: 'Claw hammer 16 oz', brand: 'Forge', categories: ['Tools', 'Hand Tools', 'Hammers'] },
+    { id: 'c2', title: 'Torx screwdriver set', brand: 'Forge', categories: ['Tools', 'Hand Tools', 'Screwdrivers'] },
+    { id: 'c3', title: 'Cordless drill 18 V', brand: 'Voltix', categories: ['Tools', 'Power Tools', 'Drills'] },
+  ]
+  await page.locator('#events-file').setInputFiles([])
+  await catalog('tools.json', JSON.stringify(arr, null, 2))
+  await expect(msg).toContainText('Read 3 products.')
+  await expect(page.locator('#store-name-input')).toHaveValue('tools')
+  await page.locator('#catalog-upload').click()
+  await expect(msg).toContainText(/ready: 3 items, no events/, { timeout: 60_000 })
+  await expect(page.locator('#page-title')).toHaveText('tools')
+  await expect(page.locator('#departments button[data-dept="Hand Tools"]')).toHaveCount(1)
+  await expect(page.getByTestId('no-departments')).toHaveCount(0)
+  await settled(page)
 })
 
 test('the holdout: replayed shoppers split by inpage into two arms, NDCG@10 and clicks per arm', async ({ page }) => {

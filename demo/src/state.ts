@@ -47,7 +47,8 @@ export function setRec(r: Recommender) {
 export const state = {
   stores: [] as StoreSummary[],
   store: undefined as StorePage | undefined,
-  upload: undefined as { name: string; items: Product[]; skipped: number } | undefined,
+  /** The catalog file read in the tab: its file name, the store name it suggests, its products. */
+  upload: undefined as { name: string; storeName: string; items: Product[]; skipped: number; format: string } | undefined,
   view: { kind: 'dept', dept: '' } as { kind: 'dept'; dept: string } | { kind: 'search'; q: string },
   candidates: [] as Product[],
   result: undefined as RerankResult | undefined,
