@@ -34,6 +34,12 @@ async function packOf(page: Page, store: string): Promise<string> {
   return id!
 }
 
+/** The model a store's pack was built for (GET /api/store). */
+async function modelOf(page: Page, store: string): Promise<string | undefined> {
+  const body = (await (await page.request.get(`${DEMO_ORIGIN}/api/store`)).json()) as { stores: { id: string; pack: { model?: string } }[] }
+  return body.stores.find((s) => s.id === store)?.pack.model
+}
+
 /** The status bar's reading of status().engine.catalog after the last rerank. */
 async function catalogRead(page: Page) {
   const text = await page.getByTestId('catalog').locator('.badge-v').innerText()
@@ -72,6 +78,10 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   // Badges that tell the truth (issue 27): no green rerank time on a page that was not personalized.
   await expect(page.getByTestId('rerank')).toContainText(/server order · \d+ ms/)
   await expect(page.getByTestId('rerank')).not.toHaveClass(/\bok\b/)
+  // What you are looking at: the privacy boundary, what moved and why, where the numbers come from.
+  await expect(page.getByTestId('explain')).toContainText('Nothing about this shopper leaves the page')
+  await expect(page.getByTestId('explain')).toContainText(/The store’s server got \d+ GETs: departments and search words, never the history/)
+  await expect(page.getByTestId('explain-moved')).toContainText('Nothing moved: no history yet.')
   await shot(page, testInfo, 'storefront')
 
   // Replay a real shopper (3D printing) for six purchases: the order changes, with reasons.
@@ -90,6 +100,11 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   expect(await page.locator('#personal-list .reason').count()).toBeGreaterThan(0)
   await expect(page.locator('#personal-list .reason').first()).toHaveText(/^Because you (viewed|bought) '/)
   await expect(page.locator('#badges')).toContainText(/WASM|WEBGPU/)
+  // The recommended model (README): the general one with this store's pack.
+  await expect(page.locator('#badges')).toContainText('inpage-general-v1')
+  expect(await modelOf(page, 'amazon-scientific')).toMatch(/^inpage-general-v1@/)
+  await expect(page.getByTestId('explain-moved')).toContainText(/\d+ of the top 20 moved, because of this shopper’s 12 events in this tab/)
+  await expect(page.getByTestId('explain')).toContainText(/Right: inpage-general-v1 with the store’s pack amazon-scientific@/)
   await expect(page.locator('#badges')).toContainText(/Rerank\d+ ms/)
 
   // The knobs reach rerank(): weight 0 gives the server's order back, the default weight this order.
@@ -313,6 +328,8 @@ test('a second store: Beauty has its own pack and history, and a simulated shopp
   expect(server).toHaveLength(20)
   await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'no-history')
   const beautyPack = await packOf(page, 'amazon-beauty')
+  await expect(page.locator('#badges')).toContainText('inpage-general-v1')
+  expect(await modelOf(page, 'amazon-beauty')).toMatch(/^inpage-general-v1@/)
   await expect(page.getByTestId('pack')).toHaveText(`Pack${beautyPack}`)
 
   // This store's history is remembered under its own name: buy as a real Beauty shopper.
@@ -452,6 +469,8 @@ test('uploads in every documented format: eval convert\'s items JSONL and events
   await expect(page.locator('#page-title')).toHaveText('Bench Lab Outlet')
   await expect(page.locator('.store.active')).toContainText('Bench Lab Outlet')
   await expect(page.locator('#departments button[data-dept="Safety"]')).toHaveCount(1)
+  expect(await modelOf(page, (await page.locator('body').getAttribute('data-store'))!)).toMatch(/^inpage-general-v1@/)
+  await expect(page.locator('#badges')).toContainText('inpage-general-v1', { timeout: 60_000 })
   await expect(page.locator('#server-list')).toContainText('Nitrile gloves & liners')
   await settled(page)
 

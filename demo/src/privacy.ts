@@ -3,7 +3,7 @@
 import type { ConsentState, StoredEvent } from 'inpage'
 import { $, decode, download, h } from './dom'
 import { consentChoice, rec, state } from './state'
-import { renderBadges, toast } from './status'
+import { renderBadges, renderStrip, toast } from './status'
 import { personalize } from './lists'
 import { renderSimulator, stopPlay } from './simulator'
 
@@ -57,6 +57,7 @@ export async function renderPrivacy() {
 
 export function renderRequests() {
   document.getElementById('requests')?.replaceChildren(...state.requests.map((r) => h('li', {}, r)))
+  renderStrip()
 }
 
 async function setConsent(s: ConsentState) {

@@ -58,6 +58,8 @@ export const state = {
   step: 0,
   playing: undefined as ReturnType<typeof setInterval> | undefined,
   requests: [] as string[],
+  /** Every request this page sent to the store server, by method (the strip's privacy line). */
+  sent: { get: 0, post: 0 },
   /** The last rerank went over budget and was tried again. */
   retried: false,
 }
@@ -83,6 +85,7 @@ export const hooks: Hooks = { renderRequests: unset('renderRequests'), renderNex
 /** Every request this page sends to the store server, logged for the privacy panel. */
 export async function api<T>(path: string, post?: { body: string; note: string }): Promise<T> {
   const line = post ? `POST ${path} · ${post.note}` : `GET ${path}`
+  state.sent[post ? 'post' : 'get']++
   // Repeats (an upload's progress, polled) are counted on one line.
   const last = /^(.*?)(?: ×(\d+))?$/.exec(state.requests[0] ?? '')!
   if (last[1] === line) state.requests[0] = `${line} ×${Number(last[2] ?? 1) + 1}`

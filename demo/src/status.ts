@@ -2,7 +2,7 @@
 // read), the model's download progress, and the toasts that confirm a shopper's action.
 import type { RecommenderEvents } from 'inpage'
 import { $, h } from './dom'
-import { plural, rec, state } from './state'
+import { SHOWN, plural, rec, state } from './state'
 
 function badge(label: string, value: string, tone = '') {
   return h('span', { class: `badge ${tone}` }, h('span', { class: 'badge-k' }, label), h('span', { class: 'badge-v' }, value))
@@ -54,10 +54,43 @@ export function renderBadges() {
     packBadge,
     catBadge,
   )
+  renderStrip()
   const info = e.info
   const name = (b: string) => (b === 'webgpu' ? 'WebGPU' : b.toUpperCase())
   if (info?.dropped.length)
     $('#badges').append(h('span', { class: 'muted small', title: info.dropped.map((d) => `${name(d.backend)}: ${d.reason}`).join('\n') }, `${info.dropped.map((d) => name(d.backend)).join(', ')} not used (hover for why)`))
+}
+
+/**
+ * "What you are looking at": the privacy boundary, what moved and why, and where the numbers come from,
+ * in a line each, from the page's own state (after every rerank and every request).
+ */
+export function renderStrip() {
+  const el = document.getElementById('explain')
+  const st = state.store
+  if (!el || !st) return
+  const res = state.result
+  const events = rec.status().events
+  const moved = res?.personalized ? res.items.slice(0, SHOWN).filter((it, i) => it.serverRank !== i).length : 0
+  const zero = state.knobs.personalWeight === 0
+  const what = !state.candidates.length
+    ? 'Nothing on this page, so nothing to rerank.'
+    : !res
+      ? 'Reranking this page for this shopper…'
+      : res.personalized && !zero
+        ? `${moved} of the top ${Math.min(SHOWN, state.candidates.length)} moved, because of this shopper’s ${plural(events, 'event')} in this tab: items like what they viewed and bought go up (each says why), the rest keep the server’s order.`
+        : `Nothing moved: ${zero ? 'personalization strength is 0' : res.why === 'no-history' ? 'no history yet' : res.why === 'consent' ? 'personalization is off' : `the page shows the server’s order (${res.why})`}.`
+  const sent = state.sent
+  el.replaceChildren(
+    h('div', {}, h('strong', {}, 'Privacy boundary'), `Nothing about this shopper leaves the page: history, scores and reasons stay in this tab. The store’s server got ${plural(sent.get, 'GET')}${sent.post ? ` and ${plural(sent.post, 'upload')}` : ''}: departments and search words, never the history.`),
+    h('div', { 'data-testid': 'explain-moved' }, h('strong', {}, 'What moved and why'), what),
+    h(
+      'div',
+      {},
+      h('strong', {}, 'Where the numbers come from'),
+      `Left: ${st.name}’s server, ${st.pack.events === 0 ? 'file order' : 'popularity (purchase counts) or BM25 search'}. Right: ${rec.status().engine.info?.model.name ?? 'the model'} with the store’s pack ${st.pack.id ?? ''}, run in this tab; times measured here. Shoppers and next purchases: the dataset’s held-out test split.`,
+    ),
+  )
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(1)
