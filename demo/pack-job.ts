@@ -6,7 +6,7 @@
 // With --items, converts the store's files (node/convert.ts) into DIR first.
 import { parseArgs } from 'node:util'
 import { buildPack } from '../catalog/build'
-import { convertFiles } from '../node/convert'
+import { convertFiles, type ConvertStats } from '../node/convert'
 
 export async function main(args: string[]) {
   const { values: v } = parseArgs({
@@ -24,13 +24,15 @@ export async function main(args: string[]) {
   if (!v.data || !v.out || !v.name || !v.model) throw new Error('pack-job: --data, --out, --name and --model are required')
   const textVectors = v['text-vectors'] === 'int8' ? 'int8' : 'none'
   const say = (line: string) => console.log(line)
+  let converted: ConvertStats | undefined
   if (v.items) {
     if (!v.events) throw new Error('pack-job: --items needs --events (an empty CSV with its header is fine)')
     const s = convertFiles(v.events, v.items, v.data)
-    say(
-      `converted: ${s.items} items (${s.itemsWithoutEvents} without events), ${s.events} events of ${s.users} shoppers` +
-        (s.droppedUsers ? ` (${s.droppedUsers} with fewer than 3 events left out)` : ''),
-    )
+    converted = s
+    say(`converted: ${s.items} items (${s.itemsWithoutEvents} without events), ${s.events} events of ${s.users} shoppers`)
+    // Every event the conversion did not keep, by reason.
+    if (s.droppedEvents) say(`dropped: ${s.droppedEvents} events of ${s.droppedUsers} shoppers with fewer than 3 events (a shopper needs a history, a validation and a test purchase)`)
+    if (s.itemsWithoutMetadata) say(`kept: ${s.itemsWithoutMetadata} items of the events are not in the catalog file, titled by their id`)
   }
   let encode: ((t: string[]) => Promise<Float32Array[]>) | undefined
   let release = async () => {}
@@ -43,6 +45,9 @@ export async function main(args: string[]) {
   try {
     const r = await buildPack({ data: v.data, model: v.model, out: v.out, name: v.name, textVectors, force: true, log: say, ...(encode ? { encode } : {}) })
     say(`built ${v.name}@${r.manifest.version}: ${r.manifest.items} items, ${r.manifest.shards.count} shards, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.total.toFixed(1)} s`)
+    // Why the pack's event count is below the converted one: eval's split holds out each shopper's last two.
+    if (converted && converted.events !== r.manifest.aggregates.events)
+      say(`aggregates: ${r.manifest.aggregates.events} of the ${converted.events} events: the pack reads each shopper's history before their last two purchases, which eval holds out for validation and test (and at most the 50 most recent)`)
   } finally {
     await release()
   }

@@ -54,14 +54,20 @@ export function storeApi(dataDir: string) {
     if (entry.uploaded && entry.pack.state !== 'ready') return send(res, 409, { error: `${entry.info.name} is not ready: its pack is ${entry.pack.state}` })
     let store: Store
     try {
-      store = entry.store ??= new Store(entry.dir, entry.prices)
+      if (!entry.store) {
+        entry.store = new Store(entry.dir, entry.prices)
+        const hidden = entry.store.junk.reduce((n, j) => n + j, 0)
+        // The log a store's team reads: rows the storefront will not list, and why.
+        if (hidden) console.log(`inpage demo: ${entry.info.id}: ${hidden} rows with a junk title (markup or a category name) are not listed; histories keep them`)
+      }
+      store = entry.store
     } catch (e) {
       return send(res, 500, { error: `cannot read the catalog in ${entry.dir} (set INPAGE_DATA): ${(e as Error).message}` })
     }
     const q = url.searchParams
     switch (parts[1]) {
       case 'store':
-        return send(res, 200, { id: entry.info.id, name: entry.info.name, tagline: entry.info.tagline, source: entry.info.source, uploaded: !!entry.uploaded, items: store.products.length, departments: store.departments(), roots: store.roots(), pack: packInfo(entry) })
+        return send(res, 200, { id: entry.info.id, name: entry.info.name, tagline: entry.info.tagline, source: entry.info.source, uploaded: !!entry.uploaded, items: store.products.length, hidden: store.junk.reduce((n, j) => n + j, 0), departments: store.departments(), roots: store.roots(), pack: packInfo(entry) })
       case 'category':
         return send(res, 200, { items: store.category(q.get('dept') ?? '', clamp(q.get('limit'), 60)) })
       case 'search':

@@ -1,5 +1,5 @@
-// The stores this demo runs, one store server and one catalog pack each, all with the same model: what
-// a product team needs to see is that nothing in inpage belongs to one catalog.
+// The stores this demo runs, one store server and one catalog pack each, all with the same general model:
+// what a product team needs to see is that nothing in inpage belongs to one catalog.
 
 export interface StoreInfo {
   /** The store's id: its API is /api/<id>/, its pack /packs/<id>/, its shoppers' history `demo-<id>`. */
@@ -12,9 +12,13 @@ export interface StoreInfo {
   source: string
 }
 
-/** The model every store uses; each store brings only its pack. */
-export const MODEL = 'public/models/inpage-sci-v1'
-export const MODEL_URL = '/models/inpage-sci-v1/'
+/**
+ * The model every store uses, each with only its own pack: the general model, as README recommends for any
+ * catalog (inpage-sci-v1's collaborative tables know only Scientific's ids, so it would show Beauty and an
+ * upload a weaker product than a store gets).
+ */
+export const MODEL = 'public/models/inpage-general-v1'
+export const MODEL_URL = '/models/inpage-general-v1/'
 
 export const STORES: StoreInfo[] = [
   {

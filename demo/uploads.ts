@@ -7,12 +7,16 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { convert } from '../node/convert.js'
 import { PACKS_DIR } from './packs.js'
 import { addStore, packInfo, type Registry } from './registry.js'
 
 export interface UploadBody {
-  /** The file's name (shown as the store's name). */
+  /** The store's name, as the user typed it. */
   name: string
+  /** The files' names, for the messages that name a line of them. */
+  itemsFile?: string
+  eventsFile?: string
   /** One JSON object per line: {id, title, brand?, categories?, description?, price?}. */
   items: string
   /** The store's events CSV (user,item,timestamp), optional: without it the pack has no aggregates. */
@@ -40,6 +44,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   })
 }
 
+const fileName = (v: unknown, def: string) => (typeof v === 'string' && v.trim() ? v.replace(/[^\w .()-]/g, '').slice(0, 80) : def)
+
 /** Uploads live as long as the server process that built them: a new process starts without them. */
 export function forgetUploads() {
   rmSync(join(PACKS_DIR, '.uploads'), { recursive: true, force: true })
@@ -62,7 +68,7 @@ export async function handleUpload(req: IncomingMessage, res: ServerResponse, re
   }
   const events = body.events?.trim() ? body.events : EMPTY_EVENTS
   // The same files make the same store: an upload already built by this server is reused.
-  const id = `upload-${createHash('sha256').update(body.items).update('\0').update(events).digest('hex').slice(0, 12)}`
+  const id = `upload-${createHash('sha256').update(body.name).update('\0').update(body.items).update('\0').update(events).digest('hex').slice(0, 12)}`
   const known = registry.get(id)
   if (known && known.pack.state !== 'error') return send(res, 200, { id, pack: packInfo(known), reused: true })
 
@@ -79,13 +85,20 @@ export async function handleUpload(req: IncomingMessage, res: ServerResponse, re
     return send(res, 400, { error: `items: ${(e as Error).message}` })
   }
   if (!lines) return send(res, 400, { error: 'items: no product' })
+  // Every line checked now, as the pack job will convert them: a bad events file is refused with its name,
+  // the line and what was expected, before any build starts.
+  try {
+    convert(events, body.items, { eventsFile: fileName(body.eventsFile, 'events.csv'), itemsFile: fileName(body.itemsFile, 'items.jsonl') })
+  } catch (e) {
+    return send(res, 400, { error: (e as Error).message })
+  }
   // The store's files as it would hand them over; the pack job converts them (node/convert.ts) into data/.
   const dir = join(PACKS_DIR, '.uploads', id)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(join(dir, 'data'), { recursive: true })
   writeFileSync(join(dir, 'items.jsonl'), body.items)
   writeFileSync(join(dir, 'events.csv'), events)
-  const name = body.name.replace(/[^\w .()-]/g, '').slice(0, 60) || 'your catalog'
+  const name = body.name.replace(/[^\w .,&'()-]/g, '').trim().slice(0, 60) || 'your catalog'
   const entry = addStore(registry, {
     info: { id, dataset: join(dir, 'data'), name, tagline: 'Your catalog, uploaded to this store server', source: `Uploaded from this page: ${name}.` },
     dir: join(dir, 'data'),

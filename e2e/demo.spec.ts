@@ -34,6 +34,12 @@ async function packOf(page: Page, store: string): Promise<string> {
   return id!
 }
 
+/** The model a store's pack was built for (GET /api/store). */
+async function modelOf(page: Page, store: string): Promise<string | undefined> {
+  const body = (await (await page.request.get(`${DEMO_ORIGIN}/api/store`)).json()) as { stores: { id: string; pack: { model?: string } }[] }
+  return body.stores.find((s) => s.id === store)?.pack.model
+}
+
 /** The status bar's reading of status().engine.catalog after the last rerank. */
 async function catalogRead(page: Page) {
   const text = await page.getByTestId('catalog').locator('.badge-v').innerText()
@@ -69,6 +75,13 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'no-history')
   expect(await ids(page, 'personal')).toEqual(server)
   await expect(page.getByTestId('stored-events-empty')).toBeVisible()
+  // Badges that tell the truth (issue 27): no green rerank time on a page that was not personalized.
+  await expect(page.getByTestId('rerank')).toContainText(/server order · \d+ ms/)
+  await expect(page.getByTestId('rerank')).not.toHaveClass(/\bok\b/)
+  // What you are looking at: the privacy boundary, what moved and why, where the numbers come from.
+  await expect(page.getByTestId('explain')).toContainText('Nothing about this shopper leaves the page')
+  await expect(page.getByTestId('explain')).toContainText(/The store’s server got \d+ GETs: departments and search words, never the history/)
+  await expect(page.getByTestId('explain-moved')).toContainText('Nothing moved: no history yet.')
   await shot(page, testInfo, 'storefront')
 
   // Replay a real shopper (3D printing) for six purchases: the order changes, with reasons.
@@ -87,16 +100,35 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   expect(await page.locator('#personal-list .reason').count()).toBeGreaterThan(0)
   await expect(page.locator('#personal-list .reason').first()).toHaveText(/^Because you (viewed|bought) '/)
   await expect(page.locator('#badges')).toContainText(/WASM|WEBGPU/)
+  // The recommended model (README): the general one with this store's pack.
+  await expect(page.locator('#badges')).toContainText('inpage-general-v1')
+  expect(await modelOf(page, 'amazon-scientific')).toMatch(/^inpage-general-v1@/)
+  await expect(page.getByTestId('explain-moved')).toContainText(/\d+ of the top 20 moved, because of this shopper’s 12 events in this tab/)
+  await expect(page.getByTestId('explain')).toContainText(/Right: inpage-general-v1 with the store’s pack amazon-scientific@/)
   await expect(page.locator('#badges')).toContainText(/Rerank\d+ ms/)
 
   // The knobs reach rerank(): weight 0 gives the server's order back, the default weight this order.
   const weight = await page.locator('#personal-weight').inputValue()
   await page.locator('#personal-weight').fill('0')
   await expect.poll(() => ids(page, 'personal')).toEqual(server)
+  // Strength 0 is the server's order: the page does not call it personalized.
+  await expect(page.getByTestId('why')).toHaveText('Strength 0: server order')
+  await expect(page.getByTestId('why-detail')).toHaveCount(0)
   await page.locator('#personal-weight').fill(weight)
   await expect.poll(() => ids(page, 'personal')).toEqual(personal)
   await settled(page)
   await shot(page, testInfo, 'simulator')
+
+  await expect(page.getByTestId('why')).toHaveText('Personalized for this shopper')
+  await expect(page.getByTestId('rerank')).toHaveClass(/\bok\b/)
+
+  // A search without results: no list, no stale badge or "why" from the page before.
+  await page.locator('#q').fill('zzqxv')
+  await page.locator('#search button').click()
+  await expect(page.locator('#page-sub')).toHaveText('No results from the store’s own search: nothing to rerank.')
+  await expect(page.getByTestId('rerank')).toHaveText('Reranknothing to rerank')
+  await expect(page.getByTestId('catalog')).toHaveText('Last rerank readnothing to rerank')
+  await expect(page.getByTestId('why')).toHaveCount(0)
 
   // A search: the store's BM25 results, reranked for this shopper.
   await page.locator('#q').fill('filament')
@@ -110,13 +142,13 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
 
   // The privacy panel lists what is stored; export downloads it; forget erases it.
   await page.locator('#privacy').scrollIntoViewIfNeeded()
-  await expect(page.getByTestId('stored-events').locator('li')).toHaveCount(13) // 12 + the search
+  await expect(page.getByTestId('stored-events').locator('li')).toHaveCount(14) // 12 + the two searches
   await expect(page.getByTestId('stored-events')).toContainText('“filament”')
   await shot(page, testInfo, 'privacy')
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.locator('#export').click()])
   const doc = JSON.parse(await (await import('node:fs/promises')).readFile((await download.path())!, 'utf8'))
   expect(doc.format).toBe('inpage-export')
-  expect(doc.events).toHaveLength(13)
+  expect(doc.events).toHaveLength(14)
   await page.locator('#forget').click()
   await expect(page.getByTestId('stored-events-empty')).toBeVisible()
   await expect(page.getByTestId('stored-count')).toHaveText('0 events stored')
@@ -161,8 +193,8 @@ test('consent off keeps nothing and shows the server order; a team can load its 
   await expect(page.getByTestId('upload-log')).toContainText('no events file')
   await expect(page.getByTestId('upload-log')).toContainText(/built upload-[0-9a-f]{12}@/)
   await expect(page.locator('body')).toHaveAttribute('data-store', /^upload-/)
-  await expect(page.locator('#page-title')).toHaveText('my-shop.csv')
-  await expect(page.locator('.store.active')).toContainText('my-shop.csv')
+  await expect(page.locator('#page-title')).toHaveText('my-shop')
+  await expect(page.locator('.store.active')).toContainText('my-shop')
   // Without events every popularity is 0: the server's order is the file's.
   await expect.poll(() => ids(page, 'server')).toEqual(['sku-1', 'sku-2', 'sku-3', 'sku-5', 'sku-6'])
   await expect(page.locator('#server-list .product').first()).toContainText('Nitrile gloves, powder-free, box of 100')
@@ -180,6 +212,100 @@ test('consent off keeps nothing and shows the server order; a team can load its 
   await expect(page.getByTestId('pack')).toContainText(await packOf(page, store))
   expect((await catalogRead(page)).missing).toBe(0)
   await shot(page, testInfo, 'own-catalog')
+})
+
+test('consent and forget a shopper understands: this visit survives a store switch, forget goes back to this visit, Off survives a reload', async ({ page }) => {
+  test.setTimeout(180_000)
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await open(page)
+  await expect(page.locator('[data-consent="pending"]')).toHaveAttribute('aria-pressed', 'true')
+  await page.locator('#shopper').selectOption({ index: 1 })
+  for (let i = 0; i < 2; i++) {
+    await page.locator('#sim-step').click()
+    await expect(page.locator('#sim-progress')).toHaveText(new RegExp(`^Step ${i + 1} of `))
+  }
+  await expect(page.getByTestId('stored-count')).toHaveText('4 events stored')
+  await expect(page.locator('.stored-head')).toContainText('memory only')
+  // Another store and back: this visit's history is still there (it was never written anywhere).
+  await page.locator('[data-store="amazon-beauty"]').click()
+  await expect(page.locator('#store-name')).toHaveText('Lumen Beauty')
+  await settled(page)
+  await expect(page.getByTestId('stored-count')).toHaveText('0 events stored')
+  await page.locator('[data-store="amazon-scientific"]').click()
+  await expect(page.locator('#store-name')).toHaveText('Benchmark Supply Co.')
+  await expect(page.getByTestId('stored-count')).toHaveText('4 events stored')
+  await settled(page)
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
+  await expect(page.locator('[data-consent="pending"]')).toHaveAttribute('aria-pressed', 'true')
+
+  // Remember, then forget: the panel goes back to "This visit", which writes nothing.
+  await page.locator('[data-consent="granted"]').click()
+  await expect(page.locator('.stored-head')).toContainText('IndexedDB')
+  await page.locator('#forget').click()
+  await expect(page.getByTestId('stored-events-empty')).toBeVisible()
+  await expect(page.locator('[data-consent="pending"]')).toHaveAttribute('aria-pressed', 'true')
+  await expect(page.locator('[data-consent="granted"]')).toHaveAttribute('aria-pressed', 'false')
+  await expect(page.locator('.stored-head')).toContainText('memory only, nothing written')
+
+  // Off is remembered across a reload, as the store's consent platform would remember it.
+  await page.locator('[data-consent="denied"]').click()
+  await expect(page.locator('[data-consent="denied"]')).toHaveAttribute('aria-pressed', 'true')
+  await page.reload()
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true', { timeout: 30_000 })
+  await expect(page.locator('[data-consent="denied"]')).toHaveAttribute('aria-pressed', 'true')
+  await settled(page)
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'consent')
+  expect(errors).toEqual([])
+})
+
+test('data shown clean: decoded titles, no junk rows, whole department names, a next purchase always findable', async ({ page }) => {
+  test.setTimeout(180_000)
+  type P = { id: string; title: string }
+  const get = async <T>(path: string) => (await (await page.request.get(`${DEMO_ORIGIN}${path}`)).json()) as T
+  await open(page)
+  // Amazon's comma-split department ("Test" > "Measure & Inspect") is shown whole.
+  await expect(page.locator('#departments button[data-dept="Test, Measure & Inspect"]')).toHaveCount(1)
+  await expect(page.locator('#departments button[data-dept="Test"]')).toHaveCount(0)
+  // Rows whose title is scraping markup are not listed, and the page says how many.
+  await expect(page.locator('#footer-source')).toContainText(/ \d+ rows with a junk title/)
+  for (const path of ['/api/amazon-scientific/search?q=Industrial%20Scientific&limit=200', '/api/amazon-scientific/category?dept=&limit=200', '/api/amazon-scientific/category?dept=Lab%20%26%20Scientific%20Products&limit=200']) {
+    const { items } = await get<{ items: P[] }>(path)
+    expect(items.length).toBeGreaterThan(20)
+    expect(items.filter((p) => /\/>|^Industrial & Scientific$/.test(p.title)).map((p) => p.title)).toEqual([])
+  }
+  // Every simulator shopper's next purchase: the page the simulator offers does list it.
+  for (const store of ['amazon-scientific', 'amazon-beauty']) {
+    const { shoppers } = await get<{ shoppers: { next: P; history: P[]; nextPage?: { dept: string } | { q: string } }[] }>(`/api/${store}/shoppers`)
+    expect(shoppers.length).toBeGreaterThan(4)
+    for (const s of shoppers) {
+      expect(s.nextPage, `a page for ${s.next.id}`).toBeDefined()
+      const path = 'dept' in s.nextPage! ? `category?dept=${encodeURIComponent(s.nextPage.dept)}` : `search?q=${encodeURIComponent(s.nextPage!.q)}`
+      const { items } = await get<{ items: P[] }>(`/api/${store}/${path}&limit=60`)
+      expect(items.map((p) => p.id), `${store} ${path}`).toContain(s.next.id)
+      expect([s.next, ...s.history].filter((p) => p.title.includes('/>'))).toEqual([])
+    }
+  }
+  // In the page: a shopper whose next purchase is not on the first page; the link opens a page that lists it.
+  const { shoppers } = await get<{ shoppers: { id: string; next: P }[] }>('/api/amazon-scientific/shoppers')
+  const first = new Set((await get<{ items: P[] }>('/api/amazon-scientific/category?dept=&limit=60')).items.map((p) => p.id))
+  const away = shoppers.find((s) => !first.has(s.next.id))!
+  await page.locator('#shopper').selectOption(away.id)
+  await page.locator('#sim-step').click()
+  await expect(page.locator('#next-purchase')).toContainText('Not on this page')
+  await page.getByTestId('next-page').click()
+  await settled(page)
+  await expect(page.locator('#next-purchase')).toContainText(/Server #\d+ → this shopper #\d+/)
+
+  // Beauty's titles hold HTML entities: shown decoded.
+  await page.locator('[data-store="amazon-beauty"]').click()
+  await expect(page.locator('#store-name')).toHaveText('Lumen Beauty')
+  await settled(page)
+  await page.locator('#q').fill('cosplay wig gradient')
+  await page.locator('#search button').click()
+  await settled(page)
+  await expect(page.locator('#server-list')).toContainText('Tengs 26" Gradient')
+  expect(await page.locator('.lists').innerText()).not.toMatch(/&(quot|amp|#\d+);/)
 })
 
 test('a second store: Beauty has its own pack and history, and a simulated shopper gets a personalized order', async ({ page }, testInfo) => {
@@ -202,6 +328,8 @@ test('a second store: Beauty has its own pack and history, and a simulated shopp
   expect(server).toHaveLength(20)
   await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'no-history')
   const beautyPack = await packOf(page, 'amazon-beauty')
+  await expect(page.locator('#badges')).toContainText('inpage-general-v1')
+  expect(await modelOf(page, 'amazon-beauty')).toMatch(/^inpage-general-v1@/)
   await expect(page.getByTestId('pack')).toHaveText(`Pack${beautyPack}`)
 
   // This store's history is remembered under its own name: buy as a real Beauty shopper.
@@ -220,6 +348,8 @@ test('a second store: Beauty has its own pack and history, and a simulated shopp
   const personal = await ids(page, 'personal')
   expect(personal).not.toEqual(server)
   await expect(page.locator('#personal-list .reason').first()).toHaveText(/^Because you (viewed|bought) '/)
+  // Beauty has no brands: the coverage line counts none rather than "1 brand".
+  await expect(page.getByTestId('why-detail')).toContainText(/spans \d+ categor(y|ies)$/)
   // status().engine.catalog: the rerank read the Beauty pack, which holds every item of the page and the history.
   await expect(page.getByTestId('pack')).toHaveText(`Pack${beautyPack}`)
   const read = await catalogRead(page)
@@ -270,7 +400,7 @@ test('an uploaded catalog with the store\'s events: its pack\'s neighbours perso
   await page.locator('#catalog-upload').click()
   await expect(page.getByTestId('upload-message')).toContainText(/ready: 18 items, aggregates from \d+ events/, { timeout: 60_000 })
   await expect(page.getByTestId('upload-log')).toContainText('converted: 18 items (2 without events), 234 events of 36 shoppers')
-  await expect(page.locator('#page-title')).toHaveText('workshop.json')
+  await expect(page.locator('#page-title')).toHaveText('workshop')
   await settled(page)
   const server = await ids(page, 'server')
   // The store's popularity, from its events: staples first; the caliper is far down.
@@ -287,6 +417,79 @@ test('an uploaded catalog with the store\'s events: its pack\'s neighbours perso
   await expect(page.getByTestId('pack')).toContainText(await packOf(page, (await page.locator('body').getAttribute('data-store'))!))
   expect((await catalogRead(page)).missing).toBe(0)
   await shot(page, testInfo, 'uploaded-store')
+})
+
+test('uploads in every documented format: eval convert\'s items JSONL and events CSV, a JSON array with categories, CSV; refusals name file, line and what was expected', async ({ page }) => {
+  test.setTimeout(240_000)
+  await open(page)
+  const msg = page.getByTestId('upload-message')
+  const catalog = (name: string, text: string) => page.locator('#catalog-file').setInputFiles({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(text) })
+  const eventsFile = (name: string, text: string) => page.locator('#events-file').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(text) })
+
+  // Refusals, each naming the file, the line and what was expected.
+  await catalog('bad.jsonl', '{"id": "a", "title": "A"}\n{"id": "b", "title": "B"}\n{"id": "c", "title": \n')
+  await expect(msg).toContainText(/^bad\.jsonl:3: not JSON .*expected one product per line as a JSON object/)
+  await catalog('bad.json', '[\n  {"id": "a", "title": "A"},\n  {"id": "b" "title": "B"}\n]')
+  await expect(msg).toContainText(/^bad\.json:3: not JSON .*expected a JSON array of products/)
+  await catalog('shop.csv', 'sku,name,price\n1,Gloves,3')
+  await expect(msg).toContainText(/^shop\.csv:1: the header has no "id" column .*expected a header row with id and title/)
+
+  // Eval convert's items JSONL (categories as a list, an HTML entity, one junk row), and its events CSV.
+  const items = [
+    { id: 'g1', title: 'Nitrile gloves &amp; liners', brand: 'SafeHands', categories: ['Lab', 'Safety', 'Gloves'], description: null },
+    { id: 'g2', title: 'Safety goggles anti-fog', brand: 'SafeHands', categories: ['Lab', 'Safety', 'Eyewear'] },
+    { id: 'b1', title: 'Borosilicate beaker 250 ml', brand: 'LabCraft', categories: 'Lab > Glassware > Beakers' },
+    { id: 'b2', title: 'Erlenmeyer flask 500 ml', brand: 'LabCraft', categories: ['Lab', 'Glassware', 'Flasks'] },
+    { id: 'p1', title: 'PLA filament 1.75 mm 1 kg', brand: 'Extrudo', categories: ['Printing', '3D Printing', 'Filament'] },
+    { id: 'j1', title: 'Lab />', categories: ['Lab', 'Safety'] },
+  ].map((o) => JSON.stringify(o)).join('\n')
+  await catalog('lab-items.jsonl', items)
+  await expect(msg).toContainText('Read 5 products, skipped 1 (1 a title that is markup, first at lab-items.jsonl:6)')
+  await expect(page.locator('#own-catalog')).toContainText('(items JSONL)')
+  await expect(page.locator('#store-name-input')).toHaveValue('lab-items')
+  // An events CSV without its timestamp column is refused in the tab; a bad timestamp by the store server, with its line.
+  await eventsFile('events.csv', 'user,item\nu1,g1')
+  await expect(msg).toContainText(/^events\.csv:1: the header has no "timestamp" column .*expected user,item,timestamp/)
+  const ev = ['user,item,timestamp']
+  for (let u = 0; u < 6; u++) for (const [k, item] of ['g1', 'g2', u % 2 ? 'b1' : 'p1', 'b2'].entries()) ev.push(`s${u},${item},${1_700_000_000 + 10 * u + k}`)
+  ev.push('lone,g1,1700000500', 'lone,b1,1700000501') // a shopper with two events: dropped by the conversion
+  await eventsFile('events.csv', [...ev.slice(0, 3), 'u9,g1,yesterday-ish', ...ev.slice(3)].join('\n'))
+  await page.locator('#catalog-upload').click()
+  await expect(msg).toContainText(/events\.csv:4: timestamp "yesterday-ish" is neither a number nor a date/, { timeout: 30_000 })
+  await eventsFile('events.csv', ev.join('\n'))
+  await page.locator('#store-name-input').fill('Bench Lab Outlet')
+  await page.locator('#catalog-upload').click()
+  await expect(msg).toContainText(/ready: 5 items, aggregates from \d+ events/, { timeout: 60_000 })
+  const log = page.getByTestId('upload-log')
+  await expect(log).toContainText('skipped in this tab: 1 × a title that is markup (first at lab-items.jsonl:6)')
+  await expect(log).toContainText('converted: 5 items (0 without events), 24 events of 6 shoppers')
+  await expect(log).toContainText('dropped: 2 events of 1 shoppers with fewer than 3 events')
+  await expect(log).toContainText('aggregates: 12 of the 24 events')
+  // The store has the name the user chose; the categories of the JSONL are its departments; titles decoded.
+  await expect(page.locator('#page-title')).toHaveText('Bench Lab Outlet')
+  await expect(page.locator('.store.active')).toContainText('Bench Lab Outlet')
+  await expect(page.locator('#departments button[data-dept="Safety"]')).toHaveCount(1)
+  expect(await modelOf(page, (await page.locator('body').getAttribute('data-store'))!)).toMatch(/^inpage-general-v1@/)
+  await expect(page.locator('#badges')).toContainText('inpage-general-v1', { timeout: 60_000 })
+  await expect(page.locator('#server-list')).toContainText('Nitrile gloves & liners')
+  await settled(page)
+
+  // A JSON array with eval's keys, `categories` among them: the categories are kept.
+  const arr = [
+    { id: 'c1', title: 'Claw hammer 16 oz', brand: 'Forge', categories: ['Tools', 'Hand Tools', 'Hammers'] },
+    { id: 'c2', title: 'Torx screwdriver set', brand: 'Forge', categories: ['Tools', 'Hand Tools', 'Screwdrivers'] },
+    { id: 'c3', title: 'Cordless drill 18 V', brand: 'Voltix', categories: ['Tools', 'Power Tools', 'Drills'] },
+  ]
+  await page.locator('#events-file').setInputFiles([])
+  await catalog('tools.json', JSON.stringify(arr, null, 2))
+  await expect(msg).toContainText('Read 3 products.')
+  await expect(page.locator('#store-name-input')).toHaveValue('tools')
+  await page.locator('#catalog-upload').click()
+  await expect(msg).toContainText(/ready: 3 items, no events/, { timeout: 60_000 })
+  await expect(page.locator('#page-title')).toHaveText('tools')
+  await expect(page.locator('#departments button[data-dept="Hand Tools"]')).toHaveCount(1)
+  await expect(page.getByTestId('no-departments')).toHaveCount(0)
+  await settled(page)
 })
 
 test('the holdout: replayed shoppers split by inpage into two arms, NDCG@10 and clicks per arm', async ({ page }) => {

@@ -21,6 +21,8 @@ export interface ConvertOptions {
 export interface ConvertStats {
   users: number
   droppedUsers: number
+  /** The events of the dropped users (fewer than minEvents each). */
+  droppedEvents: number
   items: number
   itemsWithoutEvents: number
   itemsWithoutMetadata: number
@@ -122,10 +124,12 @@ export function convert(eventsCsv: string, itemsJsonl: string, opts: ConvertOpti
   }
   const seqs: { user: string; items: number[] }[] = []
   let dropped = 0
+  let droppedEvents = 0
   let events = 0
   for (const [user, evs] of byUser) {
     if (evs.length < minEvents) {
       dropped++
+      droppedEvents += evs.length
       continue
     }
     evs.sort((a, b) => a.ts - b.ts || a.line - b.line)
@@ -169,6 +173,7 @@ export function convert(eventsCsv: string, itemsJsonl: string, opts: ConvertOpti
     stats: {
       users: seqs.length,
       droppedUsers: dropped,
+      droppedEvents,
       items: itemIndex.size,
       itemsWithoutEvents: itemIndex.size - withEvents,
       itemsWithoutMetadata: noMeta,

@@ -92,7 +92,7 @@ describe('converter', () => {
     const csv = 'user,item,timestamp\nu1,B,2\nu1,A,1\nu1,C,3\nu1,D,4\nu2,A,1\nu2,B,2\nu3,C,2020-01-02\nu3,A,2020-01-01\nu3,D,2020-01-03\n'
     const items = ['{"id":"A","title":"Alpha","brand":"X","categories":["Root","Sub","Leaf"]}', '{"id":"Z","title":"Zed","categories":"Root > Other"}'].join('\n')
     const { files, stats } = convert(csv, items, { maxHistory: 2 })
-    expect(stats).toMatchObject({ users: 2, droppedUsers: 1, events: 7, itemsWithoutEvents: 1, itemsWithoutMetadata: 3 })
+    expect(stats).toMatchObject({ users: 2, droppedUsers: 1, droppedEvents: 2, events: 7, itemsWithoutEvents: 1, itemsWithoutMetadata: 3 })
     // u1: A B C D → ids 0 1 2 3; u3: A C D → 0 2 3; Z (no events) → 4
     expect(readInter(files['test.inter']!)).toEqual([{ user: '0', hist: [1, 2], target: 3 }, { user: '1', hist: [0, 2], target: 3 }])
     expect(readInter(files['valid.inter']!)).toEqual([{ user: '0', hist: [0, 1], target: 2 }, { user: '1', hist: [0], target: 2 }])

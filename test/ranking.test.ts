@@ -134,6 +134,11 @@ describe('determinism and server order', () => {
     const b = rankCandidates({ candidates: c, personal }, { diversity: { lambda: 0.7 } })
     expect(a).toEqual(b)
   })
+  it('coverage counts no brand for items without one (a catalog without brands spans 0 brands)', () => {
+    const c: Candidate[] = [{ id: 'a', title: 'a', category: ['X'] }, { id: 'b', title: 'b', category: ['Y'] }, { id: 'c', title: 'c', brand: 'Acme', category: ['Y'] }]
+    expect(coverage(c.slice(0, 2), [0, 1], 10)).toEqual({ k: 10, categories: 2, brands: 0 })
+    expect(coverage(c, [0, 1, 2], 10).brands).toBe(1)
+  })
   it('serverOrder keeps the list as sent', () => {
     expect(serverOrder(cands(3)).items.map((i) => i.id)).toEqual(['c0', 'c1', 'c2'])
   })

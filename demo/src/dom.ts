@@ -43,3 +43,16 @@ export function download(name: string, text: string, type = 'application/json') 
 export function fill(el: Element, ...children: Child[]) {
   el.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false))
 }
+
+const NAMED: Record<string, string> = { amp: '&', quot: '"', apos: "'", lt: '<', gt: '>', nbsp: '\u00a0' }
+/**
+ * Catalog text with its HTML entities decoded ("&amp;" → "&"), for display: the data keeps them (eval and
+ * the model read it as it is), the shopper sees the text. Into textContent, so never markup.
+ */
+export function decode(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+    if (e[0] !== '#') return NAMED[e.toLowerCase()] ?? m
+    const n = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))
+    return n > 0 && n < 0x110000 ? String.fromCodePoint(n) : m
+  })
+}

@@ -2,7 +2,7 @@
 // this shopper's order reranked in the tab, the hint and the "why" line, and the shopper's actions on a
 // product (open, add to cart, buy), which are tracked and rerank the page.
 import type { Why } from 'inpage'
-import { $, fill, h, hue } from './dom'
+import { $, decode, fill, h, hue } from './dom'
 import type { Product } from './catalog-file'
 import { CANDIDATES, SHOWN, hooks, plural, rec, snapshot, state, storeApi, toCandidate } from './state'
 import { renderBadges, toast } from './status'
@@ -39,7 +39,9 @@ export async function personalize() {
   const r = rec
   if (!state.candidates.length) {
     state.result = undefined
+    $('#personal-col').dataset.state = 'done'
     renderPersonal()
+    renderBadges()
     return
   }
   const { personalWeight, lambda, maxPerCategory, popularityPrior } = state.knobs
@@ -108,7 +110,9 @@ export function renderHead() {
   const noEvents = st?.pack.events === 0
   $('#page-title').textContent = v.kind === 'search' ? `Search results for “${v.q}”` : v.dept || (st?.uploaded ? st.name : 'Popular in the store')
   $('#page-sub').textContent =
-    v.kind === 'search'
+    v.kind === 'search' && !state.candidates.length
+      ? 'No results from the store’s own search: nothing to rerank.'
+      : v.kind === 'search'
       ? `${state.candidates.length} results from the store's own search (BM25), reranked here with the query encoded on this device.`
       : noEvents
         ? `${state.candidates.length} products in file order: without an events file the store has no popularity, so this is its server's order.`
@@ -139,8 +143,8 @@ function productRow(p: Product, rank: number, extra: { chip?: HTMLElement; reaso
     h(
       'div',
       { class: 'body' },
-      h('button', { type: 'button', class: 'title', title: p.title, onclick: () => act('click', p) }, p.title),
-      h('div', { class: 'meta' }, meta, p.price !== undefined ? h('span', { class: 'price' }, ` · $${p.price.toFixed(2)}`) : null),
+      h('button', { type: 'button', class: 'title', title: decode(p.title), onclick: () => act('click', p) }, decode(p.title)),
+      h('div', { class: 'meta' }, decode(meta), p.price !== undefined ? h('span', { class: 'price' }, ` · $${p.price.toFixed(2)}`) : null),
       ...(extra.reasons ?? []).map((r) => h('div', { class: 'reason', title: r }, r)),
       extra.note ? h('div', { class: 'note' }, extra.note) : null,
       actions,
@@ -227,10 +231,16 @@ function renderWhy() {
   const why = $('#why')
   if (!res) return why.replaceChildren()
   const moved = res.items.slice(0, SHOWN).filter((it, i) => it.serverRank !== i).length
+  // Strength 0 asks for the server's order: the library still runs (data-why stays its answer), but the page
+  // is not personalized and must not say so.
+  const zero = res.personalized && state.knobs.personalWeight === 0
+  const shown = res.personalized && !zero
+  // Brands only where the catalog has them (Beauty has none): coverage counts items with a brand.
+  const spans = [plural(res.coverage.categories, 'category', 'categories'), ...(res.coverage.brands ? [plural(res.coverage.brands, 'brand')] : [])].join(', ')
   fill(
     why,
-    h('span', { class: `pill ${res.personalized ? 'ok' : 'neutral'}`, 'data-testid': 'why', 'data-why': res.why }, WHY[res.why]),
-    res.personalized ? h('span', { class: 'muted small' }, `${moved} of the top ${SHOWN} moved · top ${res.coverage.k} spans ${plural(res.coverage.categories, 'category', 'categories')}, ${plural(res.coverage.brands, 'brand')}`) : null,
+    h('span', { class: `pill ${shown ? 'ok' : 'neutral'}`, 'data-testid': 'why', 'data-why': res.why }, zero ? 'Strength 0: server order' : WHY[res.why]),
+    shown ? h('span', { class: 'muted small', 'data-testid': 'why-detail' }, `${moved} of the top ${SHOWN} moved · top ${res.coverage.k} spans ${spans}`) : null,
     res.error ? h('span', { class: 'muted small' }, res.error.message) : null,
   )
 }
@@ -241,6 +251,6 @@ async function act(type: 'click' | 'add_to_cart' | 'purchase', p: Product) {
   const surface = state.view.kind === 'search' ? 'search' : 'category'
   if (type === 'click') await rec.track({ type: 'view', itemId: p.id, item: snapshot(p), surface })
   await rec.track({ type, itemId: p.id, item: snapshot(p), surface })
-  toast(type === 'purchase' ? `Bought “${p.title.slice(0, 48)}”` : type === 'add_to_cart' ? 'Added to cart' : `Viewed “${p.title.slice(0, 48)}”`)
+  toast(type === 'purchase' ? `Bought “${decode(p.title).slice(0, 48)}”` : type === 'add_to_cart' ? 'Added to cart' : `Viewed “${decode(p.title).slice(0, 48)}”`)
   personalizeSoon()
 }

@@ -1,16 +1,16 @@
 // The privacy panel: what inpage sends (nothing) and what the store's own server sees, the consent
 // switch, the history stored on this device, export and forget, and the log of this page's requests.
 import type { ConsentState, StoredEvent } from 'inpage'
-import { $, download, h } from './dom'
-import { rec, state } from './state'
-import { renderBadges, toast } from './status'
+import { $, decode, download, h } from './dom'
+import { consentChoice, rec, state } from './state'
+import { renderBadges, renderStrip, toast } from './status'
 import { personalize } from './lists'
 import { renderSimulator, stopPlay } from './simulator'
 
 const VERB: Record<string, string> = { view: 'Viewed', click: 'Opened', add_to_cart: 'Added to cart', purchase: 'Bought', search: 'Searched', dwell: 'Looked at' }
 
 function eventRow(e: StoredEvent) {
-  const what = e.type === 'search' ? `“${e.query ?? ''}”` : e.item?.title ?? e.itemId ?? ''
+  const what = e.type === 'search' ? `“${e.query ?? ''}”` : e.item?.title ? decode(e.item.title) : (e.itemId ?? '')
   const time = new Date(e.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
   return h('li', {}, h('span', { class: `ev ev-${e.type}` }, VERB[e.type] ?? e.type), h('span', { class: 't', title: what }, what), h('span', { class: 'muted small' }, time))
 }
@@ -57,10 +57,12 @@ export async function renderPrivacy() {
 
 export function renderRequests() {
   document.getElementById('requests')?.replaceChildren(...state.requests.map((r) => h('li', {}, r)))
+  renderStrip()
 }
 
 async function setConsent(s: ConsentState) {
   const t0 = performance.now()
+  if (state.store) consentChoice.set(state.store.id, s)
   await rec.setConsent(s)
   if (performance.now() - t0 > 1000) console.info(`inpage demo: setConsent('${s}') took ${Math.round(performance.now() - t0)} ms`)
   await renderPrivacy()
@@ -75,10 +77,17 @@ async function exportJson() {
 async function forget() {
   stopPlay()
   await rec.forget()
+  // "Forget" is not "remember again from now on": a grant goes back to this visit only, so nothing is written
+  // (and no model or pack is fetched again) until the shopper chooses Remember once more.
+  const wasGranted = rec.status().consent === 'granted'
+  if (wasGranted) {
+    if (state.store) consentChoice.set(state.store.id, 'pending')
+    await rec.setConsent('pending')
+  }
   state.step = 0
   renderSimulator()
   await renderPrivacy()
   renderBadges()
-  toast('Everything inpage stored was erased.')
+  toast(wasGranted ? 'Everything inpage stored was erased. Back to “This visit”: nothing is written until you choose Remember.' : 'Everything inpage stored was erased.')
   await personalize()
 }

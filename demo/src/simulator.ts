@@ -1,8 +1,8 @@
 // The shopper simulator: replays a real purchase history from the dataset's test split, one purchase at
 // a time (Start / Next purchase / Play all / Reset), reranks after each step, and shows where the
 // shopper's real next purchase sits in the server's order and in theirs.
-import { $, fill, h } from './dom'
-import type { Product } from './catalog-file'
+import { $, decode, fill, h } from './dom'
+import type { Shopper } from '../store'
 import { hooks, rec, snapshot, state } from './state'
 import { toast } from './status'
 import { goDept, goSearch, personalize } from './lists'
@@ -28,7 +28,7 @@ export function renderSimulator() {
     ? h(
         'ol',
         { class: 'timeline' },
-        ...s.history.map((p, i) => h('li', { class: i < state.step ? 'done' : i === state.step ? 'current' : '' }, h('span', { class: 'dot' }), h('span', { class: 't' }, p.title))),
+        ...s.history.map((p, i) => h('li', { class: i < state.step ? 'done' : i === state.step ? 'current' : '' }, h('span', { class: 'dot' }), h('span', { class: 't' }, decode(p.title)))),
       )
     : null
   fill(
@@ -56,20 +56,21 @@ export function renderNextPurchase() {
       'div',
       { class: 'next' },
       h('div', { class: 'small muted' }, 'Their real next purchase'),
-      h('div', { class: 't' }, s.next.title),
+      h('div', { class: 't' }, decode(s.next.title)),
       server < 0
-        ? h('div', { class: 'small' }, 'Not on this page. ', nextPage(s.next))
+        ? h('div', { class: 'small' }, 'Not on this page. ', nextPage(s))
         : h('div', { class: 'small' }, 'Server ', h('strong', {}, `#${server + 1}`), ' → this shopper ', h('strong', { class: personal < server ? 'ok-text' : '' }, `#${personal + 1}`)),
     ),
   )
 }
 
-/** A page where the held-out purchase may be: its department, or in a store without departments, a search for its title. */
-function nextPage(p: Product) {
-  const dept = p.category[1]
-  if (dept && state.store?.departments.some((d) => d.name === dept)) return h('button', { type: 'button', class: 'link', onclick: () => goDept(dept) }, 'Open its department')
-  const q = p.title.split(/\s+/).slice(0, 4).join(' ')
-  return h('button', { type: 'button', class: 'link', onclick: () => goSearch(q) }, `Search “${q}”`)
+/** The page that holds the held-out purchase, as the store server found it (its department, else a search
+ * for its title); none when no page of this store lists it. */
+function nextPage(s: Shopper) {
+  const to = s.nextPage
+  if (!to) return h('span', { class: 'muted' }, 'No page of this store lists it in its first 60.')
+  if ('dept' in to) return h('button', { type: 'button', class: 'link', 'data-testid': 'next-page', onclick: () => goDept(to.dept) }, `Open its department (${to.dept})`)
+  return h('button', { type: 'button', class: 'link', 'data-testid': 'next-page', onclick: () => goSearch(to.q) }, `Search “${decode(to.q)}”`)
 }
 
 async function pickShopper(id: string) {

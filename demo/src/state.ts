@@ -1,7 +1,7 @@
 // The demo's shared state: the current store and its recommender, the page's view and rerank, the
 // simulated shopper, the knobs, the requests log; the one way to the store server (`api`), and the
 // hooks by which a panel reaches one above it. Every panel imports this file; it imports no panel.
-import type { Candidate, Recommender, RerankResult } from 'inpage'
+import type { Candidate, ConsentState, Recommender, RerankResult } from 'inpage'
 import type { Product } from './catalog-file'
 import type { Shopper } from '../store'
 
@@ -31,6 +31,8 @@ export interface StoreSummary {
 }
 export interface StorePage extends StoreSummary {
   items: number
+  /** Rows with a junk title the store server does not list. */
+  hidden?: number
   departments: { name: string; count: number }[]
   roots: string[]
 }
@@ -45,7 +47,8 @@ export function setRec(r: Recommender) {
 export const state = {
   stores: [] as StoreSummary[],
   store: undefined as StorePage | undefined,
-  upload: undefined as { name: string; items: Product[]; skipped: number } | undefined,
+  /** The catalog file read in the tab: its file name, the store name it suggests, its products. */
+  upload: undefined as { name: string; storeName: string; items: Product[]; skipped: number; format: string } | undefined,
   view: { kind: 'dept', dept: '' } as { kind: 'dept'; dept: string } | { kind: 'search'; q: string },
   candidates: [] as Product[],
   result: undefined as RerankResult | undefined,
@@ -55,6 +58,8 @@ export const state = {
   step: 0,
   playing: undefined as ReturnType<typeof setInterval> | undefined,
   requests: [] as string[],
+  /** Every request this page sent to the store server, by method (the strip's privacy line). */
+  sent: { get: 0, post: 0 },
   /** The last rerank went over budget and was tried again. */
   retried: false,
 }
@@ -80,6 +85,7 @@ export const hooks: Hooks = { renderRequests: unset('renderRequests'), renderNex
 /** Every request this page sends to the store server, logged for the privacy panel. */
 export async function api<T>(path: string, post?: { body: string; note: string }): Promise<T> {
   const line = post ? `POST ${path} · ${post.note}` : `GET ${path}`
+  state.sent[post ? 'post' : 'get']++
   // Repeats (an upload's progress, polled) are counted on one line.
   const last = /^(.*?)(?: ×(\d+))?$/.exec(state.requests[0] ?? '')!
   if (last[1] === line) state.requests[0] = `${line} ×${Number(last[2] ?? 1) + 1}`
@@ -103,6 +109,22 @@ export const toCandidate = (p: Product): Candidate => ({
   ...(p.description ? { description: p.description } : {}),
   ...(p.price !== undefined ? { price: p.price } : {}),
 })
+
+/**
+ * The shopper's consent choice per store, kept as the store's consent platform would keep it (the store's
+ * own localStorage, not inpage's): inpage remembers a grant itself, but "Off" keeps nothing, so without
+ * this a reload would ask again.
+ */
+export const consentChoice = {
+  key: (store: string) => `demo-consent:${store}`,
+  get(store: string): ConsentState | undefined {
+    const v = localStorage.getItem(this.key(store))
+    return v === 'denied' || v === 'pending' || v === 'granted' ? v : undefined
+  },
+  set(store: string, v: ConsentState) {
+    localStorage.setItem(this.key(store), v)
+  },
+}
 
 export const snapshot = (p: Product) => ({ title: p.title, brand: p.brand, category: p.category, price: p.price })
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`

@@ -2,10 +2,20 @@
 // read), the model's download progress, and the toasts that confirm a shopper's action.
 import type { RecommenderEvents } from 'inpage'
 import { $, h } from './dom'
-import { plural, rec, state } from './state'
+import { SHOWN, plural, rec, state } from './state'
 
 function badge(label: string, value: string, tone = '') {
   return h('span', { class: `badge ${tone}` }, h('span', { class: 'badge-k' }, label), h('span', { class: 'badge-v' }, value))
+}
+
+/** Green only for a page this shopper got personalized, fast; otherwise it says the server's order was shown. */
+function rerankBadge(empty: boolean) {
+  const res = state.result
+  const text = empty ? 'nothing to rerank' : !res ? '…' : res.personalized ? `${Math.round(res.latencyMs)} ms` : `server order · ${Math.round(res.latencyMs)} ms`
+  const b = badge('Rerank', text, res?.personalized && !empty && res.latencyMs < 300 ? 'ok' : '')
+  b.dataset.testid = 'rerank'
+  b.title = res && !res.personalized ? `Not personalized (${res.why}): the page shows the server's order.` : ''
+  return b
 }
 
 const kB = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`)
@@ -25,27 +35,62 @@ export function renderBadges() {
     ? `${state.store!.name}'s catalog pack, served by its store server at ${pack.url}: ${pack.items ?? '?'} items, aggregates from ${pack.events ?? '?'} events of ${pack.users ?? '?'} shoppers; ` +
       (pack.textVectors === 'int8' ? 'text vectors in the pack.' : 'no text vectors in the pack: this tab encodes item text with the model.')
     : ''
+  // A page with nothing to rerank (a search without results) has no rerank to report: no stale figures.
+  const empty = !state.candidates.length && !!state.store?.items
   const catBadge = badge(
     'Last rerank read',
-    cat ? `${cat.asked} items · ${cat.missing} missing · ${plural(cat.files, 'file')} · ${kB(cat.bytes)}${cat.fromNetwork < cat.files ? ` (${cat.fromNetwork} from network)` : ''} · text ${cat.textVectors ? 'from pack' : 'encoded here'}` : '…',
-    cat ? (cat.missing ? 'wait' : 'ok') : '',
+    empty ? 'nothing to rerank' : cat ? `${cat.asked} items · ${cat.missing} missing · ${plural(cat.files, 'file')} · ${kB(cat.bytes)}${cat.fromNetwork < cat.files ? ` (${cat.fromNetwork} from network)` : ''} · text ${cat.textVectors ? 'from pack' : 'encoded here'}` : '…',
+    empty ? '' : cat ? (cat.missing ? 'wait' : 'ok') : '',
   )
   catBadge.dataset.testid = 'catalog'
   catBadge.title = 'status().engine.catalog: the items this rerank looked up in the pack (the page and the history), those the pack does not hold, and the pack files (pack.json, shards) and bytes it read.'
   $('#badges').replaceChildren(
     badge('Engine', engineText, e.state === 'ready' ? 'ok' : e.state === 'error' ? 'bad' : 'wait'),
     badge('Backend', (e.info?.backend === 'webgpu' ? 'WebGPU' : (e.info?.backend ?? (res?.backend !== 'none' ? res?.backend : undefined) ?? '…').toUpperCase()) + (e.info ? ` · ${e.info.threads} thread${e.info.threads === 1 ? '' : 's'}` : '')),
-    badge('Rerank', res ? `${Math.round(res.latencyMs)} ms` : '…', res && res.latencyMs < 300 ? 'ok' : ''),
+    rerankBadge(empty),
     // The first personalized call encodes the page's item texts; later calls hit the vector cache.
     badge('Model load', e.info ? `${(e.info.loadMs / 1000).toFixed(1)} s${e.info.fromCache ? ' · cached' : ''}` : '…'),
     badge('History', `${plural(st.events, 'event')} · ${st.consent === 'denied' ? 'off' : st.consent === 'pending' ? 'this visit only' : st.storage === 'indexeddb' ? 'IndexedDB' : 'memory'}`),
     packBadge,
     catBadge,
   )
+  renderStrip()
   const info = e.info
   const name = (b: string) => (b === 'webgpu' ? 'WebGPU' : b.toUpperCase())
   if (info?.dropped.length)
     $('#badges').append(h('span', { class: 'muted small', title: info.dropped.map((d) => `${name(d.backend)}: ${d.reason}`).join('\n') }, `${info.dropped.map((d) => name(d.backend)).join(', ')} not used (hover for why)`))
+}
+
+/**
+ * "What you are looking at": the privacy boundary, what moved and why, and where the numbers come from,
+ * in a line each, from the page's own state (after every rerank and every request).
+ */
+export function renderStrip() {
+  const el = document.getElementById('explain')
+  const st = state.store
+  if (!el || !st) return
+  const res = state.result
+  const events = rec.status().events
+  const moved = res?.personalized ? res.items.slice(0, SHOWN).filter((it, i) => it.serverRank !== i).length : 0
+  const zero = state.knobs.personalWeight === 0
+  const what = !state.candidates.length
+    ? 'Nothing on this page, so nothing to rerank.'
+    : !res
+      ? 'Reranking this page for this shopper…'
+      : res.personalized && !zero
+        ? `${moved} of the top ${Math.min(SHOWN, state.candidates.length)} moved, because of this shopper’s ${plural(events, 'event')} in this tab: items like what they viewed and bought go up (each says why), the rest keep the server’s order.`
+        : `Nothing moved: ${zero ? 'personalization strength is 0' : res.why === 'no-history' ? 'no history yet' : res.why === 'consent' ? 'personalization is off' : `the page shows the server’s order (${res.why})`}.`
+  const sent = state.sent
+  el.replaceChildren(
+    h('div', {}, h('strong', {}, 'Privacy boundary'), `Nothing about this shopper leaves the page: history, scores and reasons stay in this tab. The store’s server got ${plural(sent.get, 'GET')}${sent.post ? ` and ${plural(sent.post, 'upload')}` : ''}: departments and search words, never the history.`),
+    h('div', { 'data-testid': 'explain-moved' }, h('strong', {}, 'What moved and why'), what),
+    h(
+      'div',
+      {},
+      h('strong', {}, 'Where the numbers come from'),
+      `Left: ${st.name}’s server, ${st.pack.events === 0 ? 'file order' : 'popularity (purchase counts) or BM25 search'}. Right: ${rec.status().engine.info?.model.name ?? 'the model'} with the store’s pack ${st.pack.id ?? ''}, run in this tab; times measured here. Shoppers and next purchases: the dataset’s held-out test split.`,
+    ),
+  )
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(1)

@@ -1,12 +1,12 @@
 // The store switcher: the demo's stores (each its own server and catalog pack, one model), opening one
 // with its own recommender (and so its own shopper history), the page's listeners on that recommender,
 // and the store's header, departments and footer.
-import { createRecommender, type Recommender } from 'inpage'
+import { createRecommender, type Recommender, type StoredEvent } from 'inpage'
 import { $, h } from './dom'
 import type { Shopper } from '../store'
 import { MODEL_URL } from '../stores'
 import { renderHoldout } from './holdout'
-import { CANDIDATES, api, rec, setRec, snapshot, state, storeApi, toCandidate, type StorePage, type StoreSummary } from './state'
+import { CANDIDATES, api, consentChoice, rec, setRec, snapshot, state, storeApi, toCandidate, type StorePage, type StoreSummary } from './state'
 import { renderBadges, renderProgress } from './status'
 import { dropRerank, goDept, loadPage, personalizeSoon, renderHead } from './lists'
 import { renderSimulator, stopPlay } from './simulator'
@@ -53,6 +53,19 @@ function wire(r: Recommender) {
   r.on('error', () => r === rec && renderBadges())
 }
 
+/** Each store's history of this visit (consent pending), while another store is open: in this tab only. */
+const visit = new Map<string, StoredEvent[]>()
+
+/** Gives a store's recommender back this visit's history, if it is still "this visit" there. */
+async function restoreVisit(r: Recommender, id: string) {
+  const events = visit.get(id)
+  visit.delete(id)
+  if (!events?.length) return
+  await r.ready()
+  if (r.status().consent !== 'pending') return
+  for (const { ts, ...e } of events) await r.track({ ...e, timestamp: ts })
+}
+
 let storeSeq = 0
 /** Opens a store: its server, its pack, its own recommender (and so its own shopper history). */
 export async function openStore(id: string) {
@@ -60,10 +73,17 @@ export async function openStore(id: string) {
   stopPlay()
   const summary = state.stores.find((s) => s.id === id) ?? state.stores[0]!
   const old = rec as Recommender | undefined
-  setRec(createRecommender({ name: `demo-${summary.id}`, model: MODEL_URL, wasmPaths: '/ort/', catalog: summary.pack.url }))
+  // This visit's history (consent pending) lives in the old recommender's memory: kept in the tab for the
+  // store's next opening, as a shopper who goes back expects. Nothing is written.
+  const oldId = state.store?.id
+  const kept = old && oldId && !old.status().disposed && old.status().consent === 'pending' ? old.exportData().then((d) => d.events, () => []) : undefined
+  const consent = consentChoice.get(summary.id)
+  setRec(createRecommender({ name: `demo-${summary.id}`, model: MODEL_URL, wasmPaths: '/ort/', catalog: summary.pack.url, ...(consent ? { consent } : {}) }))
   wire(rec)
   dropRerank()
-  void old?.dispose()
+  if (kept) void kept.then((events) => (events.length ? visit.set(oldId!, events) : visit.delete(oldId!)))
+  void (kept ?? Promise.resolve()).then(() => old?.dispose())
+  const replay = restoreVisit(rec, summary.id)
   // Until the new store's first page is reranked, its column is busy (what e2e waits on).
   $('#personal-col').dataset.state = 'busy'
   state.store = { ...summary, items: 0, departments: [], roots: [] }
@@ -79,7 +99,7 @@ export async function openStore(id: string) {
   renderBadges()
   void renderPrivacy()
   void rec.warmUp().then(renderBadges, renderBadges)
-  const [page, shoppers] = await Promise.all([storeApi<StorePage>('store'), storeApi<{ shoppers: Shopper[] }>('shoppers')])
+  const [page, shoppers] = await Promise.all([storeApi<StorePage>('store'), storeApi<{ shoppers: Shopper[] }>('shoppers'), replay])
   if (seq !== storeSeq) return
   state.store = page
   state.shoppers = shoppers.shoppers
@@ -97,7 +117,7 @@ function renderStoreChrome() {
   $('#store-sub').textContent = `${st.tagline} · ${st.items.toLocaleString('en')} products`
   $('#logo').textContent = st.name.replace(/[^A-Za-z]/g, '').slice(0, 1).toUpperCase() || '•'
   ;($('#q') as HTMLInputElement).placeholder = `Search ${st.name}`
-  $('#footer-source').textContent = `Catalog: ${st.source}`
+  $('#footer-source').textContent = `Catalog: ${st.source}${st.hidden ? ` ${st.hidden} rows with a junk title (markup or a category name) are not listed.` : ''}`
   const nav = $('#departments')
   nav.replaceChildren(
     h('button', { type: 'button', 'data-dept': '', onclick: () => goDept('') }, st.departments.length ? 'All departments' : 'All products'),

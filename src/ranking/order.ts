@@ -104,6 +104,7 @@ export function coverage(candidates: readonly Candidate[], order: readonly numbe
   return {
     k,
     categories: new Set(top.map(leafCategory)).size,
-    brands: new Set(top.map((c) => c.brand ?? '')).size,
+    // Items without a brand are not one more brand: a catalog without brands (Beauty) spans 0.
+    brands: new Set(top.flatMap((c) => (c.brand ? [c.brand] : []))).size,
   }
 }

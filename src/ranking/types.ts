@@ -98,6 +98,7 @@ export interface Coverage {
   k: number
   /** Distinct leaf categories in the top k. */
   categories: number
+  /** Distinct brands in the top k; items without a brand count for none. */
   brands: number
 }
 
