@@ -6,13 +6,13 @@ import { EngineClient, type EngineStatus } from './engine-client'
 import { describeError, InPageError, invalidOptions } from './core/errors'
 import { eraseCaches, listPackRecords, listVectorCache } from './storage/erase'
 import { DEFAULT_RETENTION, ShopperHistory, type ExportDocument } from './history/history'
-import { validateEvent } from './history/events'
+import { validateEvent, validateEvents } from './history/events'
 import { rerankOptions, warmUpOptions, type WarmUpOptions } from './options'
 import { BAD, check, custom, defineOptions, identifier, nested, number, oneOf, required, string, type OptionsValidator } from './core/validate'
 import { defaults } from './core/defaults'
 import { serverOrder } from './ranking/rerank'
 import type { Candidate, RerankOptions, RerankResult, Why } from './ranking/types'
-import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, TrackEvent } from './core/types'
+import type { ConsentState, RetentionOptions, StorageKind, StoragePersistence, StoredEvent, TrackEvent } from './core/types'
 import { faultKind, type BackendPreference, type Progress } from './protocol/engine'
 import { itemText } from './ranking/text'
 import type { PackKey } from './pack/format'
@@ -111,6 +111,18 @@ export interface Recommender {
    * Rejects with `InvalidCandidatesError` for candidates it cannot rank, `InvalidOptionsError` for bad options.
    */
   rerank(candidates: Candidate[], options?: RerankOptions): Promise<RerankResult>
+  /**
+   * For evaluation and QA (a demo's uplift view, a store's offline check): reorders `candidates` for the history
+   * `events` the caller supplies (track() events, oldest first), by the same path as rerank() (the page selects the
+   * events the model reads; the worker scores), without reading or writing the stored history. The events' items
+   * take their catalog pack records as track() would, so the answer is the one rerank() gives after tracking them.
+   * Needs a recommender created with `storage: 'memory'`: what the worker derives (item vectors, pack records)
+   * then stays in its memory. Runs under any consent, 'denied' included (it reads nothing stored and stores
+   * nothing). No experiment arm (always the personal order) and no impression event. Rejects with
+   * `InvalidEventError` (naming the event's index), `InvalidCandidatesError` or `InvalidOptionsError`; never for
+   * engine or model faults.
+   */
+  rerankFor(events: TrackEvent[], candidates: Candidate[], options?: RerankOptions): Promise<RerankResult>
   /**
    * Starts the worker and model download now (e.g. at idle time) instead of at the first rerank. With
    * `{ encoder: true }` it also loads the text encoder, which waits for its first use when a catalog pack
@@ -276,7 +288,22 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
     return result
   }
 
-  async function rank(candidates: Candidate[], o: RerankOptions, t0: number): Promise<RerankResult> {
+  async function rerankFor(rawEvents: TrackEvent[], raw: Candidate[], callOptions?: RerankOptions): Promise<RerankResult> {
+    alive()
+    const t0 = performance.now()
+    // Anything the worker derives from these events must stay in its memory: only a memory recommender promises that.
+    if (options.storage !== 'memory')
+      throw invalidOptions("rerankFor() needs a recommender created with storage: 'memory' (what it derives from the events then stays in the worker's memory)")
+    const events = validateEvents(rawEvents, options.retention?.maxEvents ?? DEFAULT_RETENTION.maxEvents)
+    const candidates = validateCandidates(raw, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES)
+    const o: RerankOptions = { ...defaults, ...rerankOptions.parse(callOptions) }
+    // The events' items take their pack records now, as their track() calls would have (the worker bounds the queue).
+    if (engine) for (const e of events.filter((x) => x.itemId && x.item).slice(-100)) engine.remember({ id: e.itemId!, text: itemText({ title: e.item!.title, brand: e.item!.brand, category: e.item!.category }) })
+    return rank(candidates, o, t0, events)
+  }
+
+  /** `supplied`: rerankFor's history, read instead of the stored one (and under any consent: nothing stored is read). */
+  async function rank(candidates: Candidate[], o: RerankOptions, t0: number, supplied?: StoredEvent[]): Promise<RerankResult> {
     const started = epoch
     const plain = (why: Why, error?: { name: string; message: string }): RerankResult => ({
       ...serverOrder(candidates, o.k),
@@ -291,14 +318,14 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
     const stale = () =>
       disposed
         ? plain('engine-error', { name: 'DisposedError', message: 'this recommender was disposed while the call ran' })
-        : history.consent === 'denied'
+        : history.consent === 'denied' && !supplied
           ? plain('consent')
           : plain('no-history')
-    if (history.consent === 'denied') return plain('consent')
+    if (!supplied && history.consent === 'denied') return plain('consent')
     if (!engine) return plain('no-model')
     const deadline = timeout(Math.max(0, (o.budgetMs ?? DEFAULT_BUDGET_MS) - (performance.now() - t0)))
     try {
-      const events = await history.events()
+      const events = supplied ?? (await history.events())
       if (started !== epoch) return stale()
       // Another tab's grant may have opened the store (or fallen back to memory) since: sent only if it changed.
       storageChanged()
@@ -348,6 +375,7 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
 
   return {
     rerank,
+    rerankFor,
     async warmUp(raw) {
       alive()
       const o = warmUpOptions.parse(raw)

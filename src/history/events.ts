@@ -2,6 +2,7 @@
 // Builds new objects field by field, so hostile keys (__proto__, constructor) never travel.
 
 import { invalidEvent } from '../core/errors'
+import { nearest } from '../core/validate'
 import type { EventType, ItemSnapshot, StoredEvent } from '../core/types'
 
 export const EVENT_TYPES: readonly EventType[] = ['view', 'click', 'add_to_cart', 'purchase', 'search', 'dwell']
@@ -101,4 +102,30 @@ export function validateEvent(raw: unknown, now = Date.now()): StoredEvent {
   ev.item = validateItem(has(o, 'item') ? o.item : undefined, 'event.item')
   if (type === 'dwell') ev.dwellMs = finite(has(o, 'dwellMs') ? o.dwellMs : undefined, 'event.dwellMs')
   return ev
+}
+
+/** The keys of a track() event: anything else in a supplied history is a mistake (a misspelt `timestamp` would become now). */
+const EVENT_KEYS = ['type', 'itemId', 'item', 'query', 'dwellMs', 'surface', 'timestamp'] as const
+
+/**
+ * A history the caller supplies (rerankFor), oldest first: each event as track() takes it, unknown keys refused,
+ * every error naming its index. Returns fresh, clean events; throws `InvalidEventError`.
+ */
+export function validateEvents(raw: unknown, max: number, now = Date.now()): StoredEvent[] {
+  if (!Array.isArray(raw)) throw invalidEvent('events must be an array of track() events, oldest first')
+  if (raw.length > max) throw invalidEvent(`events holds ${raw.length} events; at most ${max} (the history's retention.maxEvents)`)
+  return raw.map((e: unknown, i) => {
+    const where = `events[${i}]`
+    if (e && typeof e === 'object' && !Array.isArray(e))
+      for (const k of Object.keys(e)) {
+        if ((EVENT_KEYS as readonly string[]).includes(k)) continue
+        const near = nearest(k, EVENT_KEYS)
+        throw invalidEvent(`${where}: unknown key ${JSON.stringify(k)}${near ? ` (did you mean "${near}"?)` : ''}; valid: ${EVENT_KEYS.join(', ')}`)
+      }
+    try {
+      return validateEvent(e, now)
+    } catch (err) {
+      throw invalidEvent(`${where}: ${(err as Error).message}`)
+    }
+  })
 }
