@@ -2,8 +2,26 @@
 // departments, BM25 search and the dataset's test shoppers (demo/store-server.ts serves it).
 import { join } from 'node:path'
 import { BM25 } from '../node/bm25.js'
-import { catalogItem, loadDataset, type Row } from '../node/data.js'
+import { catalogItem, categoryKey, loadDataset, type Row } from '../node/data.js'
 import type { Product } from './src/catalog-file'
+
+/**
+ * The uplift view's replay (GET /api/<store>/uplift): test shoppers as eval's category protocol sees them
+ * (eval/protocols.ts listRow): each history, its held-out next purchase, and the page it is scored on, the 100
+ * most popular items of the target's category key (categoryPages), junk rows included as eval includes them.
+ * Items are sent once, without descriptions (the model reads title, category and brand).
+ */
+export interface UpliftData {
+  /** Test shoppers in the split; `shoppers` holds the first `count` of them, in the split's order (eval's `--users`). */
+  total: number
+  products: Record<string, Product>
+  /** Category key → item ids, the server's order (popularity, ties by catalog order). */
+  pages: Record<string, string[]>
+  shoppers: { id: string; history: string[]; target: string; page: string }[]
+}
+
+/** eval's category protocol page size (eval/options.ts DEFAULT_OPTIONS.pageSize). */
+const UPLIFT_PAGE = 100
 
 export interface Shopper {
   id: string
@@ -112,6 +130,35 @@ export class Store {
       .slice(0, count)
       .map((row) => ({ id: row.user, label: `#${row.user}`, history: row.hist.map((i) => this.products[i]!), next: this.products[row.target]! }))
   }
+
+  /** The first `count` test rows (all without a count) with eval's category pages: see UpliftData. */
+  uplift(count?: number): UpliftData {
+    const rows = count ? this.testRows.slice(0, count) : this.testRows
+    // eval's categoryPages, over every row of the catalog: the same key, popularity and tie order.
+    this.catPages ??= (() => {
+      const by = new Map<string, number[]>()
+      this.products.forEach((p, i) => {
+        const k = categoryKey(p.category)
+        ;(by.get(k) ?? by.set(k, []).get(k)!).push(i)
+      })
+      for (const l of by.values()) l.sort((a, b) => this.popularity[b]! - this.popularity[a]! || a - b).splice(UPLIFT_PAGE)
+      return by
+    })()
+    const products: Record<string, Product> = {}
+    const pages: Record<string, string[]> = {}
+    const use = (i: number) => {
+      const p = this.products[i]!
+      if (!products[p.id]) products[p.id] = { id: p.id, title: p.title, ...(p.brand ? { brand: p.brand } : {}), category: p.category }
+      return p.id
+    }
+    const shoppers = rows.map((row) => {
+      const key = categoryKey(this.products[row.target]!.category)
+      pages[key] ??= (this.catPages!.get(key) ?? []).map(use)
+      return { id: row.user, history: row.hist.map(use), target: use(row.target), page: key }
+    })
+    return { total: this.testRows.length, products, pages, shoppers }
+  }
+  private catPages: Map<string, number[]> | undefined
 
   /** A page (as the storefront asks for it) that lists `p`: its department's, else a search for its title's first words. */
   pageOf(p: Product): Shopper['nextPage'] {

@@ -44,7 +44,7 @@ describe('rerankFor', () => {
     const before = await rec.exportData()
     const out = await rec.rerankFor([bought('a'), bought('b')], cands, { k: 2 })
     expect(out.items.map((i) => i.id)).toEqual(['c0', 'c1', 'c2', 'c3'])
-    await expect(rec.rerankFor([bought('a'), { ...bought('b'), extra: 1 }], cands)).rejects.toMatchObject({ name: 'InvalidEventError' })
+    await expect(rec.rerankFor([bought('a'), { ...bought('b'), extra: 1 } as never], cands)).rejects.toMatchObject({ name: 'InvalidEventError' })
     await expect(rec.rerankFor([bought('a')], [{ id: '' }] as never)).rejects.toMatchObject({ name: 'InvalidCandidatesError' })
     await expect(rec.rerankFor([bought('a')], cands, { personalWieght: 1 } as never)).rejects.toMatchObject({ name: 'InvalidOptionsError' })
     expect(rec.status().events).toBe(1)

@@ -6,6 +6,7 @@ import { $, h } from './dom'
 import type { Shopper } from '../store'
 import { MODEL_URL } from '../stores'
 import { renderHoldout } from './holdout'
+import { renderUplift } from './uplift'
 import { CANDIDATES, api, consentChoice, rec, setRec, snapshot, state, storeApi, toCandidate, type StorePage, type StoreSummary } from './state'
 import { renderBadges, renderProgress } from './status'
 import { dropRerank, goDept, loadPage, personalizeSoon, renderHead } from './lists'
@@ -105,6 +106,7 @@ export async function openStore(id: string) {
   state.shoppers = shoppers.shoppers
   renderStoreChrome()
   renderSimulator()
+  renderUplift()
   renderHoldout({ storeApi, toCandidate, snapshot, model: MODEL_URL, catalog: summary.pack.url, candidates: CANDIDATES })
   renderBadges()
   await loadPage()
