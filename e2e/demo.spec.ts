@@ -4,7 +4,8 @@
 // Screenshots of the main views go to the test's output folder; `npm run screenshots` (which sets
 // INPAGE_SCREENSHOTS=1) also refreshes the tracked docs/screenshots/*.png, so `npm test` writes no tracked file.
 import { test, expect, type Page, type TestInfo } from '@playwright/test'
-import { copyFileSync, mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { DEMO_ORIGIN } from './ports'
 
 // The built demo under `vite preview` (see playwright.config.ts).
@@ -512,4 +513,48 @@ test('the holdout: replayed shoppers split by inpage into two arms, NDCG@10 and 
   // The simulation leaves nothing: its history was in memory, its vector cache is deleted with the run.
   expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name).filter((n) => n?.includes('holdout-sim')))).toEqual([])
   expect(errors).toEqual([])
+})
+
+test('the uplift view: test shoppers replayed in the tab agree with npm run eval on the same shoppers; stop stops', async ({ page }, testInfo) => {
+  test.setTimeout(900_000)
+  const N = 200
+  await open(page, `${DEMO}?store=amazon-scientific&uplift=${N}`)
+  await page.locator('#uplift-run').click()
+  await expect(page.getByTestId('uplift-progress')).toBeVisible()
+  // The replay runs in slices: the page answers meanwhile.
+  const t = Date.now()
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)))
+  expect(Date.now() - t).toBeLessThan(2_000)
+  const count = page.getByTestId('uplift-count')
+  await expect(count).toHaveAttribute('data-state', 'done', { timeout: 600_000 })
+  await expect(count).toHaveAttribute('data-shoppers', String(N))
+  await expect(page.getByTestId('uplift-key')).toContainText('95 % confidence interval')
+  await shot(page, testInfo, 'demo-uplift')
+  const value = async (id: string) => Number(await page.getByTestId(id).getAttribute('data-value'))
+  const demo = { server: { hit: await value('hit-server'), ndcg: await value('ndcg-server') }, personal: { hit: await value('hit-personal'), ndcg: await value('ndcg-personal') } }
+  const notPersonal = await count.innerText()
+
+  // eval on the same shoppers, with the pack the demo served (its store server built it in demo/.packs/).
+  const out = testInfo.outputPath('eval')
+  execFileSync(process.execPath, ['scripts/run-ts.mjs', 'eval/cli.ts', '--data', '../shared/data/amazon-scientific', '--catalog', 'demo/.packs/amazon-scientific', '--protocol', 'category', '--split', 'test', '--users', String(N), '--out', out], { stdio: 'inherit' })
+  const res = JSON.parse(readFileSync(`${out}/amazon-scientific-test-category-n${N}.json`, 'utf8')) as { model: { name: string }; systems: Record<string, Record<string, number>> }
+  const ev = (s: string) => ({ hit: res.systems[s]!['recall@10']!, ndcg: res.systems[s]!['ndcg@10']! })
+  console.log(`uplift, ${N} Scientific test shoppers: demo ${JSON.stringify(demo)}; eval server ${JSON.stringify(ev('server'))}, inpage-int8 ${JSON.stringify(ev('inpage-int8'))}; ${notPersonal}`)
+  // The server's order is the same list in both: equal. The personal order: the browser's WASM encoder and
+  // onnxruntime-node may round a text vector differently, so a near tie can flip; 0.02 is 4 of 200 shoppers.
+  expect(demo.server.hit).toBeCloseTo(ev('server').hit, 9)
+  expect(demo.server.ndcg).toBeCloseTo(ev('server').ndcg, 9)
+  expect(Math.abs(demo.personal.hit - ev('inpage-int8').hit)).toBeLessThanOrEqual(0.02)
+  expect(Math.abs(demo.personal.ndcg - ev('inpage-int8').ndcg)).toBeLessThanOrEqual(0.02)
+
+  // "Run all" replays every test shopper; Stop ends it after the slice in flight.
+  await page.locator('#uplift-all').click()
+  await expect(count).toHaveAttribute('data-state', 'running')
+  await expect.poll(async () => Number(await count.getAttribute('data-shoppers')), { timeout: 120_000 }).toBeGreaterThan(0)
+  await page.locator('#uplift-stop').click()
+  await expect(count).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
+  const stopped = Number(await count.getAttribute('data-shoppers'))
+  expect(stopped).toBeGreaterThan(0)
+  expect(stopped).toBeLessThan(1000)
+  await expect(count).toContainText(/Replayed \d+ of 8442 shoppers/)
 })

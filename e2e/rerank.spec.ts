@@ -124,3 +124,37 @@ test('bad candidates are refused by name', async ({ page }) => {
   })
   expect(names).toEqual(Array(4).fill('InvalidCandidatesError'))
 })
+
+test('rerankFor(h) gives the order rerank() gives after tracking h, and leaves the stored history as it was', async ({ page }) => {
+  test.setTimeout(180_000)
+  await openHarness(page)
+  // The general model with a pack: the history's glassware is off the page, so its pack records must be taken
+  // from the events, as track() takes them, for the two answers to agree.
+  const snap = (g: CatalogItem) => ({ title: g.title, brand: g.brand, category: g.category })
+  const t0 = Date.now() - 3_600_000
+  const events = history.flatMap((g, i) => (['view', 'purchase'] as const).map((type, j) => ({ type, itemId: g.id, item: snap(g), timestamp: t0 + 2 * i + j })))
+  const out = await page.evaluate(
+    async ({ events, candidates }) => {
+      const make = (name: string) => window.inpage.createRecommender({ name, model: '/models/inpage-general-v1/', catalog: '/packs/general/', storage: 'memory', consent: 'granted', backend: 'wasm' })
+      const replay = make('replay')
+      await replay.warmUp()
+      const supplied = await replay.rerankFor(events as never, candidates as never, { budgetMs: 60_000 })
+      const left = { events: replay.status().events, exported: (await replay.exportData()).events.length }
+      const tracked = make('tracked')
+      for (const e of events) await tracked.track(e as never)
+      await tracked.warmUp()
+      const stored = await tracked.rerank(candidates as never, { budgetMs: 60_000 })
+      return { supplied, stored, left }
+    },
+    { events, candidates: page40 },
+  )
+  expect(out.supplied).toMatchObject({ personalized: true, why: 'personalized' })
+  expect(out.stored).toMatchObject({ personalized: true, why: 'personalized' })
+  expect(out.supplied.coverage).toEqual(out.stored.coverage)
+  expect(out.supplied.items.map((i) => i.id)).toEqual(out.stored.items.map((i) => i.id))
+  out.supplied.items.forEach((it, i) => expect(it.personal).toBeCloseTo(out.stored.items[i]!.personal, 5))
+  // Nothing of the supplied history was stored.
+  expect(out.left).toEqual({ events: 0, exported: 0 })
+  // And it is a real reorder of this page, toward the glassware bought.
+  expect(out.supplied.items.slice(0, 10).filter((i) => isGlass.has(i.id)).length).toBeGreaterThanOrEqual(5)
+})
