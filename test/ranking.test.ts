@@ -110,6 +110,15 @@ describe('reasons', () => {
         expect(reason.contribution).toBeCloseTo(full[i]! - without[e]![i]!)
       }
   })
+  it('never cites the item\'s own event, even when it is the largest drop', () => {
+    // Candidate 0 is h1 itself (bought, back on the page): h1 raises it most, h0 a little (a shared dimension).
+    const own = [[0.2, 1, 0]]
+    const fullOwn = personalScores(user(events), own)
+    const withoutOwn = events.map((_, e) => personalScores(user(events.filter((_, j) => j !== e)), own))
+    expect(fullOwn[0]! - withoutOwn[1]![0]!).toBeGreaterThan(fullOwn[0]! - withoutOwn[0]![0]!)
+    expect(explain(fullOwn, withoutOwn, events, [0]).get(0)![0]!.itemId).toBe('h1') // without ids: h1 explains itself
+    expect(explain(fullOwn, withoutOwn, events, [0], ['h1']).get(0)!.map((x) => x.itemId)).toEqual(['h0'])
+  })
   it('writes a sentence for the shopper', () => {
     expect(reasonText({ type: 'purchase', title: 'Nitrile gloves' })).toBe("Because you bought 'Nitrile gloves'")
   })

@@ -29,12 +29,14 @@ export function reasonText(ev: Pick<HistoryItemEvent, 'type' | 'title'>): string
  * @param without    without[e][i] = personal score of candidate i with event e left out
  * @param events     the history events the model read, in the same order as `without`
  * @param candidates which candidates to explain
+ * @param ids        candidate ids: an item never cites its own event (the shopper bought it; that says nothing)
  */
 export function explain(
   full: readonly number[],
   without: readonly (readonly number[])[],
   events: readonly HistoryItemEvent[],
   candidates: readonly number[],
+  ids?: readonly string[],
   maxReasons = 2,
   minContribution = 1e-6,
 ): Map<number, Reason[]> {
@@ -50,6 +52,7 @@ export function explain(
   for (const i of candidates) {
     const best = new Map<string, { e: number; contribution: number }>() // one reason per (event type, item)
     for (let e = 0; e < events.length; e++) {
+      if (ids && events[e]!.itemId === ids[i]) continue
       const contribution = full[i]! - without[e]![i]!
       if (!(contribution > minContribution)) continue
       if ((best.get(keys[e]!)?.contribution ?? -Infinity) >= contribution) continue

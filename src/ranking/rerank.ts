@@ -76,7 +76,7 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
   const order = placeInSlots(cands, preference, o.maxDisplacement)
   const movedUp = order.filter((j, pos) => pos < j)
   const reasons =
-    input.without && input.events ? explain(personalRaw, input.without.map((w) => pick(w)!), input.events, movedUp) : new Map()
+    input.without && input.events ? explain(personalRaw, input.without.map((w) => pick(w)!), input.events, movedUp, cands.map((c) => c.id)) : new Map()
   return {
     items: order.map((j) => ({
       id: cands[j]!.id,
