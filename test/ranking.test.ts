@@ -7,6 +7,8 @@ import { itemText } from '../src/ranking/text'
 import { zscore } from '../src/ranking/vectors'
 import { validateRerankOptions } from '../src/options'
 import type { Candidate } from '../src/ranking/types'
+import type { StoredEvent } from '../src/core/types'
+import { boughtOnce, purchasedFor } from '../src/ranking/events'
 
 const cands = (n: number, extra: (i: number) => Partial<Candidate> = () => ({})): Candidate[] =>
   Array.from({ length: n }, (_, i) => ({ id: `c${i}`, title: `Item ${i}`, category: ['Root', `cat${i % 3}`], ...extra(i) }))
@@ -53,6 +55,28 @@ describe('guardrails', () => {
     const out = rankCandidates({ candidates: c, personal: [0, 0, 0, 0] }, { excludePurchased: true }, new Set(['c1']))
     expect(out.items.map((i) => i.id)).toEqual(['c0', 'c2', 'c3'])
     expect(out.items.map((i) => i.serverRank)).toEqual([0, 2, 3])
+  })
+  it('items bought once go after the rest by default; "keep" ranks them as any other; pinned slots hold', () => {
+    const c = cands(4)
+    const personal = [0, 3, 2, 1] // the history likes c1 most, and c1 was bought
+    const bought = new Set(['c1'])
+    expect(rankCandidates({ candidates: c, personal }, { personalWeight: 1 }, bought).items.map((i) => i.id)).toEqual(['c2', 'c3', 'c0', 'c1'])
+    expect(rankCandidates({ candidates: c, personal }, { personalWeight: 1, purchased: 'keep' }, bought).items.map((i) => i.id)).toEqual(['c1', 'c2', 'c3', 'c0'])
+    const pinned = cands(4, (i) => ({ pinned: i === 1 }))
+    expect(rankCandidates({ candidates: pinned, personal }, { personalWeight: 1 }, bought).items.map((i) => i.id)).toEqual(['c2', 'c1', 'c3', 'c0'])
+  })
+  it('purchasedFor: every bought item to exclude, those bought once to demote (a repeat purchase stays), none to keep', () => {
+    const ev = (type: 'purchase' | 'view', itemId: string) => ({ type, itemId, ts: 0, item: { title: itemId } }) as StoredEvent
+    const history = [ev('purchase', 'a'), ev('purchase', 'b'), ev('view', 'c'), ev('purchase', 'b')]
+    expect(purchasedFor(history, { excludePurchased: true })).toEqual(['a', 'b'])
+    expect(purchasedFor(history, {})).toEqual(['a'])
+    expect(purchasedFor(history, { purchased: 'demote' })).toEqual(['a'])
+    expect(purchasedFor(history, { purchased: 'keep' })).toEqual([])
+    expect(boughtOnce(['x', 'y', 'x', 'z'])).toEqual(['y', 'z'])
+  })
+  it('the purchased option is validated', () => {
+    expect(validateRerankOptions({ purchased: 'keep' })).toEqual({ purchased: 'keep' })
+    expect(() => validateRerankOptions({ purchased: 'hide' })).toThrow(/purchased/)
   })
 })
 

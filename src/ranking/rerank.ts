@@ -39,7 +39,8 @@ export interface Ranked {
 
 /**
  * Orders candidates by the blend of the server's signal and the personal scores; `purchased` (ids the shopper
- * bought) is left out under `excludePurchased`. Pure: the same scores and options give the same order. Throws
+ * bought: purchasedFor() in events.ts says which for the options) is left out under `excludePurchased`, else placed
+ * after the rest under `purchased: 'demote'` (the default). Pure: the same scores and options give the same order. Throws
  * ModelDataError when a personal or query score is not finite, or the blend overflows: such an order is never served.
  * A search (`o.query`) whose scores have no query relevance (score() with `queryVector: false`) takes the server's
  * relevance as it is and weighs the history by `searchServerPersonalWeight`.
@@ -66,13 +67,17 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
   const weight = query === 'device' ? DEFAULTS.searchPersonalWeight : query === 'server' ? DEFAULTS.searchServerPersonalWeight : DEFAULTS.personalWeight
   const scores = blend(serverSignal(cands), personal, o.personalWeight ?? weight)
   assertFinite(scores, 'blended scores')
-  const preference = diversify(byScore(scores), scores, {
+  const ranked = diversify(byScore(scores), scores, {
     k,
     lambda: o.diversity?.lambda ?? DEFAULTS.lambda,
     maxPerCategory: o.diversity?.maxPerCategory,
     vectors: pick(input.vectors),
     categories: cands.map(leafCategory),
   })
+  // Demoted: what the shopper bought (once) goes after everything else, in the same relative order.
+  const bought = (j: number) => !!purchased?.has(cands[j]!.id)
+  const demote = !o.excludePurchased && (o.purchased ?? DEFAULTS.purchased) === 'demote' && !!purchased?.size
+  const preference = demote ? [...ranked.filter((j) => !bought(j)), ...ranked.filter(bought)] : ranked
   const order = placeInSlots(cands, preference, o.maxDisplacement)
   const movedUp = order.filter((j, pos) => pos < j)
   const reasons =

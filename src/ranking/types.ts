@@ -27,6 +27,9 @@ export interface Candidate {
   sponsored?: boolean
 }
 
+/** RerankOptions.purchased. */
+export type PurchasedPolicy = 'demote' | 'keep'
+
 export type Surface = 'category' | 'search' | 'rail' | (string & {})
 
 export interface RerankOptions {
@@ -52,8 +55,15 @@ export interface RerankOptions {
    * 0.2826 → 0.2778 (eval/README.md). Default true.
    */
   popularityPrior?: boolean
-  /** Drop candidates the shopper already bought. Default false. */
+  /** Drop candidates the shopper already bought (every one, repeats too). Default false. */
   excludePurchased?: boolean
+  /**
+   * What happens to an item the shopper already bought, when it is not dropped (`excludePurchased`):
+   * 'demote' (default) places it after every item not bought (pinned and sponsored slots still hold), unless the
+   * history shows it bought twice or more (a repeat purchase: kept in place); 'keep' ranks it as any other item.
+   * A store shows what a shopper lacks, not what they just bought, except what they buy again.
+   */
+  purchased?: PurchasedPolicy
   diversity?: {
     /** MMR trade-off: 1 = relevance only, lower = more varied. Default 1. */
     lambda?: number
