@@ -72,15 +72,25 @@ export interface RerankOptions {
   }
 }
 
+/**
+ * The evidence a reason rests on: 'similar', the item is like the cited one (the user vector's part of the drop is
+ * the larger); 'bought-together', other shoppers bought them together (the pack's or model's neighbour lists: the kNN
+ * part is the larger).
+ */
+export type ReasonKind = 'similar' | 'bought-together'
+
 export interface Reason {
+  kind: ReasonKind
   /** The history event that raised this item's personal score. */
   eventType: EventType
   itemId: string
   title: string
   /** How much the personal score drops if that event is removed (> 0). */
   contribution: number
-  /** A sentence for the shopper, e.g. "Because you viewed 'Nitrile gloves'". */
+  /** A sentence for the shopper, e.g. "Because you viewed 'Nitrile gloves'" (with the kind and the group when they say more). */
   text: string
+  /** How many items in this part of the list (its top 10) cite the same event first; absent when only this one. */
+  group?: number
 }
 
 export interface RankedItem {
