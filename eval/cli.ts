@@ -31,7 +31,7 @@ const ROOT = projectRoot()
 
 export const USAGE = `usage:
   npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all]
-                  [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--search-server-personal-weight S] [--no-popularity-prior]
+                  [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--search-server-personal-weight S] [--no-popularity-prior] [--purchased demote|keep]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
                   [--model public/models/inpage-sci-v1] [--catalog <pack dir> [--history-records track|none]] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
@@ -54,6 +54,7 @@ const EVAL_FLAGS = {
   'query-weight': { type: 'string' },
   'search-server-personal-weight': { type: 'string' },
   'no-popularity-prior': { type: 'boolean' },
+  purchased: { type: 'string' },
   lambda: { type: 'string' },
   'max-per-category': { type: 'string' },
   'text-decay': { type: 'string' },
@@ -241,6 +242,8 @@ export async function main(argv: readonly string[]) {
   const running = `${loaded.model.manifest.name}@${loaded.model.manifest.version}`
   if (packModel && packModel !== running)
     log(`WARNING: the pack was built with ${packModel}, but this eval runs ${running} (--model): its text vectors are not this model's, so every item is encoded, and the numbers are not what a store serving this pack sees`)
+  const purchased = a.purchased ?? DEFAULTS.purchased
+  if (purchased !== 'demote' && purchased !== 'keep') throw usage(`--purchased is demote or keep, got ${JSON.stringify(purchased)}`)
   const historyRecords = a['history-records'] ?? 'track'
   if (historyRecords !== 'track' && historyRecords !== 'none') throw usage(`--history-records is track or none, got ${JSON.stringify(historyRecords)}`)
   if (historyRecords === 'none' && !catalog) throw usage('--history-records none needs --catalog')
@@ -268,12 +271,13 @@ export async function main(argv: readonly string[]) {
       grid: !!a.grid,
       reasons: !a['no-reasons'],
       popularityPrior: !a['no-popularity-prior'],
+      purchased,
       historyRecords,
       progress: progressBar(`${protocol}/${split}`),
     }
     const r = await evaluate(ctx, o)
     for (const w of r.warnings) if (w !== warning) log(w)
-    const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${historyRecords === 'none' ? '-no-history-records' : ''}${o.users ? `-n${o.users}` : ''}`
+    const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${purchased === DEFAULTS.purchased ? '' : `-purchased-${purchased}`}${historyRecords === 'none' ? '-no-history-records' : ''}${o.users ? `-n${o.users}` : ''}`
     writeFileSync(join(outDir, `${file}.json`), JSON.stringify(r, null, 1) + '\n')
     writeFileSync(join(outDir, `${file}.md`), markdown(r))
     writeFileSync(join(outDir, `${file}.svg`), svg(r))

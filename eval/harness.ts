@@ -8,6 +8,7 @@ import { metricsFromRanks } from './metrics'
 import type { EvalOptions, GridPoint, Protocol, Split } from './options'
 import { makeEnv, RUN_ROW } from './protocols'
 import { Stats, type SystemMetrics } from './systems'
+import { catalogFacts } from './exposure'
 
 /** Category protocol: how the catalogue splits into pages. */
 export interface PageStats {
@@ -42,7 +43,7 @@ export interface EvalResult {
 export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now()
   const data = rows(ctx, o.split, o.users)
-  const stats = new Stats(ctx.ids.length)
+  const stats = new Stats(ctx.ids.length, catalogFacts(ctx.ds.items, ctx.ds.pop, ctx.textVecs))
   const grid = new Map<string, { point: Omit<GridPoint, 'metrics'>; ranks: number[] }>()
   const gridRank = (point: Omit<GridPoint, 'metrics'>, rank: number) => {
     const key = JSON.stringify(point)

@@ -39,6 +39,8 @@ export interface EvalOptions {
   reasons: boolean
   /** The model's popularity prior on (RerankOptions.popularityPrior). */
   popularityPrior: boolean
+  /** RerankOptions.purchased: matters only with the history kept on the page (`excludeHistory` false). */
+  purchased: 'demote' | 'keep'
   /**
    * With a pack (`--catalog`): 'track' (default) — every history item has its pack record, as in the browser,
    * where a track() call takes it; 'none' — history items off the page have none (a history kept from before
@@ -57,6 +59,7 @@ export const DEFAULT_OPTIONS: Omit<EvalOptions, 'protocol' | 'split' | 'personal
   pageSize: 100,
   reasons: true,
   popularityPrior: true,
+  purchased: DEFAULTS.purchased,
   historyRecords: 'track',
 }
 

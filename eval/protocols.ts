@@ -2,7 +2,7 @@
 // search results) reranked. Each row's inpage scores come from score() once; every setting ranks them.
 
 import { knnScores, personalScores, type KnnSettings, type Neighbors } from '../src/ranking/score'
-import { rankCandidates, serverOrder } from '../src/ranking/rerank'
+import { rankCandidates, serverOrder, type Scores } from '../src/ranking/rerank'
 import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { InpageModel } from '../src/model/model'
@@ -12,6 +12,7 @@ import { BM25 } from '../node/bm25'
 import type { Row } from '../node/data'
 import { MISS, rankOf, topK } from './metrics'
 import { modelEvents, type Context } from './context'
+import { boughtOnce } from '../src/ranking/events'
 import { PERSONAL_WEIGHT_GRID, QUERY_WEIGHT_GRID, SEARCH_SERVER_WEIGHT_GRID, TEXT_DECAY_GRID, type EvalOptions, type GridPoint, type Protocol } from './options'
 import { itemKnnTable, memoEncoder, nextTable, textUser, type Stats } from './systems'
 
@@ -95,7 +96,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const add = (name: string, scores: ArrayLike<number>) => {
     const s = stats.get(name)
     s.ranks.push(rankOf(scores, row.target, excl))
-    s.exposure.add(topK(scores, 10, excl))
+    s.top(topK(scores, 10, excl), row.hist)
   }
   add('popularity', ds.pop)
   const histIds = row.hist.map((i) => ctx.ids[i]!)
@@ -127,7 +128,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   ).items
   const s = stats.get('inpage-int8-diverse')
   s.ranks.push(excl && excl.includes(row.target) ? MISS : position(ranked, ctx.ids[row.target]!))
-  s.exposure.add(ranked.slice(0, 10).map((it) => top[it.serverRank]!))
+  s.top(ranked.slice(0, 10).map((it) => top[it.serverRank]!), row.hist)
 }
 
 /** Category page or search results: a server list of candidates, reranked by rankCandidates (inpage: of score()). */
@@ -150,28 +151,24 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   const candidates = list.map((i, j) => (serverScores ? { ...ctx.candidates[i]!, score: serverScores[j]! } : ctx.candidates[i]!))
   const histSet = new Set(row.hist)
   const missAll = o.excludeHistory && histSet.has(row.target)
-  const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
+  // The ids the page's rerank() would send (purchasedFor in src/ranking/events.ts): all under exclusion, else those bought once.
+  const histIdList = row.hist.map((i) => ctx.ids[i]!)
+  const purchased = new Set(o.excludeHistory ? histIdList : o.purchased === 'keep' ? [] : boughtOnce(histIdList))
   const kept = list.filter((i) => !(o.excludeHistory && histSet.has(i)))
   const keptPos = new Map(kept.map((i, j) => [ctx.ids[i]!, j]))
   const base: RerankOptions = {
     k: 10,
     excludePurchased: o.excludeHistory,
+    purchased: o.purchased,
     personalWeight: o.personalWeight,
     popularityPrior: o.popularityPrior,
     ...(query ? { query, queryWeight: o.queryWeight } : {}),
   }
-  const record = (name: string, items: readonly RankedItem[], withReasons = false) => {
+  const record = (name: string, items: readonly RankedItem[], reasonsOf?: Scores) => {
     const s = stats.get(name)
     s.ranks.push(missAll ? MISS : position(items, target))
-    const top = items.slice(0, 10)
-    s.exposure.add(top.map((it) => idIndex(ctx, it.id)))
-    if (withReasons)
-      top.forEach((it, pos) => {
-        if (pos < keptPos.get(it.id)!) {
-          s.movedUp++
-          if (it.reasons.length) s.movedUpWithReason++
-        }
-      })
+    s.top(items.slice(0, 10).map((it) => idIndex(ctx, it.id)), row.hist)
+    if (reasonsOf) s.reasons.add(items, reasonsOf, (it) => keptPos.get(it.id)!)
   }
   // The server's own order (category: popularity; search: BM25).
   record('server', kept.map((i, j) => ({ id: ctx.ids[i]!, score: 0, personal: 0, serverRank: j, reasons: [] })))
@@ -190,12 +187,13 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   baseline('text-only', list.map((i) => dot(u, ctx.textVecs[i]!)))
 
   // inpage-int8: the row's history scored once (score(), as in the browser), ranked per setting.
-  const reasons = o.reasons && o.protocol === 'category'
+  const reasons = o.reasons && o.protocol !== 'full'
   const catalog = o.historyRecords === 'none' && ctx.catalog ? withoutHistoryRecords(ctx.catalog, histIds, candidates) : ctx.catalog
   const scored = await score(env.model, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: reasons, catalog, query, popularityPrior: o.popularityPrior, settings: ctx.settings })
   const rank = (options: RerankOptions) => (scored === NO_HISTORY ? serverOrder(candidates, options.k) : rankCandidates(scored, options, purchased)).items
-  record('inpage-int8', rank(base), reasons)
-  record('inpage-int8-diverse', rank({ ...base, diversity: o.diversity }), reasons)
+  const explained = reasons && scored !== NO_HISTORY ? scored : undefined
+  record('inpage-int8', rank(base), explained)
+  record('inpage-int8-diverse', rank({ ...base, diversity: o.diversity }), explained)
 
   if (o.grid && o.protocol === 'category')
     for (const pw of PERSONAL_WEIGHT_GRID) {

@@ -4,6 +4,9 @@ import type { EvalResult } from './harness'
 
 const COLS = ['recall@10', 'ndcg@10', 'mrr@10', 'coverage@10', 'gini@10', 'moved_up_with_reason@10'] as const
 
+/** The second table: calibration, exposure, duplicates, purchases, and the reasons (eval/exposure.ts). */
+const MORE = ['miscalibration@10', 'brand_gini@10', 'long_tail@10', 'near_dup@10', 'purchased@10', 'distinct_reasons@10', 'cited_vs_largest@10'] as const
+
 const f4 = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(4))
 
 export function markdown(r: EvalResult): string {
@@ -23,6 +26,10 @@ export function markdown(r: EvalResult): string {
     `| system | ${COLS.map((c) => c.replace('moved_up_with_reason@10', 'moved up w/ reason')).join(' | ')} |`,
     `|---|${COLS.map(() => '---').join('|')}|`,
     ...Object.entries(r.systems).map(([name, m]) => `| ${name} | ${COLS.map((c) => f4(m[c])).join(' | ')} |`),
+    '',
+    `| system | ${MORE.join(' | ')} |`,
+    `|---|${MORE.map(() => '---').join('|')}|`,
+    ...Object.entries(r.systems).map(([name, m]) => `| ${name} | ${MORE.map((c) => f4(m[c])).join(' | ')} |`),
     '',
     `Settings: \`${JSON.stringify(r.settings)}\``,
   ]

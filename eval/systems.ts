@@ -6,14 +6,13 @@ import type { InpageModel } from '../src/model/model'
 import { itemKnnNeighbors, transitions, type ItemKnnSettings } from './baselines'
 import { Exposure, metricsFromRanks, type RankMetrics } from './metrics'
 import type { Context } from './context'
+import { ListQuality, ReasonQuality, type CatalogFacts, type ListMetrics, type ReasonMetrics } from './exposure'
 
-export interface SystemMetrics extends RankMetrics {
+/** Reason rows (ReasonMetrics) come with the inpage systems that explain (category and search protocols). */
+export interface SystemMetrics extends RankMetrics, ListMetrics, Partial<ReasonMetrics> {
   'coverage@10': number
   'gini@10': number
   rows: number
-  /** Category protocol, inpage systems: share of the items moved up into the top 10 that carry a reason. */
-  'moved_up_with_reason@10'?: number
-  moved_up?: number
 }
 
 /** Recency-weighted mean of history text vectors (most recent weight 1, then decay^p). */
@@ -42,33 +41,39 @@ export function memoEncoder(model: InpageModel): InpageModel {
 class SystemStats {
   readonly ranks: number[] = []
   readonly exposure: Exposure
-  movedUp = 0
-  movedUpWithReason = 0
-  constructor(nItems: number) {
+  readonly lists: ListQuality
+  readonly reasons = new ReasonQuality()
+  constructor(nItems: number, facts: CatalogFacts) {
     this.exposure = new Exposure(nItems)
+    this.lists = new ListQuality(facts)
+  }
+  /** One row's top 10 (item indices) against its history. */
+  top(items: readonly number[], hist: readonly number[]) {
+    this.exposure.add(items)
+    this.lists.add(items, hist)
   }
   result(): SystemMetrics {
-    const out: SystemMetrics = {
+    return {
       ...metricsFromRanks(this.ranks),
       'coverage@10': this.exposure.coverage(),
       'gini@10': this.exposure.gini(),
       rows: this.ranks.length,
+      ...this.lists.result(),
+      ...this.reasons.result(),
     }
-    if (this.movedUp > 0) {
-      out['moved_up_with_reason@10'] = this.movedUpWithReason / this.movedUp
-      out.moved_up = this.movedUp
-    }
-    return out
   }
 }
 
 /** Each system's ranks and exposure over a run. */
 export class Stats {
   private readonly by = new Map<string, SystemStats>()
-  constructor(private readonly nItems: number) {}
+  constructor(
+    private readonly nItems: number,
+    private readonly facts: CatalogFacts,
+  ) {}
   get(name: string): SystemStats {
     let s = this.by.get(name)
-    if (!s) this.by.set(name, (s = new SystemStats(this.nItems)))
+    if (!s) this.by.set(name, (s = new SystemStats(this.nItems, this.facts)))
     return s
   }
   results(): Record<string, SystemMetrics> {

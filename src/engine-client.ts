@@ -2,7 +2,7 @@
 // replaced by a fresh one when it died, and never a fault reaching the page as anything but a named error.
 
 import { faultCode, type EngineConfig, type EngineInfo, type EngineRerank, type Progress, type TrackedItem, type WorkerStorage } from './protocol/engine'
-import { purchasedItems, selectModelEvents } from './ranking/events'
+import { purchasedFor, selectModelEvents } from './ranking/events'
 import type { Candidate, RerankOptions } from './ranking/types'
 import type { StoredEvent } from './core/types'
 import { describeError } from './core/errors'
@@ -135,7 +135,7 @@ export class EngineClient {
     const s = await this.loaded()
     this.sendTracked(s)
     const events = selectModelEvents(history, s.info!.reads)
-    const purchased = options.excludePurchased ? purchasedItems(history) : []
+    const purchased = purchasedFor(history, options)
     const res = await s.call((api) => api.rerank({ events, purchased, candidates, options, timeoutMs })).catch((err: unknown) => s.encoderFailed(err))
     if (res.catalog) s.catalog = res.catalog
     return res

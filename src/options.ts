@@ -1,7 +1,7 @@
 // The schemas of rerank()'s and warmUp()'s options (src/core/validate.ts checks them): a bad value or an
 // unknown key is refused by name (InvalidOptionsError) before it can reach the engine.
 
-import { boolean, defineOptions, nested, number, string, type OptionsValidator } from './core/validate'
+import { boolean, defineOptions, nested, number, oneOf, string, type OptionsValidator } from './core/validate'
 import { LIMITS } from './history/events'
 import type { RerankOptions } from './ranking/types'
 
@@ -24,6 +24,7 @@ export const rerankOptions: OptionsValidator<RerankOptions> = defineOptions<Rera
   maxDisplacement: number({ int: true, min: 0 }),
   popularityPrior: boolean(),
   excludePurchased: boolean(),
+  purchased: oneOf(['demote', 'keep'] as const),
   diversity: nested(diversity),
 })
 

@@ -7,6 +7,8 @@ import { itemText } from '../src/ranking/text'
 import { zscore } from '../src/ranking/vectors'
 import { validateRerankOptions } from '../src/options'
 import type { Candidate } from '../src/ranking/types'
+import type { StoredEvent } from '../src/core/types'
+import { boughtOnce, purchasedFor } from '../src/ranking/events'
 
 const cands = (n: number, extra: (i: number) => Partial<Candidate> = () => ({})): Candidate[] =>
   Array.from({ length: n }, (_, i) => ({ id: `c${i}`, title: `Item ${i}`, category: ['Root', `cat${i % 3}`], ...extra(i) }))
@@ -54,6 +56,28 @@ describe('guardrails', () => {
     expect(out.items.map((i) => i.id)).toEqual(['c0', 'c2', 'c3'])
     expect(out.items.map((i) => i.serverRank)).toEqual([0, 2, 3])
   })
+  it('items bought once go after the rest by default; "keep" ranks them as any other; pinned slots hold', () => {
+    const c = cands(4)
+    const personal = [0, 3, 2, 1] // the history likes c1 most, and c1 was bought
+    const bought = new Set(['c1'])
+    expect(rankCandidates({ candidates: c, personal }, { personalWeight: 1 }, bought).items.map((i) => i.id)).toEqual(['c2', 'c3', 'c0', 'c1'])
+    expect(rankCandidates({ candidates: c, personal }, { personalWeight: 1, purchased: 'keep' }, bought).items.map((i) => i.id)).toEqual(['c1', 'c2', 'c3', 'c0'])
+    const pinned = cands(4, (i) => ({ pinned: i === 1 }))
+    expect(rankCandidates({ candidates: pinned, personal }, { personalWeight: 1 }, bought).items.map((i) => i.id)).toEqual(['c2', 'c1', 'c3', 'c0'])
+  })
+  it('purchasedFor: every bought item to exclude, those bought once to demote (a repeat purchase stays), none to keep', () => {
+    const ev = (type: 'purchase' | 'view', itemId: string) => ({ type, itemId, ts: 0, item: { title: itemId } }) as StoredEvent
+    const history = [ev('purchase', 'a'), ev('purchase', 'b'), ev('view', 'c'), ev('purchase', 'b')]
+    expect(purchasedFor(history, { excludePurchased: true })).toEqual(['a', 'b'])
+    expect(purchasedFor(history, {})).toEqual(['a'])
+    expect(purchasedFor(history, { purchased: 'demote' })).toEqual(['a'])
+    expect(purchasedFor(history, { purchased: 'keep' })).toEqual([])
+    expect(boughtOnce(['x', 'y', 'x', 'z'])).toEqual(['y', 'z'])
+  })
+  it('the purchased option is validated', () => {
+    expect(validateRerankOptions({ purchased: 'keep' })).toEqual({ purchased: 'keep' })
+    expect(() => validateRerankOptions({ purchased: 'hide' })).toThrow(/purchased/)
+  })
 })
 
 describe('diversity', () => {
@@ -99,7 +123,7 @@ describe('reasons', () => {
   const without = events.map((_, e) => score(events.filter((_, j) => j !== e)))
 
   it('cites the event that raised the item, and removing it lowers the score', () => {
-    const r = explain(full, without, events, [0, 1, 2])
+    const r = explain({ full, without, events }, [0, 1, 2])
     expect(r.get(0)!.map((x) => x.itemId)).toEqual(['h1'])
     expect(r.get(1)!.map((x) => x.itemId)).toEqual(['h0'])
     expect(r.get(2)).toEqual([])
@@ -110,8 +134,73 @@ describe('reasons', () => {
         expect(reason.contribution).toBeCloseTo(full[i]! - without[e]![i]!)
       }
   })
+  it('never cites the item\'s own event, even when it is the largest drop', () => {
+    // Candidate 0 is h1 itself (bought, back on the page): h1 raises it most, h0 a little (a shared dimension).
+    const own = [[0.2, 1, 0], [0, 0, 0]] // (a second item the history does not lift: c0 stands above the list's mean)
+    const fullOwn = personalScores(user(events), own)
+    const withoutOwn = events.map((_, e) => personalScores(user(events.filter((_, j) => j !== e)), own))
+    expect(fullOwn[0]! - withoutOwn[1]![0]!).toBeGreaterThan(fullOwn[0]! - withoutOwn[0]![0]!)
+    expect(explain({ full: fullOwn, without: withoutOwn, events }, [0]).get(0)![0]!.itemId).toBe('h1') // without ids: h1 explains itself
+    expect(explain({ full: fullOwn, without: withoutOwn, events, ids: ['h1', 'x'] }, [0]).get(0)!.map((x) => x.itemId)).toEqual(['h0'])
+  })
   it('writes a sentence for the shopper', () => {
     expect(reasonText({ type: 'purchase', title: 'Nitrile gloves' })).toBe("Because you bought 'Nitrile gloves'")
+    expect(reasonText({ type: 'purchase', title: 'Nitrile gloves' }, 'bought-together', 3)).toBe("Because you bought 'Nitrile gloves': often bought together (3 items like it here)")
+  })
+
+  describe('across a list', () => {
+    const three = [
+      { type: 'purchase' as const, itemId: 'h0', title: 'Beaker', vec: [1, 0, 0] },
+      { type: 'purchase' as const, itemId: 'h1', title: 'Flask', vec: [0, 1, 0] },
+      { type: 'purchase' as const, itemId: 'h2', title: 'Gloves', vec: [0, 0, 1] },
+    ]
+    const userOf = (evs: typeof three) => evs.reduce((u, e) => u.map((x, i) => x + e.vec[i]!), [0, 0, 0])
+    // c0, c1: h0 explains most, h1 more than half as much; c2: h0 alone (h1's share is under half); c3: lifted by nothing.
+    const vecs = [[1, 0.6, 0], [1, 0.7, 0], [1, 0.2, 0], [0, 0, 0]]
+    const full3 = personalScores(userOf(three), vecs)
+    const without3 = three.map((_, e) => personalScores(userOf(three.filter((_, j) => j !== e)), vecs))
+
+    it('prefers distinct events, each within half of the item\'s largest drop, and groups the rest', () => {
+      const old = explain({ full: full3, without: without3, events: three }, [0, 1, 2, 3], { faithful: 1 })
+      expect([0, 1, 2].map((i) => old.get(i)![0]!.itemId)).toEqual(['h0', 'h0', 'h0']) // largest drop only: one event for all
+      const r = explain({ full: full3, without: without3, events: three }, [0, 1, 2, 3])
+      expect([0, 1, 2].map((i) => r.get(i)![0]!.itemId)).toEqual(['h1', 'h0', 'h0'])
+      expect(r.get(3)).toEqual([])
+      for (const i of [0, 1, 2]) {
+        const reasons = r.get(i)!
+        const largest = Math.max(...without3.map((w) => full3[i]! - w[i]!))
+        for (const reason of reasons) {
+          const e = three.findIndex((x) => x.itemId === reason.itemId)
+          expect(reason.contribution).toBeCloseTo(full3[i]! - without3[e]![i]!, 12)
+          expect(reason.contribution).toBeGreaterThanOrEqual(0.5 * largest)
+          expect(reason.kind).toBe('similar')
+        }
+      }
+      expect(r.get(0)![0]!.group).toBeUndefined()
+      expect(r.get(1)![0]!.group).toBe(2)
+      expect(r.get(2)![0]!.text).toBe("Because you bought 'Beaker' (2 items like it here)")
+      expect(r.get(0)!.map((x) => x.itemId)).toEqual(['h1', 'h0']) // the largest stays as the second reason
+    })
+    it('shows no reason where the history did not lift the item above the list, or the event is a small part of its lift', () => {
+      // c1 sits below the list's mean personal score: nothing in the history lifted it.
+      const full = [3, 0.5, 1]
+      const without = [[2, 0, 1], [1, 0.5, 1]]
+      const r = explain({ full, without, events: three.slice(0, 2) }, [0, 1, 2])
+      expect(r.get(1)).toEqual([])
+      expect(r.get(0)!.map((x) => x.itemId)).toEqual(['h1', 'h0'])
+      // minShare: an event under 5 % of the item's lift over the mean is no reason.
+      const tiny = explain({ full: [10, 0, 0], without: [[9.9, 0, 0]], events: three.slice(0, 1) }, [0])
+      expect(tiny.get(0)).toEqual([])
+    })
+    it('names the kind: bought together when most of the drop is the neighbour (kNN) part', () => {
+      const full = [2, 0]
+      const without = [[1, 0], [1.5, 0]]
+      const knn = [1, 0]
+      const knnWithout = [[0.1, 0], [1, 0]] // h0's drop: 0.9 of its 1 from the neighbour lists; h1's: none
+      const r = explain({ full, without, knn, knnWithout, events: three.slice(0, 2) }, [0])
+      expect(r.get(0)!.map((x) => [x.itemId, x.kind])).toEqual([['h0', 'bought-together'], ['h1', 'similar']])
+      expect(r.get(0)![0]!.text).toBe("Because you bought 'Beaker': often bought together")
+    })
   })
   it('rankCandidates attaches reasons only to items that moved up', () => {
     const c = cands(3)

@@ -24,6 +24,12 @@ export const defaults = Object.freeze({
     lambda: 1,
     /** Engineering: give up and return the server's order after this many ms. */
     budgetMs: 300,
+    /**
+     * Items already bought (once) go after the rest: a product choice (what stores do), not tuned. Category pages
+     * exclude history in eval, so valid NDCG does not move; with history kept (`--no-exclude-history`), eval's
+     * purchased@10 row shows the effect.
+     */
+    purchased: 'demote' as 'demote' | 'keep',
   }),
   /** History retention (RecommenderOptions.retention). A privacy choice, not tuned. */
   retention: Object.freeze({ maxEvents: 1000, maxAgeDays: 90 }),

@@ -3,6 +3,7 @@
 // `ModelEvents`: the worker and score() take only that, so the rule is never applied twice.
 
 import type { ItemSnapshot, StoredEvent } from '../core/types'
+import type { RerankOptions } from './types'
 
 /** What the model reads of a history: the last `maxHistory` item events of these types. */
 export interface HistoryReads {
@@ -37,4 +38,21 @@ export function selectModelEvents(history: readonly StoredEvent[], reads: Histor
 /** Ids of the items bought, whatever their age (for `excludePurchased`). */
 export function purchasedItems(history: readonly StoredEvent[]): string[] {
   return [...new Set(history.filter((e) => e.type === 'purchase' && e.itemId).map((e) => e.itemId!))]
+}
+
+/** Ids bought exactly once (RerankOptions.purchased 'demote': an item bought twice or more is a repeat purchase, kept). */
+export function boughtOnce(ids: readonly string[]): string[] {
+  const n = new Map<string, number>()
+  for (const id of ids) n.set(id, (n.get(id) ?? 0) + 1)
+  return [...n].filter(([, c]) => c === 1).map(([id]) => id)
+}
+
+/**
+ * The ids rankCandidates' `purchased` set holds for these options: every bought item under `excludePurchased`, those
+ * bought once under `purchased: 'demote'` (the default), none under 'keep'.
+ */
+export function purchasedFor(history: readonly StoredEvent[], o: Pick<RerankOptions, 'excludePurchased' | 'purchased'>): string[] {
+  if (o.excludePurchased) return purchasedItems(history)
+  if ((o.purchased ?? 'demote') === 'keep') return []
+  return boughtOnce(history.filter((e) => e.type === 'purchase' && e.itemId).map((e) => e.itemId!))
 }

@@ -172,6 +172,9 @@ export async function score(
   // Its kNN part is the whole history's when leaving it out keeps the same recent items in the same order (an
   // item seen again later): the same sum, not computed again.
   const variantOf = new Map(seq.map((e, j) => [e, j + 1]))
+  // Each variant's kNN part too (weighted, as in the score): a reason says which part its drop came from.
+  const weighted = (part: readonly number[] | undefined) => (knn && part ? part.map((x) => knn.weight * x) : undefined)
+  const knnWithout: (number[] | undefined)[] = []
   const without = withReasons
     ? events.map((ev, e) => {
         let part = knnFull
@@ -179,9 +182,11 @@ export async function score(
           const rest = histIds.filter((_, j) => j !== e)
           if (!sameList(recentUnique(rest), fullOrder!)) part = knnScores(rest, candIds, neighbors, knn.decay, index)
         }
+        knnWithout.push(part === knnFull ? undefined : weighted(part))
         return scoreWith(users![variantOf.get(ev) ?? 0]!, part)
       })
     : undefined
+  const knnPart = withReasons ? weighted(knnFull) : undefined
 
   let queryRelevance: number[] | undefined
   if (ctx.query && ctx.queryVector !== false) {
@@ -197,6 +202,7 @@ export async function score(
     candidates,
     personal,
     without,
+    ...(knnPart ? { knn: knnPart, knnWithout: knnWithout.map((w) => w ?? knnPart) } : {}),
     events: events.map((e) => ({ type: e.type, itemId: e.itemId, title: e.item.title })),
     queryRelevance,
     vectors: candidates.map((c) => textVec.get(c.id)),

@@ -2,7 +2,7 @@
 
 import { blend, byScore, coverage, diversify, leafCategory, placeInSlots, serverSignal } from './order'
 import { explain, type HistoryItemEvent } from './reasons'
-import type { Candidate, RankedItem, RerankOptions, Coverage, QueryPath } from './types'
+import type { Candidate, RankedItem, Reason, RerankOptions, Coverage, QueryPath } from './types'
 import { zscore, type Vec } from './vectors'
 import { assertFinite } from '../core/errors'
 import { defaults } from '../core/defaults'
@@ -21,6 +21,12 @@ export interface Scores {
   personal: readonly number[]
   /** Leave-one-out personal scores per history event (without[e][i]: candidate i with event e left out), for reasons. */
   without?: readonly (readonly number[])[]
+  /**
+   * The kNN (co-occurrence) part of `personal`, weighted as it is added there, and of each `without` row: what
+   * tells a reason's kind ('bought-together' when most of its drop is this part, else 'similar').
+   */
+  knn?: readonly number[]
+  knnWithout?: readonly (readonly number[])[]
   /** The history events the model read, in the order of `without`. */
   events?: readonly HistoryItemEvent[]
   /** On-device query relevance per candidate (search; absent while the query is left to the server). */
@@ -39,7 +45,8 @@ export interface Ranked {
 
 /**
  * Orders candidates by the blend of the server's signal and the personal scores; `purchased` (ids the shopper
- * bought) is left out under `excludePurchased`. Pure: the same scores and options give the same order. Throws
+ * bought: purchasedFor() in events.ts says which for the options) is left out under `excludePurchased`, else placed
+ * after the rest under `purchased: 'demote'` (the default). Pure: the same scores and options give the same order. Throws
  * ModelDataError when a personal or query score is not finite, or the blend overflows: such an order is never served.
  * A search (`o.query`) whose scores have no query relevance (score() with `queryVector: false`) takes the server's
  * relevance as it is and weighs the history by `searchServerPersonalWeight`.
@@ -66,17 +73,35 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
   const weight = query === 'device' ? DEFAULTS.searchPersonalWeight : query === 'server' ? DEFAULTS.searchServerPersonalWeight : DEFAULTS.personalWeight
   const scores = blend(serverSignal(cands), personal, o.personalWeight ?? weight)
   assertFinite(scores, 'blended scores')
-  const preference = diversify(byScore(scores), scores, {
+  const ranked = diversify(byScore(scores), scores, {
     k,
     lambda: o.diversity?.lambda ?? DEFAULTS.lambda,
     maxPerCategory: o.diversity?.maxPerCategory,
     vectors: pick(input.vectors),
     categories: cands.map(leafCategory),
   })
+  // Demoted: what the shopper bought (once) goes after everything else, in the same relative order.
+  const bought = (j: number) => !!purchased?.has(cands[j]!.id)
+  const demote = !o.excludePurchased && (o.purchased ?? DEFAULTS.purchased) === 'demote' && !!purchased?.size
+  const preference = demote ? [...ranked.filter((j) => !bought(j)), ...ranked.filter(bought)] : ranked
   const order = placeInSlots(cands, preference, o.maxDisplacement)
-  const movedUp = order.filter((j, pos) => pos < j)
-  const reasons =
-    input.without && input.events ? explain(personalRaw, input.without.map((w) => pick(w)!), input.events, movedUp) : new Map()
+  // Reasons for the items that moved up, one page of k slots at a time: distinct events are preferred within a page.
+  const reasons = new Map<number, Reason[]>()
+  if (input.without && input.events) {
+    const s = {
+      full: personalRaw,
+      without: input.without.map((w) => pick(w)!),
+      knn: pick(input.knn),
+      knnWithout: input.knnWithout?.map((w) => pick(w)!),
+      events: input.events,
+      ids: cands.map((c) => c.id),
+      mean: personalRaw.reduce((a, b) => a + b, 0) / Math.max(1, personalRaw.length),
+    }
+    for (let p = 0; p < order.length; p += k) {
+      const movedUp = order.slice(p, p + k).filter((j, pos) => p + pos < j)
+      if (movedUp.length) for (const [j, r] of explain(s, movedUp)) reasons.set(j, r)
+    }
+  }
   return {
     items: order.map((j) => ({
       id: cands[j]!.id,

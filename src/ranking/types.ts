@@ -27,6 +27,9 @@ export interface Candidate {
   sponsored?: boolean
 }
 
+/** RerankOptions.purchased. */
+export type PurchasedPolicy = 'demote' | 'keep'
+
 export type Surface = 'category' | 'search' | 'rail' | (string & {})
 
 export interface RerankOptions {
@@ -52,8 +55,15 @@ export interface RerankOptions {
    * 0.2826 → 0.2778 (eval/README.md). Default true.
    */
   popularityPrior?: boolean
-  /** Drop candidates the shopper already bought. Default false. */
+  /** Drop candidates the shopper already bought (every one, repeats too). Default false. */
   excludePurchased?: boolean
+  /**
+   * What happens to an item the shopper already bought, when it is not dropped (`excludePurchased`):
+   * 'demote' (default) places it after every item not bought (pinned and sponsored slots still hold), unless the
+   * history shows it bought twice or more (a repeat purchase: kept in place); 'keep' ranks it as any other item.
+   * A store shows what a shopper lacks, not what they just bought, except what they buy again.
+   */
+  purchased?: PurchasedPolicy
   diversity?: {
     /** MMR trade-off: 1 = relevance only, lower = more varied. Default 1. */
     lambda?: number
@@ -62,15 +72,25 @@ export interface RerankOptions {
   }
 }
 
+/**
+ * The evidence a reason rests on: 'similar', the item is like the cited one (the user vector's part of the drop is
+ * the larger); 'bought-together', other shoppers bought them together (the pack's or model's neighbour lists: the kNN
+ * part is the larger).
+ */
+export type ReasonKind = 'similar' | 'bought-together'
+
 export interface Reason {
+  kind: ReasonKind
   /** The history event that raised this item's personal score. */
   eventType: EventType
   itemId: string
   title: string
   /** How much the personal score drops if that event is removed (> 0). */
   contribution: number
-  /** A sentence for the shopper, e.g. "Because you viewed 'Nitrile gloves'". */
+  /** A sentence for the shopper, e.g. "Because you viewed 'Nitrile gloves'" (with the kind and the group when they say more). */
   text: string
+  /** How many items in this part of the list (its top 10) cite the same event first; absent when only this one. */
+  group?: number
 }
 
 export interface RankedItem {
