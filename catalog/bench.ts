@@ -72,7 +72,7 @@ export async function main(argv: string[]) {
       const agg = await buildPack({ data: dir, model: 'public/models/inpage-sci-v1', out: join(dir, 'pack'), textVectors: 'none', memoryLimit: values['memory-limit'] ?? '3GB', log: (l) => console.log(`  ${l}`) })
       console.log(
         `aggregate + write: ${agg.seconds.total.toFixed(1)} s wall (aggregate ${agg.seconds.aggregate.toFixed(1)} s), peak RSS ${agg.peakRssMB.toFixed(0)} MB, CPU ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(0)} s, ` +
-          `${agg.manifest.shards.count} shards, ${(agg.bytes / 1e6).toFixed(1)} MB (budget: ≤ 600 s, ≤ 4096 MB)`,
+          `${agg.manifest.shards.count} shards (${agg.files} files), ${(agg.bytes / 1e6).toFixed(1)} MB (budget: ≤ 600 s, ≤ 4096 MB)`,
       )
     }
 

@@ -12,6 +12,7 @@ import {
   PACK_FORMAT,
   PACK_FORMAT_VERSION,
   quantize,
+  sparseShardCount,
   shardFile,
   shardOf,
   SIGNATURE_ALG,
@@ -42,7 +43,11 @@ export interface BuildOptions extends AggregateOptions {
   out: string
   /** Default: the data folder's name. */
   name?: string
-  /** Target items per shard (what one item costs a page in bytes). Default 16. */
+  /**
+   * Dense layout (format 1): about this many items per shard, every shard written. Default: the sparse layout
+   * (format 2): `sparseShardCount(items)` shards, nearly one item per file, only non-empty shards written, so a
+   * page downloads close to the bytes of the records it uses.
+   */
   itemsPerShard?: number
   /** 'none' leaves item text to the browser's encoder. Default 'int8'. */
   textVectors?: 'int8' | 'none'
@@ -50,7 +55,7 @@ export interface BuildOptions extends AggregateOptions {
   force?: boolean
   /** The data folder's text encoding (items.jsonl, valid.inter). Default UTF-8. */
   encoding?: Encoding
-  /** Text vectors for the items of these many shards at a time (the encoder runs on them, then they are written). */
+  /** Text vectors for the items of these many dense shards (× 16 items, sparse) at a time (the encoder runs on them, then they are written). */
   batchShards?: number
   log?: (line: string) => void
   /** Called once every input is checked (after the aggregation, before the first shard): the CLI loads
@@ -66,6 +71,8 @@ export interface BuildReport {
   seconds: { aggregate: number; encode: number; write: number; total: number }
   encodedItems: number
   bytes: number
+  /** Shard files written (sparse: about one per item; dense: shards.count). */
+  files: number
   peakRssMB: number
 }
 
@@ -104,8 +111,10 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   const ext = o.aggregates ? await openAggregates(o.aggregates, { name: manifest.name, version: manifest.version, textDims: manifest.dims.text }, settings.neighbors, o) : undefined
   // With aggregates made elsewhere the items are their ids (text vectors, if any, come with them).
   const items = ext ? ext.ids.map((asin, item) => ({ item, asin, title: '', brand: null, categories: [], description: null })) : readItemsFile(o.data!, o.encoding)
-  const itemsPerShard = o.itemsPerShard ?? 16
-  const count = Math.max(1, Math.ceil(items.length / itemsPerShard))
+  const sparse = o.itemsPerShard === undefined
+  const count = sparse ? sparseShardCount(items.length) : Math.max(1, Math.ceil(items.length / o.itemsPerShard!))
+  // What the manifest says a shard holds on average (sparse: a fraction of one).
+  const itemsPerShard = sparse ? Number((items.length / count).toPrecision(4)) : o.itemsPerShard!
   const textVectors = ext ? ext.textVectors : (o.textVectors ?? 'int8')
   if (textVectors === 'int8' && !o.encode && !ext) throw new Error('text vectors need an encoder (encode)')
   for (const l of leftovers(out)) log(`note: ${l} is left from a build that was stopped; remove it`)
@@ -138,7 +147,9 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   let encodeMs = 0
   let encoded = 0
   let bytes = 0
-  const batch = o.batchShards ?? 256
+  let files = 0
+  // A batch holds about batchShards × 16 items in either layout (a sparse range of shards is mostly empty).
+  const batch = sparse ? Math.max(1, Math.ceil(((o.batchShards ?? 256) * 16 * count) / Math.max(1, items.length))) : (o.batchShards ?? 256)
   let pack: PackManifest
   try {
     mkdirSync(join(staged, 'shards'))
@@ -154,7 +165,9 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
         encoded += all.length
       }
       const vecOf = new Map(all.map((it, i) => [it.idx, vectors[i]]))
-      for (let sh = from; sh < to; sh++) {
+      // Sparse: only the shards that hold items have a file (a reader takes a 404 for an empty shard);
+      // dense: every shard, empty or not (a reader takes a 404 for an error).
+      for (const sh of sparse ? [...byShard.keys()].sort((a, b) => a - b) : Array.from({ length: to - from }, (_, k) => from + k)) {
         // No prototype: an id like "__proto__" or "constructor" is an ordinary key.
         const shard: Shard = { items: Object.create(null) as Shard['items'] }
         for (const it of byShard.get(sh) ?? []) {
@@ -169,15 +182,16 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
         const text = `${toBase64(new Uint8Array(signature))}\n${json}`
         writeFileSync(join(staged, shardFile(sh)), text)
         bytes += Buffer.byteLength(text)
+        files++
       }
-      if (to < count || from === 0) log(`shards ${to}/${count} (${encoded} items encoded)`)
+      if (to < count || from === 0) log(`shards ${to}/${count}: ${files} files (${encoded} items encoded)`)
     }
     agg.close()
 
     // 3. The manifest, then the whole folder into place.
     pack = {
       format: PACK_FORMAT,
-      formatVersion: PACK_FORMAT_VERSION,
+      formatVersion: sparse ? PACK_FORMAT_VERSION : 1,
       name,
       version: sha256(`${jwk.x}.${jwk.y}`).slice(0, 16),
       model: `${manifest.name}@${manifest.version}`,
@@ -185,7 +199,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       items: items.length,
       dims: { text: manifest.dims.text },
       textVectors,
-      shards: { count, itemsPerShard, hash: 'fnv1a32' },
+      shards: { count, itemsPerShard, hash: 'fnv1a32', ...(sparse ? { sparse: true as const } : {}) },
       signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
       aggregates: { source: ext ? (ext.record.source ?? basename(resolve(o.aggregates!))) : `${basename(resolve(o.data!))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
     }
@@ -202,6 +216,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
     seconds: { aggregate: (tAgg - t0) / 1000, encode: encodeMs / 1000, write: (t1 - tAgg - readyMs - encodeMs) / 1000, total: (t1 - t0 - readyMs) / 1000 },
     encodedItems: encoded,
     bytes,
+    files,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   }
 }

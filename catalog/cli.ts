@@ -9,12 +9,14 @@ import { buildPack } from './build'
 
 export const USAGE = `usage:
   npm run catalog -- --data <dir> --model <model dir> --out <pack dir>
-                     [--name NAME] [--items-per-shard 16] [--text-vectors int8|none]
+                     [--name NAME] [--items-per-shard N] [--text-vectors int8|none]
                      [--memory-limit 3GB] [--threads 2] [--encoding utf-8|latin1] [--force]
   npm run catalog -- --aggregates <dir> --model <model dir> --out <pack dir> [--name NAME] [...]
   --data: items.jsonl + valid.inter (eval's format; \`npm run eval -- convert\` makes it from an events CSV)
   --aggregates: Parquet + inpage-aggregates.json made elsewhere (Spark: training/inpage_train/spark_pack.py,
                 or a warehouse query; docs/catalog-pack.md); its settings must be the model's
+  --items-per-shard: the dense layout (format 1, ~N items a file, every shard written); without it the
+                     sparse layout (format 2: about one item a file, so a page downloads close to its records' bytes)
   --force: replaces --out only when it holds a pack (nothing else); the new pack is moved in when complete`
 
 export { UsageError }
@@ -58,7 +60,7 @@ export async function main(argv: string[]) {
   if (tv !== 'int8' && tv !== 'none') throw usage(`--text-vectors is int8 or none, got ${JSON.stringify(tv)}`)
   // Every flag is checked before anything is loaded.
   const threads = int(values.threads as string | undefined, 'threads', 2)
-  const itemsPerShard = int(values['items-per-shard'] as string | undefined, 'items-per-shard', 16)
+  const itemsPerShard = values['items-per-shard'] === undefined ? undefined : int(values['items-per-shard'] as string, 'items-per-shard', 16)
   const encoding = parseEncoding((values.encoding as string | undefined) ?? 'utf-8')
   if (!encoding) throw usage(`--encoding is one of ${ENCODINGS.join(', ')}, got ${JSON.stringify(values.encoding)}`)
   // The encoder is loaded once the builder has checked the inputs (`ready`), so a bad one fails at once.
@@ -70,7 +72,7 @@ export async function main(argv: string[]) {
       model: values.model as string,
       out: values.out as string,
       name: values.name as string | undefined,
-      itemsPerShard,
+      ...(itemsPerShard !== undefined ? { itemsPerShard } : {}),
       textVectors: tv,
       memoryLimit: values['memory-limit'] as string | undefined,
       threads,
@@ -86,7 +88,7 @@ export async function main(argv: string[]) {
     })
     const m = report.manifest
     console.log(
-      `catalog: wrote ${values.out}: pack ${m.name}@${m.version} for ${m.model}, ${m.items} items, ${m.shards.count} shards, ${(report.bytes / 1e6).toFixed(1)} MB; ` +
+      `catalog: wrote ${values.out}: pack ${m.name}@${m.version} for ${m.model}, ${m.items} items, ${m.shards.count} shards${m.shards.sparse ? ` (sparse: ${report.files} files)` : ''}, ${(report.bytes / 1e6).toFixed(1)} MB; ` +
         `aggregate ${report.seconds.aggregate.toFixed(1)} s, encode ${report.seconds.encode.toFixed(1)} s (${(report.encodedItems / Math.max(report.seconds.encode, 1e-9)).toFixed(0)} items/s), ` +
         `total ${report.seconds.total.toFixed(1)} s, peak RSS ${report.peakRssMB.toFixed(0)} MB`,
     )

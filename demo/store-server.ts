@@ -12,11 +12,16 @@
 //   GET  /api/upload/<id>                  that upload's progress
 //   GET  /packs/<store>/…                  the store's catalog pack (demo/packs.ts)
 // Popularity = how often an item occurs in the training histories (valid.inter's history lists).
+// The category and search answers carry each item's pack record (`pack`, read and verified with openPack
+// from catalog/read.ts), as a store's server attaches them to its candidates: the browser then fetches no
+// shard for the page (the recommended path; docs/catalog-pack.md). Until the pack is built they go without.
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Plugin } from 'vite'
-import { packFiles, textVectorsSetting } from './packs.js'
-import { addStore, packInfo, type Registry } from './registry.js'
+import { openPack, type OpenPack } from '../catalog/read.js'
+import type { PackRecord } from '../src/pack/format.js'
+import { PACKS_DIR, packFiles, textVectorsSetting } from './packs.js'
+import { addStore, packInfo, type Registry, type StoreEntry } from './registry.js'
 import { Store } from './store.js'
 import { STORES } from './stores.js'
 import { forgetUploads, handleUpload, uploadStatus } from './uploads.js'
@@ -35,6 +40,26 @@ export function storeApi(dataDir: string) {
   forgetUploads()
   for (const info of STORES) addStore(registry, { info, dir: join(dataDir, info.dataset), textVectors })
   const packs = packFiles((id) => registry.get(id)?.packReady)
+  // One reader per store and pack version (a rebuilt pack is opened again); shards are read once, verified.
+  const readers = new Map<string, { version: string; pack: OpenPack }>()
+  const withRecords = <T extends { id: string }>(entry: StoreEntry, items: T[]): (T & { pack?: PackRecord })[] => {
+    const m = entry.pack.manifest
+    if (entry.pack.state !== 'ready' || !m) return items
+    try {
+      let r = readers.get(entry.info.id)
+      if (r?.version !== m.version) readers.set(entry.info.id, (r = { version: m.version, pack: openPack(join(PACKS_DIR, entry.info.id)) }))
+      const pack = r.pack
+      return items.map((p) => {
+        const rec = pack.record(p.id)
+        return rec ? { ...p, pack: rec } : p
+      })
+    } catch (e) {
+      // A pack that does not verify is never attached: the browser reads (and refuses) it itself.
+      console.error(`inpage demo: the pack of ${entry.info.id} cannot be attached: ${(e as Error).message}`)
+      readers.delete(entry.info.id)
+      return items
+    }
+  }
 
   return (req: IncomingMessage, res: ServerResponse, next: () => void) => {
     const url = new URL(req.url ?? '/', 'http://store')
@@ -70,9 +95,9 @@ export function storeApi(dataDir: string) {
       case 'store':
         return send(res, 200, { id: entry.info.id, name: entry.info.name, tagline: entry.info.tagline, source: entry.info.source, uploaded: !!entry.uploaded, items: store.products.length, hidden: store.junk.reduce((n, j) => n + j, 0), departments: store.departments(), roots: store.roots(), pack: packInfo(entry) })
       case 'category':
-        return send(res, 200, { items: store.category(q.get('dept') ?? '', clamp(q.get('limit'), 60)) })
+        return send(res, 200, { items: withRecords(entry, store.category(q.get('dept') ?? '', clamp(q.get('limit'), 60))) })
       case 'search':
-        return send(res, 200, { items: store.search(q.get('q') ?? '', clamp(q.get('limit'), 60)) })
+        return send(res, 200, { items: withRecords(entry, store.search(q.get('q') ?? '', clamp(q.get('limit'), 60))) })
       case 'shoppers':
         return send(res, 200, { shoppers: store.shoppers() })
       case 'uplift': {

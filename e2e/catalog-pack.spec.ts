@@ -173,3 +173,72 @@ test('the general model (contract 3: no tables of its own) personalizes from a p
   )
   expect(r).toMatchObject({ why: 'personalized', model: { name: 'inpage-general-v1' }, catalog: { missing: 0, textVectors: false }, moved: true })
 })
+
+test('a sparse pack: a shard without items is a 404 and an empty shard, any other status fails the call; format 1 is read as before, at many times the bytes', async ({ page }) => {
+  test.setTimeout(180_000)
+  const { openPack } = await import('../catalog/read')
+  const { readdirSync } = await import('node:fs')
+  const m = pack('general')
+  const files = new Set(readdirSync(`${PACKS_DIR}/general/shards`))
+  // An item the pack does not hold, whose shard has no file: the page lists it (a new product, say).
+  let n = 0
+  while (files.has(`${shardOf(`new-${n}`, m.shards.count)}.json`)) n++
+  const extra = { id: `new-${n}`, title: 'Borosilicate glass beaker set, new', category: cands[0]!.category }
+  const absentUrl = `/packs/general/shards/${shardOf(extra.id, m.shards.count)}.json`
+  await openHarness(page)
+  const statuses = new Map<string, number>()
+  page.on('response', (r) => r.url().includes('/packs/') && statuses.set(new URL(r.url()).pathname, r.status()))
+  const rerank = (catalog: string, list: unknown[]) =>
+    page.evaluate(
+      async ({ catalog, list, seen }) => {
+        const rec = window.inpage.createRecommender({ model: '/models/inpage-general-v1/', catalog, backend: 'wasm', name: `sparse${Math.random()}`, consent: 'pending' })
+        // A history (its items' shards are read at these calls: the rerank's counts are the page's own).
+        for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+        const r = await rec.rerank(list as never, { budgetMs: 120_000 })
+        const out = { why: r.why, error: r.error?.name, message: r.error?.message, catalog: rec.status().engine.catalog }
+        await rec.dispose()
+        return out
+      },
+      { catalog, list, seen },
+    )
+  const sparse = await rerank('/packs/general/', [...cands, extra])
+  expect(sparse).toMatchObject({ why: 'personalized', catalog: { pack: `general@${m.version}`, asked: cands.length + 1 + seen.length, missing: 1 } })
+  expect(statuses.get(absentUrl)).toBe(404)
+  // The same 404 turned into a 500: the call fails by name (the server's order), as any shard that does not answer.
+  await page.route(`**${absentUrl}`, (route) => route.fulfill({ status: 500, body: 'oops' }))
+  expect(await rerank('/packs/general/', [...cands, extra])).toMatchObject({ why: 'model-error', error: 'CatalogLoadError', message: expect.stringContaining('HTTP 500') })
+  await page.unroute(`**${absentUrl}`)
+  // Bytes: the page's shard files, as sent, against its records' own bytes (`"id": record`), sparse and dense
+  // (format 1). No history: every shard request is the page's (the worker asks for them whether or not there is one).
+  const p = openPack(`${PACKS_DIR}/general`)
+  const recordBytes = cands.reduce((a, c) => a + Buffer.byteLength(`${JSON.stringify(c.id)}:${JSON.stringify(p.record(c.id))}`), 0)
+  const shardBytes = async (name: string) => {
+    const want = new Set(cands.map((c) => shardOf(c.id, pack(name).shards.count))).size
+    const sizes = new Map<string, number>()
+    const count = async (req: import('@playwright/test').Request) => {
+      const res = await req.response()
+      if (req.url().includes(`/packs/${name}/shards/`) && res?.status() === 200) sizes.set(req.url(), (await res.body()).byteLength)
+    }
+    page.on('requestfinished', count)
+    const why = await page.evaluate(
+      async ({ catalog, list }) => {
+        const rec = window.inpage.createRecommender({ model: '/models/inpage-general-v1/', catalog, backend: 'wasm', name: `bytes${Math.random()}`, consent: 'pending' })
+        return (await rec.rerank(list as never)).why
+      },
+      { catalog: `/packs/${name}/`, list: cands },
+    )
+    expect(why).toBe('no-history')
+    await expect.poll(() => sizes.size, { timeout: 60_000 }).toBe(want)
+    page.off('requestfinished', count)
+    await openHarness(page) // a new page: that recommender is gone
+    return { bytes: [...sizes.values()].reduce((a, b) => a + b, 0), files: sizes.size }
+  }
+  const s = await shardBytes('general')
+  const dense = await shardBytes('general-dense')
+  expect(dense.files).toBe(new Set(cands.map((c) => shardOf(c.id, pack('general-dense').shards.count))).size)
+  console.log(`a ${cands.length}-item page: sparse ${s.bytes} B in ${s.files} files, dense ${dense.bytes} B in ${dense.files}; its records ${recordBytes} B`)
+  expect(s.bytes / recordBytes).toBeLessThanOrEqual(1.5)
+  expect(dense.bytes / recordBytes).toBeGreaterThan(3)
+  // Format 1 still personalizes.
+  expect(await rerank('/packs/general-dense/', cands)).toMatchObject({ why: 'personalized', catalog: { pack: `general-dense@${pack('general-dense').version}`, missing: 0 } })
+})

@@ -6,6 +6,9 @@
 //                the same page costs the same bytes on both plain packs
 //   general      the small pack's items for the catalog-independent model (inpage-general-v1), text vectors
 //                from its encoder: a store's first visit (e2e/first-visit.spec.ts)
+//   general-dense the same in the dense layout (format 1, `--items-per-shard 16`): the layout before issue 25,
+//                which every reader reads (e2e/catalog-pack.spec.ts; a baseline library that reads format 1 only)
+// All but general-dense are sparse (format 2, `npm run catalog`'s default).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeHistories } from '../catalog/aggregate'
@@ -65,6 +68,7 @@ export async function buildTestPacks() {
   const general = await loadModel(GENERAL_MODEL, { threads: 2 })
   try {
     await buildPack({ data: small, model: GENERAL_MODEL, out: join(PACKS_DIR, 'general'), name: 'general', encode: (t) => general.model.encode(t) })
+    await buildPack({ data: small, model: GENERAL_MODEL, out: join(PACKS_DIR, 'general-dense'), name: 'general-dense', itemsPerShard: 16, encode: (t) => general.model.encode(t) })
   } finally {
     await general.model.release()
   }

@@ -68,7 +68,8 @@ describe('pack format', () => {
     expect(checkPackManifest(structuredClone(good)).name).toBe('x')
     const bad: [string, (m: PackManifest) => void, RegExp][] = [
       ['format', (m) => ((m as { format: string }).format = 'zip'), /format/],
-      ['version', (m) => (m.formatVersion = 2), /formatVersion 2 is not supported/],
+      ['version', (m) => (m.formatVersion = 3), /formatVersion 3 is not supported/],
+      ['sparse', (m) => (m.formatVersion = 2), /formatVersion 2 requires shards.sparse: true/],
       ['signature', (m) => ((m.signature as { alg: string }).alg = 'RSA'), /signature must be ECDSA-P256-SHA256/],
       ['key', (m) => ((m.signature.publicKey as { crv: string }).crv = 'P-384'), /P-256 public key/],
       ['shards', (m) => (m.shards.count = 0), /shards.count/],

@@ -17,7 +17,8 @@ export async function fetchOk(
   url: string,
   errorName: 'ModelLoadError' | 'CatalogLoadError' = 'ModelLoadError',
   offline?: () => Promise<Response | undefined>,
-  init: { cache?: RequestCache; timeoutMs?: number } = {},
+  /** `missingOk`: a 404 is answered, not thrown (a sparse pack's shard that holds no item has no file). */
+  init: { cache?: RequestCache; timeoutMs?: number; missingOk?: boolean } = {},
 ): Promise<Response> {
   let res: Response
   // A request that never answers is given up (a later call asks again): a hung server must not hold a call forever.
@@ -34,7 +35,7 @@ export async function fetchOk(
   } finally {
     clearTimeout(timer)
   }
-  if (!res.ok) throw new InPageError(errorName, `${url}: HTTP ${res.status}`)
+  if (!res.ok && !(init.missingOk && res.status === 404)) throw new InPageError(errorName, `${url}: HTTP ${res.status}`)
   return res
 }
 

@@ -4,9 +4,11 @@
 // memory; in the Cache API (under the pack's version) only while the shopper's consent is granted, since the
 // shards a browser holds tell which pages it was shown. What a rerank costs follows the page, never the
 // catalog's size, and nothing here is ever fetched because of the shopper's history (SECURITY.md).
+// A sparse pack (format 2) has no file for a shard that holds no item: its 404 is an empty shard, remembered
+// as read (holdsShardOf), never cached; any other HTTP error, or a file whose signature fails, is an error.
 
 import { InPageError } from '../src/core/errors'
-import { checkPackManifest, checkShard, keyVersion, shardFile, shardOf, signedMessage, splitShardFile, type PackKey, type PackManifest, type PackRecord, type Shard } from '../src/pack/format'
+import { checkPackManifest, checkShard, isSparse, keyVersion, shardFile, shardOf, signedMessage, splitShardFile, type PackKey, type PackManifest, type PackRecord, type Shard } from '../src/pack/format'
 import { fetchLatest, fetchOk } from './loader'
 import { PACK_CACHE_PREFIX } from '../src/storage/erase'
 import { defaults } from '../src/core/defaults'
@@ -144,8 +146,16 @@ export class PackSource {
     }
     if (json === undefined) {
       // 'no-store': the HTTP cache keeps no copy either (it would outlive a denial, and it knows no consent).
-      body = await (await fetchOk(url, 'CatalogLoadError', undefined, { cache: 'no-store', timeoutMs })).arrayBuffer()
+      const res = await fetchOk(url, 'CatalogLoadError', undefined, { cache: 'no-store', timeoutMs, missingOk: isSparse(m) })
       stats.fromNetwork++
+      if (res.status === 404) {
+        // Sparse: no item's id hashes to this shard. A 404 can only hide records (those items then keep the
+        // server's order); it adds none, and it is asked for again next session (nothing unsigned is cached).
+        void res.body?.cancel().catch(() => {})
+        stats.files++
+        return { items: Object.create(null) as Shard['items'] }
+      }
+      body = await res.arrayBuffer()
       json = await verified(key, i, new TextDecoder().decode(body))
       if (json === undefined) throw new InPageError('CatalogIntegrityError', `${name}: its signature does not verify with the key in pack.json (${m.name}@${m.version})`)
       size = body.byteLength

@@ -101,13 +101,15 @@ export async function api<T>(path: string, post?: { body: string; note: string }
 /** The current store's own server. */
 export const storeApi = <T>(path: string) => api<T>(`/api/${state.store!.id}/${path}`)
 
-export const toCandidate = (p: Product): Candidate => ({
+// `pack`: the record the store's server attached (demo/store-server.ts), so the worker fetches no shard for it.
+export const toCandidate = (p: Product & { pack?: Candidate['pack'] }): Candidate => ({
   id: p.id,
   title: p.title,
   ...(p.brand ? { brand: p.brand } : {}),
   category: p.category,
   ...(p.description ? { description: p.description } : {}),
   ...(p.price !== undefined ? { price: p.price } : {}),
+  ...(p.pack ? { pack: p.pack } : {}),
 })
 
 /**

@@ -4,6 +4,10 @@
 //   pack.json          the manifest: name, version, model it fits, counts, settings, the pack's public key
 //   shards/<i>.json    the items whose fnv1a32(id) mod shards.count is i: a signature line, then JSON
 //
+// Format 1 is dense (~16 items a shard, every shard written); format 2 is sparse (shards.count ≫ items, so
+// nearly every file holds one item, and a shard that holds no item has no file): a page downloads close to
+// the bytes of the records it uses instead of ~16 records per item.
+//
 // Each shard is signed (ECDSA P-256 over its SHA-256) with a key made for this build, whose public half
 // is in pack.json: a browser verifies any shard with the manifest alone, so what it fetches follows the
 // page and the history, never the catalog's size (a list of every shard's digest would grow with it).
@@ -11,7 +15,10 @@
 import { fnv1a32 } from '../core/hash'
 
 export const PACK_FORMAT = 'inpage-catalog-pack'
-export const PACK_FORMAT_VERSION = 1
+/** What the builder writes for a sparse pack; a dense pack (`--items-per-shard`) stays format 1. */
+export const PACK_FORMAT_VERSION = 2
+/** The versions this build reads: 1 (dense: every shard has its file) and 2 (sparse: `shards.sparse`). */
+export const PACK_FORMAT_VERSIONS: readonly number[] = [1, 2]
 
 /** The knn.py co-occurrence settings a pack's neighbour lists were built with (from the model's manifest). */
 export interface NeighborSettings {
@@ -47,7 +54,8 @@ export interface PackManifest {
   dims: { text: number }
   /** 'int8': per-vector symmetric int8 (value = q · scale); 'none': the browser encodes item text itself. */
   textVectors: 'int8' | 'none'
-  shards: { count: number; itemsPerShard: number; hash: 'fnv1a32' }
+  /** `sparse` (format 2 only, and required there): a shard that holds no item has no file (a 404 means empty). */
+  shards: { count: number; itemsPerShard: number; hash: 'fnv1a32'; sparse?: true }
   /** Shards are signed with this key (a JWK of an ECDSA P-256 public key), made for this build. */
   signature: { alg: typeof SIGNATURE_ALG; publicKey: PackKey }
   /** What the aggregates were computed from, and how. */
@@ -107,6 +115,17 @@ export interface PackItem {
 }
 
 export const shardOf = (id: string, count: number) => fnv1a32(id) % count
+
+/** Whether a shard without a file holds no item (format 2), rather than being an error (format 1). */
+export const isSparse = (m: PackManifest) => m.formatVersion === 2 && m.shards.sparse === true
+
+/**
+ * The sparse layout's shard count: the next power of two ≥ 8 × items. Each file then holds one item and, on
+ * average, items / count ≤ 1/8 others (fnv1a32 spreads ids evenly), so a page downloads about (1 + items /
+ * count) × its records' bytes plus one signature line per file; the files written number about `items`,
+ * whatever the count.
+ */
+export const sparseShardCount = (items: number) => 2 ** Math.ceil(Math.log2(Math.max(1, 8 * items)))
 export const shardFile = (i: number) => `shards/${i}.json`
 
 /** What a shard's signature covers: its number (a shard cannot stand in for another) and its JSON text. */
@@ -223,10 +242,15 @@ export function checkPackManifest(m: unknown): PackManifest {
   const fail = (why: string) => new Error(`pack.json: ${why}`)
   if (!p || typeof p !== 'object') throw fail('not an object')
   if (p.format !== PACK_FORMAT) throw fail(`format is ${JSON.stringify(p.format)}, expected "${PACK_FORMAT}"`)
-  if (p.formatVersion !== PACK_FORMAT_VERSION) throw fail(`formatVersion ${p.formatVersion} is not supported (this build reads ${PACK_FORMAT_VERSION})`)
+  if (!PACK_FORMAT_VERSIONS.includes(p.formatVersion)) throw fail(`formatVersion ${p.formatVersion} is not supported (this build reads ${PACK_FORMAT_VERSIONS.join(' and ')})`)
   for (const k of ['name', 'version', 'model'] as const) if (typeof p[k] !== 'string' || !p[k]) throw fail(`${k} is required`)
   if (!Number.isInteger(p.items) || p.items < 0) throw fail('items must be a count')
   if (!p.shards || !Number.isInteger(p.shards.count) || p.shards.count < 1 || p.shards.hash !== 'fnv1a32') throw fail('shards.count ≥ 1 and shards.hash "fnv1a32" are required')
+  // The layout is what a missing file means: format 2 must say sparse, format 1 must not (an old reader would
+  // take a 404 for an error; a new one must never take a dense pack's 404 for "no items").
+  if (p.formatVersion === 2 && p.shards.sparse !== true) throw fail('formatVersion 2 requires shards.sparse: true')
+  if (p.formatVersion === 1 && p.shards.sparse !== undefined) throw fail('shards.sparse is format 2 (this pack says formatVersion 1)')
+  if (p.shards.count > 2 ** 31) throw fail('shards.count is at most 2^31')
   const k = p.signature?.publicKey
   if (p.signature?.alg !== SIGNATURE_ALG || !k || k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.x !== 'string' || typeof k.y !== 'string')
     throw fail(`signature must be ${SIGNATURE_ALG} with a P-256 public key (JWK)`)
