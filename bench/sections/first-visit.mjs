@@ -55,7 +55,7 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
     await page.waitForFunction(() => window.ready)
     const out = await page.evaluate(async ({ seen, cands }) => {
       const tCreate = performance.now()
-      const rec = (window.rec = window.inpage.createRecommender({ model: '/models/inpage-general-v1/', catalog: '/packs/general/', consent: 'granted', name: 'bench-first-visit' }))
+      const rec = (window.rec = window.inpage.createRecommender({ model: '/models/inpage-general-v1/', catalog: location.pathname.includes('baseline') ? '/packs/general-dense/' : '/packs/general/', consent: 'granted', name: 'bench-first-visit' }))
       for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
       let r
       do r = await rec.rerank(cands, { budgetMs: 120_000 })
