@@ -13,16 +13,19 @@ const budgets = [
   // adapters are a separate entry, below); the script tag also defines issue 24's <inpage-list> element.
   // Issue 23 (one options validator that refuses unknown keys; one WorkerSession with typed fault codes) added
   // 0.5 + 0.6 kB; the ES entry is now written minified (it kept Vite's whitespace): 12.4 kB. The IIFE was
-  // already minified: 13.0 kB → 14.1 kB, budget 14.5 kB until issue 25's first-visit work trims the page's code.
+  // already minified: 13.0 kB → 14.1 kB. Issues 25–29 (preload, rerankFor with its event validation, the purchased
+  // and search options) added 0.5 kB: 12.9 / 14.5 kB on 2026-12-03. Issue 25's 10 kB target for the main entry is
+  // not met (its closing note says what the entry holds); these budgets stop further growth.
   ['dist/inpage.js', 13 * 1024, 'main ESM entry'],
-  ['dist/inpage.iife.js', 14.5 * 1024, 'script-tag bundle'],
+  ['dist/inpage.iife.js', 15 * 1024, 'script-tag bundle'],
   // The consent-platform adapters (inpage/consent, issue 28): loaded only by stores that use one.
   ['dist/inpage-consent.js', 3 * 1024, 'consent adapters (inpage/consent)'],
   // The worker measured 36.4 kB on 2026-11-30 (40.0 kB with issue 15's lazy encoder and runtime choice): the budget leaves headroom, so a new dependency
   // (a second ORT build, a tokenizer pulled in twice) fails here instead of shipping unnoticed.
   ['dist/inpage.worker.js', 48 * 1024, 'engine worker (ORT JS + tokenizer)'],
-  // Subpath exports (issue 24). inpage/react: the hooks only, React and the main entry external (measured 0.6 kB).
-  ['dist/react.js', 2 * 1024, 'inpage/react (hooks only)'],
+  // Subpath exports (issue 24). inpage/react: the hooks only, React and the main entry external (measured 0.6 kB);
+  // it carries its own copy of the options validator (1.1 kB) to refuse a bad option while rendering: 2.0 kB.
+  ['dist/react.js', 2.25 * 1024, 'inpage/react (hooks only)'],
   // inpage/vite runs in Node at build time; its budget keeps it a thin layer over `assets` (measured 1.3 kB).
   ['tools/vite.mjs', 3 * 1024, 'inpage/vite (Node, build time)'],
 ]
