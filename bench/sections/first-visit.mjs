@@ -25,7 +25,8 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
     symlinkSync(`${root}node_modules`, `${src}/node_modules`)
     execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: src, stdio: 'inherit' })
     mkdirSync(baseDir, { recursive: true })
-    cpSync(`${src}/dist`, `${baseDir}/dist`, { recursive: true })
+    // Timestamps kept: the server sends a precompressed copy only when it is not older than its file.
+    cpSync(`${src}/dist`, `${baseDir}/dist`, { recursive: true, preserveTimestamps: true })
     rmSync(src, { recursive: true, force: true })
   }
   // One page per library, importing its own dist/ (the current one gets the precompressed files beside it).
