@@ -105,13 +105,15 @@ export class EngineClient {
   }
 
   /**
-   * Starts the model load and, with a catalog pack, the fetch of the page's candidates' entries beside it. Called
-   * the same way whatever the history holds: no request's timing may tell whether there is one.
+   * Starts the model load and, with a catalog pack, the fetch of the page's candidates' entries beside it (those
+   * whose record the store's server did not attach). Called the same way whatever the history holds: no
+   * request's timing may tell whether there is one.
    */
   warmPage(candidates: Candidate[]) {
     if (this.isLoaded) return
     this.warmUp().catch(() => {})
-    if (this.config.catalogUrl) this.session?.call((api) => api.warmPack([...new Set(candidates.map((c) => c.id))])).catch(() => {})
+    const ids = [...new Set(candidates.filter((c) => c.pack === undefined).map((c) => c.id))]
+    if (this.config.catalogUrl && ids.length) this.session?.call((api) => api.warmPack(ids)).catch(() => {})
   }
 
   /**
