@@ -343,6 +343,16 @@ describe('fuzz: the pure ranking functions', () => {
     expect(ranked).toBeGreaterThan(100) // orders of two or more candidates were checked, not only ModelDataError
   })
 
+  it('a k the public API refuses (0, negative, fractional, NaN) still ends, with reasons', () => {
+    const cands = Array.from({ length: 5 }, (_, i): Candidate => ({ id: `c${i}`, title: `t${i}` }))
+    const personal = [0, 1, 2, 3, 4]
+    const events = [{ type: 'view' as const, itemId: 'h', title: 'h' }]
+    for (const k of [0, -3, 0.5, NaN]) {
+      const out = rankCandidates({ candidates: cands, personal, without: [personal.map((p) => p - 1)], events }, { k })
+      expect(out.items.map((i) => i.id).sort()).toEqual(cands.map((c) => c.id))
+    }
+  })
+
   it('10,000 candidates with diversity and guardrails rank in one piece', () => {
     const cands = Array.from({ length: 10_000 }, (_, i): Candidate => ({ id: `c${i}`, title: `t${i}`, category: [`c${i % 7}`], pinned: i % 97 === 0 }))
     const personal = cands.map((_, i) => Math.sin(i))

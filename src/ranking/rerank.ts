@@ -97,8 +97,10 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
       ids: cands.map((c) => c.id),
       mean: personalRaw.reduce((a, b) => a + b, 0) / Math.max(1, personalRaw.length),
     }
-    for (let p = 0; p < order.length; p += k) {
-      const movedUp = order.slice(p, p + k).filter((j, pos) => p + pos < j)
+    // A k the public API refuses (0, negative, fractional: the pure function takes any) is one page, never a stuck loop.
+    const page = Number.isInteger(k) && k >= 1 ? k : Math.max(1, order.length)
+    for (let p = 0; p < order.length; p += page) {
+      const movedUp = order.slice(p, p + page).filter((j, pos) => p + pos < j)
       if (movedUp.length) for (const [j, r] of explain(s, movedUp)) reasons.set(j, r)
     }
   }
