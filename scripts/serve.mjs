@@ -14,9 +14,12 @@
 //                      cached visit as a store serving versioned files would see it
 //   GET /__requests    every request served so far (method, path, headers, body bytes, CSP sent), as JSON;
 //                      not itself logged
+// With INPAGE_TLS_DIR (a folder holding key.pem and cert.pem) it speaks HTTP/2 over TLS, as a store's CDN does:
+// the bench's first visit measures a page's many small pack files both ways (HTTP/1.1 opens six connections).
 // A file with a precompressed copy (`.br`, `.gz`, written by the build) is sent as that copy with
 // Content-Encoding when the request accepts it, as a CDN or nginx's brotli_static would.
 import { createServer } from 'node:http'
+import { createSecureServer } from 'node:http2'
 import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -60,7 +63,7 @@ export function resolvePath(urlPath) {
 /** Every request served, in order, for specs that count requests at the server (GET /__requests). */
 const requests = []
 
-const server = createServer((req, res) => {
+function handle(req, res) {
   let url = req.url ?? '/'
   if (url === '/__requests') {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(requests))
@@ -110,5 +113,9 @@ const server = createServer((req, res) => {
   res.writeHead(200, { ...headers, ...type, 'Content-Length': size, Vary: 'Accept-Encoding' })
   if (req.method === 'HEAD') return res.end()
   createReadStream(sent.file).pipe(res)
-})
-server.listen(port, '127.0.0.1', () => console.log(`inpage static server on http://127.0.0.1:${port}`))
+}
+const tls = process.env.INPAGE_TLS_DIR
+const server = tls
+  ? createSecureServer({ key: readFileSync(join(tls, 'key.pem')), cert: readFileSync(join(tls, 'cert.pem')), allowHTTP1: true }, handle)
+  : createServer(handle)
+server.listen(port, '127.0.0.1', () => console.log(`inpage static server on ${tls ? 'https (HTTP/2)' : 'http'}://127.0.0.1:${port}`))

@@ -6,7 +6,7 @@
 // built into bench/tmp), which ran the user graph in onnxruntime and so fetched its wasm and the user model.
 // One section of `npm run bench`: bench/run.mjs calls it with the shared context.
 
-import { execFileSync, execSync } from 'node:child_process'
+import { execFileSync, execSync, spawn } from 'node:child_process'
 import { cpSync, existsSync, statSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 
@@ -74,9 +74,9 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
   const NET = { offline: false, latency: 40, downloadThroughput: 10e6 / 8, uploadThroughput: 5e6 / 8 }
 
   /** One visit: navigate to a page; its script tracks the shopper's first views and reranks until personalized. */
-  const visit = async (page, traffic, lib, file) => {
+  const visit = async (page, traffic, lib, file, origin = base) => {
     traffic.start()
-    await page.goto(`${base}/${lib}/${file}`)
+    await page.goto(`${origin}/${lib}/${file}`)
     const out = await page.evaluate(() => window.result)
     if (out.error) throw new Error(`${lib}/${file}: ${out.error}`)
     const files = await traffic.stop(out.timeOrigin)
@@ -108,9 +108,19 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
       stop: async (origin) => (await Promise.all(rows)).filter(Boolean).map((f) => ({ ...f, start: f.start - origin, end: f.end - origin })).sort((a, b) => a.start - b.start),
     }
   }
+  // The same files over HTTP/2 (TLS, a throwaway self-signed certificate), as a store's CDN serves them: a page's
+  // pack files share one connection instead of HTTP/1.1's six.
+  const tls = `${tmp}/tls`
+  mkdirSync(tls, { recursive: true })
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${tls}/key.pem`, '-out', `${tls}/cert.pem`, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+  const h2port = Number(new URL(base).port) + 1
+  const h2 = spawn(process.execPath, ['scripts/serve.mjs'], { env: { ...process.env, PORT: String(h2port), INPAGE_TLS_DIR: tls }, stdio: ['ignore', 'pipe', 'inherit'] })
+  process.on('exit', () => h2.kill())
+  await new Promise((resolve) => h2.stdout.once('data', resolve))
+  const h2base = `https://127.0.0.1:${h2port}`
   /** A fresh context (empty caches) with the network emulated. */
   const fresh = async () => {
-    const ctx = await browser.newContext()
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true })
     const page = await ctx.newPage()
     const cdp = await ctx.newCDPSession(page)
     await cdp.send('Network.enable')
@@ -149,6 +159,9 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
         const fresh2 = await fresh()
         run.attached = await visit(fresh2.page, fresh2.traffic, lib, `page-${n}-attached.html`)
         await fresh2.ctx.close()
+        const fresh3 = await fresh()
+        run.h2 = await visit(fresh3.page, fresh3.traffic, lib, `page-${n}.html`, h2base)
+        await fresh3.ctx.close()
       }
       runs[name][n] = run
     }
@@ -164,6 +177,8 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
     record({ name: `  of which (${n} items): page + library until createRecommender()`, median: c.tCreate, unit: 'ms', runs: 1 })
     record({ name: `  of which (${n} items): manifests and model files (none with the closed form), onnxruntime if needed`, median: c.info.loadMs, unit: 'ms', runs: 1 })
     record({ name: `  of which (${n} items): the rest (worker start, history, pack shards, rerank, messages)`, median: c.tFirst - c.tCreate - c.info.loadMs, unit: 'ms', runs: 1 })
+    const h = cur[n].h2
+    record({ name: `first visit, ${n}-item category page over HTTP/2 (TLS, one connection): navigation → first personalized rerank`, median: h.tFirst, unit: 'ms', baseline_median: c.tFirst, ratio: h.tFirst / c.tFirst, runs: 1, baseline: `the same page over HTTP/1.1 in this run; target 1,000 ms` })
     const a = cur[n].attached
     record({ name: `first visit, ${n}-item page, pack records attached by the store's server: bytes (page included)`, median: bytes(a) / 1e6, unit: 'MB', baseline_median: bytes(o) / 1e6, ratio: bytes(a) / bytes(o), runs: 1, baseline: `${was} (shards); target 0.5 MB` })
     record({ name: `first visit, ${n}-item page, pack records attached by the store's server: navigation → first personalized rerank`, median: a.tFirst, unit: 'ms', baseline_median: o.tFirst, ratio: a.tFirst / o.tFirst, runs: 1, baseline: `${was} (shards); target 1,000 ms` })
@@ -179,7 +194,7 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
   record({ name: 'first search of the first visit, right after the 100-item category page: time to personalized, 10 Mbit/s', median: c.search.ms, unit: 'ms', baseline_median: o.search.ms, ratio: c.search.ms / o.search.ms, runs: 1, baseline: `${was}; target 1,500 ms; this run: ${c.search.backend}` })
   record({ name: 'first search of the first visit: bytes as sent', median: bytes(c.search) / 1e6, unit: 'MB', baseline_median: bytes(o.search) / 1e6, runs: 1, baseline: was })
   record({ name: 'long tasks (> 50 ms) on the main thread, first + second visit', median: c.first.longTasks + c.cached.longTasks, unit: 'tasks', baseline_median: o.first.longTasks + o.cached.longTasks, runs: 2, baseline: `${was}; target 0` })
-  for (const [name, files] of [['first visit (100 items), current', c.first.files], ['first visit (100 items), records attached by the server', c.attached.files], ['first visit (100 items), baseline', o.first.files], ['first search, current', c.search.files], ['second visit (no-cache + ETag), current', c.cached.files]]) {
+  for (const [name, files] of [['first visit (100 items), current', c.first.files], ['first visit (100 items), records attached by the server', c.attached.files], ['first visit (100 items), HTTP/2', c.h2.files], ['first visit (100 items), baseline', o.first.files], ['first search, current', c.search.files], ['second visit (no-cache + ETag), current', c.cached.files]]) {
     fileTables.push({ name, files })
     console.log(`\n${name}:`)
     for (const f of files) console.log(`  ${f.path.padEnd(60)} ${f.status} raw ${String(f.raw).padStart(9)}  sent ${String(f.wire).padStart(9)} ${f.encoding.padEnd(4)} at ${f.start.toFixed(0).padStart(6)}–${f.end.toFixed(0).padStart(6)} ms`)
