@@ -5,12 +5,11 @@
 // the server's order and in the personal one. One recommender of its own (`storage: 'memory'`): nothing of the
 // replay is stored, and the shopper's own history is never read. The model runs in the worker; the page
 // replays a few shoppers per slice, so it stays responsive and the bar moves.
-import { createRecommender, type Candidate, type Recommender, type TrackEvent } from 'inpage'
+import { createRecommender, type Recommender, type TrackEvent } from 'inpage'
 import { $, fill, h } from './dom'
-import type { Product } from './catalog-file'
 import type { UpliftData } from '../store'
 import { MODEL_URL } from '../stores'
-import { state, storeApi } from './state'
+import { state, storeApi, toCandidate } from './state'
 
 /** Shoppers replayed by default (`?uplift=<n>` changes it): tens of seconds on a laptop. "Run all" replays every test shopper. */
 const SAMPLE = Math.max(1, Number(new URLSearchParams(location.search).get('uplift')) || 500)
@@ -143,7 +142,6 @@ export function renderUplift() {
   )
 }
 
-const candidate = (p: Product): Candidate => ({ id: p.id, title: p.title, ...(p.brand ? { brand: p.brand } : {}), category: p.category })
 
 async function start(all: boolean) {
   const store = state.store
@@ -183,7 +181,7 @@ async function replay(rec: Recommender, data: UpliftData, s: UpliftData['shopper
     return { type: 'purchase', itemId: id, item: { title: p.title, ...(p.brand ? { brand: p.brand } : {}), category: p.category }, timestamp: j }
   })
   const page = data.pages[s.page] ?? []
-  const res = await rec.rerankFor(events, page.map((id) => candidate(data.products[id]!)), { k: 10, excludePurchased: true, budgetMs: 60_000, surface: 'category' })
+  const res = await rec.rerankFor(events, page.map((id) => toCandidate(data.products[id]!)), { k: 10, excludePurchased: true, budgetMs: 60_000, surface: 'category' })
   if (!res.personalized) r.notPersonal++
   const bought = new Set(s.history)
   if (bought.has(s.target)) return { server: MISS, personal: MISS }
