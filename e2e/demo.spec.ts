@@ -3,18 +3,21 @@
 // history personalizes with the same model; an uploaded catalog (+ events) becomes a store with its pack.
 // Screenshots of the main views go to the test's output folder; `npm run screenshots` (which sets
 // INPAGE_SCREENSHOTS=1) also refreshes the tracked docs/screenshots/*.png, so `npm test` writes no tracked file.
-import { test, expect, type Page, type TestInfo } from '@playwright/test'
+import { test, expect, type Locator, type Page, type TestInfo } from '@playwright/test'
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
+import { assign } from '../src/experiment'
 import { DEMO_ORIGIN } from './ports'
 
 // The built demo under `vite preview` (see playwright.config.ts).
 const DEMO = `${DEMO_ORIGIN}/`
 const REFRESH_DOCS = process.env.INPAGE_SCREENSHOTS === '1'
 
-async function shot(page: Page, testInfo: TestInfo, name: string) {
+/** The whole page, or one part of it (`part`: a card that would be small in the whole page). */
+async function shot(page: Page, testInfo: TestInfo, name: string, part?: Locator) {
   const file = testInfo.outputPath(`${name}.png`)
-  await page.screenshot({ path: file, fullPage: true })
+  if (part) await part.screenshot({ path: file })
+  else await page.screenshot({ path: file, fullPage: true })
   await testInfo.attach(name, { path: file, contentType: 'image/png' })
   if (!REFRESH_DOCS) return
   mkdirSync('docs/screenshots', { recursive: true })
@@ -545,6 +548,10 @@ async function upliftAgainstEval(page: Page, testInfo: TestInfo, store: string, 
   await expect(count).toHaveAttribute('data-state', 'done', { timeout: 600_000 })
   await expect(count).toHaveAttribute('data-shoppers', String(n))
   await expect(page.getByTestId('uplift-key')).toContainText('95 % confidence interval')
+  // The held-out item's rank change, over the shoppers whose purchase is on its page: every one counted once.
+  const ranks = /for the (\d+) shoppers whose purchase is on its page: moved up (-?[\d.]+) ± ([\d.]+) places on average; up for (\d+), down for (\d+), unchanged for (\d+)\./.exec(await page.getByTestId('uplift-ranks').innerText())
+  expect(ranks, 'the rank change line').not.toBeNull()
+  expect(Number(ranks![4]) + Number(ranks![5]) + Number(ranks![6])).toBe(Number(ranks![1]))
   const value = async (id: string) => Number(await page.getByTestId(id).getAttribute('data-value'))
   const ci = async (id: string) => Number(await page.getByTestId(id).getAttribute('data-ci'))
   const demo = {
@@ -553,6 +560,21 @@ async function upliftAgainstEval(page: Page, testInfo: TestInfo, store: string, 
     ci: { hit: await ci('hit-personal'), ndcg: await ci('ndcg-personal'), hitDiff: await ci('hit-diff'), ndcgDiff: await ci('ndcg-diff') },
   }
   const summary = await count.innerText()
+
+  // The split by variant: every shopper in one arm, by inpage's holdout coin; the arms' figures add up to the whole.
+  const arms = await page.locator('[data-testid="uplift-split-table"] tbody tr[data-arm]').evaluateAll((trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset })))
+  expect(arms.map((a) => a.arm)).toEqual(['personalized', 'holdout'])
+  const { shoppers } = (await (await page.request.get(`${DEMO_ORIGIN}/api/${store}/uplift?count=${n}`)).json()) as { shoppers: { id: string }[] }
+  const inArm = shoppers.filter((s) => assign(s.id, { name: 'demo-uplift', holdout: 0.5 }) === 'personalized').length
+  expect(arms.map((a) => Number(a.n))).toEqual([inArm, n - inArm])
+  const whole = (key: 'hitServer' | 'hitPersonal' | 'ndcgServer' | 'ndcgPersonal') => arms.reduce((sum, a) => sum + Number(a.n) * Number(a[key]), 0) / n
+  expect(whole('hitPersonal')).toBeCloseTo(demo.personal.hit, 9)
+  expect(whole('ndcgPersonal')).toBeCloseTo(demo.personal.ndcg, 9)
+  expect(whole('hitServer')).toBeCloseTo(demo.server.hit, 9)
+  expect(whole('ndcgServer')).toBeCloseTo(demo.server.ndcg, 9)
+  // The difference between the arms: the personalized arm on inpage's order, the holdout on the server's.
+  expect(await value('arm-diff-ndcg')).toBeCloseTo(Number(arms[0]!.ndcgPersonal) - Number(arms[1]!.ndcgServer), 9)
+  expect(await ci('arm-diff-ndcg')).toBeGreaterThan(demo.ci.ndcgDiff)
 
   const out = testInfo.outputPath(`eval-${store}`)
   execFileSync(process.execPath, ['scripts/run-ts.mjs', 'eval/cli.ts', '--data', `../shared/data/${store}`, '--catalog', `demo/.packs/${store}`, '--protocol', 'category', '--split', 'test', '--users', String(n), '--out', out], { stdio: 'inherit' })
@@ -574,7 +596,7 @@ test('the uplift view: test shoppers replayed in the tab agree with npm run eval
   test.setTimeout(900_000)
   const N = 200
   const { demo, server, personal, count } = await upliftAgainstEval(page, testInfo, 'amazon-scientific', N)
-  await shot(page, testInfo, 'demo-uplift')
+  await shot(page, testInfo, 'demo-uplift', page.locator('#uplift'))
   // The server's order is the same list in both. The personal order too: the same model, the same pack and its
   // text vectors (nothing is encoded on either side), the user model's closed form and the ranking in the same
   // TypeScript: equal, shopper by shopper.
