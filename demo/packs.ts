@@ -3,9 +3,11 @@
 // data and the model are the ones they were built from, and served at /packs/<store>/ with the isolation
 // headers, as a store serves its pack.
 //
-// Text vectors: 'none' by default. The browser then encodes item text with the model (as for an item
-// missing from a pack); int8 vectors for Beauty take minutes on 2 cores. INPAGE_DEMO_TEXT_VECTORS=int8
-// builds them with the model's encoder in Node (onnxruntime-node) instead.
+// Text vectors: int8, made with the model's encoder in Node (onnxruntime-node), as `npm run catalog`
+// makes them by default: the browser then encodes no catalog item (a page, the uplift view's replay of
+// every test shopper). Encoding Beauty's 12,086 items takes minutes on 2 cores the first time; the vectors
+// are cached in demo/.packs/text-vectors/, so a rebuild encodes only new texts.
+// INPAGE_DEMO_TEXT_VECTORS=none builds packs without them (the browser encodes item text).
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -22,7 +24,7 @@ export const PACKS_DIR = fileURLToPath(new URL('.packs', import.meta.url))
 export type TextVectors = 'int8' | 'none'
 
 export function textVectorsSetting(): TextVectors {
-  const v = process.env.INPAGE_DEMO_TEXT_VECTORS ?? 'none'
+  const v = process.env.INPAGE_DEMO_TEXT_VECTORS ?? 'int8'
   if (v !== 'int8' && v !== 'none') throw new Error(`INPAGE_DEMO_TEXT_VECTORS must be int8 or none (got ${v})`)
   return v
 }

@@ -7,7 +7,7 @@
 //   GET  /api/<store>/search?q=&limit=     BM25 over item text (the store's ordinary search)
 //   GET  /api/<store>/shoppers             a few real test users of the dataset, for the simulator
 //   GET  /api/<store>/replay?count=        the first `count` test users with 3-20 purchases, for the holdout demo
-//   GET  /api/<store>/uplift?count=       the first `count` test users (all without it) as eval's category protocol sees them, for the uplift view
+//   GET  /api/<store>/uplift?count=       the first `count` test users (all without it) as eval's category protocol sees them, for the uplift view (items with their pack records)
 //   POST /api/upload                       a catalog (+ optional events CSV) → a new store and its pack
 //   GET  /api/upload/<id>                  that upload's progress
 //   GET  /packs/<store>/…                  the store's catalog pack (demo/packs.ts)
@@ -102,7 +102,9 @@ export function storeApi(dataDir: string) {
         return send(res, 200, { shoppers: store.shoppers() })
       case 'uplift': {
         const n = Number(q.get('count'))
-        return send(res, 200, store.uplift(Number.isInteger(n) && n > 0 ? n : undefined))
+        const data = store.uplift(Number.isInteger(n) && n > 0 ? n : undefined)
+        // Each item with its pack record, as the category answers: the replay fetches no shard for a page's items.
+        return send(res, 200, { ...data, products: Object.fromEntries(withRecords(entry, Object.values(data.products)).map((p) => [p.id, p])) })
       }
       case 'replay':
         return send(res, 200, { shoppers: store.replay(clamp(q.get('count'), 24)) })

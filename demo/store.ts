@@ -3,18 +3,20 @@
 import { join } from 'node:path'
 import { BM25 } from '../node/bm25.js'
 import { catalogItem, categoryKey, loadDataset, type Row } from '../node/data.js'
+import type { PackRecord } from '../src/pack/format.js'
 import type { Product } from './src/catalog-file'
 
 /**
  * The uplift view's replay (GET /api/<store>/uplift): test shoppers as eval's category protocol sees them
  * (eval/protocols.ts listRow): each history, its held-out next purchase, and the page it is scored on, the 100
  * most popular items of the target's category key (categoryPages), junk rows included as eval includes them.
- * Items are sent once, without descriptions (the model reads title, category and brand).
+ * Items are sent once, without descriptions (the model reads title, category and brand), each with its pack
+ * record when the pack is built (demo/store-server.ts).
  */
 export interface UpliftData {
   /** Test shoppers in the split; `shoppers` holds the first `count` of them, in the split's order (eval's `--users`). */
   total: number
-  products: Record<string, Product>
+  products: Record<string, Product & { pack?: PackRecord }>
   /** Category key → item ids, the server's order (popularity, ties by catalog order). */
   pages: Record<string, string[]>
   shoppers: { id: string; history: string[]; target: string; page: string }[]

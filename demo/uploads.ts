@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { convert } from '../node/convert.js'
-import { PACKS_DIR } from './packs.js'
+import { PACKS_DIR, textVectorsSetting } from './packs.js'
 import { addStore, packInfo, type Registry } from './registry.js'
 
 export interface UploadBody {
@@ -103,8 +103,8 @@ export async function handleUpload(req: IncomingMessage, res: ServerResponse, re
     info: { id, dataset: join(dir, 'data'), name, tagline: 'Your catalog, uploaded to this store server', source: `Uploaded from this page: ${name}.` },
     dir: join(dir, 'data'),
     convert: { events: join(dir, 'events.csv'), items: join(dir, 'items.jsonl') },
-    // Fast: the browser encodes item text; the aggregates come from the events file.
-    textVectors: 'none',
+    // As the demo's stores: text vectors encoded here (cached), aggregates from the events file.
+    textVectors: textVectorsSetting(),
     prices,
     uploaded: true,
   })

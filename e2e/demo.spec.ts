@@ -3,18 +3,21 @@
 // history personalizes with the same model; an uploaded catalog (+ events) becomes a store with its pack.
 // Screenshots of the main views go to the test's output folder; `npm run screenshots` (which sets
 // INPAGE_SCREENSHOTS=1) also refreshes the tracked docs/screenshots/*.png, so `npm test` writes no tracked file.
-import { test, expect, type Page, type TestInfo } from '@playwright/test'
+import { test, expect, type Locator, type Page, type TestInfo } from '@playwright/test'
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
+import { assign } from '../src/experiment'
 import { DEMO_ORIGIN } from './ports'
 
 // The built demo under `vite preview` (see playwright.config.ts).
 const DEMO = `${DEMO_ORIGIN}/`
 const REFRESH_DOCS = process.env.INPAGE_SCREENSHOTS === '1'
 
-async function shot(page: Page, testInfo: TestInfo, name: string) {
+/** The whole page, or one part of it (`part`: a card that would be small in the whole page). */
+async function shot(page: Page, testInfo: TestInfo, name: string, part?: Locator) {
   const file = testInfo.outputPath(`${name}.png`)
-  await page.screenshot({ path: file, fullPage: true })
+  if (part) await part.screenshot({ path: file })
+  else await page.screenshot({ path: file, fullPage: true })
   await testInfo.attach(name, { path: file, contentType: 'image/png' })
   if (!REFRESH_DOCS) return
   mkdirSync('docs/screenshots', { recursive: true })
@@ -59,6 +62,18 @@ async function open(page: Page, url = DEMO) {
   await expect(page.locator('#progress')).toHaveAttribute('data-percent', '100')
   await settled(page)
 }
+
+// The demo's store server builds its stores' packs when it starts, with int8 text vectors encoded in Node:
+// minutes on 2 cores the first time (then cached in demo/.packs/). The tests start once they are built.
+test.beforeAll(async ({ request }) => {
+  test.setTimeout(900_000)
+  await expect
+    .poll(async () => {
+      const body = (await (await request.get(`${DEMO_ORIGIN}/api/store`)).json()) as { stores: { id: string; pack: { state: string } }[] }
+      return body.stores.filter((s) => s.pack.state !== 'ready').map((s) => `${s.id}: ${s.pack.state}`)
+    }, { timeout: 890_000, intervals: [2_000] })
+    .toEqual([])
+})
 
 test('the storefront loads, the simulator personalizes, forget empties the privacy panel', async ({ page }, testInfo) => {
   test.setTimeout(240_000)
@@ -106,6 +121,8 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   expect(await modelOf(page, 'amazon-scientific')).toMatch(/^inpage-general-v1@/)
   await expect(page.getByTestId('explain-moved')).toContainText(/\d+ of the top 20 moved, because of this shopper’s 12 events in this tab/)
   await expect(page.getByTestId('explain')).toContainText(/Right: inpage-general-v1 with the store’s pack amazon-scientific@/)
+  // The demo's packs carry int8 text vectors (as `npm run catalog` builds them): this tab encodes no catalog item.
+  await expect(page.getByTestId('catalog')).toContainText('text from pack')
   await expect(page.locator('#badges')).toContainText(/Rerank\d+ ms/)
 
   // The knobs reach rerank(): weight 0 gives the server's order back, the default weight this order.
@@ -515,10 +532,12 @@ test('the holdout: replayed shoppers split by inpage into two arms, NDCG@10 and 
   expect(errors).toEqual([])
 })
 
-test('the uplift view: test shoppers replayed in the tab agree with npm run eval on the same shoppers; stop stops', async ({ page }, testInfo) => {
-  test.setTimeout(900_000)
-  const N = 200
-  await open(page, `${DEMO}?store=amazon-scientific&uplift=${N}`)
+/**
+ * Replays the first `n` test shoppers of a store in its uplift view, then runs `npm run eval` on the same
+ * shoppers with the pack the demo served (its store server built it in demo/.packs/): both figures.
+ */
+async function upliftAgainstEval(page: Page, testInfo: TestInfo, store: string, n: number) {
+  await open(page, `${DEMO}?store=${store}&uplift=${n}`)
   await page.locator('#uplift-run').click()
   await expect(page.getByTestId('uplift-progress')).toBeVisible()
   // The replay runs in slices: the page answers meanwhile.
@@ -527,25 +546,61 @@ test('the uplift view: test shoppers replayed in the tab agree with npm run eval
   expect(Date.now() - t).toBeLessThan(2_000)
   const count = page.getByTestId('uplift-count')
   await expect(count).toHaveAttribute('data-state', 'done', { timeout: 600_000 })
-  await expect(count).toHaveAttribute('data-shoppers', String(N))
+  await expect(count).toHaveAttribute('data-shoppers', String(n))
   await expect(page.getByTestId('uplift-key')).toContainText('95 % confidence interval')
-  await shot(page, testInfo, 'demo-uplift')
+  // The held-out item's rank change, over the shoppers whose purchase is on its page: every one counted once.
+  const ranks = /for the (\d+) shoppers whose purchase is on its page: moved up (-?[\d.]+) ± ([\d.]+) places on average; up for (\d+), down for (\d+), unchanged for (\d+)\./.exec(await page.getByTestId('uplift-ranks').innerText())
+  expect(ranks, 'the rank change line').not.toBeNull()
+  expect(Number(ranks![4]) + Number(ranks![5]) + Number(ranks![6])).toBe(Number(ranks![1]))
   const value = async (id: string) => Number(await page.getByTestId(id).getAttribute('data-value'))
-  const demo = { server: { hit: await value('hit-server'), ndcg: await value('ndcg-server') }, personal: { hit: await value('hit-personal'), ndcg: await value('ndcg-personal') } }
-  const notPersonal = await count.innerText()
+  const ci = async (id: string) => Number(await page.getByTestId(id).getAttribute('data-ci'))
+  const demo = {
+    server: { hit: await value('hit-server'), ndcg: await value('ndcg-server') },
+    personal: { hit: await value('hit-personal'), ndcg: await value('ndcg-personal') },
+    ci: { hit: await ci('hit-personal'), ndcg: await ci('ndcg-personal'), hitDiff: await ci('hit-diff'), ndcgDiff: await ci('ndcg-diff') },
+  }
+  const summary = await count.innerText()
 
-  // eval on the same shoppers, with the pack the demo served (its store server built it in demo/.packs/).
-  const out = testInfo.outputPath('eval')
-  execFileSync(process.execPath, ['scripts/run-ts.mjs', 'eval/cli.ts', '--data', '../shared/data/amazon-scientific', '--catalog', 'demo/.packs/amazon-scientific', '--protocol', 'category', '--split', 'test', '--users', String(N), '--out', out], { stdio: 'inherit' })
-  const res = JSON.parse(readFileSync(`${out}/amazon-scientific-test-category-n${N}.json`, 'utf8')) as { model: { name: string }; systems: Record<string, Record<string, number>> }
+  // The split by variant: every shopper in one arm, by inpage's holdout coin; the arms' figures add up to the whole.
+  const arms = await page.locator('[data-testid="uplift-split-table"] tbody tr[data-arm]').evaluateAll((trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset })))
+  expect(arms.map((a) => a.arm)).toEqual(['personalized', 'holdout'])
+  const { shoppers } = (await (await page.request.get(`${DEMO_ORIGIN}/api/${store}/uplift?count=${n}`)).json()) as { shoppers: { id: string }[] }
+  const inArm = shoppers.filter((s) => assign(s.id, { name: 'demo-uplift', holdout: 0.5 }) === 'personalized').length
+  expect(arms.map((a) => Number(a.n))).toEqual([inArm, n - inArm])
+  const whole = (key: 'hitServer' | 'hitPersonal' | 'ndcgServer' | 'ndcgPersonal') => arms.reduce((sum, a) => sum + Number(a.n) * Number(a[key]), 0) / n
+  expect(whole('hitPersonal')).toBeCloseTo(demo.personal.hit, 9)
+  expect(whole('ndcgPersonal')).toBeCloseTo(demo.personal.ndcg, 9)
+  expect(whole('hitServer')).toBeCloseTo(demo.server.hit, 9)
+  expect(whole('ndcgServer')).toBeCloseTo(demo.server.ndcg, 9)
+  // The difference between the arms: the personalized arm on inpage's order, the holdout on the server's.
+  expect(await value('arm-diff-ndcg')).toBeCloseTo(Number(arms[0]!.ndcgPersonal) - Number(arms[1]!.ndcgServer), 9)
+  expect(await ci('arm-diff-ndcg')).toBeGreaterThan(demo.ci.ndcgDiff)
+
+  const out = testInfo.outputPath(`eval-${store}`)
+  execFileSync(process.execPath, ['scripts/run-ts.mjs', 'eval/cli.ts', '--data', `../shared/data/${store}`, '--catalog', `demo/.packs/${store}`, '--protocol', 'category', '--split', 'test', '--users', String(n), '--out', out], { stdio: 'inherit' })
+  const res = JSON.parse(readFileSync(`${out}/${store}-test-category-n${n}.json`, 'utf8')) as { systems: Record<string, Record<string, number>> }
   const ev = (s: string) => ({ hit: res.systems[s]!['recall@10']!, ndcg: res.systems[s]!['ndcg@10']! })
-  console.log(`uplift, ${N} Scientific test shoppers: demo ${JSON.stringify(demo)}; eval server ${JSON.stringify(ev('server'))}, inpage-int8 ${JSON.stringify(ev('inpage-int8'))}; ${notPersonal}`)
-  // The server's order is the same list in both: equal. The personal order: the browser's WASM encoder and
-  // onnxruntime-node may round a text vector differently, so a near tie can flip; 0.02 is 4 of 200 shoppers.
-  expect(demo.server.hit).toBeCloseTo(ev('server').hit, 9)
-  expect(demo.server.ndcg).toBeCloseTo(ev('server').ndcg, 9)
-  expect(Math.abs(demo.personal.hit - ev('inpage-int8').hit)).toBeLessThanOrEqual(0.02)
-  expect(Math.abs(demo.personal.ndcg - ev('inpage-int8').ndcg)).toBeLessThanOrEqual(0.02)
+  console.log(`uplift, ${n} ${store} test shoppers: demo ${JSON.stringify(demo)}; eval server ${JSON.stringify(ev('server'))}, inpage-int8 ${JSON.stringify(ev('inpage-int8'))}; ${summary}`)
+  return { demo, server: ev('server'), personal: ev('inpage-int8'), count }
+}
+
+type Figures = { hit: number; ndcg: number }
+function agree(demo: { server: Figures; personal: Figures }, server: Figures, personal: Figures) {
+  expect(demo.server.hit).toBeCloseTo(server.hit, 9)
+  expect(demo.server.ndcg).toBeCloseTo(server.ndcg, 9)
+  expect(demo.personal.hit).toBeCloseTo(personal.hit, 9)
+  expect(demo.personal.ndcg).toBeCloseTo(personal.ndcg, 9)
+}
+
+test('the uplift view: test shoppers replayed in the tab agree with npm run eval on the same shoppers; stop stops', async ({ page }, testInfo) => {
+  test.setTimeout(900_000)
+  const N = 200
+  const { demo, server, personal, count } = await upliftAgainstEval(page, testInfo, 'amazon-scientific', N)
+  await shot(page, testInfo, 'demo-uplift', page.locator('#uplift'))
+  // The server's order is the same list in both. The personal order too: the same model, the same pack and its
+  // text vectors (nothing is encoded on either side), the user model's closed form and the ranking in the same
+  // TypeScript: equal, shopper by shopper.
+  agree(demo, server, personal)
 
   // "Run all" replays every test shopper; Stop ends it after the slice in flight.
   await page.locator('#uplift-all').click()
@@ -557,4 +612,12 @@ test('the uplift view: test shoppers replayed in the tab agree with npm run eval
   expect(stopped).toBeGreaterThan(0)
   expect(stopped).toBeLessThan(1000)
   await expect(count).toContainText(/Replayed \d+ of 8442 shoppers/)
+})
+
+test('the uplift view agrees with npm run eval on Beauty too (one category page, no brands, the general model with its pack)', async ({ page }, testInfo) => {
+  test.setTimeout(900_000)
+  const N = 200
+  const { demo, server, personal, count } = await upliftAgainstEval(page, testInfo, 'amazon-beauty', N)
+  agree(demo, server, personal)
+  await expect(count).toContainText(/the store has 22332 test shoppers/)
 })

@@ -5,23 +5,29 @@
 // the server's order and in the personal one. One recommender of its own (`storage: 'memory'`): nothing of the
 // replay is stored, and the shopper's own history is never read. The model runs in the worker; the page
 // replays a few shoppers per slice, so it stays responsive and the bar moves.
-import { createRecommender, type Candidate, type Recommender, type TrackEvent } from 'inpage'
+// Split by variant: each replayed shopper is put in an arm by inpage's own holdout coin (src/experiment.ts
+// assign(), keyed here by the dataset's shopper id, so a run is reproducible), and each arm is scored on the
+// order it would be shown: what the store's holdout (`experiment: { holdout }`) measures on these shoppers.
+import { createRecommender, type Recommender, type TrackEvent, type Variant } from 'inpage'
+import { assign, type ExperimentOptions } from '../../src/experiment'
 import { $, fill, h } from './dom'
-import type { Product } from './catalog-file'
 import type { UpliftData } from '../store'
 import { MODEL_URL } from '../stores'
-import { state, storeApi } from './state'
+import { state, storeApi, toCandidate } from './state'
 
 /** Shoppers replayed by default (`?uplift=<n>` changes it): tens of seconds on a laptop. "Run all" replays every test shopper. */
 const SAMPLE = Math.max(1, Number(new URLSearchParams(location.search).get('uplift')) || 500)
 /** Shoppers per slice: then the page renders and takes input. */
 const SLICE = 10
 const MISS = Number.POSITIVE_INFINITY
+/** The holdout the split shows: half and half, the most precise split for a difference between the arms. */
+const EXPERIMENT: ExperimentOptions = { name: 'demo-uplift', holdout: 0.5 }
 
-/** Where one shopper's held-out purchase landed (1-based; MISS: not on the page, or bought before). */
+/** Where one shopper's held-out purchase landed (1-based; MISS: not on the page, or bought before), and their arm. */
 interface Row {
   server: number
   personal: number
+  arm: Variant
 }
 
 interface Run {
@@ -66,11 +72,34 @@ export function upliftFigures(rows: readonly Row[]) {
     moved: meanCi(onPage.map((r) => r.server - r.personal)),
     up: onPage.filter((r) => r.personal < r.server).length,
     down: onPage.filter((r) => r.personal > r.server).length,
+    arms: armFigures(rows),
   }
 }
 
+/**
+ * The split by variant: each arm scored on the order it is shown (personalized: inpage's, holdout: the server's),
+ * both orders kept per arm (the arms are alike when the other order scores the same in both), and the
+ * difference between the arms with its unpaired 95 % interval: each shopper sees one order, as in the store.
+ */
+function armFigures(rows: readonly Row[]) {
+  const arm = (v: Variant) => {
+    const rs = rows.filter((r) => r.arm === v)
+    const of = (f: (r: number) => number) => ({ server: meanCi(rs.map((r) => f(r.server))), personal: meanCi(rs.map((r) => f(r.personal))) })
+    return { n: rs.length, hit: of(hit), ndcg: of(ndcg) }
+  }
+  const p = arm('personalized')
+  const h0 = arm('holdout')
+  const between = (a: { mean: number; ci: number }, b: { mean: number; ci: number }) => ({ mean: a.mean - b.mean, ci: Math.hypot(a.ci, b.ci) })
+  return { personalized: p, holdout: h0, diff: { hit: between(p.hit.personal, h0.hit.server), ndcg: between(p.ndcg.personal, h0.ndcg.server) } }
+}
+
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '–')
-const signed = (x: number, d = 3) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(d)}` : '–')
+const signed = (x: number, d = 3) => {
+  if (!Number.isFinite(x)) return '–'
+  const t = Math.abs(x).toFixed(d)
+  // A difference that rounds to zero has no sign ("-0.000" read as a loss).
+  return `${Number(t) === 0 ? '' : x > 0 ? '+' : '-'}${t}`
+}
 
 export function renderUplift() {
   const card = $('#uplift')
@@ -100,6 +129,7 @@ export function renderUplift() {
         `Rank of the next purchase, for the ${f.onPage} shoppers whose purchase is on its page: moved up ${fmt(f.moved.mean, 1)} ± ${fmt(f.moved.ci, 1)} places on average; up for ${f.up}, down for ${f.down}, unchanged for ${f.onPage - f.up - f.down}.`,
       )
     : null
+  const split = f && f.arms.personalized.n && f.arms.holdout.n ? splitTable(f.arms, cell, diffCell) : null
   const done = r ? r.rows.length : 0
   const bar = r?.running
     ? h('div', { class: 'progress-track', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': r.planned, 'aria-valuenow': done, 'data-testid': 'uplift-progress' }, h('div', { class: 'progress-fill', style: `width:${(100 * done) / Math.max(1, r.planned)}%` }))
@@ -133,6 +163,7 @@ export function renderUplift() {
     summary,
     table,
     ranks,
+    split,
     f
       ? h(
           'p',
@@ -143,7 +174,43 @@ export function renderUplift() {
   )
 }
 
-const candidate = (p: Product): Candidate => ({ id: p.id, title: p.title, ...(p.brand ? { brand: p.brand } : {}), category: p.category })
+type Cell = (m: { mean: number; ci: number }, key: string, d?: number) => HTMLTableCellElement
+
+/** The arms' table: each arm on the order it is shown; the order it is not shown says the arms are alike. */
+function splitTable(a: ReturnType<typeof armFigures>, cell: Cell, diffCell: Cell) {
+  const shown = (v: Variant) => (v === 'personalized' ? 'personal' : 'server')
+  const row = (v: Variant) =>
+    h(
+      'tr',
+      { 'data-arm': v, 'data-n': a[v].n, 'data-hit-server': a[v].hit.server.mean, 'data-hit-personal': a[v].hit.personal.mean, 'data-ndcg-server': a[v].ndcg.server.mean, 'data-ndcg-personal': a[v].ndcg.personal.mean },
+      h('th', {}, v === 'personalized' ? 'personalized · inpage’s order' : 'holdout · server’s order'),
+      h('td', {}, String(a[v].n)),
+      cell(a[v].hit[shown(v)], `arm-${v}-hit`),
+      cell(a[v].ndcg[shown(v)], `arm-${v}-ndcg`),
+    )
+  return h(
+    'div',
+    { 'data-testid': 'uplift-split' },
+    h('h4', {}, 'Split by variant'),
+    h(
+      'p',
+      { class: 'muted small' },
+      `As the store’s holdout would measure these shoppers: inpage’s holdout coin (experiment { holdout: ${EXPERIMENT.holdout} }, keyed by each shopper) puts each in an arm, scored on the order that arm is shown. Each shopper counts once, so the difference’s interval is wider than the paired one above.`,
+    ),
+    h(
+      'table',
+      { class: 'holdout-table uplift-table', 'data-testid': 'uplift-split-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'arm'), h('th', {}, 'shoppers'), h('th', {}, 'hit@10'), h('th', {}, 'NDCG@10'))),
+      h('tbody', {}, row('personalized'), row('holdout'), h('tr', { class: 'diff' }, h('th', {}, 'difference'), h('td', {}, ''), diffCell(a.diff.hit, 'arm-diff-hit'), diffCell(a.diff.ndcg, 'arm-diff-ndcg'))),
+    ),
+    h(
+      'p',
+      { class: 'muted small', 'data-testid': 'uplift-balance' },
+      `Balance check (alike when the coin is fair, within noise): the server’s order scores NDCG@10 ${fmt(a.personalized.ndcg.server.mean)} in the personalized arm and ${fmt(a.holdout.ndcg.server.mean)} in the holdout; inpage’s ${fmt(a.personalized.ndcg.personal.mean)} and ${fmt(a.holdout.ndcg.personal.mean)}.`,
+    ),
+  )
+}
+
 
 async function start(all: boolean) {
   const store = state.store
@@ -183,13 +250,14 @@ async function replay(rec: Recommender, data: UpliftData, s: UpliftData['shopper
     return { type: 'purchase', itemId: id, item: { title: p.title, ...(p.brand ? { brand: p.brand } : {}), category: p.category }, timestamp: j }
   })
   const page = data.pages[s.page] ?? []
-  const res = await rec.rerankFor(events, page.map((id) => candidate(data.products[id]!)), { k: 10, excludePurchased: true, budgetMs: 60_000, surface: 'category' })
+  const res = await rec.rerankFor(events, page.map((id) => toCandidate(data.products[id]!)), { k: 10, excludePurchased: true, budgetMs: 60_000, surface: 'category' })
   if (!res.personalized) r.notPersonal++
   const bought = new Set(s.history)
-  if (bought.has(s.target)) return { server: MISS, personal: MISS }
+  const arm = assign(s.id, EXPERIMENT)
+  if (bought.has(s.target)) return { server: MISS, personal: MISS, arm }
   const at = (ids: string[]) => {
     const p = ids.indexOf(s.target)
     return p < 0 ? MISS : p + 1
   }
-  return { server: at(page.filter((id) => !bought.has(id))), personal: at(res.items.map((it) => it.id).filter((id) => !bought.has(id))) }
+  return { server: at(page.filter((id) => !bought.has(id))), personal: at(res.items.map((it) => it.id).filter((id) => !bought.has(id))), arm }
 }
