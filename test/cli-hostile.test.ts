@@ -60,7 +60,7 @@ async function existingPack(parent = fresh('site'), name = 'pack') {
 }
 
 const cli = (script: string, args: string[]) => spawnSync(process.execPath, ['scripts/run-ts.mjs', script, ...args], { encoding: 'utf8', timeout: 60_000 })
-const catalogCli = (args: string[]) => cli('catalog/cli.ts', ['--model', MODEL, '--text-vectors', 'none', ...args])
+const catalogCli = (args: string[]) => cli('eval/catalog-cli.ts', ['--model', MODEL, '--text-vectors', 'none', ...args])
 
 /** The error's name and that its message is one line (no parser dump, no stack). */
 async function failure(p: Promise<unknown> | (() => unknown)): Promise<Error> {
