@@ -5,10 +5,11 @@
 // write only into a pack, atomically, and leave the pack as it was when they fail.
 import { createServer, type Server } from 'node:http'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
+import { snapshot } from './helpers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPack } from '../catalog/build'
 import { openPack } from '../catalog/read'
@@ -36,19 +37,6 @@ function dataFolder(): string {
   return d
 }
 
-/** Every file under `dir` with its bytes, to show a folder is exactly as it was. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e)
-      if (statSync(p).isDirectory()) walk(p)
-      else out[relative(dir, p)] = readFileSync(p, 'latin1')
-    }
-  }
-  walk(dir)
-  return out
-}
 
 const GOOD: PackTuning = { knn: { weight: 4, decay: 0.6 }, user: { decay: 0.5, prior: 0.8 }, chosenOn: { split: 'valid', users: 1861, protocols: ['full', 'category'], gain: 0.065 } }
 
