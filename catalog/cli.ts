@@ -4,9 +4,8 @@
 
 import { UsageError, usageErrors } from '../node/usage'
 import { parseArgs } from 'node:util'
-import { ENCODINGS, parseEncoding } from '../node/input'
+import { ENCODINGS, parseEncoding, type Encoding } from '../node/input'
 import { loadModel, type LoadedModel } from '../node/model-node'
-import type { Encoding } from '../node/input'
 import type { PackTuning } from '../src/pack/format'
 import { buildPack } from './build'
 
