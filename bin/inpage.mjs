@@ -13,7 +13,8 @@ import { UsageError } from './usage.mjs'
 const USAGE = `usage: npx inpage <verb> [options]
   assets <dir> [--base /url/]          the bundles, worker, ORT's files and the general model (with .br copies) for your site
   convert --events events.csv --items items.jsonl --out <dir>   your logs in eval's format
-  catalog --data <dir> --out <pack dir> [--model <dir>]          a catalog pack (default model: the packaged ${GENERAL_MODEL})
+  catalog --data <dir> --out <pack dir> [--model <dir>] [--no-tune]   a catalog pack (default model: the packaged ${GENERAL_MODEL}),
+                                       its blend tuned on your valid split when it has ≥ 1,000 shoppers
   eval --data <dir> [--out <dir>] [--model <dir>]                how it does on your data (default model: ${GENERAL_MODEL})
   uplift --events <analytics export.csv>                         the holdout's uplift on your own shoppers (README, "Adopting inpage")
   <verb> --help                         a verb's options

@@ -9,6 +9,7 @@ import { catalogItem, readItemsFile } from '../node/data'
 import { InputError, readText, type Encoding } from '../node/input'
 import { itemText } from '../src/ranking/text'
 import {
+  checkTuning,
   PACK_FORMAT,
   PACK_FORMAT_VERSION,
   quantize,
@@ -20,12 +21,13 @@ import {
   toBase64,
   type PackManifest,
   type PackRecord,
+  type PackTuning,
   type Shard,
 } from '../src/pack/format'
 import { checkManifest, packSettings, type Manifest } from '../src/model/manifest'
 import { aggregate, type AggregateOptions } from './aggregate'
 import { openAggregates } from './aggregates-in'
-import { checkOut, leftovers, moveIntoPlace, stagingFolder } from './out'
+import { checkOut, leftovers, moveIntoPlace, stagingFolder, writePackJson } from './out'
 
 /** A pack name: it keys the browser's caches (`inpage-pack:<name>@<version>`), so no '@', '/', ':' or spaces. */
 export const PACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
@@ -61,6 +63,12 @@ export interface BuildOptions extends AggregateOptions {
   /** Called once every input is checked (after the aggregation, before the first shard): the CLI loads
    * the encoder here, so a bad input fails before that wait. Its time counts in no reported figure. */
   ready?: () => Promise<void>
+  /**
+   * The tuning step (`npm run catalog`'s, from eval/: catalog/ does not evaluate): called with the finished pack in
+   * its staging folder, before it is moved into place; what it returns is written into pack.json's `tuning`. So a
+   * tuning that fails leaves the old pack as it was, and a pack is never in place without its tuning.
+   */
+  tune?: (staged: string, manifest: PackManifest) => Promise<PackTuning | undefined>
   /** Encodes item texts (one run per text): the model's encoder, in Node. Injected so the builder is testable without it. */
   encode?: (texts: string[]) => Promise<Float32Array[]>
   now?: () => Date
@@ -68,7 +76,8 @@ export interface BuildOptions extends AggregateOptions {
 
 export interface BuildReport {
   manifest: PackManifest
-  seconds: { aggregate: number; encode: number; write: number; total: number }
+  /** `tune`: the tuning step's time (counted in `total`). */
+  seconds: { aggregate: number; encode: number; write: number; tune: number; total: number }
   encodedItems: number
   bytes: number
   /** Shard files written (sparse: about one per item; dense: shards.count). */
@@ -151,6 +160,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   // A batch holds about batchShards × 16 items in either layout (a sparse range of shards is mostly empty).
   const batch = sparse ? Math.max(1, Math.ceil(((o.batchShards ?? 256) * 16 * count) / Math.max(1, items.length))) : (o.batchShards ?? 256)
   let pack: PackManifest
+  let tuneMs = 0
   try {
     mkdirSync(join(staged, 'shards'))
     for (let from = 0; from < count; from += batch) {
@@ -203,7 +213,14 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
       aggregates: { source: ext ? (ext.record.source ?? basename(resolve(o.aggregates!))) : `${basename(resolve(o.data!))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
     }
-    writeFileSync(join(staged, 'pack.json'), JSON.stringify(pack, null, 1) + '\n')
+    writePackJson(staged, pack)
+    if (o.tune) {
+      const tt = performance.now()
+      const tuning = await o.tune(staged, pack)
+      // Checked as every reader checks it: a step cannot write what the browser would refuse.
+      if (tuning) writePackJson(staged, (pack = { ...pack, tuning: checkTuning(tuning) }))
+      tuneMs = performance.now() - tt
+    }
     moveIntoPlace(staged, out, force)
   } catch (e) {
     agg.close()
@@ -213,7 +230,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
   const t1 = performance.now()
   return {
     manifest: pack,
-    seconds: { aggregate: (tAgg - t0) / 1000, encode: encodeMs / 1000, write: (t1 - tAgg - readyMs - encodeMs) / 1000, total: (t1 - t0 - readyMs) / 1000 },
+    seconds: { aggregate: (tAgg - t0) / 1000, encode: encodeMs / 1000, write: (t1 - tAgg - readyMs - encodeMs - tuneMs) / 1000, tune: tuneMs / 1000, total: (t1 - t0 - readyMs) / 1000 },
     encodedItems: encoded,
     bytes,
     files,

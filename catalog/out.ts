@@ -3,10 +3,10 @@
 // is replaced only when it holds a pack and nothing else (never a model folder, a folder of other
 // stores' packs, or any other files).
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { folderEntries, OutputError } from '../node/write-folder'
-import { PACK_FORMAT } from '../src/pack/format'
+import { PACK_FORMAT, type PackManifest } from '../src/pack/format'
 
 export { OutputError }
 
@@ -24,7 +24,8 @@ function notAPack(dir: string, entries: string[]): string | undefined {
     return 'holds a pack.json that is not JSON'
   }
   if (format !== PACK_FORMAT) return `holds a pack.json whose format is ${JSON.stringify(format)}, not "${PACK_FORMAT}"`
-  const other = entries.filter((e) => e !== 'pack.json' && e !== 'shards')
+  // (a pack.json write that was killed leaves `.pack.json.<pid>.tmp`: ours, like the pack)
+  const other = entries.filter((e) => e !== 'pack.json' && e !== 'shards' && !/^\.pack\.json\.\d+\.tmp$/.test(e))
   if (other.length) return `holds a pack and ${JSON.stringify(other[0])}${other.length > 1 ? ` and ${other.length - 1} more` : ''}, which a pack build does not write`
   if (entries.includes('shards')) {
     const shards = folderEntries(join(dir, 'shards')) ?? []
@@ -46,6 +47,29 @@ export function checkOut(out: string, force: boolean): OutState {
   if (why) throw new OutputError(out, `${why}: not a catalog pack, so it is never replaced (--force or not); choose a new or empty folder`)
   if (!force) throw new OutputError(out, 'holds a pack: pass --force to replace it')
   return 'pack'
+}
+
+/**
+ * Checks that `dir` holds a pack and nothing else, as `--force` requires (a model folder, a site folder, a folder of
+ * packs or a missing one is an OutputError, one line): the tuning step rewrites pack.json only there.
+ */
+export function checkPackFolder(dir: string): void {
+  const entries = folderEntries(dir)
+  if (entries === undefined) throw new OutputError(dir, 'no such folder: not a catalog pack')
+  const why = entries.length ? notAPack(dir, entries) : 'is empty'
+  if (why) throw new OutputError(dir, `${why}: not a catalog pack, so its pack.json is never written`)
+}
+
+/** Writes pack.json into the pack folder `dir`: beside its place, then renamed over it, so a reader never sees half of one. */
+export function writePackJson(dir: string, manifest: PackManifest): void {
+  const file = join(dir, 'pack.json')
+  const tmp = join(dir, `.pack.json.${process.pid}.tmp`)
+  try {
+    writeFileSync(tmp, JSON.stringify(manifest, null, 1) + '\n')
+    renameSync(tmp, file)
+  } finally {
+    rmSync(tmp, { force: true })
+  }
 }
 
 /** A temporary folder beside `out` (same file system, so the final rename is atomic) for the new pack. */

@@ -174,6 +174,42 @@ test('the general model (contract 3: no tables of its own) personalizes from a p
   expect(r).toMatchObject({ why: 'personalized', model: { name: 'inpage-general-v1' }, catalog: { missing: 0, textVectors: false }, moved: true })
 })
 
+test("a pack's tuning changes the blend, and a tampered one is refused by name: the server's order, as any bad pack.json", async ({ page }) => {
+  test.setTimeout(180_000)
+  const m = JSON.parse(readFileSync(`${PACKS_DIR}/general/pack.json`, 'utf8')) as Record<string, unknown>
+  await openHarness(page)
+  const rerank = (name: string) =>
+    page.evaluate(
+      async ({ cands, seen, name }) => {
+        const rec = window.inpage.createRecommender({ model: '/models/inpage-general-v1/', catalog: '/packs/general/', backend: 'wasm', name, consent: 'pending' })
+        for (const s of seen) await rec.track({ type: 'view', itemId: s.id, item: s.item })
+        const r = await rec.rerank(cands, { budgetMs: 120_000, personalWeight: 1 })
+        const out = { why: r.why, error: r.error?.name, message: r.error?.message, ids: r.items.map((i) => i.id), personal: r.items.map((i) => i.personal), tuned: rec.status().engine.catalog?.tuned ?? false }
+        await rec.dispose()
+        return out
+      },
+      { cands, seen, name },
+    )
+  const serveTuning = (tuningJson: string) =>
+    page.route('**/packs/general/pack.json', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...m, tuning: 0 }).replace('"tuning":0', `"tuning":${tuningJson}`) }),
+    )
+  const plain = await rerank('tuning-none')
+  expect(plain).toMatchObject({ why: 'personalized', tuned: false })
+  // The store's settings (as `npm run catalog` writes them): the same page, another blend.
+  await serveTuning(JSON.stringify({ knn: { weight: 8, decay: 0.6 }, user: { decay: 1, prior: 0 }, chosenOn: { split: 'valid', users: 1500, protocols: ['full', 'category'], gain: 0.05 } }))
+  const tuned = await rerank('tuning-good')
+  expect(tuned).toMatchObject({ why: 'personalized', tuned: true })
+  expect(tuned.personal).not.toEqual(plain.personal)
+  await page.unroute('**/packs/general/pack.json')
+  // A careless or hostile tuning: pack.json is refused whole (never half-read), the call gets the server's order.
+  for (const bad of ['{"knn": {"weight": 1e9, "decay": 0.6}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}', '{"__proto__": {"knn": {"weight": 8, "decay": 0.6}}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}', '"fast"']) {
+    await serveTuning(bad)
+    expect(await rerank(`tuning-bad-${bad.length}`), bad).toMatchObject({ why: 'model-error', error: 'CatalogLoadError', message: expect.stringContaining('tuning'), ids: cands.map((c) => c.id) })
+    await page.unroute('**/packs/general/pack.json')
+  }
+})
+
 test('a sparse pack: a shard without items is a 404 and an empty shard, any other status fails the call; format 1 is read as before, at many times the bytes', async ({ page }) => {
   test.setTimeout(180_000)
   const { openPack } = await import('../catalog/read')

@@ -99,6 +99,10 @@ test('installed from the tarball: convert runs at once, catalog names its missin
   ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...PEERS], store))
   const built = ok(npx(['catalog', '--data', 'data', '--out', 'public/packs/store']))
   expect(built).toMatch(/wrote public\/packs\/store: pack \S+ for inpage-general-v1@/)
+  // The tuning step runs from the package as in the repository (eval/catalog-cli.ts in dist/cli/catalog.mjs): this
+  // store is below the threshold, so the log says so and pack.json keeps the model's settings.
+  expect(built).toMatch(/catalog: tuning: \d+ valid shoppers, fewer than 1000: the model's settings stay/)
+  expect(JSON.parse(readFileSync(join(store, 'public/packs/store/pack.json'), 'utf8')).tuning).toBeUndefined()
   // eval from the package: the packaged general model with the store's pack, results in ./inpage-eval.
   expect(ok(npx(['eval', '--data', 'data', '--split', 'valid', '--protocol', 'category', '--catalog', 'public/packs/store', '--users', '20']))).toMatch(/wrote \S+\/inpage-eval\/data-valid-category-n\d+\.\{json,md,svg\}/)
   expect(readdirSync(join(store, 'inpage-eval')).map((f) => f.replace(/-n\d+\./, '.')).sort()).toEqual(['data-valid-category.json', 'data-valid-category.md', 'data-valid-category.svg'])

@@ -4,11 +4,11 @@
 // popularity prior's weight. Criterion: NDCG@10 on full ranking and on category pages (each relative to the
 // model's own settings, averaged), so a store's category pages count as much as the catalogue-wide ranking.
 
-import { knnScores } from '../src/ranking/score'
+import { candidateIndex, knnScores } from '../src/ranking/score'
 import { rankCandidates } from '../src/ranking/rerank'
 import { closedFormUser } from '../src/model/manifest'
 import type { ScoreSettings, PackTuning } from '../src/pack/format'
-import { MISS, metricsFromRanks, rankOf } from './metrics'
+import { MISS, metricsFromRanks } from './metrics'
 import { modelEvents, rows, type Context } from './context'
 import { categoryPages } from './protocols'
 import { DEFAULT_OPTIONS } from './options'
@@ -19,6 +19,9 @@ export const MIN_TUNE_USERS = 1000
 export const MAX_TUNE_USERS = 2000
 /** A setting replaces the model's only with at least this relative gain of the criterion on valid. */
 export const MIN_TUNE_GAIN = 0.01
+
+/** Why a store with `n` valid shoppers keeps the model's settings. */
+export const fewUsers = (n: number, min: number) => `${n} valid shoppers, fewer than ${min}: the model's settings stay`
 
 export const TUNE_GRID = Object.freeze({
   knnWeight: [0, 0.5, 1, 2, 4, 8],
@@ -72,6 +75,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
       for (const decay of grid.userDecay) for (const p of grid.prior) combos.push({ knn: { weight, decay: kd }, user: { decay, prior: p } })
   const ranks = combos.map(() => protocols.map(() => [] as number[]))
   const N = ctx.ids.length
+  const index = candidateIndex(ctx.ids) // once, not per row and decay
   const priorOf = new Float32Array(N)
   if (prior !== undefined) ctx.itemVecs.forEach((v, i) => (priorOf[i] = v[prior]!))
   for (const row of sample) {
@@ -80,26 +84,22 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     const evIds = events.map((e) => e.itemId)
     const vecs = evIdx.map((i) => ctx.itemVecs[i]!)
     // The text part of the user vector per decay (prior 0): its dot with every item vector.
-    const base = new Map<number, Float64Array>()
-    for (const d of grid.userDecay) {
-      const u = cf ? closedFormUser({ ...cf, decay: d, bias: cf.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item) : undefined
-      const out = new Float64Array(N)
-      if (u) for (let i = 0; i < N; i++) out[i] = dotF(u, ctx.itemVecs[i]!)
-      base.set(d, out)
-    }
-    const knnPart = new Map<number, number[]>()
-    for (const kd of grid.knnDecay) knnPart.set(kd, ctx.neighbors ? knnScores(evIds, ctx.ids, ctx.neighbors, kd) : new Array<number>(N).fill(0))
+    const users = cf ? grid.userDecay.map((d) => closedFormUser({ ...cf, decay: d, bias: cf.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item)) : []
+    const base = new Map(dots(users, ctx.itemVecs, grid.userDecay.length).map((out, j) => [grid.userDecay[j]!, out] as const))
+    const knnPart = new Map<number, Float64Array>()
+    for (const kd of grid.knnDecay) knnPart.set(kd, ctx.neighbors ? Float64Array.from(knnScores(evIds, ctx.ids, ctx.neighbors, kd, index)) : new Float64Array(N))
     const page = pages.get(ctx.ds.catKeys[row.target]!) ?? []
     const candidates = page.map((i) => ctx.candidates[i]!)
     const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
+    const inHistory = new Uint8Array(N)
+    for (const i of row.hist) inHistory[i] = 1
     const target = ctx.ids[row.target]!
-    const scores = new Float64Array(N)
     combos.forEach((c, ci) => {
       const b = base.get(c.user.decay)!
       const k = knnPart.get(c.knn.decay)!
-      for (let i = 0; i < N; i++) scores[i] = b[i]! + c.user.prior * priorOf[i]! + c.knn.weight * k[i]!
-      ranks[ci]![0]!.push(rankOf(scores, row.target, row.hist))
-      const ranked = rankCandidates({ candidates, personal: page.map((i) => scores[i]!) }, { k: 10, excludePurchased: true }, purchased).items
+      const score = (i: number) => b[i]! + c.user.prior * priorOf[i]! + c.knn.weight * k[i]!
+      ranks[ci]![0]!.push(rankMasked(score, N, row.target, inHistory))
+      const ranked = rankCandidates({ candidates, personal: page.map(score) }, { k: 10, excludePurchased: true }, purchased).items
       const pos = ranked.findIndex((it) => it.id === target)
       ranks[ci]![1]!.push(pos < 0 || purchased.has(target) ? MISS : pos + 1)
     })
@@ -126,7 +126,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   }
   const minUsers = opts.minUsers ?? MIN_TUNE_USERS
   const minGain = opts.minGain ?? MIN_TUNE_GAIN
-  if (all.length < minUsers) result.why = `${all.length} valid shoppers, fewer than ${minUsers}: the model's settings stay`
+  if (all.length < minUsers) result.why = fewUsers(all.length, minUsers)
   else if (gain < minGain) result.why = `the best setting gains ${(100 * gain).toFixed(1)} % on valid, less than ${100 * minGain} %: the model's settings stay`
   else {
     result.why = `chosen on valid: +${(100 * gain).toFixed(1)} % (mean relative NDCG@10 of full ranking and category pages)`
@@ -139,6 +139,22 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   return result
 }
 
+/**
+ * eval's rankOf (metrics.ts) over `score(i)` for i < n, the history as a mask: each score computed as it is compared,
+ * never stored (Set lookups and a stored score array per setting were most of the step's time).
+ */
+function rankMasked(score: (i: number) => number, n: number, target: number, excluded: Uint8Array): number {
+  if (excluded[target]) return MISS
+  const st = score(target)
+  if (Number.isNaN(st)) throw new Error('NaN score')
+  let rank = 1
+  for (let i = 0; i < n; i++) {
+    const s = score(i)
+    if ((s > st || (s === st && i < target)) && i !== target && !excluded[i]) rank++
+  }
+  return rank
+}
+
 function withValue(xs: readonly number[], v: number): number[] {
   return xs.includes(v) ? [...xs] : [...xs, v].sort((a, b) => a - b)
 }
@@ -147,10 +163,22 @@ function same(a: Required<ScoreSettings>, b: Required<ScoreSettings>) {
   return a.knn.weight === b.knn.weight && a.knn.decay === b.knn.decay && a.user.decay === b.user.decay && a.user.prior === b.user.prior
 }
 
-function dotF(a: Float32Array, b: Float32Array): number {
-  let s = 0
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
-  return s
+/**
+ * u · v for each user vector u and every item vector v, in one pass over the item vectors (they outgrow the CPU's
+ * caches; each is read once for all u). `count` arrays of zeros when there is no user vector (no closed form).
+ */
+function dots(us: readonly Float32Array[], items: readonly Float32Array[], count: number): Float64Array[] {
+  const outs = Array.from({ length: count }, () => new Float64Array(items.length))
+  for (let i = 0; i < items.length; i++) {
+    const v = items[i]!
+    for (let j = 0; j < us.length; j++) {
+      const u = us[j]!
+      let s = 0
+      for (let x = 0; x < u.length; x++) s += u[x]! * v[x]!
+      outs[j]![i] = s
+    }
+  }
+  return outs
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4

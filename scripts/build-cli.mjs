@@ -1,4 +1,4 @@
-// The store-side verbs as the package runs them (bin/inpage.mjs): catalog/cli.ts and eval/cli.ts bundled
+// The store-side verbs as the package runs them (bin/inpage.mjs): eval/catalog-cli.ts (the pack, then its tuning) and eval/cli.ts bundled
 // to plain ESM under dist/cli/, so an installed package needs no TypeScript step. Dependencies stay
 // external (the optional peers @duckdb/node-api and onnxruntime-node are imported only by the verbs
 // that need them; bin/peers.mjs names them). The same code `npm run catalog` / `npm run eval` run.
@@ -27,7 +27,7 @@ export function buildNode(root, outDir, { ssr = true, input, output }) {
 /** Builds dist/cli/catalog.mjs and dist/cli/eval.mjs (shared code in dist/cli/chunks/). */
 export function buildCli(root, dist) {
   return buildNode(root, `${dist}/cli`, {
-    input: { catalog: `${root}catalog/cli.ts`, eval: `${root}eval/cli.ts` },
+    input: { catalog: `${root}eval/catalog-cli.ts`, eval: `${root}eval/cli.ts` },
     output: { entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs' },
   })
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs a TypeScript CLI (eval/cli.ts, catalog/cli.ts) in plain Node: bundles it (with src/ and node/,
+// Runs a TypeScript CLI (eval/cli.ts, eval/catalog-cli.ts) in plain Node: bundles it (with src/ and node/,
 // dependencies left external) with Vite's SSR build into .build/<pid>/cli.mjs (one folder per process,
 // so runs can overlap), imports it, calls its main(args), and removes the folder when done.
 // The bundling recipe is the CLI's (scripts/build-cli.mjs). `npm run eval -- <args>` = `node scripts/run-ts.mjs eval/cli.ts <args>`; likewise `npm run catalog`.

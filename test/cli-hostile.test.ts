@@ -4,9 +4,10 @@
 // the file and line; malformed files give one line `<file>:<line>: <what>`, never a parser dump.
 // Inputs are generated here, small, in a temporary folder; the CLIs run for real (scripts/run-ts.mjs).
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
+import { snapshot } from './helpers'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildPack } from '../catalog/build'
 import { openPack } from '../catalog/read'
@@ -35,19 +36,6 @@ function dataFolder(ids: readonly string[], histories: readonly (readonly number
 const IDS = Array.from({ length: 20 }, (_, i) => `sku-${i}`)
 const HIST = [[0, 1, 2], [0, 1, 3], [1, 0], [5, 6, 5, 6], [7, 8, 9]]
 
-/** Every file under `dir` with its bytes (as text), to show a folder is exactly as it was. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e)
-      if (statSync(p).isDirectory()) walk(p)
-      else out[relative(dir, p)] = readFileSync(p, 'latin1')
-    }
-  }
-  walk(dir)
-  return out
-}
 
 const build = (data: string, out: string, more: Partial<Parameters<typeof buildPack>[0]> = {}) =>
   buildPack({ data, model: MODEL, out, textVectors: 'none', itemsPerShard: 4, ...more })
@@ -60,7 +48,7 @@ async function existingPack(parent = fresh('site'), name = 'pack') {
 }
 
 const cli = (script: string, args: string[]) => spawnSync(process.execPath, ['scripts/run-ts.mjs', script, ...args], { encoding: 'utf8', timeout: 60_000 })
-const catalogCli = (args: string[]) => cli('catalog/cli.ts', ['--model', MODEL, '--text-vectors', 'none', ...args])
+const catalogCli = (args: string[]) => cli('eval/catalog-cli.ts', ['--model', MODEL, '--text-vectors', 'none', ...args])
 
 /** The error's name and that its message is one line (no parser dump, no stack). */
 async function failure(p: Promise<unknown> | (() => unknown)): Promise<Error> {

@@ -14,7 +14,7 @@ import { evaluate } from '../eval/harness'
 import { buildContext } from '../eval/context'
 import { DEFAULT_OPTIONS, type EvalOptions } from '../eval/options'
 import { loadModel, type LoadedModel } from '../node/model-node'
-import { MIN_TUNE_USERS, tune } from '../eval/tune'
+import { MIN_TUNE_USERS, tune, type TuneResult } from '../eval/tune'
 import { DEFAULTS } from '../src/ranking/rerank'
 import { tunePack } from '../eval/tune-cli'
 
@@ -100,7 +100,7 @@ describe('the general model (contract 3) with a catalog pack', () => {
       expect(tuned.settings).toEqual({ knn: written.tuning!.knn, user: written.tuning!.user, chosenOn: written.tuning!.chosenOn })
       expect(tuned.packInfo?.tuning).toEqual(tuned.settings)
       const again = await evaluate(tuned, { ...opts, protocol: 'category', split: 'valid', personalWeight: DEFAULTS.personalWeight })
-      expect(again.systems['inpage-int8']!['ndcg@10']).toBeCloseTo(written.best.ndcg.category!, 3)
+      expect(again.systems['inpage-int8']!['ndcg@10']).toBeCloseTo((written as TuneResult).best.ndcg.category!, 3)
     } finally {
       await general.model.release()
     }

@@ -78,17 +78,54 @@ export interface PackTuning extends ScoreSettings {
   chosenOn: { split: 'valid'; users: number; protocols: string[]; gain: number }
 }
 
-/** A pack.json `tuning`, checked: settings in their ranges, else an Error naming what is wrong. */
+/** The largest kNN weight a pack's `tuning` may set (the tuner's grid stops at 8; the model's default is 2). */
+export const MAX_TUNED_KNN_WEIGHT = 64
+/** The largest popularity-prior weight a pack's `tuning` may set (the tuner's grid stops at 0.8). */
+export const MAX_TUNED_PRIOR = 8
+
+/**
+ * A pack.json `tuning`, checked: exactly these keys (an extra, misspelt or `__proto__` key is refused), finite numbers
+ * in their ranges, and a fresh object built field by field; else an Error naming what is wrong. A pack's tuning can
+ * change the blend only (never what is fetched), so the ranges are what keeps a careless or hostile one bounded.
+ */
 export function checkTuning(t: unknown): PackTuning {
-  const fail = () => new Error('tuning must be {knn?: {weight ≥ 0, decay in (0, 1]}, user?: {decay in (0, 1], prior}, chosenOn}')
-  if (!t || typeof t !== 'object' || Array.isArray(t)) throw fail()
-  const { knn, user, chosenOn } = t as PackTuning
-  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v)
-  const decay = (v: unknown) => num(v) && (v as number) > 0 && (v as number) <= 1
-  if (knn !== undefined && !(knn && num(knn.weight) && knn.weight >= 0 && decay(knn.decay))) throw fail()
-  if (user !== undefined && !(user && decay(user.decay) && num(user.prior))) throw fail()
-  if (!chosenOn || typeof chosenOn !== 'object') throw fail()
-  return { ...(knn ? { knn: { weight: knn.weight, decay: knn.decay } } : {}), ...(user ? { user: { decay: user.decay, prior: user.prior } } : {}), chosenOn }
+  const fail = (why: string) =>
+    new Error(`${why} (expected {knn?: {weight in [0, ${MAX_TUNED_KNN_WEIGHT}], decay in (0, 1]}, user?: {decay in (0, 1], prior in [0, ${MAX_TUNED_PRIOR}]}, chosenOn: {split: "valid", users, protocols, gain}})`)
+  const record = (v: unknown, where: string, keys: readonly string[], optional: readonly string[] = []): Record<string, unknown> => {
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) throw fail(`${where} is not an object`)
+    const own = Object.getOwnPropertyNames(v)
+    const extra = own.find((k) => !keys.includes(k))
+    if (extra !== undefined) throw fail(`${where} has an unknown key ${JSON.stringify(extra)}`)
+    const missing = keys.find((k) => !optional.includes(k) && !own.includes(k))
+    if (missing !== undefined) throw fail(`${where}.${missing} is missing`)
+    return v as Record<string, unknown>
+  }
+  const num = (v: unknown, where: string, ok: (x: number) => boolean, range: string): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw fail(`${where} is ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? typeof v}, not a number in ${range}`)
+    return v
+  }
+  const decay = (v: unknown, where: string) => num(v, where, (x) => x > 0 && x <= 1, '(0, 1]')
+  const r = record(t, 'tuning', ['knn', 'user', 'chosenOn'], ['knn', 'user'])
+  const out: PackTuning = { chosenOn: { split: 'valid', users: 0, protocols: [], gain: 0 } }
+  if (r.knn !== undefined) {
+    const k = record(r.knn, 'tuning.knn', ['weight', 'decay'])
+    out.knn = { weight: num(k.weight, 'tuning.knn.weight', (x) => x >= 0 && x <= MAX_TUNED_KNN_WEIGHT, `[0, ${MAX_TUNED_KNN_WEIGHT}]`), decay: decay(k.decay, 'tuning.knn.decay') }
+  }
+  if (r.user !== undefined) {
+    const u = record(r.user, 'tuning.user', ['decay', 'prior'])
+    out.user = { decay: decay(u.decay, 'tuning.user.decay'), prior: num(u.prior, 'tuning.user.prior', (x) => x >= 0 && x <= MAX_TUNED_PRIOR, `[0, ${MAX_TUNED_PRIOR}]`) }
+  }
+  const c = record(r.chosenOn, 'tuning.chosenOn', ['split', 'users', 'protocols', 'gain'])
+  if (c.split !== 'valid') throw fail(`tuning.chosenOn.split is ${JSON.stringify(c.split)}, not "valid"`)
+  const protocols = c.protocols
+  if (!Array.isArray(protocols) || protocols.length > 8 || !protocols.every((p) => typeof p === 'string' && /^[a-z]{1,20}$/.test(p))) throw fail('tuning.chosenOn.protocols is not a short list of protocol names')
+  out.chosenOn = {
+    split: 'valid',
+    users: num(c.users, 'tuning.chosenOn.users', (x) => Number.isInteger(x) && x >= 0, 'whole numbers ≥ 0'),
+    protocols: [...(protocols as string[])],
+    gain: num(c.gain, 'tuning.chosenOn.gain', () => true, 'finite numbers'),
+  }
+  return { ...(out.knn ? { knn: out.knn } : {}), ...(out.user ? { user: out.user } : {}), chosenOn: out.chosenOn }
 }
 
 /** One item as a shard stores it (short keys: shards are what a page downloads). */
