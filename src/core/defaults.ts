@@ -30,6 +30,10 @@ export const defaults = Object.freeze({
      * purchased@10 row shows the effect.
      */
     purchased: 'demote' as 'demote' | 'keep',
+    /** Calibration to the history's category mix (Steck 2018): 0 = off. */
+    calibration: 0,
+    /** Near-duplicates (text cosine ≥ 0.95) spread out of the top k. */
+    nearDuplicates: 'spread' as 'spread' | 'keep',
   }),
   /** History retention (RecommenderOptions.retention). A privacy choice, not tuned. */
   retention: Object.freeze({ maxEvents: 1000, maxAgeDays: 90 }),

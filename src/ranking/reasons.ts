@@ -9,6 +9,8 @@ export interface HistoryItemEvent {
   type: EventType
   itemId: string
   title: string
+  /** The item's category path, root first (RerankOptions.calibration reads its leaf). */
+  category?: readonly string[]
 }
 
 export interface ReasonRules {
