@@ -125,4 +125,12 @@ describe('hostile values of the new options', () => {
     expect(validateRerankOptions({ calibration: 0.2, nearDuplicates: 'keep' })).toEqual({ calibration: 0.2, nearDuplicates: 'keep' })
     expect(({} as Record<string, unknown>).calibration).toBeUndefined()
   })
+
+  it('category names are compared as strings: "__proto__" and "constructor" are categories like any other', () => {
+    const categories = ['constructor', 'constructor', 'constructor', '__proto__']
+    const out = calibrate([0, 1, 2, 3], [1, 0.9, 0.8, 0.1], categories, ['constructor', '__proto__'], { k: 2, lambda: 0.9 })
+    expect(out.slice(0, 2).sort()).toEqual([0, 3])
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype)
+  })
 })
