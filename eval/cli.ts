@@ -19,7 +19,7 @@ import { evaluate } from './harness'
 import { coverageWarning, setup } from './context'
 import { DEFAULT_OPTIONS, type EvalOptions, type Protocol, type Split } from './options'
 import { loadModel } from '../node/model-node'
-import { markdown, svg } from './report'
+import { markdown, svg, tradeoffSvg } from './report'
 
 /** The project root: the nearest folder above this file with a package.json (eval/ or eval/.build/ run alike). */
 function projectRoot(): string {
@@ -290,6 +290,8 @@ export async function main(argv: readonly string[]) {
     writeFileSync(join(outDir, `${file}.json`), JSON.stringify(r, null, 1) + '\n')
     writeFileSync(join(outDir, `${file}.md`), markdown(r))
     writeFileSync(join(outDir, `${file}.svg`), svg(r))
+    const tradeoff = tradeoffSvg(r)
+    if (tradeoff) writeFileSync(join(outDir, `${file}-tradeoff.svg`), tradeoff)
     process.stdout.write(markdown(r) + `\nwrote ${join(outDir, file)}.{json,md,svg}\n\n`)
   }
   log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`)

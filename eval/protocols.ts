@@ -213,7 +213,17 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   record('inpage-int8', rank(base), explained)
   record('inpage-int8-diverse', rank({ ...base, diversity: o.diversity }), explained)
 
-  if (o.grid && o.protocol === 'category') for (const c of CALIBRATION_GRID) record(`inpage-int8-calibration-${c}`, rank({ ...base, calibration: c }), explained)
+  if (o.grid && o.protocol === 'category') {
+    // The accuracy/exposure trade-off (report.ts, tradeoffSvg): each calibration level, with the popularity prior as
+    // set and flipped (the flipped one scored again, without reasons).
+    for (const c of CALIBRATION_GRID) record(`inpage-int8-calibration-${c}`, rank({ ...base, calibration: c }), explained)
+    const flipped = await score(env.model, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: false, catalog, query, popularityPrior: !o.popularityPrior, settings: ctx.settings })
+    const other = `inpage-int8-prior-${o.popularityPrior ? 'off' : 'on'}`
+    for (const c of CALIBRATION_GRID) {
+      const options = { ...base, popularityPrior: !o.popularityPrior, calibration: c }
+      record(`${other}-calibration-${c}`, (flipped === NO_HISTORY ? serverOrder(candidates, options.k) : rankCandidates(flipped, options, purchased)).items)
+    }
+  }
   if (o.grid && o.protocol === 'category')
     for (const pw of PERSONAL_WEIGHT_GRID) {
       gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(rank({ ...base, personalWeight: pw }), target))

@@ -13,7 +13,7 @@ import { buildContext, historyEvents, type Context } from '../eval/context'
 import { DEFAULT_OPTIONS, type EvalOptions } from '../eval/options'
 import { Exposure, MISS, gini, metricsFromRanks, rankOf, topK, type RankMetrics } from '../eval/metrics'
 import { loadModel, type LoadedModel } from '../node/model-node'
-import { markdown, svg } from '../eval/report'
+import { markdown, svg, tradeoffSvg } from '../eval/report'
 import { makeTiny } from '../eval/fixtures/tiny'
 import { knnScores, personalScores } from '../src/ranking/score'
 import { modelReads, NO_HISTORY, score } from '../src/ranking/personalize'
@@ -242,7 +242,12 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
         // Items moved up into the top 10 carry a reason (leave-one-out): on this fixture some always move.
         expect(r.systems['inpage-int8']!.moved_up).toBeGreaterThan(0)
         expect(r.systems['inpage-int8']!['moved_up_with_reason@10']).toBeGreaterThan(0)
+        // The calibration levels, with the prior on and off: calibration 0 is the default system itself.
+        for (const c of [0, 0.05, 0.1, 0.2, 0.3, 0.5]) for (const p of ['', '-prior-off']) expect(r.systems[`inpage-int8${p}-calibration-${c}`], `${p} ${c}`).toBeDefined()
+        expect(rankMetrics(r.systems['inpage-int8-calibration-0']!)).toEqual(rankMetrics(r.systems['inpage-int8']!))
+        expect(tradeoffSvg(r)).toMatch(/^<svg[\s\S]*prior on[\s\S]*prior off[\s\S]*<\/svg>\n$/)
       }
+      if (protocol === 'search') expect(tradeoffSvg(r)).toBeUndefined() // no calibration levels on search
       if (protocol === 'search') {
         expect(r.semiSynthetic).toMatch(/SEMI-SYNTHETIC/)
         // The search without the query vector (its model's encoder throws if asked): scored, and at weight 0 it is
