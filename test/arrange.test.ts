@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { arrangeTop, calibrate, miscalibration, NEAR_DUPLICATE_COSINE, spreadNearDuplicates, TOP_POOL } from '../src/ranking/arrange'
+import { arrangeTop, calibrate, miscalibration, NEAR_DUPLICATE_COSINE, NEAR_DUPLICATES_PER_KIND, spreadNearDuplicates, TOP_POOL } from '../src/ranking/arrange'
 import { rankCandidates } from '../src/ranking/rerank'
 import { validateRerankOptions } from '../src/options'
 import { nearDuplicatePairs } from '../eval/exposure'
@@ -7,55 +7,55 @@ import type { Candidate } from '../src/ranking/types'
 
 /** A unit vector along axis `a`, tilted by `t` towards axis a + 1 (t = 0.1: cosine 0.995 with the untilted one). */
 const vec = (a: number, t = 0): number[] => {
-  const v = new Array<number>(8).fill(0)
+  const v = new Array<number>(32).fill(0)
   v[a] = 1
-  v[(a + 1) % 8] = t
+  v[(a + 1) % 32] = t
   return v
 }
 
 describe('near-duplicates (RerankOptions.nearDuplicates)', () => {
-  // 0, 1, 2 are one product in three colours; 3, 4, 5 are other products.
-  const vectors = [vec(0), vec(0, 0.1), vec(0, 0.05), vec(2), vec(4), vec(6)]
-  const order = [0, 1, 2, 3, 4, 5]
+  // 0–3 are one product in four colours; 4, 5, 6 are other products.
+  const vectors = [vec(0), vec(0, 0.1), vec(0, 0.05), vec(0, 0.08), vec(2), vec(4), vec(6)]
+  const order = [0, 1, 2, 3, 4, 5, 6]
+  expect(NEAR_DUPLICATES_PER_KIND).toBe(2)
 
-  it('keeps one of a kind in the top k; the others wait just after it, nothing is dropped', () => {
-    expect(spreadNearDuplicates(order, vectors, [], { k: 3 })).toEqual([0, 3, 4, 1, 2, 5])
-    expect(spreadNearDuplicates(order, vectors, [], { k: 6 }).slice(0, 4)).toEqual([0, 3, 4, 5])
+  it('keeps two of a kind in the top k; the others wait just after it, nothing is dropped', () => {
+    expect(spreadNearDuplicates(order, vectors, [], { k: 4 })).toEqual([0, 1, 4, 5, 2, 3, 6])
+    expect(spreadNearDuplicates(order, vectors, [], { k: 7 }).slice(0, 5)).toEqual([0, 1, 4, 5, 6])
   })
 
   it('a near-duplicate in the history allows one more of its kind', () => {
-    expect(spreadNearDuplicates(order, vectors, [vec(0, 0.02)], { k: 3 })).toEqual([0, 1, 3, 2, 4, 5])
-    expect(spreadNearDuplicates(order, vectors, [vec(0, 0.02), vec(0, 0.03)], { k: 3 })).toEqual(order)
+    expect(spreadNearDuplicates(order, vectors, [vec(0, 0.02)], { k: 4 })).toEqual([0, 1, 2, 4, 3, 5, 6])
+    expect(spreadNearDuplicates(order, vectors, [vec(0, 0.02), vec(0, 0.03)], { k: 4 })).toEqual(order)
     // A history item that is not a near-duplicate asks for nothing.
-    expect(spreadNearDuplicates(order, vectors, [vec(2)], { k: 3 })).toEqual([0, 3, 4, 1, 2, 5])
+    expect(spreadNearDuplicates(order, vectors, [vec(2)], { k: 4 })).toEqual([0, 1, 4, 5, 2, 3, 6])
   })
 
-  it('the threshold is eval’s: pairs under it stay, and the top 10 eval measures loses its near-duplicate pairs', () => {
-    const far = [vec(0), vec(0, 0.5)] // cosine 0.89
-    expect(spreadNearDuplicates([0, 1], far, [], { k: 2 })).toEqual([0, 1])
-    const many = Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? vec(0, i / 1000) : vec(i % 8, 0.9 + i / 10)))
+  it('the threshold is eval’s: pairs under it stay, and the top 10 eval measures holds fewer near-duplicate pairs', () => {
+    const far = [vec(0), vec(0, 0.5), vec(0, -0.5)] // cosines 0.89 with the first
+    expect(spreadNearDuplicates([0, 1, 2], far, [], { k: 3 })).toEqual([0, 1, 2])
+    const many = Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? vec(0, i / 1000) : vec(i + 1)))
     const ids = many.map((_, i) => i)
-    const before = nearDuplicatePairs(ids.slice(0, 10).map((i) => many[i]!))
-    const after = nearDuplicatePairs(spreadNearDuplicates(ids, many, [], { k: 10 }).slice(0, 10).map((i) => many[i]!), NEAR_DUPLICATE_COSINE)
-    expect(before.dup).toBeGreaterThan(0)
-    expect(after.dup).toBe(0)
+    const pairs = (o: number[]) => nearDuplicatePairs(o.slice(0, 10).map((i) => many[i]!), NEAR_DUPLICATE_COSINE).dup
+    expect(pairs(ids)).toBe(6) // four of a kind: six pairs
+    expect(pairs(spreadNearDuplicates(ids, many, [], { k: 10 }))).toBe(1)
   })
 
   it('reads only the first TOP_POOL items: a long list costs the same', () => {
     const n = 1000
     const vs = Array.from({ length: n }, () => vec(0)) // all one product
     const out = spreadNearDuplicates(vs.map((_, i) => i), vs, [], { k: 10 })
-    expect(out.slice(0, 1)).toEqual([0])
+    expect(out.slice(0, 2)).toEqual([0, 1])
     expect(out.slice(TOP_POOL)).toEqual(vs.map((_, i) => i).slice(TOP_POOL))
     expect(new Set(out).size).toBe(n)
   })
 
-  it('rankCandidates spreads by default and keeps them under "keep"; reasons still explain the items shown', () => {
+  it('rankCandidates spreads by default and keeps them under "keep"', () => {
     const candidates: Candidate[] = vectors.map((_, i) => ({ id: `c${i}`, title: `Item ${i}` }))
-    const personal = [6, 5, 4, 3, 2, 1]
+    const personal = [7, 6, 5, 4, 3, 2, 1]
     const scores = { candidates, personal, vectors }
-    expect(rankCandidates(scores, { personalWeight: 1, k: 3 }).items.map((i) => i.id)).toEqual(['c0', 'c3', 'c4', 'c1', 'c2', 'c5'])
-    expect(rankCandidates(scores, { personalWeight: 1, k: 3, nearDuplicates: 'keep' }).items.map((i) => i.id)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5'])
+    expect(rankCandidates(scores, { personalWeight: 1, k: 4 }).items.map((i) => i.id)).toEqual(['c0', 'c1', 'c4', 'c5', 'c2', 'c3', 'c6'])
+    expect(rankCandidates(scores, { personalWeight: 1, k: 4, nearDuplicates: 'keep' }).items.map((i) => i.id)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6'])
   })
 })
 
@@ -108,9 +108,9 @@ describe('calibration (RerankOptions.calibration, Steck 2018)', () => {
   })
 
   it('arrangeTop calibrates, then spreads near-duplicates', () => {
-    const vectors = [vec(0), vec(0, 0.01), vec(2), vec(4), vec(5), vec(6)]
+    const vectors = [vec(0), vec(0, 0.01), vec(0, 0.02), vec(4), vec(5), vec(6)]
     const out = arrangeTop(order, { scores, categories, vectors, historyCategories: history }, { k: 4, calibration: 0.9, nearDuplicates: 'spread' })
-    expect(out.slice(0, 4)).not.toContain(1)
+    expect(out.slice(0, 4)).not.toContain(2)
     expect(out.slice(0, 4).filter((i) => categories[i] === 'gloves').length).toBe(2)
   })
 })

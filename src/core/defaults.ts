@@ -32,7 +32,7 @@ export const defaults = Object.freeze({
     purchased: 'demote' as 'demote' | 'keep',
     /** Calibration to the history's category mix (Steck 2018): 0 = off. */
     calibration: 0,
-    /** Near-duplicates (text cosine ≥ 0.95) spread out of the top k. */
+    /** Near-duplicates (text cosine ≥ 0.95): at most two of a kind in the top k (valid: NDCG@10 −0.2 %, near-duplicate pairs −54 %; README). */
     nearDuplicates: 'spread' as 'spread' | 'keep',
   }),
   /** History retention (RecommenderOptions.retention). A privacy choice, not tuned. */

@@ -81,8 +81,8 @@ export interface RerankOptions {
   calibration?: number
   /**
    * Items whose text vectors are near-identical (cosine ≥ 0.95: the same product in another size or colour): 'spread'
-   * (default) keeps one of a kind in the top k, one more for each near-duplicate of it in the history; 'keep' ranks
-   * them as any other item.
+   * (default) keeps at most two of a kind in the top k, one more for each near-duplicate of it in the history, the
+   * others just after it; 'keep' ranks them as any other item.
    */
   nearDuplicates?: NearDuplicatePolicy
 }
