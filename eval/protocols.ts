@@ -126,14 +126,15 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   // had sent the whole catalogue: only the first TOP_POOL items move, the rest keep their rank.
   const pool = topK(scores, TOP_POOL, excl)
   const inputs = { scores, categories: env.leaf, vectors: ctx.textVecs, historyCategories: evIdx.map((i) => env.leaf[i]!), historyVectors: evIdx.map((i) => ctx.textVecs[i]!) }
-  const arranged = (calibration: number, name: string) => {
-    const top = arrangeTop(pool, inputs, { k: 10, calibration, nearDuplicates: o.nearDuplicates })
+  const arranged = (calibration: number, name: string, nearDuplicates = o.nearDuplicates) => {
+    const top = arrangeTop(pool, inputs, { k: 10, calibration, nearDuplicates })
     const p = top.indexOf(row.target)
     const s = stats.get(name)
     s.ranks.push(p >= 0 ? p + 1 : rankOf(scores, row.target, excl))
     s.top(top.slice(0, 10), row.hist)
   }
   arranged(o.calibration, 'inpage-int8')
+  arranged(o.calibration, `inpage-int8-near-duplicates-${flip(o.nearDuplicates)}`, flip(o.nearDuplicates))
   if (o.grid) for (const c of CALIBRATION_GRID) arranged(c, `inpage-int8-calibration-${c}`)
 
   // inpage-int8-diverse: the model's top `pageSize` (history excluded), reordered by rankCandidates with MMR.
@@ -212,6 +213,7 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   const explained = reasons && scored !== NO_HISTORY ? scored : undefined
   record('inpage-int8', rank(base), explained)
   record('inpage-int8-diverse', rank({ ...base, diversity: o.diversity }), explained)
+  record(`inpage-int8-near-duplicates-${flip(o.nearDuplicates)}`, rank({ ...base, nearDuplicates: flip(o.nearDuplicates) }), explained)
 
   if (o.grid && o.protocol === 'category') {
     // The accuracy/exposure trade-off (report.ts, tradeoffSvg): each calibration level, with the popularity prior as
@@ -251,6 +253,9 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
         gridRank({ personalWeight: pw, system: 'inpage-int8-server-query' }, missAll ? MISS : position(rankNoVector(pw), target))
   }
 }
+
+/** The other near-duplicate policy: each run also records inpage-int8 under it, the before/after of `--near-duplicates`. */
+const flip = (p: 'spread' | 'keep') => (p === 'spread' ? 'keep' : 'spread')
 
 /** `model` whose encoder throws: what proves a search scored without the query vector never encodes it. */
 function withoutEncoder(model: InpageModel): InpageModel {

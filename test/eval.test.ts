@@ -222,7 +222,7 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     for (const protocol of ['full', 'category', 'search'] as const) {
       const r = await evaluate(ctx, opts({ protocol, grid: true }))
       expect(r).toMatchObject({ protocol, split: 'test', users: 8, excludeHistory: true })
-      for (const s of ['popularity', 'item-knn', 'next-item', 'text-only', 'inpage-int8', 'inpage-int8-diverse']) {
+      for (const s of ['popularity', 'item-knn', 'next-item', 'text-only', 'inpage-int8', 'inpage-int8-diverse', 'inpage-int8-near-duplicates-keep']) {
         const m = r.systems[s]!
         expect(m, s).toBeDefined()
         for (const k of ['recall@10', 'ndcg@10', 'mrr@10', 'coverage@10', 'gini@10'] as const) {
