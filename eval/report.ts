@@ -96,12 +96,8 @@ export function tradeoffSvg(r: EvalResult): string | undefined {
   const pts = [...[...series.values()].flat(), ...refs]
   const [x0, x1] = [Math.min(...pts.map((p) => p.x)), Math.max(...pts.map((p) => p.x))]
   const [y0, y1] = [Math.min(...pts.map((p) => p.y)), Math.max(...pts.map((p) => p.y))]
-  const W = 640
-  const H = 420
-  const L = 70
-  const R = 150
-  const T = 40
-  const B = 50
+  // Width, height, and the margins left, right, top, bottom.
+  const [W, H, L, R, T, B] = [640, 420, 70, 150, 40, 50]
   const px = (x: number) => L + ((x - x0) / Math.max(1e-9, x1 - x0)) * (W - L - R)
   const py = (y: number) => H - B - ((y - y0) / Math.max(1e-9, y1 - y0)) * (H - T - B)
   const colours = ['#2f6fdf', '#d9822b']
