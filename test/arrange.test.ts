@@ -82,6 +82,8 @@ describe('calibration (RerankOptions.calibration, Steck 2018)', () => {
     expect(calibrate(order, scores, ['', '', '', '', '', ''], history, { k: 4, lambda: 1 })).toEqual(order)
     expect(calibrate(order, scores, categories, [], { k: 4, lambda: 1 })).toEqual(order)
     expect(calibrate(order, scores, categories, ['', ''], { k: 4, lambda: 1 })).toEqual(order)
+    // One category for all (amazon-beauty): an order that is not by score (MMR's) stays as it is.
+    expect(calibrate([2, 0, 1, 3], scores, categories.map(() => 'Beauty'), ['Beauty'], { k: 4, lambda: 0.5 })).toEqual([2, 0, 1, 3])
   })
 
   it('reads only the first TOP_POOL items', () => {

@@ -17,7 +17,7 @@ import { markdown, svg, tradeoffSvg } from '../eval/report'
 import { makeTiny } from '../eval/fixtures/tiny'
 import { knnScores, personalScores } from '../src/ranking/score'
 import { modelReads, NO_HISTORY, score } from '../src/ranking/personalize'
-import { rankCandidates } from '../src/ranking/rerank'
+import { DEFAULTS, rankCandidates } from '../src/ranking/rerank'
 import { selectModelEvents } from '../src/ranking/events'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/core/types'
@@ -242,9 +242,9 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
         // Items moved up into the top 10 carry a reason (leave-one-out): on this fixture some always move.
         expect(r.systems['inpage-int8']!.moved_up).toBeGreaterThan(0)
         expect(r.systems['inpage-int8']!['moved_up_with_reason@10']).toBeGreaterThan(0)
-        // The calibration levels, with the prior on and off: calibration 0 is the default system itself.
+        // The calibration levels, with the prior on and off: the default level is the default system itself.
         for (const c of [0, 0.05, 0.1, 0.2, 0.3, 0.5]) for (const p of ['', '-prior-off']) expect(r.systems[`inpage-int8${p}-calibration-${c}`], `${p} ${c}`).toBeDefined()
-        expect(rankMetrics(r.systems['inpage-int8-calibration-0']!)).toEqual(rankMetrics(r.systems['inpage-int8']!))
+        expect(rankMetrics(r.systems[`inpage-int8-calibration-${DEFAULTS.calibration}`]!)).toEqual(rankMetrics(r.systems['inpage-int8']!))
         expect(tradeoffSvg(r)).toMatch(/^<svg[\s\S]*prior on[\s\S]*prior off[\s\S]*<\/svg>\n$/)
       }
       if (protocol === 'search') expect(tradeoffSvg(r)).toBeUndefined() // no calibration levels on search

@@ -52,7 +52,7 @@ export const state = {
   view: { kind: 'dept', dept: '' } as { kind: 'dept'; dept: string } | { kind: 'search'; q: string },
   candidates: [] as Product[],
   result: undefined as RerankResult | undefined,
-  knobs: { personalWeight: 0.8, lambda: 1, maxPerCategory: 0, popularityPrior: true, calibration: 0 }, // the library's defaults without a query
+  knobs: { personalWeight: 0.8, lambda: 1, maxPerCategory: 0, popularityPrior: true, calibration: 0.2 }, // the library's defaults without a query
   shoppers: [] as Shopper[],
   shopper: undefined as Shopper | undefined,
   step: 0,

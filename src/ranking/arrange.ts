@@ -36,13 +36,16 @@ export function miscalibration(history: readonly string[], list: readonly string
  * Steck's greedy calibrated re-ranking of the top k: each slot takes the item of the first TOP_POOL (max k) that
  * maximises (1 − λ)·relevance − λ·KL(history mix ‖ mix of the picks with it), relevance being the score scaled to
  * [0, 1] over that pool. The rest keep their order after the picks. `categories[i]` is item i's category ('' for
- * none); `history` the history's categories (one per event, '' left out). λ = 0, no candidate with a category, or a
- * history without one: the order as it is.
+ * none); `history` the history's categories (one per event, '' left out). λ = 0, a history without a category, or a
+ * pool of one category (a catalog with one, e.g. amazon-beauty; or none): the order as it is. Relevance is the score,
+ * so where MMR (`diversity.lambda`) reordered the top, calibration weighs the score, not that order.
  */
 export function calibrate(order: readonly number[], scores: readonly number[], categories: readonly string[], history: readonly string[], o: { k: number; lambda: number }): number[] {
   const p = mix(history.filter((c) => c !== ''))
   const pool = order.slice(0, Math.max(o.k, TOP_POOL))
-  if (!(o.lambda > 0) || !p.size || !pool.some((i) => categories[i] !== '')) return order.slice()
+  // One category in the pool: every pick changes the divergence alike, so nothing is gained (and an order that is not
+  // by score, MMR's, must not be re-sorted by it).
+  if (!(o.lambda > 0) || !p.size || new Set(pool.map((i) => categories[i])).size < 2) return order.slice()
   let lo = Infinity
   let hi = -Infinity
   for (const i of pool) (lo = Math.min(lo, scores[i]!)), (hi = Math.max(hi, scores[i]!))

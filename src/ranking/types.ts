@@ -76,7 +76,8 @@ export interface RerankOptions {
   /**
    * Calibration to the history's category mix (Steck 2018): 0 = off, up to 1 = the top k mirrors the mix of the
    * leaf categories (`Candidate.category`) of the history's items as closely as the first 50 candidates allow. A
-   * no-op when the candidates or the history items carry no category. Default 0 (chosen on valid: README, "The model").
+   * no-op when the candidates or the history items carry no category, or the candidates one. Default 0.2 (chosen on valid:
+   * README, "Calibration").
    */
   calibration?: number
   /**
