@@ -50,6 +50,17 @@ describe('near-duplicates (RerankOptions.nearDuplicates)', () => {
     expect(new Set(out).size).toBe(n)
   })
 
+  it('a k over TOP_POOL arranges only the first TOP_POOL slots; a k the API refuses loses no item', () => {
+    const n = 200
+    const vs = Array.from({ length: n }, () => vec(0))
+    const ids = vs.map((_, i) => i)
+    const out = arrangeTop(ids, { scores: ids.map((i) => -i), categories: ids.map(() => ''), vectors: vs, historyCategories: [] }, { k: 150, calibration: 0, nearDuplicates: 'spread' })
+    expect(out.slice(0, 2)).toEqual([0, 1])
+    expect(out.slice(TOP_POOL)).toEqual(ids.slice(TOP_POOL))
+    for (const k of [0, -3, 0.5, NaN, Infinity])
+      expect(arrangeTop(ids, { scores: ids, categories: ids.map((i) => `c${i % 3}`), vectors: vs, historyCategories: ['c1'] }, { k, calibration: 0.5, nearDuplicates: 'spread' }).slice().sort((a, b) => a - b)).toEqual(ids)
+  })
+
   it('rankCandidates spreads by default and keeps them under "keep"', () => {
     const candidates: Candidate[] = vectors.map((_, i) => ({ id: `c${i}`, title: `Item ${i}` }))
     const personal = [7, 6, 5, 4, 3, 2, 1]

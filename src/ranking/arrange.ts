@@ -108,9 +108,13 @@ export interface TopInputs {
   historyVectors?: readonly (Vec | undefined)[]
 }
 
-/** Calibration, then near-duplicates spread, as RerankOptions set them: what rankCandidates and eval's full ranking run. */
+/**
+ * Calibration, then near-duplicates spread, as RerankOptions set them, over the top min(k, TOP_POOL) slots (a larger k
+ * would make both quadratic in it): what rankCandidates and eval's full ranking run.
+ */
 export function arrangeTop(order: readonly number[], x: TopInputs, o: { k: number; calibration: number; nearDuplicates: 'spread' | 'keep' }): number[] {
-  let out = o.calibration > 0 ? calibrate(order, x.scores, x.categories, x.historyCategories, { k: o.k, lambda: o.calibration }) : order.slice()
-  if (o.nearDuplicates === 'spread' && x.vectors) out = spreadNearDuplicates(out, x.vectors, x.historyVectors ?? [], { k: o.k })
+  const k = Math.min(o.k, TOP_POOL)
+  let out = o.calibration > 0 ? calibrate(order, x.scores, x.categories, x.historyCategories, { k, lambda: o.calibration }) : order.slice()
+  if (o.nearDuplicates === 'spread' && x.vectors) out = spreadNearDuplicates(out, x.vectors, x.historyVectors ?? [], { k })
   return out
 }
