@@ -67,6 +67,8 @@ describe('near-duplicates (RerankOptions.nearDuplicates)', () => {
     const scores = { candidates, personal, vectors }
     expect(rankCandidates(scores, { personalWeight: 1, k: 4 }).items.map((i) => i.id)).toEqual(['c0', 'c1', 'c4', 'c5', 'c2', 'c3', 'c6'])
     expect(rankCandidates(scores, { personalWeight: 1, k: 4, nearDuplicates: 'keep' }).items.map((i) => i.id)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6'])
+    // Weight 0 is the server's order, near-duplicates and all.
+    expect(rankCandidates(scores, { personalWeight: 0, k: 4 }).items.map((i) => i.id)).toEqual(candidates.map((c) => c.id))
   })
 })
 

@@ -74,7 +74,8 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
   const query: QueryPath | undefined = q ? 'device' : o.query ? 'server' : undefined
   // Without on-device relevance nothing but the server's order keeps a search on its query: the history weighs less.
   const weight = query === 'device' ? DEFAULTS.searchPersonalWeight : query === 'server' ? DEFAULTS.searchServerPersonalWeight : DEFAULTS.personalWeight
-  const scores = blend(serverSignal(cands), personal, o.personalWeight ?? weight)
+  const personalWeight = o.personalWeight ?? weight
+  const scores = blend(serverSignal(cands), personal, personalWeight)
   assertFinite(scores, 'blended scores')
   const categories = cands.map(leafCategory)
   const vectors = pick(input.vectors)
@@ -88,12 +89,17 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
   // Demoted: what the shopper bought (once) goes after everything else, in the same relative order.
   const bought = (j: number) => !!purchased?.has(cands[j]!.id)
   const demote = !o.excludePurchased && (o.purchased ?? DEFAULTS.purchased) === 'demote' && !!purchased?.size
-  // Calibration and near-duplicates rearrange the top of what is shown first (never a demoted item into it).
-  const top = arrangeTop(
-    demote ? ranked.filter((j) => !bought(j)) : ranked,
-    { scores, categories, vectors, historyCategories: input.events?.map(leafCategory) ?? [], historyVectors: input.historyVectors },
-    { k, calibration: o.calibration ?? DEFAULTS.calibration, nearDuplicates: o.nearDuplicates ?? DEFAULTS.nearDuplicates },
-  )
+  // Calibration and near-duplicates rearrange the top of what is shown first (never a demoted item into it); weight 0
+  // asks for the server's order, and gets it.
+  const shown = demote ? ranked.filter((j) => !bought(j)) : ranked
+  const top =
+    personalWeight > 0
+      ? arrangeTop(
+          shown,
+          { scores, categories, vectors, historyCategories: input.events?.map(leafCategory) ?? [], historyVectors: input.historyVectors },
+          { k, calibration: o.calibration ?? DEFAULTS.calibration, nearDuplicates: o.nearDuplicates ?? DEFAULTS.nearDuplicates },
+        )
+      : shown
   const preference = demote ? [...top, ...ranked.filter(bought)] : top
   const order = placeInSlots(cands, preference, o.maxDisplacement)
   // Reasons for the items that moved up, one page of k slots at a time: distinct events are preferred within a page.
