@@ -621,3 +621,27 @@ test('the uplift view agrees with npm run eval on Beauty too (one category page,
   agree(demo, server, personal)
   await expect(count).toContainText(/the store has 22332 test shoppers/)
 })
+
+test('why this order: the shopper’s events that moved the list most, largest first, each one of their own events', async ({ page }) => {
+  test.setTimeout(240_000)
+  await open(page)
+  await expect(page.getByTestId('why-order-empty')).toBeVisible()
+  const shopper = page.locator('#shopper option', { hasText: 'Additive Manufacturing' }).first()
+  await page.locator('#shopper').selectOption((await shopper.getAttribute('value'))!)
+  for (let i = 0; i < 4; i++) {
+    await page.locator('#sim-step').click()
+    await expect(page.locator('#sim-progress')).toHaveText(`Step ${i + 1} of ${await page.locator('.timeline li').count()}`)
+  }
+  await settled(page)
+  await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
+  const rows = page.getByTestId('why-event')
+  await expect(rows.first()).toBeVisible()
+  const lifts = await rows.evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.lift)))
+  expect(lifts.every((x) => x > 0)).toBe(true)
+  expect(lifts).toEqual([...lifts].sort((a, b) => b - a))
+  await expect(rows.first()).toContainText(/^You (viewed|bought|opened|added to cart) ‘/)
+  // Every event the view names is in the history the privacy panel lists.
+  const titles = await rows.locator('div[title]').evaluateAll((els) => els.map((e) => e.getAttribute('title')!))
+  const stored = await page.getByTestId('stored-events').locator('.t').evaluateAll((els) => els.map((e) => e.getAttribute('title')))
+  for (const t of titles) expect(stored).toContain(t)
+})

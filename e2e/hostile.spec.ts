@@ -429,7 +429,7 @@ test.describe('numbers: refused by name, or the server order, never NaN served a
     await openHarness(page)
     const r = await page.evaluate(async () => {
       const rec = window.inpage.createRecommender({ storage: 'memory' })
-      const bad = [{ personalWeight: NaN }, { personalWeight: 2 }, { queryWeight: -Infinity }, { k: 0 }, { k: 2.5 }, { budgetMs: -1 }, { maxDisplacement: NaN }, { diversity: { lambda: 3 } }, { diversity: { maxPerCategory: 0 } }, { popularityPrior: 'no' }, { query: 5 }, { surface: {} }, { persomalWeight: 0.5 }, JSON.parse('{"__proto__": {"k": 1}}')]
+      const bad = [{ personalWeight: NaN }, { personalWeight: 2 }, { queryWeight: -Infinity }, { k: 0 }, { k: 2.5 }, { budgetMs: -1 }, { maxDisplacement: NaN }, { diversity: { lambda: 3 } }, { diversity: { maxPerCategory: 0 } }, { popularityPrior: 'no' }, { query: 5 }, { surface: {} }, { persomalWeight: 0.5 }, JSON.parse('{"__proto__": {"k": 1}}'), { calibration: NaN }, { calibration: -0.1 }, { calibration: '0.5' }, { nearDuplicates: '__proto__' }]
       const out: string[] = []
       for (const o of bad)
         out.push(
@@ -449,7 +449,7 @@ test.describe('numbers: refused by name, or the server order, never NaN served a
       // A misspelt key is refused, not dropped (the built bundle keeps the check).
       return { out, defaults: refused({ rerankDefaults: { personalWeight: NaN } }), typo: refused({ rerankDefaults: { persomalWeight: 0.5 } }) }
     })
-    expect(r.out).toEqual(Array(14).fill('InvalidOptionsError'))
+    expect(r.out).toEqual(Array(18).fill('InvalidOptionsError'))
     expect(r.defaults).toMatch(/^InvalidOptionsError: rerankDefaults.personalWeight must be a number from 0 to 1, got NaN$/)
     expect(r.typo).toMatch(/^InvalidOptionsError: unknown option "persomalWeight" in rerankDefaults \(did you mean "personalWeight"\?\); valid: surface, query, k,/)
   })

@@ -19,7 +19,7 @@ import { evaluate } from './harness'
 import { coverageWarning, setup } from './context'
 import { DEFAULT_OPTIONS, type EvalOptions, type Protocol, type Split } from './options'
 import { loadModel } from '../node/model-node'
-import { markdown, svg } from './report'
+import { markdown, svg, tradeoffSvg } from './report'
 
 /** The project root: the nearest folder above this file with a package.json (eval/ or eval/.build/ run alike). */
 function projectRoot(): string {
@@ -32,6 +32,7 @@ const ROOT = projectRoot()
 export const USAGE = `usage:
   npm run eval -- --data <dir> [--split valid|test] [--protocol full|category|search|all]
                   [--no-exclude-history] [--users N] [--grid] [--personal-weight W] [--query-weight Q] [--search-server-personal-weight S] [--no-popularity-prior] [--purchased demote|keep]
+                  [--calibration C] [--near-duplicates spread|keep]
                   [--lambda L] [--max-per-category M] [--text-decay D] [--no-reasons]
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
                   [--model public/models/inpage-sci-v1] [--catalog <pack dir> [--history-records track|none]] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
@@ -55,6 +56,8 @@ const EVAL_FLAGS = {
   'search-server-personal-weight': { type: 'string' },
   'no-popularity-prior': { type: 'boolean' },
   purchased: { type: 'string' },
+  calibration: { type: 'string' },
+  'near-duplicates': { type: 'string' },
   lambda: { type: 'string' },
   'max-per-category': { type: 'string' },
   'text-decay': { type: 'string' },
@@ -244,6 +247,10 @@ export async function main(argv: readonly string[]) {
     log(`WARNING: the pack was built with ${packModel}, but this eval runs ${running} (--model): its text vectors are not this model's, so every item is encoded, and the numbers are not what a store serving this pack sees`)
   const purchased = a.purchased ?? DEFAULTS.purchased
   if (purchased !== 'demote' && purchased !== 'keep') throw usage(`--purchased is demote or keep, got ${JSON.stringify(purchased)}`)
+  const calibration = num(a, 'calibration', DEFAULTS.calibration)
+  if (!(calibration >= 0 && calibration <= 1)) throw usage(`--calibration is a number from 0 to 1, got ${calibration}`)
+  const nearDuplicates = a['near-duplicates'] ?? DEFAULTS.nearDuplicates
+  if (nearDuplicates !== 'spread' && nearDuplicates !== 'keep') throw usage(`--near-duplicates is spread or keep, got ${JSON.stringify(nearDuplicates)}`)
   const historyRecords = a['history-records'] ?? 'track'
   if (historyRecords !== 'track' && historyRecords !== 'none') throw usage(`--history-records is track or none, got ${JSON.stringify(historyRecords)}`)
   if (historyRecords === 'none' && !catalog) throw usage('--history-records none needs --catalog')
@@ -272,15 +279,19 @@ export async function main(argv: readonly string[]) {
       reasons: !a['no-reasons'],
       popularityPrior: !a['no-popularity-prior'],
       purchased,
+      calibration,
+      nearDuplicates,
       historyRecords,
       progress: progressBar(`${protocol}/${split}`),
     }
     const r = await evaluate(ctx, o)
     for (const w of r.warnings) if (w !== warning) log(w)
-    const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${purchased === DEFAULTS.purchased ? '' : `-purchased-${purchased}`}${historyRecords === 'none' ? '-no-history-records' : ''}${o.users ? `-n${o.users}` : ''}`
+    const file = `${name}-${split}-${protocol}${o.excludeHistory ? '' : '-with-history'}${o.popularityPrior ? '' : '-no-prior'}${purchased === DEFAULTS.purchased ? '' : `-purchased-${purchased}`}${calibration === DEFAULTS.calibration ? '' : `-calibration-${calibration}`}${nearDuplicates === DEFAULTS.nearDuplicates ? '' : `-near-duplicates-${nearDuplicates}`}${historyRecords === 'none' ? '-no-history-records' : ''}${o.users ? `-n${o.users}` : ''}`
     writeFileSync(join(outDir, `${file}.json`), JSON.stringify(r, null, 1) + '\n')
     writeFileSync(join(outDir, `${file}.md`), markdown(r))
     writeFileSync(join(outDir, `${file}.svg`), svg(r))
+    const tradeoff = tradeoffSvg(r)
+    if (tradeoff) writeFileSync(join(outDir, `${file}-tradeoff.svg`), tradeoff)
     process.stdout.write(markdown(r) + `\nwrote ${join(outDir, file)}.{json,md,svg}\n\n`)
   }
   log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`)

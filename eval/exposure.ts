@@ -3,14 +3,11 @@
 // how varied and how faithful their reasons are. eval/README.md defines each row.
 
 import { cosine, type Vec } from '../src/ranking/vectors'
+import { miscalibration, NEAR_DUPLICATE_COSINE } from '../src/ranking/arrange'
 import type { RankedItem } from '../src/ranking/types'
 import type { Scores } from '../src/ranking/rerank'
 import { gini } from './metrics'
 
-/** Steck's smoothing: the list's mix is mixed with α of the history's so the divergence stays finite. */
-export const CALIBRATION_ALPHA = 0.01
-/** Two items whose text vectors have at least this cosine are near-duplicates (the same product in another size or colour). */
-export const NEAR_DUPLICATE_COSINE = 0.95
 /** Long tail: items outside the most popular 20 % of the catalogue (training-history counts). */
 export const HEAD_SHARE = 0.2
 
@@ -37,20 +34,6 @@ export function catalogFacts(items: readonly { brand: string | null; categories:
   const tail = new Uint8Array(n).fill(1)
   for (const i of byPop.slice(0, Math.ceil(HEAD_SHARE * n))) tail[i] = 0
   return { leaf, brand, tail, textVecs, leaves: new Set(leaf).size, brands: [...new Set(brand.filter((b): b is string => b !== null))] }
-}
-
-/** KL(p ‖ q̃) with q̃ = (1 − α)·q + α·p: p the history's category mix, q the list's (Steck 2018, eq. 4). */
-export function miscalibration(history: readonly string[], list: readonly string[], alpha = CALIBRATION_ALPHA): number {
-  const mix = (xs: readonly string[]) => {
-    const m = new Map<string, number>()
-    for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1 / xs.length)
-    return m
-  }
-  const p = mix(history)
-  const q = mix(list)
-  let kl = 0
-  for (const [c, pc] of p) kl += pc * Math.log(pc / ((1 - alpha) * (q.get(c) ?? 0) + alpha * pc))
-  return kl
 }
 
 /** Share of the pairs in `list` whose vectors are near-duplicates, and the pair count. */

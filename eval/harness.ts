@@ -100,6 +100,8 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
       knn: knn && nb ? knn : undefined,
       pageSize: o.protocol === 'full' ? undefined : o.pageSize,
       popularityPrior: o.popularityPrior,
+      calibration: o.calibration,
+      nearDuplicates: o.nearDuplicates,
       ...(ctx.catalog ? { historyRecords: o.historyRecords } : {}),
     },
     systems: stats.results(),

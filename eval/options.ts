@@ -12,6 +12,8 @@ export const QUERY_WEIGHT_GRID = [0.25, 0.5, 1] as const
 export const TEXT_DECAY_GRID = [0.5, 0.8, 1.0] as const
 /** Search without the query vector (the server's relevance and the history): its personalWeight, chosen on valid. */
 export const SEARCH_SERVER_WEIGHT_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] as const
+/** RerankOptions.calibration levels (`--grid`, category and full): each a system of its own, `inpage-int8-calibration-<c>`. */
+export const CALIBRATION_GRID = [0, 0.05, 0.1, 0.2, 0.3, 0.5] as const
 
 export interface EvalOptions {
   protocol: Protocol
@@ -41,6 +43,10 @@ export interface EvalOptions {
   popularityPrior: boolean
   /** RerankOptions.purchased: matters only with the history kept on the page (`excludeHistory` false). */
   purchased: 'demote' | 'keep'
+  /** RerankOptions.calibration of the inpage systems. */
+  calibration: number
+  /** RerankOptions.nearDuplicates of the inpage systems. */
+  nearDuplicates: 'spread' | 'keep'
   /**
    * With a pack (`--catalog`): 'track' (default) — every history item has its pack record, as in the browser,
    * where a track() call takes it; 'none' — history items off the page have none (a history kept from before
@@ -60,6 +66,8 @@ export const DEFAULT_OPTIONS: Omit<EvalOptions, 'protocol' | 'split' | 'personal
   reasons: true,
   popularityPrior: true,
   purchased: DEFAULTS.purchased,
+  calibration: DEFAULTS.calibration,
+  nearDuplicates: DEFAULTS.nearDuplicates,
   historyRecords: 'track',
 }
 

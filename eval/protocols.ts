@@ -13,7 +13,8 @@ import type { Row } from '../node/data'
 import { MISS, rankOf, topK } from './metrics'
 import { modelEvents, type Context } from './context'
 import { boughtOnce } from '../src/ranking/events'
-import { PERSONAL_WEIGHT_GRID, QUERY_WEIGHT_GRID, SEARCH_SERVER_WEIGHT_GRID, TEXT_DECAY_GRID, type EvalOptions, type GridPoint, type Protocol } from './options'
+import { CALIBRATION_GRID, PERSONAL_WEIGHT_GRID, QUERY_WEIGHT_GRID, SEARCH_SERVER_WEIGHT_GRID, TEXT_DECAY_GRID, type EvalOptions, type GridPoint, type Protocol } from './options'
+import { arrangeTop, TOP_POOL } from '../src/ranking/arrange'
 import { itemKnnTable, memoEncoder, nextTable, textUser, type Stats } from './systems'
 
 /** 1-based position of `id` in a reranked list, MISS when absent. */
@@ -45,6 +46,8 @@ export interface Env {
   knnSettings: KnnSettings | undefined
   /** The catalogue's item vectors as candidates (without the prior when it is off). */
   candVecs: Float32Array[]
+  /** Leaf category per item ('' for none): what calibration reads. */
+  leaf: string[]
 }
 
 /**
@@ -86,6 +89,7 @@ export function makeEnv(ctx: Context, o: EvalOptions): Env {
     noEncoder: o.protocol === 'search' ? withoutEncoder(ctx.model) : undefined,
     knnSettings: knn && ctx.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
     candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
+    leaf: ds.items.map((it) => it.categories.at(-1) ?? ''),
   }
 }
 
@@ -118,7 +122,20 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }], ctx.settings?.user)
   const knn = env.knnSettings
   const scores = personalScores(u!, env.candVecs, knn && ctx.neighbors ? { settings: knn, scores: knnScores(evIds, env.allIds, ctx.neighbors, knn.decay) } : undefined)
-  add('inpage-int8', scores)
+  // The browser's calibration and near-duplicate spreading over the top of the list (arrangeTop), as if the server
+  // had sent the whole catalogue: only the first TOP_POOL items move, the rest keep their rank.
+  const pool = topK(scores, TOP_POOL, excl)
+  const inputs = { scores, categories: env.leaf, vectors: ctx.textVecs, historyCategories: evIdx.map((i) => env.leaf[i]!), historyVectors: evIdx.map((i) => ctx.textVecs[i]!) }
+  const arranged = (calibration: number, name: string, nearDuplicates = o.nearDuplicates) => {
+    const top = arrangeTop(pool, inputs, { k: 10, calibration, nearDuplicates })
+    const p = top.indexOf(row.target)
+    const s = stats.get(name)
+    s.ranks.push(p >= 0 ? p + 1 : rankOf(scores, row.target, excl))
+    s.top(top.slice(0, 10), row.hist)
+  }
+  arranged(o.calibration, 'inpage-int8')
+  arranged(o.calibration, `inpage-int8-near-duplicates-${flip(o.nearDuplicates)}`, flip(o.nearDuplicates))
+  if (o.grid) for (const c of CALIBRATION_GRID) arranged(c, `inpage-int8-calibration-${c}`)
 
   // inpage-int8-diverse: the model's top `pageSize` (history excluded), reordered by rankCandidates with MMR.
   const top = topK(scores, o.pageSize, excl)
@@ -162,6 +179,8 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
     purchased: o.purchased,
     personalWeight: o.personalWeight,
     popularityPrior: o.popularityPrior,
+    calibration: o.calibration,
+    nearDuplicates: o.nearDuplicates,
     ...(query ? { query, queryWeight: o.queryWeight } : {}),
   }
   const record = (name: string, items: readonly RankedItem[], reasonsOf?: Scores) => {
@@ -194,7 +213,19 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   const explained = reasons && scored !== NO_HISTORY ? scored : undefined
   record('inpage-int8', rank(base), explained)
   record('inpage-int8-diverse', rank({ ...base, diversity: o.diversity }), explained)
+  record(`inpage-int8-near-duplicates-${flip(o.nearDuplicates)}`, rank({ ...base, nearDuplicates: flip(o.nearDuplicates) }), explained)
 
+  if (o.grid && o.protocol === 'category') {
+    // The accuracy/exposure trade-off (report.ts, tradeoffSvg): each calibration level, with the popularity prior as
+    // set and flipped (the flipped one scored again, without reasons).
+    for (const c of CALIBRATION_GRID) record(`inpage-int8-calibration-${c}`, rank({ ...base, calibration: c }), explained)
+    const flipped = await score(env.model, modelEvents(ctx, row.hist), candidates, { source: ctx.source, caches: env.memo, withReasons: false, catalog, query, popularityPrior: !o.popularityPrior, settings: ctx.settings })
+    const other = `inpage-int8-prior-${o.popularityPrior ? 'off' : 'on'}`
+    for (const c of CALIBRATION_GRID) {
+      const options = { ...base, popularityPrior: !o.popularityPrior, calibration: c }
+      record(`${other}-calibration-${c}`, (flipped === NO_HISTORY ? serverOrder(candidates, options.k) : rankCandidates(flipped, options, purchased)).items)
+    }
+  }
   if (o.grid && o.protocol === 'category')
     for (const pw of PERSONAL_WEIGHT_GRID) {
       gridRank({ personalWeight: pw, system: 'inpage-int8' }, missAll ? MISS : position(rank({ ...base, personalWeight: pw }), target))
@@ -222,6 +253,9 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
         gridRank({ personalWeight: pw, system: 'inpage-int8-server-query' }, missAll ? MISS : position(rankNoVector(pw), target))
   }
 }
+
+/** The other near-duplicate policy: each run also records inpage-int8 under it, the before/after of `--near-duplicates`. */
+const flip = (p: 'spread' | 'keep') => (p === 'spread' ? 'keep' : 'spread')
 
 /** `model` whose encoder throws: what proves a search scored without the query vector never encodes it. */
 function withoutEncoder(model: InpageModel): InpageModel {

@@ -26,6 +26,8 @@ export const rerankOptions: OptionsValidator<RerankOptions> = defineOptions<Rera
   excludePurchased: boolean(),
   purchased: oneOf(['demote', 'keep'] as const),
   diversity: nested(diversity),
+  calibration: unit(),
+  nearDuplicates: oneOf(['spread', 'keep'] as const),
 })
 
 /** Validates rerank() options (per call, or `rerankDefaults`). Throws InvalidOptionsError; returns a clean copy. */

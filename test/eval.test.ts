@@ -13,11 +13,11 @@ import { buildContext, historyEvents, type Context } from '../eval/context'
 import { DEFAULT_OPTIONS, type EvalOptions } from '../eval/options'
 import { Exposure, MISS, gini, metricsFromRanks, rankOf, topK, type RankMetrics } from '../eval/metrics'
 import { loadModel, type LoadedModel } from '../node/model-node'
-import { markdown, svg } from '../eval/report'
+import { markdown, svg, tradeoffSvg } from '../eval/report'
 import { makeTiny } from '../eval/fixtures/tiny'
 import { knnScores, personalScores } from '../src/ranking/score'
 import { modelReads, NO_HISTORY, score } from '../src/ranking/personalize'
-import { rankCandidates } from '../src/ranking/rerank'
+import { DEFAULTS, rankCandidates } from '../src/ranking/rerank'
 import { selectModelEvents } from '../src/ranking/events'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
 import type { StoredEvent } from '../src/core/types'
@@ -222,7 +222,7 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     for (const protocol of ['full', 'category', 'search'] as const) {
       const r = await evaluate(ctx, opts({ protocol, grid: true }))
       expect(r).toMatchObject({ protocol, split: 'test', users: 8, excludeHistory: true })
-      for (const s of ['popularity', 'item-knn', 'next-item', 'text-only', 'inpage-int8', 'inpage-int8-diverse']) {
+      for (const s of ['popularity', 'item-knn', 'next-item', 'text-only', 'inpage-int8', 'inpage-int8-diverse', 'inpage-int8-near-duplicates-keep']) {
         const m = r.systems[s]!
         expect(m, s).toBeDefined()
         for (const k of ['recall@10', 'ndcg@10', 'mrr@10', 'coverage@10', 'gini@10'] as const) {
@@ -242,7 +242,12 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
         // Items moved up into the top 10 carry a reason (leave-one-out): on this fixture some always move.
         expect(r.systems['inpage-int8']!.moved_up).toBeGreaterThan(0)
         expect(r.systems['inpage-int8']!['moved_up_with_reason@10']).toBeGreaterThan(0)
+        // The calibration levels, with the prior on and off: the default level is the default system itself.
+        for (const c of [0, 0.05, 0.1, 0.2, 0.3, 0.5]) for (const p of ['', '-prior-off']) expect(r.systems[`inpage-int8${p}-calibration-${c}`], `${p} ${c}`).toBeDefined()
+        expect(rankMetrics(r.systems[`inpage-int8-calibration-${DEFAULTS.calibration}`]!)).toEqual(rankMetrics(r.systems['inpage-int8']!))
+        expect(tradeoffSvg(r)).toMatch(/^<svg[\s\S]*prior on[\s\S]*prior off[\s\S]*<\/svg>\n$/)
       }
+      if (protocol === 'search') expect(tradeoffSvg(r)).toBeUndefined() // no calibration levels on search
       if (protocol === 'search') {
         expect(r.semiSynthetic).toMatch(/SEMI-SYNTHETIC/)
         // The search without the query vector (its model's encoder throws if asked): scored, and at weight 0 it is

@@ -58,7 +58,7 @@ const KEY = { kty: 'EC', crv: 'P-256', x: 'a'.repeat(43), y: 'b'.repeat(43) }
 /** What each entry says its valid keys are, first few, in the schema's order. */
 const VALID: Record<string, string> = {
   createRecommender: 'valid: name, consent, retention, storage, model, catalog, backend, wasmPaths, workerUrl',
-  rerank: 'valid: surface, query, k, budgetMs, personalWeight, queryWeight, maxDisplacement, popularityPrior, excludePurchased, purchased, diversity',
+  rerank: 'valid: surface, query, k, budgetMs, personalWeight, queryWeight, maxDisplacement, popularityPrior, excludePurchased, purchased, diversity, calibration, nearDuplicates',
   rerankDefaults: 'valid: surface, query, k, budgetMs, personalWeight',
   'rerank diversity': 'valid: lambda, maxPerCategory',
   warmUp: 'valid: encoder',
@@ -87,7 +87,7 @@ describe('unknown keys are refused, with the valid ones listed', () => {
     expect(e).toEqual({
       name: 'InvalidOptionsError',
       message:
-        'unknown option "persomalWeight" in rerank options (did you mean "personalWeight"?); valid: surface, query, k, budgetMs, personalWeight, queryWeight, maxDisplacement, popularityPrior, excludePurchased, purchased, diversity',
+        'unknown option "persomalWeight" in rerank options (did you mean "personalWeight"?); valid: surface, query, k, budgetMs, personalWeight, queryWeight, maxDisplacement, popularityPrior, excludePurchased, purchased, diversity, calibration, nearDuplicates',
     })
     await expect(rec().rerank(cands, { personalweight: 0 } as never)).rejects.toThrow(/did you mean "personalWeight"/)
   })

@@ -181,6 +181,24 @@ describe('reasons', () => {
       expect(r.get(2)![0]!.text).toBe("Because you bought 'Beaker' (2 items like it here)")
       expect(r.get(0)!.map((x) => x.itemId)).toEqual(['h1', 'h0']) // the largest stays as the second reason
     })
+    it('cites as many distinct events as the faithful options allow (a matching, where choosing greedily finds fewer)', () => {
+      // Drops: A x 0.6, y 1; B y 1, z 0.6; C y 1, z 0.9. Each item taking the least-cited event in turn gives A y, B z,
+      // C y or z (two events); A x, B z, C y cites all three, each within half of the item's largest drop.
+      const full = [2, 2, 2, 0]
+      const without = [
+        [1.4, 2, 2, 0],
+        [1, 1, 1, 0],
+        [2, 1.4, 1.1, 0],
+      ]
+      const r = explain({ full, without, events: three }, [0, 1, 2])
+      expect([0, 1, 2].map((i) => r.get(i)![0]!.itemId)).toEqual(['h0', 'h2', 'h1'])
+      for (const i of [0, 1, 2]) {
+        const lead = r.get(i)![0]!
+        const e = three.findIndex((x) => x.itemId === lead.itemId)
+        expect(lead.contribution).toBe(full[i]! - without[e]![i]!) // still the exact leave-one-out drop
+        expect(lead.group).toBeUndefined()
+      }
+    })
     it('shows no reason where the history did not lift the item above the list, or the event is a small part of its lift', () => {
       // c1 sits below the list's mean personal score: nothing in the history lifted it.
       const full = [3, 0.5, 1]

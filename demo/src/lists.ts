@@ -6,6 +6,7 @@ import { $, decode, fill, h, hue } from './dom'
 import type { Product } from './catalog-file'
 import { CANDIDATES, SHOWN, hooks, plural, rec, snapshot, state, storeApi, toCandidate } from './state'
 import { renderBadges, toast } from './status'
+import { renderWhyOrder } from './why'
 
 let rerankSeq = 0
 
@@ -44,7 +45,7 @@ export async function personalize() {
     renderBadges()
     return
   }
-  const { personalWeight, lambda, maxPerCategory, popularityPrior } = state.knobs
+  const { personalWeight, lambda, maxPerCategory, popularityPrior, calibration } = state.knobs
   const col = $('#personal-col')
   col.dataset.state = 'busy'
   const busy = setTimeout(() => col.classList.add('busy'), state.result ? 150 : 0)
@@ -55,6 +56,7 @@ export async function personalize() {
     budgetMs: 20_000,
     personalWeight,
     popularityPrior,
+    calibration,
     diversity: { lambda, ...(maxPerCategory ? { maxPerCategory } : {}) },
   })
   clearTimeout(busy)
@@ -196,6 +198,7 @@ export function renderPersonal() {
   )
   renderServer()
   renderWhy()
+  renderWhyOrder()
   hooks.renderNextPurchase()
   renderHint()
 }

@@ -52,7 +52,7 @@ export const state = {
   view: { kind: 'dept', dept: '' } as { kind: 'dept'; dept: string } | { kind: 'search'; q: string },
   candidates: [] as Product[],
   result: undefined as RerankResult | undefined,
-  knobs: { personalWeight: 0.8, lambda: 1, maxPerCategory: 0, popularityPrior: true }, // the library's defaults without a query
+  knobs: { personalWeight: 0.8, lambda: 1, maxPerCategory: 0, popularityPrior: true, calibration: 0.2 }, // the library's defaults without a query
   shoppers: [] as Shopper[],
   shopper: undefined as Shopper | undefined,
   step: 0,
@@ -65,7 +65,7 @@ export const state = {
 }
 
 /**
- * The calls that go up the panel order (state < status < lists < simulator < privacy < tuning < stores
+ * The calls that go up the panel order (state < status < why < lists < simulator < privacy < tuning < stores
  * < own-catalog < main): a panel imports only panels below it, and reaches one above through here.
  * main.ts sets them before anything runs; an unset one throws, so a missed wiring is not silent.
  */

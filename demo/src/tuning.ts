@@ -1,5 +1,5 @@
-// The tuning knobs: personalization strength, relevance vs variety (MMR λ), the category cap and the
-// popularity prior; each change reranks the page soon after.
+// The tuning knobs: personalization strength, calibration to the history's category mix, relevance vs variety
+// (MMR λ), the category cap and the popularity prior; each change reranks the page soon after.
 import { $, h } from './dom'
 import { state } from './state'
 import { personalizeSoon } from './lists'
@@ -25,6 +25,7 @@ export function renderTuning() {
   $('#tuning').replaceChildren(
     h('h3', { id: 'tune-h' }, 'Tuning'),
     slider('personal-weight', 'Personalization strength', '0 = the server’s order, 1 = this shopper’s taste only.', 0, 1, 0.05, k.personalWeight, (v) => v.toFixed(2), (v) => (k.personalWeight = v)),
+    slider('calibration', 'Calibration to the history', 'Steck 2018: 0 = off, higher = the top 10 mirrors the category mix of what this shopper bought and viewed.', 0, 1, 0.05, k.calibration, (v) => v.toFixed(2), (v) => (k.calibration = v)),
     slider('lambda', 'Relevance vs variety', 'MMR λ: 1 = relevance only, lower = more varied top 10.', 0, 1, 0.05, k.lambda, (v) => v.toFixed(2), (v) => (k.lambda = v)),
     h('label', { class: 'knob' }, h('span', { class: 'knob-head' }, h('span', {}, 'Category cap in the top 10')), cap),
     h(

@@ -20,7 +20,7 @@ export function byScore(scores: readonly number[]): number[] {
   return scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b)
 }
 
-export function leafCategory(c: Pick<Candidate, 'category'>): string {
+export function leafCategory(c: { category?: readonly string[] }): string {
   return c.category?.at(-1) ?? ''
 }
 

@@ -203,9 +203,10 @@ export async function score(
     personal,
     without,
     ...(knnPart ? { knn: knnPart, knnWithout: knnWithout.map((w) => w ?? knnPart) } : {}),
-    events: events.map((e) => ({ type: e.type, itemId: e.itemId, title: e.item.title })),
+    events: events.map((e) => ({ type: e.type, itemId: e.itemId, title: e.item.title, ...(e.item.category ? { category: e.item.category } : {}) })),
     queryRelevance,
     vectors: candidates.map((c) => textVec.get(c.id)),
+    historyVectors: events.map((e) => textVec.get(e.itemId)),
   }
 }
 

@@ -9,6 +9,8 @@ export interface HistoryItemEvent {
   type: EventType
   itemId: string
   title: string
+  /** The item's category path, root first (RerankOptions.calibration reads its leaf). */
+  category?: readonly string[]
 }
 
 export interface ReasonRules {
@@ -76,8 +78,8 @@ interface Option {
  * Reasons for `candidates` (indices: the items one part of the list shows together, e.g. its top 10's moved-up
  * items, in their order). Each cited event's contribution is the exact leave-one-out drop; each is at least
  * REASONS.faithful of the item's largest drop and REASONS.minShare of its lead; an item's own event is never cited.
- * An item's first reason goes to the event fewest of these items cite yet (ties: the larger drop), items with fewer
- * options choosing first; `group` counts the items that cite it first.
+ * First reasons cite as many distinct events as these options allow (a maximum matching of items to events), the rest
+ * go to the event fewest items cite yet (ties: the larger drop); `group` counts the items that cite it first.
  */
 export function explain(s: ExplainScores, candidates: readonly number[], rules: Partial<ReasonRules> = {}): Map<number, Reason[]> {
   const { faithful, minShare, maxReasons } = { ...REASONS, ...rules }
@@ -105,21 +107,39 @@ export function explain(s: ExplainScores, candidates: readonly number[], rules: 
     out.set(i, [])
   }
   const win = candidates.filter((i) => options.get(i)!.length)
-  {
-    const uses = new Map<string, number>()
-    const first = new Map<number, Option>()
-    const byChoice = win.map((i, pos) => ({ i, pos })).sort((a, b) => options.get(a.i)!.length - options.get(b.i)!.length || a.pos - b.pos)
-    for (const { i } of byChoice) {
-      let pick: Option | undefined
-      for (const o of options.get(i)!) if (!pick || (uses.get(o.key) ?? 0) < (uses.get(pick.key) ?? 0)) pick = o // sorted: ties keep the larger drop
-      first.set(i, pick!)
-      uses.set(pick!.key, (uses.get(pick!.key) ?? 0) + 1)
+  // First reasons: a maximum matching of items to distinct events (Kuhn's augmenting paths; items with fewer options
+  // first, each trying its larger drops first), so as many distinct events are cited as the options allow; an item
+  // left over takes the event fewest items cite yet (ties: the larger drop).
+  const first = new Map<number, Option>()
+  const holder = new Map<string, number>()
+  const claim = (i: number, seen: Set<string>): boolean => {
+    for (const o of options.get(i)!) {
+      if (seen.has(o.key)) continue
+      seen.add(o.key)
+      const h = holder.get(o.key)
+      if (h === undefined || claim(h, seen)) {
+        holder.set(o.key, i)
+        first.set(i, o)
+        return true
+      }
     }
-    for (const i of win) {
-      const lead = first.get(i)!
-      const rest = options.get(i)!.filter((o) => o !== lead)
-      out.set(i, [lead, ...rest].slice(0, maxReasons).map((o, r) => reason(s, i, o, r === 0 ? uses.get(o.key)! : 1)))
-    }
+    return false
+  }
+  const byChoice = win.map((i, pos) => ({ i, pos })).sort((a, b) => options.get(a.i)!.length - options.get(b.i)!.length || a.pos - b.pos)
+  for (const { i } of byChoice) claim(i, new Set())
+  const uses = new Map<string, number>()
+  for (const o of first.values()) uses.set(o.key, 1)
+  for (const { i } of byChoice) {
+    if (first.has(i)) continue
+    let pick: Option | undefined
+    for (const o of options.get(i)!) if (!pick || (uses.get(o.key) ?? 0) < (uses.get(pick.key) ?? 0)) pick = o // sorted: ties keep the larger drop
+    first.set(i, pick!)
+    uses.set(pick!.key, (uses.get(pick!.key) ?? 0) + 1)
+  }
+  for (const i of win) {
+    const lead = first.get(i)!
+    const rest = options.get(i)!.filter((o) => o !== lead)
+    out.set(i, [lead, ...rest].slice(0, maxReasons).map((o, r) => reason(s, i, o, r === 0 ? uses.get(o.key)! : 1)))
   }
   return out
 }

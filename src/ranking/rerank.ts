@@ -1,6 +1,7 @@
 // The whole ordering step as one pure function: what the worker, the eval harness and the tests run.
 
 import { blend, byScore, coverage, diversify, leafCategory, placeInSlots, serverSignal } from './order'
+import { arrangeTop } from './arrange'
 import { explain, type HistoryItemEvent } from './reasons'
 import type { Candidate, RankedItem, Reason, RerankOptions, Coverage, QueryPath } from './types'
 import { zscore, type Vec } from './vectors'
@@ -31,8 +32,10 @@ export interface Scores {
   events?: readonly HistoryItemEvent[]
   /** On-device query relevance per candidate (search; absent while the query is left to the server). */
   queryRelevance?: readonly number[]
-  /** Item vectors for MMR similarity. */
+  /** Item text vectors: MMR similarity and near-duplicates. */
   vectors?: readonly (Vec | undefined)[]
+  /** The text vectors of `events`' items (undefined where none is on this device): a near-duplicate the history asks for. */
+  historyVectors?: readonly (Vec | undefined)[]
 }
 
 /** rankCandidates' answer: the order, its coverage, and with a query which search path ran. */
@@ -71,19 +74,33 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
   const query: QueryPath | undefined = q ? 'device' : o.query ? 'server' : undefined
   // Without on-device relevance nothing but the server's order keeps a search on its query: the history weighs less.
   const weight = query === 'device' ? DEFAULTS.searchPersonalWeight : query === 'server' ? DEFAULTS.searchServerPersonalWeight : DEFAULTS.personalWeight
-  const scores = blend(serverSignal(cands), personal, o.personalWeight ?? weight)
+  const personalWeight = o.personalWeight ?? weight
+  const scores = blend(serverSignal(cands), personal, personalWeight)
   assertFinite(scores, 'blended scores')
+  const categories = cands.map(leafCategory)
+  const vectors = pick(input.vectors)
   const ranked = diversify(byScore(scores), scores, {
     k,
     lambda: o.diversity?.lambda ?? DEFAULTS.lambda,
     maxPerCategory: o.diversity?.maxPerCategory,
-    vectors: pick(input.vectors),
-    categories: cands.map(leafCategory),
+    vectors,
+    categories,
   })
   // Demoted: what the shopper bought (once) goes after everything else, in the same relative order.
   const bought = (j: number) => !!purchased?.has(cands[j]!.id)
   const demote = !o.excludePurchased && (o.purchased ?? DEFAULTS.purchased) === 'demote' && !!purchased?.size
-  const preference = demote ? [...ranked.filter((j) => !bought(j)), ...ranked.filter(bought)] : ranked
+  // Calibration and near-duplicates rearrange the top of what is shown first (never a demoted item into it); weight 0
+  // asks for the server's order, and gets it.
+  const shown = demote ? ranked.filter((j) => !bought(j)) : ranked
+  const top =
+    personalWeight > 0
+      ? arrangeTop(
+          shown,
+          { scores, categories, vectors, historyCategories: input.events?.map(leafCategory) ?? [], historyVectors: input.historyVectors },
+          { k, calibration: o.calibration ?? DEFAULTS.calibration, nearDuplicates: o.nearDuplicates ?? DEFAULTS.nearDuplicates },
+        )
+      : shown
+  const preference = demote ? [...top, ...ranked.filter(bought)] : top
   const order = placeInSlots(cands, preference, o.maxDisplacement)
   // Reasons for the items that moved up, one page of k slots at a time: distinct events are preferred within a page.
   const reasons = new Map<number, Reason[]>()

@@ -30,6 +30,9 @@ export interface Candidate {
 /** RerankOptions.purchased. */
 export type PurchasedPolicy = 'demote' | 'keep'
 
+/** RerankOptions.nearDuplicates. */
+export type NearDuplicatePolicy = 'spread' | 'keep'
+
 export type Surface = 'category' | 'search' | 'rail' | (string & {})
 
 export interface RerankOptions {
@@ -70,6 +73,19 @@ export interface RerankOptions {
     /** At most this many items of one leaf category in the top k. Default: no cap. */
     maxPerCategory?: number
   }
+  /**
+   * Calibration to the history's category mix (Steck 2018): 0 = off, up to 1 = the top k mirrors the mix of the
+   * leaf categories (`Candidate.category`) of the history's items as closely as the first 50 candidates allow. A
+   * no-op when the candidates or the history items carry no category, or the candidates one. Default 0.2 (chosen on valid:
+   * README, "Calibration").
+   */
+  calibration?: number
+  /**
+   * Items whose text vectors are near-identical (cosine ≥ 0.95: the same product in another size or colour): 'spread'
+   * (default) keeps at most two of a kind in the top k, one more for each near-duplicate of it in the history, the
+   * others just after it; 'keep' ranks them as any other item.
+   */
+  nearDuplicates?: NearDuplicatePolicy
 }
 
 /**
