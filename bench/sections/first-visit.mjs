@@ -166,6 +166,7 @@ export default async function firstVisit({ root, tmp, base, browser, catalog, bu
       runs[name][n] = run
     }
   }
+  h2.kill()
   const cur = runs.current
   const old = runs.baseline
   const was = `before issue 25 (${ref}): the user graph in onnxruntime`
