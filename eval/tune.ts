@@ -6,9 +6,10 @@
 
 import { candidateIndex, knnScores } from '../src/ranking/score'
 import { rankCandidates } from '../src/ranking/rerank'
+import { arrangeTop, TOP_POOL } from '../src/ranking/arrange'
 import { closedFormUser } from '../src/model/manifest'
 import type { ScoreSettings, PackTuning } from '../src/pack/format'
-import { MISS, metricsFromRanks } from './metrics'
+import { MISS, metricsFromRanks, topK } from './metrics'
 import { modelEvents, rows, type Context } from './context'
 import { categoryPages } from './protocols'
 import { DEFAULT_OPTIONS } from './options'
@@ -67,6 +68,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const step = Math.max(1, Math.ceil(all.length / (opts.maxUsers ?? MAX_TUNE_USERS)))
   const sample = all.filter((_, i) => i % step === 0)
   const { pages } = categoryPages(ctx.ds, DEFAULT_OPTIONS.pageSize)
+  const leaf = ctx.ds.items.map((it) => it.categories.at(-1) ?? '')
   const protocols = ['full', 'category']
   // ranks[combo][protocol] → the target's rank per row
   const combos: Required<ScoreSettings>[] = []
@@ -94,12 +96,27 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     const inHistory = new Uint8Array(N)
     for (const i of row.hist) inHistory[i] = 1
     const target = ctx.ids[row.target]!
+    const pageVecs = page.map((i) => ctx.textVecs[i]!)
+    const historyVectors = evIdx.map((i) => ctx.textVecs[i]!)
+    const history = events.map((e) => ({ type: e.type, itemId: e.itemId, title: e.item.title, ...(e.item.category ? { category: e.item.category } : {}) }))
+    // Full ranking as eval's full protocol ranks it: the browser's calibration and near-duplicate spreading over the
+    // first TOP_POOL items. Only a target that is in that pool can move, so only then are the scores materialized.
+    const historyCategories = evIdx.map((i) => leaf[i]!)
+    const fullRank = (score: (i: number) => number) => {
+      const r = rankMasked(score, N, row.target, inHistory)
+      if (r > TOP_POOL) return r
+      const all = Array.from({ length: N }, (_, i) => score(i))
+      const top = arrangeTop(topK(all, TOP_POOL, row.hist), { scores: all, categories: leaf, vectors: ctx.textVecs, historyCategories, historyVectors }, { k: 10, calibration: DEFAULT_OPTIONS.calibration, nearDuplicates: DEFAULT_OPTIONS.nearDuplicates })
+      const p = top.indexOf(row.target)
+      return p >= 0 ? p + 1 : r
+    }
     combos.forEach((c, ci) => {
       const b = base.get(c.user.decay)!
       const k = knnPart.get(c.knn.decay)!
       const score = (i: number) => b[i]! + c.user.prior * priorOf[i]! + c.knn.weight * k[i]!
-      ranks[ci]![0]!.push(rankMasked(score, N, row.target, inHistory))
-      const ranked = rankCandidates({ candidates, personal: page.map(score) }, { k: 10, excludePurchased: true }, purchased).items
+      ranks[ci]![0]!.push(fullRank(score))
+      // As eval ranks a page: with the items' text vectors and the history (calibration and near-duplicates read them).
+      const ranked = rankCandidates({ candidates, personal: page.map(score), vectors: pageVecs, events: history, historyVectors }, { k: 10, excludePurchased: true }, purchased).items
       const pos = ranked.findIndex((it) => it.id === target)
       ranks[ci]![1]!.push(pos < 0 || purchased.has(target) ? MISS : pos + 1)
     })
