@@ -138,7 +138,7 @@ export class ReasonQuality {
         const i = it.serverRank
         let largest = 0
         scores.events.forEach((e, j) => {
-          if (e.itemId !== it.id) largest = Math.max(largest, scores.personal[i]! - scores.without![j]![i]!)
+          if (e.itemId !== it.id) largest = Math.max(largest, scores.personal[i]! - scores.without!.at(j, i))
         })
         if (largest > 0) {
           this.faith += r.contribution / largest

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { arrangeTop, calibrate, miscalibration, NEAR_DUPLICATE_COSINE, NEAR_DUPLICATES_PER_KIND, spreadNearDuplicates, TOP_POOL } from '../src/ranking/arrange'
 import { rankCandidates } from '../src/ranking/rerank'
+import { leaveOneOutRows } from '../src/ranking/reasons'
 import { validateRerankOptions } from '../src/options'
 import { nearDuplicatePairs } from '../eval/exposure'
 import type { Candidate } from '../src/ranking/types'
@@ -113,7 +114,7 @@ describe('calibration (RerankOptions.calibration, Steck 2018)', () => {
       { type: 'purchase' as const, itemId: 'h0', title: 'A drill', category: ['Root', 'tools'] },
       { type: 'purchase' as const, itemId: 'h1', title: 'Nitrile gloves', category: ['Root', 'gloves'] },
     ]
-    const input = { candidates, personal: scores, events, without: [scores, scores] }
+    const input = { candidates, personal: scores, events, without: leaveOneOutRows([scores, scores]) }
     const top = (calibration: number) => rankCandidates(input, { personalWeight: 1, k: 4, calibration }).items.slice(0, 4).map((i) => i.id)
     expect(top(0)).toEqual(['c0', 'c1', 'c2', 'c3'])
     expect(top(0.5)).toContain('c4')

@@ -8,6 +8,7 @@ import { validateEvent, LIMITS } from '../src/history/events'
 import { isStoredEvent } from '../src/history/store'
 import { validateCandidates } from '../src/candidates'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
+import { leaveOneOutRows } from '../src/ranking/reasons'
 import { createRecommender } from '../src/index'
 import { validateRerankOptions } from '../src/options'
 import type { Candidate, RerankOptions } from '../src/ranking/types'
@@ -320,7 +321,7 @@ describe('fuzz: the pure ranking functions', () => {
               personal: personal.slice(0, n),
               queryRelevance: query?.slice(0, n),
               vectors: vectors.slice(0, n).map((v) => v ?? undefined),
-              without: events && [personal.slice(0, n).map((p) => p - 1)],
+              without: events && leaveOneOutRows([personal.slice(0, n).map((p) => p - 1)]),
               events,
             }, options, new Set(cands.filter((_, i) => i % 3 === 0).map((c) => c.id)))
           // Non-finite scores (or weights the public API would have refused) are ModelDataError, never an order.
@@ -351,7 +352,7 @@ describe('fuzz: the pure ranking functions', () => {
     const personal = [0, 1, 2, 3, 4]
     const events = [{ type: 'view' as const, itemId: 'h', title: 'h' }]
     for (const k of [0, -3, 0.5, NaN]) {
-      const out = rankCandidates({ candidates: cands, personal, without: [personal.map((p) => p - 1)], events }, { k })
+      const out = rankCandidates({ candidates: cands, personal, without: leaveOneOutRows([personal.map((p) => p - 1)]), events }, { k })
       expect(out.items.map((i) => i.id).sort()).toEqual(cands.map((c) => c.id))
     }
   })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { blend, byScore, coverage, diversify, placeInSlots, serverSignal } from '../src/ranking/order'
-import { explain, reasonText } from '../src/ranking/reasons'
+import { explain, leaveOneOutRows, reasonText } from '../src/ranking/reasons'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
 import { knnScores, personalScores, recentUnique } from '../src/ranking/score'
 import { itemText } from '../src/ranking/text'
@@ -123,7 +123,7 @@ describe('reasons', () => {
   const without = events.map((_, e) => score(events.filter((_, j) => j !== e)))
 
   it('cites the event that raised the item, and removing it lowers the score', () => {
-    const r = explain({ full, without, events }, [0, 1, 2])
+    const r = explain({ full, without: leaveOneOutRows(without), events }, [0, 1, 2])
     expect(r.get(0)!.map((x) => x.itemId)).toEqual(['h1'])
     expect(r.get(1)!.map((x) => x.itemId)).toEqual(['h0'])
     expect(r.get(2)).toEqual([])
@@ -140,8 +140,8 @@ describe('reasons', () => {
     const fullOwn = personalScores(user(events), own)
     const withoutOwn = events.map((_, e) => personalScores(user(events.filter((_, j) => j !== e)), own))
     expect(fullOwn[0]! - withoutOwn[1]![0]!).toBeGreaterThan(fullOwn[0]! - withoutOwn[0]![0]!)
-    expect(explain({ full: fullOwn, without: withoutOwn, events }, [0]).get(0)![0]!.itemId).toBe('h1') // without ids: h1 explains itself
-    expect(explain({ full: fullOwn, without: withoutOwn, events, ids: ['h1', 'x'] }, [0]).get(0)!.map((x) => x.itemId)).toEqual(['h0'])
+    expect(explain({ full: fullOwn, without: leaveOneOutRows(withoutOwn), events }, [0]).get(0)![0]!.itemId).toBe('h1') // without ids: h1 explains itself
+    expect(explain({ full: fullOwn, without: leaveOneOutRows(withoutOwn), events, ids: ['h1', 'x'] }, [0]).get(0)!.map((x) => x.itemId)).toEqual(['h0'])
   })
   it('writes a sentence for the shopper', () => {
     expect(reasonText({ type: 'purchase', title: 'Nitrile gloves' })).toBe("Because you bought 'Nitrile gloves'")
@@ -161,9 +161,9 @@ describe('reasons', () => {
     const without3 = three.map((_, e) => personalScores(userOf(three.filter((_, j) => j !== e)), vecs))
 
     it('prefers distinct events, each within half of the item\'s largest drop, and groups the rest', () => {
-      const old = explain({ full: full3, without: without3, events: three }, [0, 1, 2, 3], { faithful: 1 })
+      const old = explain({ full: full3, without: leaveOneOutRows(without3), events: three }, [0, 1, 2, 3], { faithful: 1 })
       expect([0, 1, 2].map((i) => old.get(i)![0]!.itemId)).toEqual(['h0', 'h0', 'h0']) // largest drop only: one event for all
-      const r = explain({ full: full3, without: without3, events: three }, [0, 1, 2, 3])
+      const r = explain({ full: full3, without: leaveOneOutRows(without3), events: three }, [0, 1, 2, 3])
       expect([0, 1, 2].map((i) => r.get(i)![0]!.itemId)).toEqual(['h1', 'h0', 'h0'])
       expect(r.get(3)).toEqual([])
       for (const i of [0, 1, 2]) {
@@ -190,7 +190,7 @@ describe('reasons', () => {
         [1, 1, 1, 0],
         [2, 1.4, 1.1, 0],
       ]
-      const r = explain({ full, without, events: three }, [0, 1, 2])
+      const r = explain({ full, without: leaveOneOutRows(without), events: three }, [0, 1, 2])
       expect([0, 1, 2].map((i) => r.get(i)![0]!.itemId)).toEqual(['h0', 'h2', 'h1'])
       for (const i of [0, 1, 2]) {
         const lead = r.get(i)![0]!
@@ -203,11 +203,11 @@ describe('reasons', () => {
       // c1 sits below the list's mean personal score: nothing in the history lifted it.
       const full = [3, 0.5, 1]
       const without = [[2, 0, 1], [1, 0.5, 1]]
-      const r = explain({ full, without, events: three.slice(0, 2) }, [0, 1, 2])
+      const r = explain({ full, without: leaveOneOutRows(without), events: three.slice(0, 2) }, [0, 1, 2])
       expect(r.get(1)).toEqual([])
       expect(r.get(0)!.map((x) => x.itemId)).toEqual(['h1', 'h0'])
       // minShare: an event under 5 % of the item's lift over the mean is no reason.
-      const tiny = explain({ full: [10, 0, 0], without: [[9.9, 0, 0]], events: three.slice(0, 1) }, [0])
+      const tiny = explain({ full: [10, 0, 0], without: leaveOneOutRows([[9.9, 0, 0]]), events: three.slice(0, 1) }, [0])
       expect(tiny.get(0)).toEqual([])
     })
     it('names the kind: bought together when most of the drop is the neighbour (kNN) part', () => {
@@ -215,7 +215,7 @@ describe('reasons', () => {
       const without = [[1, 0], [1.5, 0]]
       const knn = [1, 0]
       const knnWithout = [[0.1, 0], [1, 0]] // h0's drop: 0.9 of its 1 from the neighbour lists; h1's: none
-      const r = explain({ full, without, knn, knnWithout, events: three.slice(0, 2) }, [0])
+      const r = explain({ full, without: leaveOneOutRows(without), knn, knnWithout, events: three.slice(0, 2) }, [0])
       expect(r.get(0)!.map((x) => [x.itemId, x.kind])).toEqual([['h0', 'bought-together'], ['h1', 'similar']])
       expect(r.get(0)![0]!.text).toBe("Because you bought 'Beaker': often bought together")
     })
@@ -224,7 +224,7 @@ describe('reasons', () => {
     const c = cands(3)
     // Reverse the list so the server's last items are the ones the history favours.
     const rev = <T,>(xs: readonly T[]) => xs.slice().reverse()
-    const out = rankCandidates({ candidates: c, personal: rev(full), without: without.map(rev), events }, { personalWeight: 1 })
+    const out = rankCandidates({ candidates: c, personal: rev(full), without: leaveOneOutRows(without.map(rev)), events }, { personalWeight: 1 })
     for (const it of out.items) {
       const pos = out.items.indexOf(it)
       if (pos >= it.serverRank) expect(it.reasons).toEqual([])

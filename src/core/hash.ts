@@ -10,7 +10,17 @@ export function fnv1a32(s: string): number {
   return h >>> 0
 }
 
+// A warm rerank hashes every candidate's text twice (score() and the vector cache): remembered by the text itself,
+// whose lookup the engine's own string hash makes a fraction of the loop's cost. Bounded: cleared when full.
+const hashes = new Map<string, string>()
+const HASHES_KEPT = 50_000
+
 /** A short stable hash so cached vectors follow edits of an item's text. */
 export function textHash(s: string): string {
-  return fnv1a32(s).toString(36)
+  let h = hashes.get(s)
+  if (h === undefined) {
+    if (hashes.size >= HASHES_KEPT) hashes.clear()
+    hashes.set(s, (h = fnv1a32(s).toString(36)))
+  }
+  return h
 }

@@ -4,9 +4,10 @@
 
 import { itemText, textHash } from './text'
 import type { HistoryReads, ModelEvents } from './events'
-import { candidateIndex, knnScores, personalScores, recentUnique, type Neighbors } from './score'
+import { candidateIndex, knnScores, personalScore, personalScores, recentUnique, type Neighbors } from './score'
 import type { PackItem, ScoreSettings } from '../pack/format'
 import type { Scores } from './rerank'
+import type { LeaveOneOut } from './reasons'
 import { cosine } from './vectors'
 import type { Candidate } from './types'
 import type { InpageModel } from '../model/model'
@@ -175,17 +176,31 @@ export async function score(
   // Each variant's kNN part too (weighted, as in the score): a reason says which part its drop came from.
   const weighted = (part: readonly number[] | undefined) => (knn && part ? part.map((x) => knn.weight * x) : undefined)
   const knnWithout: (number[] | undefined)[] = []
-  const without = withReasons
-    ? events.map((ev, e) => {
-        let part = knnFull
-        if (knn && neighbors) {
-          const rest = histIds.filter((_, j) => j !== e)
-          if (!sameList(recentUnique(rest), fullOrder!)) part = knnScores(rest, candIds, neighbors, knn.decay, index)
+  let without: LeaveOneOut | undefined
+  if (withReasons) {
+    // Per event: its user vector and kNN part, now (cheap); the dot products, when reasons read them.
+    const parts = events.map((ev, e) => {
+      let part = knnFull
+      if (knn && neighbors) {
+        const rest = histIds.filter((_, j) => j !== e)
+        if (!sameList(recentUnique(rest), fullOrder!)) part = knnScores(rest, candIds, neighbors, knn.decay, index)
+      }
+      knnWithout.push(part === knnFull ? undefined : weighted(part))
+      return { user: users![variantOf.get(ev) ?? 0]!, part }
+    })
+    const rows: (Float64Array | undefined)[] = []
+    without = {
+      events: events.length,
+      at(e, i) {
+        const row = (rows[e] ??= new Float64Array(candidates.length).fill(NaN))
+        if (Number.isNaN(row[i]!)) {
+          const { user, part } = parts[e]!
+          row[i] = personalScore(user, candVecs[i]!, knn && part ? knn.weight * part[i]! : 0)
         }
-        knnWithout.push(part === knnFull ? undefined : weighted(part))
-        return scoreWith(users![variantOf.get(ev) ?? 0]!, part)
-      })
-    : undefined
+        return row[i]!
+      },
+    }
+  }
   const knnPart = withReasons ? weighted(knnFull) : undefined
 
   let queryRelevance: number[] | undefined

@@ -13,6 +13,22 @@ export interface HistoryItemEvent {
   category?: readonly string[]
 }
 
+/**
+ * Leave-one-out personal scores: `at(e, i)` is candidate i's personal score with history event e left out. Reasons
+ * read them for the items that moved up only, so score() computes an entry when it is first read (a 1,000-candidate
+ * list no longer pays for the rows of the items that stay or go down).
+ */
+export interface LeaveOneOut {
+  /** The number of events (rows). */
+  readonly events: number
+  at(e: number, i: number): number
+}
+
+/** Rows given in full (baselines, tests): `rows[e][i]`. */
+export function leaveOneOutRows(rows: readonly (readonly number[])[]): LeaveOneOut {
+  return { events: rows.length, at: (e, i) => rows[e]![i]! }
+}
+
 export interface ReasonRules {
   faithful: number
   minShare: number
@@ -55,8 +71,8 @@ export function reasonText(ev: Pick<HistoryItemEvent, 'type' | 'title'>, kind: R
 export interface ExplainScores {
   /** Personal score of each candidate with the whole history. */
   full: readonly number[]
-  /** without[e][i] = personal score of candidate i with event e left out. */
-  without: readonly (readonly number[])[]
+  /** without.at(e, i) = personal score of candidate i with event e left out. */
+  without: LeaveOneOut
   /** The kNN part of `full` and of each `without` row (Scores.knn): tells 'bought-together' from 'similar'. */
   knn?: readonly number[]
   knnWithout?: readonly (readonly number[])[]
@@ -94,7 +110,7 @@ export function explain(s: ExplainScores, candidates: readonly number[], rules: 
     const best = new Map<string, Option>()
     for (let e = 0; e < events.length; e++) {
       if (s.ids && events[e]!.itemId === s.ids[i]) continue // no self-citation
-      const contribution = full[i]! - without[e]![i]!
+      const contribution = full[i]! - without.at(e, i)
       if (!(contribution > 1e-6)) continue
       if ((best.get(keys[e]!)?.contribution ?? -Infinity) >= contribution) continue
       best.set(keys[e]!, { e, key: keys[e]!, contribution })

@@ -2,7 +2,7 @@
 
 import { blend, byScore, coverage, diversify, leafCategory, placeInSlots, serverSignal } from './order'
 import { arrangeTop } from './arrange'
-import { explain, type HistoryItemEvent } from './reasons'
+import { explain, type HistoryItemEvent, type LeaveOneOut } from './reasons'
 import type { Candidate, RankedItem, Reason, RerankOptions, Coverage, QueryPath } from './types'
 import { zscore, type Vec } from './vectors'
 import { assertFinite } from '../core/errors'
@@ -20,8 +20,8 @@ export interface Scores {
   candidates: readonly Candidate[]
   /** Raw personal score per candidate. */
   personal: readonly number[]
-  /** Leave-one-out personal scores per history event (without[e][i]: candidate i with event e left out), for reasons. */
-  without?: readonly (readonly number[])[]
+  /** Leave-one-out personal scores per history event (without.at(e, i): candidate i with event e left out), for reasons. */
+  without?: LeaveOneOut
   /**
    * The kNN (co-occurrence) part of `personal`, weighted as it is added there, and of each `without` row: what
    * tells a reason's kind ('bought-together' when most of its drop is this part, else 'similar').
@@ -107,7 +107,7 @@ export function rankCandidates(input: Scores, o: RerankOptions = {}, purchased?:
   if (input.without && input.events) {
     const s = {
       full: personalRaw,
-      without: input.without.map((w) => pick(w)!),
+      without: { events: input.without.events, at: (e: number, j: number) => input.without!.at(e, keep[j]!) },
       knn: pick(input.knn),
       knnWithout: input.knnWithout?.map((w) => pick(w)!),
       events: input.events,

@@ -51,8 +51,11 @@ export function knnScores(
   return out
 }
 
+/** One candidate's personal score: dot(user vector, item vector) plus its weighted kNN part (0 without one). */
+export const personalScore = (userVec: Vec, itemVec: Vec, knnPart: number): number => dot(userVec, itemVec) + knnPart
+
 export function personalScores(userVec: Vec, itemVecs: readonly Vec[], knn?: { settings: KnnSettings; scores: readonly number[] }): number[] {
   const out = new Array<number>(itemVecs.length)
-  for (let i = 0; i < itemVecs.length; i++) out[i] = dot(userVec, itemVecs[i]!) + (knn ? knn.settings.weight * knn.scores[i]! : 0)
+  for (let i = 0; i < itemVecs.length; i++) out[i] = personalScore(userVec, itemVecs[i]!, knn ? knn.settings.weight * knn.scores[i]! : 0)
   return out
 }
