@@ -19,6 +19,7 @@ export interface TuneOptions {
   maxUsers?: number
   minUsers?: number
   minGain?: number
+  minZ?: number
   log?: (s: string) => void
 }
 
@@ -47,7 +48,7 @@ export async function chooseTuning(dataDir: string, packDir: string, loaded: Loa
   const ctx = await buildContext(ds, loaded, { catalog: packDir, log: opts.log })
   // The settings are chosen from the model's own: a pack tuned before is scored without its old tuning.
   delete ctx.settings
-  return tune(ctx, { maxUsers: opts.maxUsers, minUsers, minGain: opts.minGain, log: opts.log })
+  return tune(ctx, { maxUsers: opts.maxUsers, minUsers, minGain: opts.minGain, minZ: opts.minZ, log: opts.log })
 }
 
 /**

@@ -94,7 +94,7 @@ describe('the general model (contract 3) with a catalog pack', () => {
       expect(t.best.criterion).toBeGreaterThanOrEqual(1)
 
       // The pack's tuning is what score() then uses: written into pack.json, read back into the context.
-      const written = await tunePack(join(dir, 'tiny'), join(dir, 'pack-general'), general, { minUsers: 1, minGain: -1 })
+      const written = await tunePack(join(dir, 'tiny'), join(dir, 'pack-general'), general, { minUsers: 1, minGain: -1, minZ: 0 })
       expect(written.tuning).toMatchObject({ chosenOn: { split: 'valid', users: t.users } })
       const tuned = await buildContext(loadDataset(join(dir, 'tiny'), ['valid']), general, { catalog: join(dir, 'pack-general') })
       expect(tuned.settings).toEqual({ knn: written.tuning!.knn, user: written.tuning!.user, chosenOn: written.tuning!.chosenOn })

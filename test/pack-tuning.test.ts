@@ -16,6 +16,7 @@ import { openPack } from '../catalog/read'
 import { loadModel, type LoadedModel } from '../node/model-node'
 import { checkPackManifest, checkTuning, type PackManifest, type PackTuning } from '../src/pack/format'
 import { tunePack } from '../eval/tune-cli'
+import { pairedSE, tuningDecision } from '../eval/tune'
 import { PackSource } from '../workers/pack'
 
 const SCI = 'public/models/inpage-sci-v1'
@@ -256,4 +257,31 @@ describe('the steps that write pack.json', () => {
     expect(both.status).toBe(2)
     expect(both.stderr).toContain('--tune-users and --no-tune do not go together')
   }, 180_000)
+})
+
+describe('the tuning decision: a gain beyond the sample noise, weighted by the rows each protocol scores', () => {
+  // Games' valid split as the tuner saw it (2026-12-03): the old equal-weight rule took this setting, and it lost
+  // 7.4 % on test's full ranking.
+  const games = { full: { relative: 0.0228, se: 0.0259, rows: 1908 }, category: { relative: 0.0668, se: 0.023, rows: 241 } }
+  it('keeps the model\'s settings for a gain within two standard errors, and says so with the numbers', () => {
+    const d = tuningDecision(games, { relative: 0.0277, se: 0.0256 })
+    expect(d.chosen).toBe(false)
+    expect(d.why).toContain('within 2 standard errors')
+    expect(d.why).toContain('full +2.3 % ± 2.6 on 1908 rows')
+    // The same numbers with the noise test off (minZ 0) pass: the rule, not the gain threshold, refused them.
+    expect(tuningDecision(games, { relative: 0.0277, se: 0.0256 }, { minZ: 0 }).chosen).toBe(true)
+  })
+  it('takes a gain beyond the noise, and refuses one that loses on a protocol beyond its own noise', () => {
+    const clear = { full: { relative: 0.067, se: 0.012, rows: 1861 }, category: { relative: 0.063, se: 0.02, rows: 200 } }
+    expect(tuningDecision(clear, { relative: 0.0666, se: 0.0127 })).toMatchObject({ chosen: true, why: expect.stringMatching(/^chosen on valid: \+6\.7 % ± 1\.3/) })
+    const losing = { full: { relative: 0.08, se: 0.01, rows: 1900 }, category: { relative: -0.1, se: 0.03, rows: 200 } }
+    const d = tuningDecision(losing, { relative: 0.0616, se: 0.012 })
+    expect(d).toMatchObject({ chosen: false, why: expect.stringContaining('loses on category beyond the noise') })
+    expect(tuningDecision(clear, { relative: 0.009, se: 0.001 }).why).toContain('less than 1 %')
+  })
+  it('pairedSE: zero for equal rankings, the standard error of the per-row NDCG@10 differences otherwise', () => {
+    expect(pairedSE([1, 3, 20, 5], [1, 3, 20, 5])).toBe(0)
+    // Row gains: rank 1 → 1, rank 3 → 0.5, beyond 10 → 0. Differences 1 − 0.5 = 0.5 and 0 − 0 = 0: sd 0.3536, n 2.
+    expect(pairedSE([1, 20], [3, 30])).toBeCloseTo(Math.sqrt(0.125 / 2), 12)
+  })
 })
