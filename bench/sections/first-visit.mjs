@@ -6,29 +6,16 @@
 // built into bench/tmp), which ran the user graph in onnxruntime and so fetched its wasm and the user model.
 // One section of `npm run bench`: bench/run.mjs calls it with the shared context.
 
-import { execFileSync, execSync, spawn } from 'node:child_process'
-import { cpSync, existsSync, statSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, statSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { baselineDist } from '../baseline.mjs'
 
 const SIZES = [20, 100]
 
 export default async function firstVisit({ root, tmp, base, browser, catalog, bundle, record, fileTables }) {
   if (!existsSync('e2e/.packs/general/pack.json')) await (await bundle('e2e/packs.ts')).buildTestPacks()
   const ref = process.env.BENCH_BASELINE_REF ?? 'ef7a02b'
-  const baseDir = `bench/tmp/baseline-${ref}`
-  if (!existsSync(`${baseDir}/dist/inpage.js`)) {
-    // Built outside the repository (its sources must not meet this checkout's type check or tests); only dist/ is kept.
-    const src = `${os.tmpdir()}/inpage-baseline-${ref}`
-    rmSync(src, { recursive: true, force: true })
-    mkdirSync(src, { recursive: true })
-    execSync(`git archive ${ref} | tar -x -C ${src}`)
-    symlinkSync(`${root}node_modules`, `${src}/node_modules`)
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: src, stdio: 'inherit' })
-    mkdirSync(baseDir, { recursive: true })
-    // Timestamps kept: the server sends a precompressed copy only when it is not older than its file.
-    cpSync(`${src}/dist`, `${baseDir}/dist`, { recursive: true, preserveTimestamps: true })
-    rmSync(src, { recursive: true, force: true })
-  }
+  const baseDir = baselineDist(root, ref)
   // One HTML file per page and library, as a store renders it: the candidates (and, for the server-attached path,
   // their pack records) are in the HTML, and the page's own module script tracks the shopper's views and reranks
   // as soon as it runs, so the times are the page's own (performance.now() from navigation), not the harness's.
