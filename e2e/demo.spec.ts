@@ -52,6 +52,16 @@ async function catalogRead(page: Page) {
   return { asked: Number(m![1]), missing: Number(m![2]), files: Number(m![3]), text }
 }
 
+/** Picks the first replayable shopper whose label holds `label` and plays `steps` of their events, one at a time. */
+async function replayShopper(page: Page, label: string, steps: number) {
+  const shopper = page.locator('#shopper option', { hasText: label }).first()
+  await page.locator('#shopper').selectOption((await shopper.getAttribute('value'))!)
+  for (let i = 0; i < steps; i++) {
+    await page.locator('#sim-step').click()
+    await expect(page.locator('#sim-progress')).toHaveText(`Step ${i + 1} of ${await page.locator('.timeline li').count()}`)
+  }
+}
+
 async function open(page: Page, url = DEMO) {
   await page.setViewportSize({ width: 1440, height: 1000 })
   await page.goto(url)
@@ -101,12 +111,7 @@ test('the storefront loads, the simulator personalizes, forget empties the priva
   await shot(page, testInfo, 'storefront')
 
   // Replay a real shopper (3D printing) for six purchases: the order changes, with reasons.
-  const shopper = page.locator('#shopper option', { hasText: 'Additive Manufacturing' }).first()
-  await page.locator('#shopper').selectOption((await shopper.getAttribute('value'))!)
-  for (let i = 0; i < 6; i++) {
-    await page.locator('#sim-step').click()
-    await expect(page.locator('#sim-progress')).toHaveText(`Step ${i + 1} of ${await page.locator('.timeline li').count()}`)
-  }
+  await replayShopper(page, 'Additive Manufacturing', 6)
   await settled(page)
   await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
   await expect(page.getByTestId('stored-count')).toHaveText('12 events stored')
@@ -626,12 +631,7 @@ test('why this order: the shopper’s events that moved the list most, largest f
   test.setTimeout(240_000)
   await open(page)
   await expect(page.getByTestId('why-order-empty')).toBeVisible()
-  const shopper = page.locator('#shopper option', { hasText: 'Additive Manufacturing' }).first()
-  await page.locator('#shopper').selectOption((await shopper.getAttribute('value'))!)
-  for (let i = 0; i < 4; i++) {
-    await page.locator('#sim-step').click()
-    await expect(page.locator('#sim-progress')).toHaveText(`Step ${i + 1} of ${await page.locator('.timeline li').count()}`)
-  }
+  await replayShopper(page, 'Additive Manufacturing', 4)
   await settled(page)
   await expect(page.getByTestId('why')).toHaveAttribute('data-why', 'personalized', { timeout: 60_000 })
   const rows = page.getByTestId('why-event')
