@@ -7,6 +7,7 @@ import { miscalibration, NEAR_DUPLICATE_COSINE } from '../src/ranking/arrange'
 import type { RankedItem } from '../src/ranking/types'
 import type { Scores } from '../src/ranking/rerank'
 import { gini } from './metrics'
+import { leafCategories } from '../node/data'
 
 /** Long tail: items outside the most popular 20 % of the catalogue (training-history counts). */
 export const HEAD_SHARE = 0.2
@@ -27,7 +28,7 @@ export interface CatalogFacts {
 }
 
 export function catalogFacts(items: readonly { brand: string | null; categories: readonly string[] }[], pop: ArrayLike<number>, textVecs: readonly Vec[]): CatalogFacts {
-  const leaf = items.map((it) => it.categories.at(-1) ?? '')
+  const leaf = leafCategories(items)
   const brand = items.map((it) => (it.brand?.trim() ? it.brand.trim() : null))
   const n = items.length
   const byPop = Array.from({ length: n }, (_, i) => i).sort((a, b) => pop[b]! - pop[a]! || a - b)

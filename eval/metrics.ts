@@ -49,6 +49,9 @@ export interface RankMetrics {
   'mrr@10': number
 }
 
+/** One row's NDCG@k gain: 1 / log2(rank + 1) within the top k, else 0 (one relevant item per row). */
+export const rankGain = (rank: number, k = 10): number => (rank <= k ? 1 / Math.log2(rank + 1) : 0)
+
 export function metricsFromRanks(ranks: readonly number[], k = 10): RankMetrics {
   let r = 0
   let n = 0
@@ -56,7 +59,7 @@ export function metricsFromRanks(ranks: readonly number[], k = 10): RankMetrics 
   for (const x of ranks)
     if (x <= k) {
       r += 1
-      n += 1 / Math.log2(x + 1)
+      n += rankGain(x, k)
       m += 1 / x
     }
   const c = Math.max(1, ranks.length)

@@ -3,6 +3,7 @@
 import { ITEM_KNN_DEFAULTS, type ItemKnnSettings } from './baselines'
 import { DEFAULTS } from '../src/ranking/rerank'
 import type { RankMetrics } from './metrics'
+import type { NearDuplicatePolicy } from '../src/ranking/types'
 
 export type Protocol = 'full' | 'category' | 'search'
 export type Split = 'valid' | 'test'
@@ -46,7 +47,7 @@ export interface EvalOptions {
   /** RerankOptions.calibration of the inpage systems. */
   calibration: number
   /** RerankOptions.nearDuplicates of the inpage systems. */
-  nearDuplicates: 'spread' | 'keep'
+  nearDuplicates: NearDuplicatePolicy
   /**
    * With a pack (`--catalog`): 'track' (default) — every history item has its pack record, as in the browser,
    * where a track() call takes it; 'none' — history items off the page have none (a history kept from before

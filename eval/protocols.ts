@@ -9,12 +9,13 @@ import type { InpageModel } from '../src/model/model'
 import { NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
 import { nextItemScores } from './baselines'
 import { BM25 } from '../node/bm25'
-import type { Row } from '../node/data'
+import { leafCategories, type Row } from '../node/data'
 import { MISS, rankOf, topK } from './metrics'
 import { modelEvents, type Context } from './context'
 import { boughtOnce } from '../src/ranking/events'
 import { CALIBRATION_GRID, PERSONAL_WEIGHT_GRID, QUERY_WEIGHT_GRID, SEARCH_SERVER_WEIGHT_GRID, TEXT_DECAY_GRID, type EvalOptions, type GridPoint, type Protocol } from './options'
 import { arrangeTop, TOP_POOL } from '../src/ranking/arrange'
+import type { NearDuplicatePolicy } from '../src/ranking/types'
 import { itemKnnTable, memoEncoder, nextTable, textUser, type Stats } from './systems'
 
 /** 1-based position of `id` in a reranked list, MISS when absent. */
@@ -89,7 +90,7 @@ export function makeEnv(ctx: Context, o: EvalOptions): Env {
     noEncoder: o.protocol === 'search' ? withoutEncoder(ctx.model) : undefined,
     knnSettings: knn && ctx.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
     candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
-    leaf: ds.items.map((it) => it.categories.at(-1) ?? ''),
+    leaf: leafCategories(ds.items),
   }
 }
 
@@ -158,8 +159,7 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
   if (o.protocol === 'category') list = env.pages.get(ds.catKeys[row.target]!) ?? []
   else {
     const it = ds.items[row.target]!
-    const leaf = it.categories.at(-1) ?? ''
-    query = (r % 2 === 1 && it.brand?.trim() ? it.brand : leaf) || it.title
+    query = (r % 2 === 1 && it.brand?.trim() ? it.brand : env.leaf[row.target]!) || it.title
     let hits = env.searchCache.get(query)
     if (!hits) env.searchCache.set(query, (hits = env.bm25!.search(query, o.pageSize)))
     list = hits.map((h) => h.doc)
@@ -255,7 +255,7 @@ async function listRow(ctx: Context, o: EvalOptions, env: Env, row: Row, r: numb
 }
 
 /** The other near-duplicate policy: each run also records inpage-int8 under it, the before/after of `--near-duplicates`. */
-const flip = (p: 'spread' | 'keep') => (p === 'spread' ? 'keep' : 'spread')
+const flip = (p: NearDuplicatePolicy): NearDuplicatePolicy => (p === 'spread' ? 'keep' : 'spread')
 
 /** `model` whose encoder throws: what proves a search scored without the query vector never encodes it. */
 function withoutEncoder(model: InpageModel): InpageModel {

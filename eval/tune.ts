@@ -7,11 +7,13 @@
 // beyond the sample's noise (MIN_TUNE_Z paired standard errors), and no protocol loses beyond its noise.
 
 import { candidateIndex, knnScores } from '../src/ranking/score'
+import { historyItemEvents } from '../src/ranking/personalize'
+import { leafCategories } from '../node/data'
 import { rankCandidates } from '../src/ranking/rerank'
 import { arrangeTop, TOP_POOL } from '../src/ranking/arrange'
 import { closedFormUser } from '../src/model/manifest'
 import type { ScoreSettings, PackTuning } from '../src/pack/format'
-import { MISS, metricsFromRanks, topK } from './metrics'
+import { MISS, metricsFromRanks, rankGain, topK } from './metrics'
 import { modelEvents, rows, type Context } from './context'
 import { categoryPages } from './protocols'
 import { DEFAULT_OPTIONS } from './options'
@@ -81,7 +83,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const step = Math.max(1, Math.ceil(all.length / (opts.maxUsers ?? MAX_TUNE_USERS)))
   const sample = all.filter((_, i) => i % step === 0)
   const { pages } = categoryPages(ctx.ds, DEFAULT_OPTIONS.pageSize)
-  const leaf = ctx.ds.items.map((it) => it.categories.at(-1) ?? '')
+  const leaf = leafCategories(ctx.ds.items)
   const protocols = ['full', 'category']
   // ranks[combo][protocol] → the target's rank per row
   const combos: Required<ScoreSettings>[] = []
@@ -111,7 +113,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     const target = ctx.ids[row.target]!
     const pageVecs = page.map((i) => ctx.textVecs[i]!)
     const historyVectors = evIdx.map((i) => ctx.textVecs[i]!)
-    const history = events.map((e) => ({ type: e.type, itemId: e.itemId, title: e.item.title, ...(e.item.category ? { category: e.item.category } : {}) }))
+    const history = historyItemEvents(events)
     // Full ranking as eval's full protocol ranks it: the browser's calibration and near-duplicate spreading over the
     // first TOP_POOL items. Only a target that is in that pool can move, so only then are the scores materialized.
     const historyCategories = evIdx.map((i) => leaf[i]!)
@@ -134,7 +136,9 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
       ranks[ci]![1]!.push(pos < 0 || purchased.has(target) ? MISS : pos + 1)
     })
   }
-  const ndcg = (ci: number) => Object.fromEntries(protocols.map((p, j) => [p, metricsFromRanks(ranks[ci]![j]!)['ndcg@10']]))
+  // NDCG@10 per setting and protocol, once (the criterion reads them again for every comparison).
+  const ndcgs = ranks.map((perProtocol) => Object.fromEntries(protocols.map((p, j) => [p, metricsFromRanks(perProtocol[j]!)['ndcg@10']])))
+  const ndcg = (ci: number) => ndcgs[ci]!
   const d0 = combos.findIndex((c) => same(c, defaults))
   const ref = ndcg(d0)
   // A protocol's rows: those it can score with the model's settings (full ranking: all; a page: the target on it).
@@ -205,8 +209,7 @@ export function tuningDecision(
 export function pairedSE(a: readonly number[], b: readonly number[]): number {
   const n = a.length
   if (n < 2) return 0
-  const gain = (r: number) => (r <= 10 ? 1 / Math.log2(r + 1) : 0)
-  const d = a.map((r, i) => gain(r) - gain(b[i]!))
+  const d = a.map((r, i) => rankGain(r) - rankGain(b[i]!))
   const mean = d.reduce((s, x) => s + x, 0) / n
   const v = d.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)
   return Math.sqrt(v / n)

@@ -49,6 +49,11 @@ export function categoryKey(categories: readonly string[] | null | undefined): s
   return categories.length > 2 ? categories[2]! : categories[categories.length - 1]!
 }
 
+/** Each item's leaf category ('' for none): what calibration and the exposure rows read. */
+export function leafCategories(items: readonly { categories: readonly string[] }[]): string[] {
+  return items.map((it) => it.categories.at(-1) ?? '')
+}
+
 /** The header line a .inter file starts with. */
 export const INTER_HEADER = /^user_id/
 

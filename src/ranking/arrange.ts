@@ -3,6 +3,7 @@
 // grow with the list. Pure: the worker, eval and the tests run the same functions.
 
 import { cosine, type Vec } from './vectors'
+import type { NearDuplicatePolicy } from './types'
 
 /** Steck's smoothing: the list's mix is mixed with α of the history's so the divergence stays finite. */
 export const CALIBRATION_ALPHA = 0.01
@@ -112,7 +113,7 @@ export interface TopInputs {
  * Calibration, then near-duplicates spread, as RerankOptions set them, over the top min(k, TOP_POOL) slots (a larger k
  * would make both quadratic in it): what rankCandidates and eval's full ranking run.
  */
-export function arrangeTop(order: readonly number[], x: TopInputs, o: { k: number; calibration: number; nearDuplicates: 'spread' | 'keep' }): number[] {
+export function arrangeTop(order: readonly number[], x: TopInputs, o: { k: number; calibration: number; nearDuplicates: NearDuplicatePolicy }): number[] {
   const k = Math.min(o.k, TOP_POOL)
   let out = o.calibration > 0 ? calibrate(order, x.scores, x.categories, x.historyCategories, { k, lambda: o.calibration }) : order.slice()
   if (o.nearDuplicates === 'spread' && x.vectors) out = spreadNearDuplicates(out, x.vectors, x.historyVectors ?? [], { k })

@@ -7,7 +7,7 @@ import type { HistoryReads, ModelEvents } from './events'
 import { candidateIndex, knnScores, personalScore, personalScores, recentUnique, type Neighbors } from './score'
 import type { PackItem, ScoreSettings } from '../pack/format'
 import type { Scores } from './rerank'
-import type { LeaveOneOut } from './reasons'
+import type { HistoryItemEvent, LeaveOneOut } from './reasons'
 import { cosine } from './vectors'
 import type { Candidate } from './types'
 import type { InpageModel } from '../model/model'
@@ -77,6 +77,11 @@ export interface ScoreContext {
   popularityPrior?: boolean
   /** The store's scoring settings (its pack's `tuning`), in place of the model's: kNN weight and decay, closed-form decay and prior. */
   settings?: ScoreSettings
+}
+
+/** What reasons and calibration read of the model's events: type, item, title and category path. */
+export function historyItemEvents(events: ModelEvents): HistoryItemEvent[] {
+  return events.map((e) => ({ type: e.type, itemId: e.itemId, title: e.item.title, ...(e.item.category ? { category: e.item.category } : {}) }))
 }
 
 /** A history with no event to score from: the page keeps the server's order. */
@@ -218,7 +223,7 @@ export async function score(
     personal,
     without,
     ...(knnPart ? { knn: knnPart, knnWithout: knnWithout.map((w) => w ?? knnPart) } : {}),
-    events: events.map((e) => ({ type: e.type, itemId: e.itemId, title: e.item.title, ...(e.item.category ? { category: e.item.category } : {}) })),
+    events: historyItemEvents(events),
     queryRelevance,
     vectors: candidates.map((c) => textVec.get(c.id)),
     historyVectors: events.map((e) => textVec.get(e.itemId)),
