@@ -382,7 +382,7 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
         return {
           before,
           after,
-          res: { personalized: res!.personalized, why: res!.why, ids: res!.items.map((i) => i.id), personal: res!.items.map((i) => [i.id, i.personal] as const) },
+          res: { personalized: res!.personalized, why: res!.why, error: res!.error ? `${res!.error.name}: ${res!.error.message}` : null, ids: res!.items.map((i) => i.id), personal: res!.items.map((i) => [i.id, i.personal] as const) },
           sameNodes: [...document.querySelectorAll('ul[data-inpage-rerank] > li')].every((el) => nodes.includes(el)),
           purchases: (await w.InPage.recommender!.exportData()).events.filter((e) => e.type === 'purchase').length,
           violations: w.cspViolations,
@@ -390,7 +390,7 @@ for (const name of ['firefox', 'webkit'] as const satisfies readonly EngineName[
         }
       })
       expect(r.purchases).toBe(2)
-      expect(r.res).toMatchObject({ personalized: true, why: 'personalized' })
+      expect(r.res).toMatchObject({ personalized: true, why: 'personalized', error: null })
       expect(r.after).toEqual(r.res.ids)
       expect(r.after).not.toEqual(r.before)
       expect(r.after[0]!.startsWith('csp-g')).toBe(true)

@@ -24,8 +24,14 @@ export async function fetchOk(
   // A request that never answers is given up (a later call asks again): a hung server must not hold a call forever.
   const abort = init.timeoutMs !== undefined ? new AbortController() : undefined
   const timer = abort && setTimeout(() => abort.abort(new Error(`no answer within ${init.timeoutMs} ms`)), init.timeoutMs)
+  const get = () => fetch(url, { credentials: 'same-origin', ...(init.cache ? { cache: init.cache } : {}), ...(abort ? { signal: abort.signal } : {}) })
   try {
-    res = await fetch(url, { credentials: 'same-origin', ...(init.cache ? { cache: init.cache } : {}), ...(abort ? { signal: abort.signal } : {}) })
+    // A network failure (fetch's TypeError: a dropped keep-alive connection, a phone between networks) is asked
+    // once more, within the same bound; the same GET, so when it is sent still depends on nothing of the shopper's.
+    res = await get().catch((err: unknown) => {
+      if (abort?.signal.aborted || !(err instanceof TypeError)) throw err
+      return get()
+    })
     if (abort && res.ok) res = new Response(await res.arrayBuffer(), res) // the body too, within the bound
   } catch (err) {
     if (abort?.signal.aborted) throw new InPageError(errorName, `${url}: ${(abort.signal.reason as Error).message}`)
