@@ -8,6 +8,8 @@
 //   cw(a → b)  = Σ gamma^(d − 1) over pairs with b d positions after a, + back × the same with b before a
 //   w(a → b)   = cw(a → b) / (max(pop a, 1)^alpha · max(pop b, 1)^beta), only where cu ≥ minCount,
 //                the topN strongest per a (ties: the smaller item index first, as knn.py)
+//   next(a → b) = steps a → b (b right after a, b ≠ a) / all steps from a, only where ≥ minCount distinct shoppers
+//                made a → b, the NEXT_TOP_N likeliest per a (ties: the smaller item index first)
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
@@ -15,7 +17,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { INTER_HEADER, interRow } from '../node/data'
 import { eachLine, InputError, type Encoding } from '../node/input'
-import type { NeighborSettings } from '../src/pack/format'
+import type { NeighborSettings, NextSettings } from '../src/pack/format'
+
+/** Next items kept per item: the lists are short-tailed (most steps are followed once), and each entry is page bytes. */
+export const NEXT_TOP_N = 20
+/** The next-item lists' settings for a model's neighbour settings: the same k-shopper threshold. */
+export const nextSettings = (s: NeighborSettings): NextSettings => ({ minCount: s.minCount, topN: NEXT_TOP_N })
 
 export interface AggregateOptions {
   /** DuckDB's memory limit, e.g. '3GB'. */
@@ -32,6 +39,8 @@ export interface AggregatedItem {
   pop: number
   /** [neighbour id, weight], strongest first. */
   neighbors: [string, number][]
+  /** [next item id, P(it follows)], likeliest first (empty without next-item lists). */
+  next: [string, number][]
   /** The text vector, when the aggregates bring one (made elsewhere: catalog/aggregates-in.ts). */
   vector?: Float32Array
 }
@@ -47,7 +56,8 @@ export interface Aggregates {
 }
 
 /** The SQL, one statement per step. `{…}` placeholders are filled from the settings (numbers only). */
-export function aggregateSql(s: NeighborSettings): { events: string; pop: string; pairs: string; weights: string } {
+export function aggregateSql(s: NeighborSettings): { events: string; pop: string; pairs: string; weights: string; next: string } {
+  const n = nextSettings(s)
   return {
     // One row per (shopper, position, item) of the training histories (valid.inter: the items before the last two).
     events: `CREATE TABLE ev AS
@@ -71,6 +81,18 @@ export function aggregateSql(s: NeighborSettings): { events: string; pop: string
       FROM pairs p LEFT JOIN pop px ON px.item = p.x LEFT JOIN pop py ON py.item = p.y
       WHERE p.cu >= ${s.minCount}
       QUALIFY row_number() OVER (PARTITION BY p.x ORDER BY w DESC, p.y) <= ${s.topN}`,
+    // One step: b right after a in a history (the sequence signal the neighbour lists' window blurs).
+    next: `CREATE TABLE nx AS
+      WITH steps AS (
+        SELECT a.item AS x, b.item AS y, a.u AS u
+        FROM ev a JOIN ev b ON a.u = b.u AND b.pos = a.pos + 1
+        WHERE a.item <> b.item
+      ), out_of AS (SELECT x, count(*)::DOUBLE AS total FROM steps GROUP BY x)
+      SELECT s.x, s.y, count(*) / any_value(o.total) AS w
+      FROM steps s JOIN out_of o ON o.x = s.x
+      GROUP BY s.x, s.y
+      HAVING count(DISTINCT s.u) >= ${n.minCount}
+      QUALIFY row_number() OVER (PARTITION BY s.x ORDER BY w DESC, s.y) <= ${n.topN}`,
   }
 }
 
@@ -163,7 +185,7 @@ export async function aggregate(dir: string, items: readonly { id: string; shard
                      columns = {'column0': 'INTEGER', 'column1': 'INTEGER'})`,
     )
     const q = aggregateSql(s)
-    for (const step of [q.events, q.pop, q.pairs, q.weights]) await run(c, step)
+    for (const step of [q.events, q.pop, q.pairs, q.weights, q.next]) await run(c, step)
     await run(c, 'DROP TABLE pairs') // the largest table: its space goes back before the lists are read
     const counts = (await c.runAndReadAll('SELECT count(DISTINCT u)::BIGINT AS users, count(*)::BIGINT AS events FROM ev')).getRowObjectsJS()[0] as {
       users: bigint
@@ -190,13 +212,23 @@ export async function aggregate(dir: string, items: readonly { id: string; shard
         let last: AggregatedItem | undefined
         for (const r of rows) {
           if (!last || last.idx !== r.idx) {
-            last = { idx: r.idx, id: items[r.idx]!.id, pop: r.pop, neighbors: [] }
+            last = { idx: r.idx, id: items[r.idx]!.id, pop: r.pop, neighbors: [], next: [] }
             let l = out.get(r.shard)
             if (!l) out.set(r.shard, (l = []))
             l.push(last)
           }
           if (r.y !== null && r.w !== null) last.neighbors.push([items[r.y]!.id, r.w])
         }
+        // The next-item lists of the same items, by index (a second one-to-many join above would multiply rows).
+        const byIdx = new Map([...out.values()].flat().map((it) => [it.idx, it]))
+        const steps = (
+          await c.runAndReadAll(
+            `SELECT nx.x, nx.y, nx.w FROM nx JOIN items i ON i.idx = nx.x JOIN items j ON j.idx = nx.y
+             WHERE i.shard >= ${from} AND i.shard < ${to}
+             ORDER BY nx.x, nx.w DESC, nx.y`,
+          )
+        ).getRowObjectsJS() as { x: number; y: number; w: number }[]
+        for (const r of steps) byIdx.get(r.x)?.next.push([items[r.y]!.id, r.w])
         return out
       },
       close,

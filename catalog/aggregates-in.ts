@@ -235,7 +235,7 @@ export async function openAggregates(
             let last: AggregatedItem | undefined
             for (const r of rows) {
               if (!last || last.idx !== r.idx) {
-                last = { idx: r.idx, id: r.id, pop: r.pop, neighbors: [] }
+                last = { idx: r.idx, id: r.id, pop: r.pop, neighbors: [], next: [] }
                 if (r.text_vec) last.vector = Float32Array.from(r.text_vec)
                 let l = out.get(r.shard)
                 if (!l) out.set(r.shard, (l = []))

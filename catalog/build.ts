@@ -25,7 +25,7 @@ import {
   type Shard,
 } from '../src/pack/format'
 import { checkManifest, packSettings, type Manifest } from '../src/model/manifest'
-import { aggregate, type AggregateOptions } from './aggregate'
+import { aggregate, nextSettings, type AggregateOptions } from './aggregate'
 import { openAggregates } from './aggregates-in'
 import { checkOut, leftovers, moveIntoPlace, stagingFolder, writePackJson } from './out'
 
@@ -185,6 +185,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
           const v = it.vector ?? vecOf.get(it.idx)
           if (v) Object.assign(r, quantize(v))
           if (it.neighbors.length) r.n = it.neighbors.map(([id, w]) => [id, Number(w.toPrecision(4))])
+          if (it.next.length) r.f = it.next.map(([id, w]) => [id, Number(w.toPrecision(3))])
           shard.items[it.id] = r
         }
         const json = JSON.stringify(shard)
@@ -211,7 +212,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       textVectors,
       shards: { count, itemsPerShard, hash: 'fnv1a32', ...(sparse ? { sparse: true as const } : {}) },
       signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
-      aggregates: { source: ext ? (ext.record.source ?? basename(resolve(o.aggregates!))) : `${basename(resolve(o.data!))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale },
+      aggregates: { source: ext ? (ext.record.source ?? basename(resolve(o.aggregates!))) : `${basename(resolve(o.data!))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale, ...(ext ? {} : { next: nextSettings(settings.neighbors) }) },
     }
     writePackJson(staged, pack)
     if (o.tune) {

@@ -128,7 +128,7 @@ export async function main(argv: string[], tuneStep?: TuneStep) {
       const t = m.tuning
       log(
         t
-          ? `tuned on ${t.chosenOn.users} valid shoppers (+${(100 * t.chosenOn.gain).toFixed(1)} % on valid): ${t.knn ? `kNN weight ${t.knn.weight}, decay ${t.knn.decay}` : ''}${t.user ? `; user decay ${t.user.decay}, prior ${t.user.prior}` : ''} in pack.json`
+          ? `tuned on ${t.chosenOn.users} valid shoppers (+${(100 * t.chosenOn.gain).toFixed(1)} % on valid): ${t.knn ? `kNN weight ${t.knn.weight}, decay ${t.knn.decay}` : ''}${t.next ? `; next items weight ${t.next.weight}, decay ${t.next.decay}` : ''}${t.user ? `; user decay ${t.user.decay}, prior ${t.user.prior}` : ''} in pack.json`
           : "not tuned: pack.json keeps the model's settings (the tuning line above says why)",
       )
     } else if (noTune) log("not tuned (--no-tune): pack.json keeps the model's settings")

@@ -1,12 +1,12 @@
 // The protocols, one row at a time: full ranking over the catalogue, and a server's list (category page or
 // search results) reranked. Each row's inpage scores come from score() once; every setting ranks them.
 
-import { knnScores, personalScores, type KnnSettings, type Neighbors } from '../src/ranking/score'
+import { knnScores, logsScores, personalScores, type KnnSettings, type LogTerms, type Neighbors } from '../src/ranking/score'
 import { rankCandidates, serverOrder, type Scores } from '../src/ranking/rerank'
 import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { InpageModel } from '../src/model/model'
-import { NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
+import { NO_HISTORY, packNext, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
 import { nextItemScores } from './baselines'
 import { BM25 } from '../node/bm25'
 import { leafCategories, type Row } from '../node/data'
@@ -94,6 +94,12 @@ export function makeEnv(ctx: Context, o: EvalOptions): Env {
   }
 }
 
+/** The logs' terms score() uses, on the context's complete lists: kNN (pack's or model's), next items (a tuned pack's). */
+function logTermsOf(ctx: Context, knn: KnnSettings | undefined, evIds: readonly string[]): LogTerms {
+  const next = ctx.catalog && ctx.settings?.next?.weight ? ctx.settings.next : undefined
+  return { ...(knn && ctx.neighbors ? { knn: { settings: knn, neighbors: ctx.neighbors } } : {}), ...(next ? { next: { settings: next, lists: packNext(ctx.catalog!, evIds) } } : {}) }
+}
+
 /** Full ranking over the whole catalogue, ranks by the README's rule. */
 async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: number, stats: Stats, gridRank: GridRank) {
   const { ds, model } = ctx
@@ -122,7 +128,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
   const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }], ctx.settings?.user)
   const knn = env.knnSettings
-  const scores = personalScores(u!, env.candVecs, knn && ctx.neighbors ? { settings: knn, scores: knnScores(evIds, env.allIds, ctx.neighbors, knn.decay) } : undefined)
+  const scores = personalScores(u!, env.candVecs, logsScores(evIds, env.allIds, logTermsOf(ctx, knn, evIds)))
   // The browser's calibration and near-duplicate spreading over the top of the list (arrangeTop), as if the server
   // had sent the whole catalogue: only the first TOP_POOL items move, the rest keep their rank.
   const pool = topK(scores, TOP_POOL, excl)

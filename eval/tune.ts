@@ -1,13 +1,14 @@
 // Per-store tuning (issue 26): the scoring settings a store's own data prefers, chosen on its valid split with
 // its catalog pack, written into the pack's `tuning` so the browser and eval use them. What is tuned: the kNN
-// term's weight and decay (the pack's neighbour lists) and, for a closed-form user model, its recency decay and the
-// popularity prior's weight. Criterion: NDCG@10 on full ranking and on category pages, each relative to the model's
+// term's weight and decay (the pack's neighbour lists), for a closed-form user model its recency decay and the
+// popularity prior's weight, and, where the pack has next-item lists, the next-item term's weight (a second stage
+// at the first stage's best setting, with the kNN weight again: the two terms share what the logs say). Criterion: NDCG@10 on full ranking and on category pages, each relative to the model's
 // own settings, weighted by the rows each protocol can score (a page that holds the target in one row of eight
 // counts for that share); the best setting replaces the model's only if its gain is at least MIN_TUNE_GAIN and
 // beyond the sample's noise (MIN_TUNE_Z paired standard errors), and no protocol loses beyond its noise.
 
 import { candidateIndex, knnScores } from '../src/ranking/score'
-import { historyItemEvents } from '../src/ranking/personalize'
+import { historyItemEvents, packNext } from '../src/ranking/personalize'
 import { leafCategories } from '../node/data'
 import { rankCandidates } from '../src/ranking/rerank'
 import { arrangeTop, TOP_POOL } from '../src/ranking/arrange'
@@ -41,7 +42,12 @@ export const TUNE_GRID = Object.freeze({
   userDecay: [0.5, 0.8, 1],
   /** The prior's weight in the user vector's prior dimension (bias): 8 × the training's prior weights 0–0.1. */
   prior: [0, 0.16, 0.4, 0.8],
+  /** The next-item term's weight (second stage; 0 is the first stage's setting). */
+  nextWeight: [1, 2, 4, 8],
 })
+
+/** The next-item term's recency decay: 0.6 gained most of the three tried on Beauty's and Games' valid splits. */
+export const NEXT_DECAY = 0.6
 
 export interface TuneResult {
   /** The chosen settings with how they were chosen, or undefined when the model's stay (with why). */
@@ -71,6 +77,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const all = rows(ctx, 'valid')
   const defaults: Required<ScoreSettings> = {
     knn: { weight: knn0?.weight ?? 0, decay: knn0?.decay ?? 0.8 },
+    next: { weight: 0, decay: NEXT_DECAY },
     // float32 in the manifest (0.4000000059604645): compared and reported at 6 decimals
     user: { decay: cf?.decay ?? 0.5, prior: Math.round((cf?.bias.find(([d]) => d === prior)?.[1] ?? 0) * 1e6) / 1e6 },
   }
@@ -86,58 +93,75 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const leaf = leafCategories(ctx.ds.items)
   const protocols = ['full', 'category']
   // ranks[combo][protocol] → the target's rank per row
-  const combos: Required<ScoreSettings>[] = []
+  const stage1: Required<ScoreSettings>[] = []
   for (const weight of grid.knnWeight)
     for (const kd of grid.knnDecay)
-      for (const decay of grid.userDecay) for (const p of grid.prior) combos.push({ knn: { weight, decay: kd }, user: { decay, prior: p } })
-  const ranks = combos.map(() => protocols.map(() => [] as number[]))
+      for (const decay of grid.userDecay) for (const p of grid.prior) stage1.push({ knn: { weight, decay: kd }, user: { decay, prior: p }, next: defaults.next })
+  // The pack's next-item lists (none in a pack built before them, or from aggregates made elsewhere).
+  const withNext = !!ctx.catalog && ctx.ids.some((id) => ctx.catalog!.get(id)?.next.length)
   const N = ctx.ids.length
   const index = candidateIndex(ctx.ids) // once, not per row and decay
   const priorOf = new Float32Array(N)
   if (prior !== undefined) ctx.itemVecs.forEach((v, i) => (priorOf[i] = v[prior]!))
-  for (const row of sample) {
-    const events = modelEvents(ctx, row.hist)
-    const evIdx = events.map((_, j) => row.hist[row.hist.length - events.length + j]!)
-    const evIds = events.map((e) => e.itemId)
-    const vecs = evIdx.map((i) => ctx.itemVecs[i]!)
-    // The text part of the user vector per decay (prior 0): its dot with every item vector.
-    const users = cf ? grid.userDecay.map((d) => closedFormUser({ ...cf, decay: d, bias: cf.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item)) : []
-    const base = new Map(dots(users, ctx.itemVecs, grid.userDecay.length).map((out, j) => [grid.userDecay[j]!, out] as const))
-    const knnPart = new Map<number, Float64Array>()
-    for (const kd of grid.knnDecay) knnPart.set(kd, ctx.neighbors ? Float64Array.from(knnScores(evIds, ctx.ids, ctx.neighbors, kd, index)) : new Float64Array(N))
-    const page = pages.get(ctx.ds.catKeys[row.target]!) ?? []
-    const candidates = page.map((i) => ctx.candidates[i]!)
-    const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
-    const inHistory = new Uint8Array(N)
-    for (const i of row.hist) inHistory[i] = 1
-    const target = ctx.ids[row.target]!
-    const pageVecs = page.map((i) => ctx.textVecs[i]!)
-    const historyVectors = evIdx.map((i) => ctx.textVecs[i]!)
-    const history = historyItemEvents(events)
-    // Full ranking as eval's full protocol ranks it: the browser's calibration and near-duplicate spreading over the
-    // first TOP_POOL items. Only a target that is in that pool can move, so only then are the scores materialized.
-    const historyCategories = evIdx.map((i) => leaf[i]!)
-    const fullRank = (score: (i: number) => number) => {
-      const r = rankMasked(score, N, row.target, inHistory)
-      if (r > TOP_POOL) return r
-      const all = Array.from({ length: N }, (_, i) => score(i))
-      const top = arrangeTop(topK(all, TOP_POOL, row.hist), { scores: all, categories: leaf, vectors: ctx.textVecs, historyCategories, historyVectors }, { k: 10, calibration: DEFAULT_OPTIONS.calibration, nearDuplicates: DEFAULT_OPTIONS.nearDuplicates })
-      const p = top.indexOf(row.target)
-      return p >= 0 ? p + 1 : r
+  const none = new Float64Array(N) // the next-item part of a setting without it
+  /** The target's rank per setting, protocol and sampled row. */
+  const rankAll = (combos: readonly Required<ScoreSettings>[]) => {
+    const ranks = combos.map(() => protocols.map(() => [] as number[]))
+    const userDecays = [...new Set(combos.map((c) => c.user.decay))]
+    const knnDecays = [...new Set(combos.map((c) => c.knn.decay))]
+    const nextDecays = [...new Set(combos.filter((c) => c.next.weight > 0).map((c) => c.next.decay))]
+    for (const row of sample) {
+      const events = modelEvents(ctx, row.hist)
+      const evIdx = events.map((_, j) => row.hist[row.hist.length - events.length + j]!)
+      const evIds = events.map((e) => e.itemId)
+      const vecs = evIdx.map((i) => ctx.itemVecs[i]!)
+      // The text part of the user vector per decay (prior 0): its dot with every item vector.
+      const users = cf ? userDecays.map((d) => closedFormUser({ ...cf, decay: d, bias: cf.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item)) : []
+      const base = new Map(dots(users, ctx.itemVecs, userDecays.length).map((out, j) => [userDecays[j]!, out] as const))
+      const knnPart = new Map<number, Float64Array>()
+      for (const kd of knnDecays) knnPart.set(kd, ctx.neighbors ? Float64Array.from(knnScores(evIds, ctx.ids, ctx.neighbors, kd, index)) : new Float64Array(N))
+      const nextLists = nextDecays.length ? packNext(ctx.catalog!, evIds) : undefined
+      const nextPart = new Map<number, Float64Array>(nextDecays.map((d) => [d, Float64Array.from(knnScores(evIds, ctx.ids, nextLists!, d, index))]))
+      const page = pages.get(ctx.ds.catKeys[row.target]!) ?? []
+      const candidates = page.map((i) => ctx.candidates[i]!)
+      const purchased = new Set(row.hist.map((i) => ctx.ids[i]!))
+      const inHistory = new Uint8Array(N)
+      for (const i of row.hist) inHistory[i] = 1
+      const target = ctx.ids[row.target]!
+      const pageVecs = page.map((i) => ctx.textVecs[i]!)
+      const historyVectors = evIdx.map((i) => ctx.textVecs[i]!)
+      const history = historyItemEvents(events)
+      // Full ranking as eval's full protocol ranks it: the browser's calibration and near-duplicate spreading over the
+      // first TOP_POOL items. Only a target that is in that pool can move, so only then are the scores materialized.
+      const historyCategories = evIdx.map((i) => leaf[i]!)
+      const fullRank = (score: (i: number) => number) => {
+        const r = rankMasked(score, N, row.target, inHistory)
+        if (r > TOP_POOL) return r
+        const all = Array.from({ length: N }, (_, i) => score(i))
+        const top = arrangeTop(topK(all, TOP_POOL, row.hist), { scores: all, categories: leaf, vectors: ctx.textVecs, historyCategories, historyVectors }, { k: 10, calibration: DEFAULT_OPTIONS.calibration, nearDuplicates: DEFAULT_OPTIONS.nearDuplicates })
+        const p = top.indexOf(row.target)
+        return p >= 0 ? p + 1 : r
+      }
+      combos.forEach((c, ci) => {
+        const b = base.get(c.user.decay)!
+        const k = knnPart.get(c.knn.decay)!
+        const t = c.next.weight > 0 ? nextPart.get(c.next.decay)! : none
+        // score()'s sum: the user vector's dot (its prior dimension apart), then the logs' part k · w + t · w'.
+        const score = (i: number) => b[i]! + c.user.prior * priorOf[i]! + (c.knn.weight * k[i]! + c.next.weight * t[i]!)
+        ranks[ci]![0]!.push(fullRank(score))
+        // As eval ranks a page: with the items' text vectors and the history (calibration and near-duplicates read them).
+        const ranked = rankCandidates({ candidates, personal: page.map(score), vectors: pageVecs, events: history, historyVectors }, { k: 10, excludePurchased: true }, purchased).items
+        const pos = ranked.findIndex((it) => it.id === target)
+        ranks[ci]![1]!.push(pos < 0 || purchased.has(target) ? MISS : pos + 1)
+      })
     }
-    combos.forEach((c, ci) => {
-      const b = base.get(c.user.decay)!
-      const k = knnPart.get(c.knn.decay)!
-      const score = (i: number) => b[i]! + c.user.prior * priorOf[i]! + c.knn.weight * k[i]!
-      ranks[ci]![0]!.push(fullRank(score))
-      // As eval ranks a page: with the items' text vectors and the history (calibration and near-duplicates read them).
-      const ranked = rankCandidates({ candidates, personal: page.map(score), vectors: pageVecs, events: history, historyVectors }, { k: 10, excludePurchased: true }, purchased).items
-      const pos = ranked.findIndex((it) => it.id === target)
-      ranks[ci]![1]!.push(pos < 0 || purchased.has(target) ? MISS : pos + 1)
-    })
+    return ranks
   }
+  let combos = stage1
+  let ranks = rankAll(stage1)
   // NDCG@10 per setting and protocol, once (the criterion reads them again for every comparison).
-  const ndcgs = ranks.map((perProtocol) => Object.fromEntries(protocols.map((p, j) => [p, metricsFromRanks(perProtocol[j]!)['ndcg@10']])))
+  const ndcgOf = (rs: typeof ranks) => rs.map((perProtocol) => Object.fromEntries(protocols.map((p, j) => [p, metricsFromRanks(perProtocol[j]!)['ndcg@10']])))
+  let ndcgs = ndcgOf(ranks)
   const ndcg = (ci: number) => ndcgs[ci]!
   const d0 = combos.findIndex((c) => same(c, defaults))
   const ref = ndcg(d0)
@@ -147,10 +171,18 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const weight = protocols.map((_, j) => (total > 0 ? rowsOf[j]! / total : 0))
   const rel = (ci: number, j: number) => (ref[protocols[j]!]! > 0 ? ndcg(ci)[protocols[j]!]! / ref[protocols[j]!]! - 1 : 0)
   const criterion = (ci: number) => 1 + protocols.reduce((s, _, j) => s + weight[j]! * rel(ci, j), 0)
-  let best = d0
-  combos.forEach((_, ci) => {
-    if (criterion(ci) > criterion(best)) best = ci
-  })
+  const bestOf = () => combos.reduce((b, _, ci) => (criterion(ci) > criterion(b) ? ci : b), d0)
+  let best = bestOf()
+  if (withNext) {
+    // Second stage: the next-item term at the first stage's best setting, the kNN weight chosen again beside it.
+    const at = combos[best]!
+    const stage2 = grid.knnWeight.flatMap((weight) => TUNE_GRID.nextWeight.map((w) => ({ ...at, knn: { weight, decay: at.knn.decay }, next: { weight: w, decay: NEXT_DECAY } })))
+    const ranks2 = rankAll(stage2)
+    combos = [...stage1, ...stage2]
+    ranks = [...ranks, ...ranks2]
+    ndcgs = [...ndcgs, ...ndcgOf(ranks2)]
+    best = bestOf()
+  }
   // The best setting's change per protocol with its paired standard error (same shoppers, per-row NDCG@10).
   const change = Object.fromEntries(
     protocols.map((p, j) => {
@@ -166,7 +198,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     why: '',
     users: sample.length,
     model: { ndcg: ref },
-    best: { ...(cf ? { user: chosen.user } : {}), knn: chosen.knn, ndcg: ndcg(best), criterion: criterion(best) },
+    best: { ...(cf ? { user: chosen.user } : {}), knn: chosen.knn, ...(chosen.next.weight > 0 ? { next: chosen.next } : {}), ndcg: ndcg(best), criterion: criterion(best) },
     change,
     gain: { relative: round(gain), se: round(gainSE) },
     seconds: (performance.now() - t0) / 1000,
@@ -174,10 +206,10 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const minUsers = opts.minUsers ?? MIN_TUNE_USERS
   const decision = all.length < minUsers ? { chosen: false, why: fewUsers(all.length, minUsers) } : tuningDecision(change, { relative: gain, se: gainSE }, { minGain: opts.minGain, minZ: opts.minZ })
   result.why = decision.why
-  if (decision.chosen) result.tuning = { knn: chosen.knn, ...(cf ? { user: chosen.user } : {}), chosenOn: { split: 'valid', users: sample.length, protocols, gain: round(gain) } }
+  if (decision.chosen) result.tuning = { knn: chosen.knn, ...(chosen.next.weight > 0 ? { next: chosen.next } : {}), ...(cf ? { user: chosen.user } : {}), chosenOn: { split: 'valid', users: sample.length, protocols, gain: round(gain) } }
   opts.log?.(
     `tuning on ${sample.length} of ${all.length} valid shoppers, ${combos.length} settings, ${result.seconds.toFixed(1)} s: ` +
-      `model ${fmt(ref)} → best ${fmt(result.best.ndcg)} (kNN ${chosen.knn.weight}/${chosen.knn.decay}${cf ? `, user decay ${chosen.user.decay}, prior ${chosen.user.prior}` : ''}); ${result.why}`,
+      `model ${fmt(ref)} → best ${fmt(result.best.ndcg)} (kNN ${chosen.knn.weight}/${chosen.knn.decay}${chosen.next.weight > 0 ? `, next items ${chosen.next.weight}/${chosen.next.decay}` : withNext ? ', no next-item term' : ''}${cf ? `, user decay ${chosen.user.decay}, prior ${chosen.user.prior}` : ''}); ${result.why}`,
   )
   return result
 }
@@ -236,7 +268,7 @@ function withValue(xs: readonly number[], v: number): number[] {
 }
 
 function same(a: Required<ScoreSettings>, b: Required<ScoreSettings>) {
-  return a.knn.weight === b.knn.weight && a.knn.decay === b.knn.decay && a.user.decay === b.user.decay && a.user.prior === b.user.prior
+  return a.knn.weight === b.knn.weight && a.knn.decay === b.knn.decay && a.user.decay === b.user.decay && a.user.prior === b.user.prior && a.next.weight === b.next.weight
 }
 
 /**

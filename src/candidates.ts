@@ -28,15 +28,21 @@ function validatePackRecord(raw: unknown, where: string): PackRecord {
     r.t = o.t
     r.s = o.s
   }
-  if (o.n !== undefined) {
-    if (!Array.isArray(o.n) || o.n.length > MAX_NEIGHBORS) throw bad(`${where}.n must be an array of at most ${MAX_NEIGHBORS} [id, weight] pairs`)
-    r.n = o.n.map((x, k) => {
-      if (!Array.isArray(x) || typeof x[0] !== 'string' || x[0].length > 256 || typeof x[1] !== 'number' || !Number.isFinite(x[1]))
-        throw bad(`${where}.n[${k}] must be [id, finite weight]`)
-      return [x[0], x[1]] as [string, number]
-    })
-  }
+  const n = idWeights(o.n, `${where}.n`)
+  if (n) r.n = n
+  const f = idWeights(o.f, `${where}.f`)
+  if (f) r.f = f
   return r
+}
+
+/** A record's neighbour (`n`) or next-item (`f`) list: at most MAX_NEIGHBORS [id, finite weight] pairs, copied. */
+function idWeights(v: unknown, where: string): [string, number][] | undefined {
+  if (v === undefined) return undefined
+  if (!Array.isArray(v) || v.length > MAX_NEIGHBORS) throw bad(`${where} must be an array of at most ${MAX_NEIGHBORS} [id, weight] pairs`)
+  return v.map((x, k) => {
+    if (!Array.isArray(x) || typeof x[0] !== 'string' || x[0].length > 256 || typeof x[1] !== 'number' || !Number.isFinite(x[1])) throw bad(`${where}[${k}] must be [id, finite weight]`)
+    return [x[0], x[1]] as [string, number]
+  })
 }
 
 export function validateCandidates(raw: unknown, max = DEFAULT_MAX_CANDIDATES): Candidate[] {

@@ -42,9 +42,12 @@ describe('consent pending writes nothing', () => {
 
 describe('attached catalog-pack records (Candidate.pack)', () => {
   it('are rebuilt from known keys, and bad ones refused by name', () => {
-    const [c] = validateCandidates([{ id: 'a', title: 'A', pack: { p: 3, t: 'AAEC', s: 0.5, n: [['b', 0.25]], extra: 1 } }])
-    expect(c!.pack).toEqual({ p: 3, t: 'AAEC', s: 0.5, n: [['b', 0.25]] })
-    for (const pack of [{ p: -1 }, { p: NaN }, { p: 1, t: 'not base64!' }, { p: 1, t: 'AAEC' }, { p: 1, n: [['b', Infinity]] }, { p: 1, n: 'b' }, []])
+    const [c] = validateCandidates([{ id: 'a', title: 'A', pack: { p: 3, t: 'AAEC', s: 0.5, n: [['b', 0.25]], f: [['__proto__', 0.5]], extra: 1 } }])
+    expect(c!.pack).toEqual({ p: 3, t: 'AAEC', s: 0.5, n: [['b', 0.25]], f: [['__proto__', 0.5]] })
+    const f = [['c', 0.5]]
+    expect(validateCandidates([{ id: 'a', title: 'A', pack: { p: 1, f } }])[0]!.pack!.f).not.toBe(f)
+    const many = Array.from({ length: 1001 }, (_, i) => [`x${i}`, 0.001])
+    for (const pack of [{ p: -1 }, { p: NaN }, { p: 1, t: 'not base64!' }, { p: 1, t: 'AAEC' }, { p: 1, n: [['b', Infinity]] }, { p: 1, n: 'b' }, [], { p: 1, f: [['b', NaN]] }, { p: 1, f: { b: 1 } }, { p: 1, f: [[1, 1]] }, { p: 1, f: many }])
       expect(() => validateCandidates([{ id: 'a', title: 'A', pack }])).toThrow(expect.objectContaining({ name: 'InvalidCandidatesError' }))
   })
 })

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { aggregate, writeHistories } from '../catalog/aggregate'
+import { aggregate, NEXT_TOP_N, writeHistories } from '../catalog/aggregate'
 import { buildPack } from '../catalog/build'
 import { datasetDir } from '../node/data'
 import { createPublicKey, verify } from 'node:crypto'
@@ -109,6 +109,23 @@ describe('aggregates (DuckDB)', () => {
     }
   })
 
+  it('next items: P(b | a) over the steps from a (a repeat at once is no step), only where ≥ minCount shoppers made the step', async () => {
+    const dir = join(tmp, 'next-hand')
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir)
+    // steps from a: a→b (shoppers 0, 1, 3), a→d (shopper 2): 4 in all; a→a (shopper 3) is no step.
+    // steps from b: b→c (0), b→a (2): one shopper each, below minCount 2.
+    writeHistories(join(dir, 'valid.inter'), [[0, 1, 2], [0, 1], [1, 0, 3], [0, 0, 1]])
+    const agg = await aggregate(dir, ['a', 'b', 'c', 'd'].map((id) => ({ id, shard: 0 })), { minCount: 2, gamma: 0.5, back: 0.25, alpha: 0, beta: 0, topN: 1, window: 50 })
+    try {
+      const byId = new Map((await agg.shards(0, 1)).get(0)!.map((it) => [it.id, it]))
+      expect(byId.get('a')!.next).toEqual([['b', 3 / 4]])
+      for (const id of ['b', 'c', 'd']) expect(byId.get(id)!.next, id).toEqual([])
+    } finally {
+      agg.close()
+    }
+  })
+
   it("reproduces the shipped model's neighbour lists (training/inpage_train/knn.py) on amazon-scientific exactly", async () => {
     const out = join(tmp, 'sci-none')
     const r = await buildPack({ data: datasetDir('amazon-scientific'), model: MODEL, out, textVectors: 'none', now: () => new Date(0) })
@@ -125,6 +142,36 @@ describe('aggregates (DuckDB)', () => {
     expect(lists).toBeGreaterThan(2000)
     // Items the shipped lists leave out have none in the pack either.
     expect(Object.entries(pack).filter(([id, rec]) => rec.n && !shipped.items[id])).toEqual([])
+    // The next-item lists against a direct count over the same histories (3 digits, the likeliest NEXT_TOP_N).
+    expect(r.manifest.aggregates.next).toEqual({ minCount: 2, topN: NEXT_TOP_N })
+    const ids = readFileSync(join(datasetDir('amazon-scientific'), 'items.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { asin: string }).asin)
+    const steps = new Map<string, Map<string, Set<string>>>()
+    const from = new Map<string, number>()
+    for (const line of readFileSync(join(datasetDir('amazon-scientific'), 'valid.inter'), 'utf8').trim().split('\n').slice(1)) {
+      const [u, h] = line.split('\t')
+      const hist = h!.trim().split(/ +/).filter(Boolean).map((i) => ids[Number(i)]!)
+      for (let p = 0; p + 1 < hist.length; p++) {
+        const [a, b] = [hist[p]!, hist[p + 1]!]
+        if (a === b) continue
+        from.set(a, (from.get(a) ?? 0) + 1)
+        const row = steps.get(a) ?? steps.set(a, new Map()).get(a)!
+        const key = `${b}`
+        // one entry per occurrence (u and position), so the count is the set's size; shoppers counted apart
+        ;(row.get(key) ?? row.set(key, new Set()).get(key)!).add(`${u}@${p}`)
+      }
+    }
+    let withNext = 0
+    for (const [id, rec] of Object.entries(pack)) {
+      const expected = [...(steps.get(id) ?? [])]
+        .filter(([, occ]) => new Set([...occ].map((o) => o.split('@')[0])).size >= 2)
+        .map(([b, occ]) => [b, occ.size / from.get(id)!] as [string, number])
+        .sort((x, y) => y[1] - x[1] || ids.indexOf(x[0]) - ids.indexOf(y[0]))
+        .slice(0, NEXT_TOP_N)
+      expect((rec.f ?? []).map(([b]) => b), id).toEqual(expected.map(([b]) => b))
+      ;(rec.f ?? []).forEach(([, w], k) => expect(w).toBe(Number(expected[k]![1].toPrecision(3))))
+      if (rec.f) withNext++
+    }
+    expect(withNext).toBeGreaterThan(300)
   }, 60_000)
 })
 

@@ -11,7 +11,9 @@ import { convertFiles } from '../node/convert'
 import { datasetDir, loadDataset } from '../node/data'
 import { makeTiny } from '../eval/fixtures/tiny'
 import { evaluate } from '../eval/harness'
-import { buildContext } from '../eval/context'
+import { buildContext, modelEvents } from '../eval/context'
+import { NO_HISTORY, score, type CatalogLookup } from '../src/ranking/personalize'
+import { knnScores, personalScores } from '../src/ranking/score'
 import { DEFAULT_OPTIONS, type EvalOptions } from '../eval/options'
 import { loadModel, type LoadedModel } from '../node/model-node'
 import { MIN_TUNE_USERS, tune, type TuneResult } from '../eval/tune'
@@ -97,10 +99,43 @@ describe('the general model (contract 3) with a catalog pack', () => {
       const written = await tunePack(join(dir, 'tiny'), join(dir, 'pack-general'), general, { minUsers: 1, minGain: -1, minZ: 0 })
       expect(written.tuning).toMatchObject({ chosenOn: { split: 'valid', users: t.users } })
       const tuned = await buildContext(loadDataset(join(dir, 'tiny'), ['valid']), general, { catalog: join(dir, 'pack-general') })
-      expect(tuned.settings).toEqual({ knn: written.tuning!.knn, user: written.tuning!.user, chosenOn: written.tuning!.chosenOn })
+      expect(tuned.settings).toEqual(written.tuning)
       expect(tuned.packInfo?.tuning).toEqual(tuned.settings)
-      const again = await evaluate(tuned, { ...opts, protocol: 'category', split: 'valid', personalWeight: DEFAULTS.personalWeight })
-      expect(again.systems['inpage-int8']!['ndcg@10']).toBeCloseTo((written as TuneResult).best.ndcg.category!, 3)
+      for (const protocol of ['full', 'category'] as const) {
+        const again = await evaluate(tuned, { ...opts, protocol, split: 'valid', personalWeight: DEFAULTS.personalWeight })
+        expect(again.systems['inpage-int8']!['ndcg@10'], protocol).toBeCloseTo((written as TuneResult).best.ndcg[protocol]!, 3)
+      }
+
+      // The next-item term, as score() (the worker's) adds it: kNN weight × kNN part + next weight × the same sum
+      // over the history items' next-item lists, on top of the user vector's dot product.
+      const next = { weight: 4, decay: 0.6 }
+      const knn = { weight: 2, decay: 0.8 }
+      // A tiny store's steps fall below the k-shopper threshold: each record gets a made-up list of two items after it.
+      const row = valid.ds.splits.valid!.find((r) => r.hist.length >= 2)!
+      const followers = (id: string): [string, number][] => [[valid.ids[(valid.ids.indexOf(id) + 1) % valid.ids.length]!, 0.5], [valid.ids[(valid.ids.indexOf(id) + 7) % valid.ids.length]!, 0.25]]
+      const catalog: CatalogLookup = {
+        get: (id) => {
+          const r = valid.catalog!.get(id)
+          return r && { ...r, next: followers(id) }
+        },
+      }
+      const events = modelEvents(valid, row.hist)
+      const cands = valid.candidates
+      const s = await score(m, events, cands, { source: valid.source, catalog, settings: { knn, next }, withReasons: false })
+      if (s === NO_HISTORY) throw new Error('no history')
+      const [u] = await m.userVectors([{ vecs: events.map((e) => valid.itemVecs[valid.ids.indexOf(e.itemId)]!), types: events.map((e) => m.eventTypeId(e.type)!) }])
+      const evIds = events.map((e) => e.itemId)
+      const candIds = cands.map((c) => c.id)
+      const lists = new Map(evIds.map((h) => [h, new Map(followers(h))]))
+      const k = knnScores(evIds, candIds, valid.neighbors!, knn.decay)
+      const nx = knnScores(evIds, candIds, lists, next.decay)
+      expect(nx.some((x) => x > 0)).toBe(true)
+      const direct = personalScores(u!, cands.map((c) => valid.itemVecs[valid.ids.indexOf(c.id)]!), k.map((x, i) => knn.weight * x + next.weight * nx[i]!))
+      expect(s.personal).toEqual(direct)
+      // Without the tuning's next weight the term is off (no model default).
+      const off = await score(m, events, cands, { source: valid.source, catalog, settings: { knn }, withReasons: false })
+      if (off === NO_HISTORY) throw new Error('no history')
+      expect(off.personal).toEqual(personalScores(u!, cands.map((c) => valid.itemVecs[valid.ids.indexOf(c.id)]!), k.map((x) => knn.weight * x)))
     } finally {
       await general.model.release()
     }

@@ -165,7 +165,7 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     const [u] = await loaded.model.userVectors([{ vecs: row.hist.map((i) => ctx.itemVecs[i]!), types: row.hist.map(() => 0) }])
     const knn = loaded.model.manifest.scoring!.knn!
     const ids = cands.map((c) => c.id)
-    const direct = personalScores(u!, ctx.itemVecs.slice(0, 20), { settings: knn, scores: knnScores(row.hist.map((i) => ctx.ids[i]!), ids, loaded.model.neighbors!, knn.decay) })
+    const direct = personalScores(u!, ctx.itemVecs.slice(0, 20), knnScores(row.hist.map((i) => ctx.ids[i]!), ids, loaded.model.neighbors!, knn.decay).map((x) => knn.weight * x))
     for (const it of res.items) expect(it.personal).toBeCloseTo(direct[ids.indexOf(it.id)]!, 5)
   })
 
@@ -191,7 +191,7 @@ describe('harness end to end (tiny fixture, shipped model, onnxruntime-node)', (
     for (let e = 0; e < events.length; e++) {
       const keep = (_: unknown, j: number) => j !== e
       const [u] = await m.userVectors([{ vecs: vecs.filter(keep), types: types.filter(keep) }])
-      const direct = personalScores(u!, candVecs, { settings: knn, scores: knnScores(ids.filter(keep), candIds, m.neighbors!, knn.decay) })
+      const direct = personalScores(u!, candVecs, knnScores(ids.filter(keep), candIds, m.neighbors!, knn.decay).map((x) => knn.weight * x))
       expect(direct.map((_, i) => s.without!.at(e, i))).toEqual(direct)
     }
   })

@@ -15,18 +15,24 @@ const vec = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i + 1))
 
 describe('checkRecord', () => {
   it('accepts a record of the right shape and builds it fresh', () => {
-    const r = { ...quantize(vec(8)), p: 3, n: [['b', 0.5]], extra: 'dropped' }
+    const r = { ...quantize(vec(8)), p: 3, n: [['b', 0.5]], f: [['__proto__', 0.25]], extra: 'dropped' }
     const out = checkRecord(r, 8)
     expect(out.pop).toBe(3)
     expect(out.neighbors).toEqual([['b', 0.5]])
+    expect(out.next).toEqual([['__proto__', 0.25]])
+    expect(out.next).not.toBe(r.f)
     expect(out.text).toHaveLength(8)
-    expect(Object.keys(out).sort()).toEqual(['neighbors', 'pop', 'text'])
+    expect(Object.keys(out).sort()).toEqual(['neighbors', 'next', 'pop', 'text'])
   })
 
   it.each([
     ['a text vector of another width', { ...quantize(vec(100)), p: 1 }, /100 floats, the model reads 8/],
     ['neighbours that are not a list', { p: 1, n: 'zz' }, /neighbours/],
     ['a neighbour weight that is not finite', { p: 1, n: [['b', null]] }, /neighbours/],
+    ['next items that are not a list', { p: 1, f: { b: 0.5 } }, /f \(next items\) must be a list/],
+    ['a next-item pair of the wrong shape', { p: 1, f: [['b']] }, /next items/],
+    ['a next-item weight that is not finite', { p: 1, f: [['b', Number.POSITIVE_INFINITY]] }, /next items/],
+    ['a next-item id that is not a string', { p: 1, f: [[7, 0.5]] }, /next items/],
     ['a negative popularity', { p: -1 }, /popularity/],
     ['a missing popularity', { n: [] }, /popularity/],
     ['a scale that is not finite', { t: 'AAAA', s: Number.NaN, p: 1 }, /text vector/],
@@ -52,7 +58,7 @@ describe('decodeRecord: a record object is checked and decoded once', () => {
     expect(decodeRecord({ ...r }, true, 8)).not.toBe(a)
     const pub = decodeRecord(r, false, 8)
     expect(pub.text).toBeUndefined()
-    expect(pub).toEqual({ pop: 2, neighbors: [['b', 0.5]] })
+    expect(pub).toEqual({ pop: 2, neighbors: [['b', 0.5]], next: [] })
     expect(decodeRecord(r, true, 8)).toBe(a)
   })
   it('refuses a bad record on every call (nothing kept of it), and a text vector of another width', () => {
@@ -74,7 +80,7 @@ describe("a pack's version is its key's", () => {
 })
 
 describe('packNeighbors: a history item with no record on the device is never fetched for', () => {
-  const rec = (n: [string, number][]): PackItem => ({ pop: 1, neighbors: n })
+  const rec = (n: [string, number][]): PackItem => ({ pop: 1, neighbors: n, next: [] })
   const items = new Map<string, PackItem>([
     ['h1', rec([['c1', 0.9]])],
     ['c1', rec([['h2', 0.4], ['x', 0.1]])],

@@ -59,6 +59,10 @@ const HOSTILE: [string, string][] = [
   ['__proto__ in knn', '{"knn": {"weight": 1, "decay": 0.5, "__proto__": {"weight": 9}}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
   ['constructor in user', '{"user": {"decay": 0.5, "prior": 0, "constructor": {"prototype": {"polluted": 1}}}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
   ['an extra key', '{"knn": {"weight": 1, "decay": 0.5}, "text": {"decay": 0.1}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
+  ['a huge next-item weight', '{"next": {"weight": 1e6, "decay": 0.6}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
+  ['a next-item decay of 0', '{"next": {"weight": 2, "decay": 0}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
+  ['__proto__ in next', '{"next": {"weight": 2, "decay": 0.6, "__proto__": {"weight": 9}}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
+  ['next as a list', '{"next": [2, 0.6], "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
   ['a misspelt key', '{"knn": {"wieght": 1, "decay": 0.5}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
   ['a missing decay', '{"knn": {"weight": 1}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
   ['knn null', '{"knn": null, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}'],
@@ -105,6 +109,10 @@ describe("pack.json's tuning: the readers", () => {
     expect(t.chosenOn.protocols).not.toBe(parsed.chosenOn.protocols)
     // Either part may be absent (a model without a closed-form user model has no `user`).
     expect(checkTuning({ knn: GOOD.knn, chosenOn: GOOD.chosenOn })).toEqual({ knn: GOOD.knn, chosenOn: GOOD.chosenOn })
+    // The next-item term (a pack with next-item lists) is read the same way.
+    const next = { weight: 2, decay: 0.6 }
+    expect(checkTuning({ ...GOOD, next })).toEqual({ ...GOOD, next })
+    expect(checkTuning({ ...GOOD, next }).next).not.toBe(next)
     // What JSON cannot carry, a caller in JavaScript can: NaN, -Infinity.
     for (const knn of [{ weight: NaN, decay: 0.5 }, { weight: 1, decay: -Infinity }])
       expect(() => checkTuning({ knn, chosenOn: GOOD.chosenOn }), JSON.stringify(knn)).toThrow(/tuning\.knn/)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { blend, byScore, coverage, diversify, placeInSlots, serverSignal } from '../src/ranking/order'
 import { explain, leaveOneOutRows, reasonText } from '../src/ranking/reasons'
 import { rankCandidates, serverOrder } from '../src/ranking/rerank'
-import { knnScores, personalScores, recentUnique } from '../src/ranking/score'
+import { knnScores, logsScores, personalScores, recentUnique } from '../src/ranking/score'
 import { itemText } from '../src/ranking/text'
 import { zscore } from '../src/ranking/vectors'
 import { validateRerankOptions } from '../src/options'
@@ -106,7 +106,17 @@ describe('knn term', () => {
     expect(knnScores(['h1', 'h2'], ['c0', 'c1', 'c2'], nb, 0.5)).toEqual([0.5, 1.25, 0])
   })
   it('adds to the dot product with its weight', () => {
-    expect(personalScores([1, 0], [[2, 0], [0, 1]], { settings: { weight: 2, decay: 1 }, scores: [1, 1] })).toEqual([4, 2])
+    expect(personalScores([1, 0], [[2, 0], [0, 1]], logsScores(['h1'], ['c0', 'c1'], { knn: { settings: { weight: 2, decay: 1 }, neighbors: new Map([['h1', new Map([['c0', 1], ['c1', 1]])]]) } }))).toEqual([4, 2])
+  })
+  it('the next-item term is the same recency-weighted sum over next-item lists, with its own weight and decay', () => {
+    const neighbors = new Map([['h1', new Map([['c0', 1]])]])
+    // h2 is the most recent: its list counts fully, h1's at decay 0.5.
+    const lists = new Map([['h2', new Map([['c1', 0.5]])], ['h1', new Map([['c1', 0.2], ['c2', 1]])]])
+    const knn = { settings: { weight: 2, decay: 1 }, neighbors }
+    const next = { settings: { weight: 4, decay: 0.5 }, lists }
+    expect(logsScores(['h1', 'h2'], ['c0', 'c1', 'c2'], { knn, next })).toEqual([2, 4 * (0.5 + 0.5 * 0.2), 4 * 0.5])
+    expect(logsScores(['h1', 'h2'], ['c0', 'c1', 'c2'], { next })).toEqual([0, 4 * (0.5 + 0.5 * 0.2), 2])
+    expect(logsScores(['h1', 'h2'], ['c0', 'c1', 'c2'], {})).toBeUndefined()
   })
 })
 

@@ -10,14 +10,14 @@ const publicOnly = new WeakMap<object, PackItem>()
 
 /**
  * checkRecord's PackItem for this raw record: with its text vector when `text` (a pack made with this model's
- * encoder, or a record the server attached), else its popularity and neighbours only. Throws as checkRecord does.
+ * encoder, or a record the server attached), else its popularity, neighbours and next items only. Throws as checkRecord does.
  */
 export function decodeRecord(r: unknown, text: boolean, dims: number): PackItem {
   const rec = r as Record<string, unknown>
   const memo = text ? withText : publicOnly
   const hit = rec && typeof rec === 'object' ? memo.get(rec) : undefined
   if (hit && (!hit.text || hit.text.length === dims)) return hit
-  const item = checkRecord(text ? rec : { p: rec?.p, n: rec?.n }, dims)
+  const item = checkRecord(text ? rec : { p: rec?.p, n: rec?.n, f: rec?.f }, dims)
   if (rec && typeof rec === 'object') memo.set(rec, item)
   return item
 }

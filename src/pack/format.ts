@@ -34,6 +34,16 @@ export interface NeighborSettings {
   window: number
 }
 
+/**
+ * The next-item lists' settings (records' `f`): P(b | a) = how often b immediately follows a in a training history,
+ * over every item that follows a (an item repeated at once excluded), kept only where at least `minCount` distinct
+ * shoppers made the step (the neighbour lists' k-shopper threshold), the `topN` most likely per a.
+ */
+export interface NextSettings {
+  minCount: number
+  topN: number
+}
+
 export const SIGNATURE_ALG = 'ECDSA-P256-SHA256'
 
 /** A pack's public key (JWK of an ECDSA P-256 key), as pack.json carries it and a page pins it. */
@@ -59,7 +69,7 @@ export interface PackManifest {
   /** Shards are signed with this key (a JWK of an ECDSA P-256 public key), made for this build. */
   signature: { alg: typeof SIGNATURE_ALG; publicKey: PackKey }
   /** What the aggregates were computed from, and how. */
-  aggregates: { source: string; users: number; events: number; neighbors: NeighborSettings; priorScale: number }
+  aggregates: { source: string; users: number; events: number; neighbors: NeighborSettings; priorScale: number; next?: NextSettings }
   /** The scoring settings chosen on this store's own valid split (`npm run catalog`, eval/tune.ts); absent: the model's. */
   tuning?: PackTuning
 }
@@ -71,6 +81,11 @@ export interface PackManifest {
 export interface ScoreSettings {
   knn?: { weight: number; decay: number }
   user?: { decay: number; prior: number }
+  /**
+   * The next-item term (the pack's `f` lists, scored as the kNN term is: Σ over recent history items h of
+   * decay^position · P(candidate | h), times the weight). No model default: only a store's tuning turns it on.
+   */
+  next?: { weight: number; decay: number }
 }
 
 export interface PackTuning extends ScoreSettings {
@@ -80,6 +95,8 @@ export interface PackTuning extends ScoreSettings {
 
 /** The largest kNN weight a pack's `tuning` may set (the tuner's grid stops at 8; the model's default is 2). */
 export const MAX_TUNED_KNN_WEIGHT = 64
+/** The largest next-item weight a pack's `tuning` may set (the tuner's grid stops at 8). */
+export const MAX_TUNED_NEXT_WEIGHT = 64
 /** The largest popularity-prior weight a pack's `tuning` may set (the tuner's grid stops at 0.8). */
 export const MAX_TUNED_PRIOR = 8
 
@@ -90,7 +107,7 @@ export const MAX_TUNED_PRIOR = 8
  */
 export function checkTuning(t: unknown): PackTuning {
   const fail = (why: string) =>
-    new Error(`${why} (expected {knn?: {weight in [0, ${MAX_TUNED_KNN_WEIGHT}], decay in (0, 1]}, user?: {decay in (0, 1], prior in [0, ${MAX_TUNED_PRIOR}]}, chosenOn: {split: "valid", users, protocols, gain}})`)
+    new Error(`${why} (expected {knn?: {weight in [0, ${MAX_TUNED_KNN_WEIGHT}], decay in (0, 1]}, next?: {weight in [0, ${MAX_TUNED_NEXT_WEIGHT}], decay in (0, 1]}, user?: {decay in (0, 1], prior in [0, ${MAX_TUNED_PRIOR}]}, chosenOn: {split: "valid", users, protocols, gain}})`)
   const record = (v: unknown, where: string, keys: readonly string[], optional: readonly string[] = []): Record<string, unknown> => {
     if (!v || typeof v !== 'object' || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) throw fail(`${where} is not an object`)
     const own = Object.getOwnPropertyNames(v)
@@ -105,11 +122,15 @@ export function checkTuning(t: unknown): PackTuning {
     return v
   }
   const decay = (v: unknown, where: string) => num(v, where, (x) => x > 0 && x <= 1, '(0, 1]')
-  const r = record(t, 'tuning', ['knn', 'user', 'chosenOn'], ['knn', 'user'])
+  const r = record(t, 'tuning', ['knn', 'next', 'user', 'chosenOn'], ['knn', 'next', 'user'])
   const out: PackTuning = { chosenOn: { split: 'valid', users: 0, protocols: [], gain: 0 } }
   if (r.knn !== undefined) {
     const k = record(r.knn, 'tuning.knn', ['weight', 'decay'])
     out.knn = { weight: num(k.weight, 'tuning.knn.weight', (x) => x >= 0 && x <= MAX_TUNED_KNN_WEIGHT, `[0, ${MAX_TUNED_KNN_WEIGHT}]`), decay: decay(k.decay, 'tuning.knn.decay') }
+  }
+  if (r.next !== undefined) {
+    const k = record(r.next, 'tuning.next', ['weight', 'decay'])
+    out.next = { weight: num(k.weight, 'tuning.next.weight', (x) => x >= 0 && x <= MAX_TUNED_NEXT_WEIGHT, `[0, ${MAX_TUNED_NEXT_WEIGHT}]`), decay: decay(k.decay, 'tuning.next.decay') }
   }
   if (r.user !== undefined) {
     const u = record(r.user, 'tuning.user', ['decay', 'prior'])
@@ -125,7 +146,7 @@ export function checkTuning(t: unknown): PackTuning {
     protocols: [...(protocols as string[])],
     gain: num(c.gain, 'tuning.chosenOn.gain', () => true, 'finite numbers'),
   }
-  return { ...(out.knn ? { knn: out.knn } : {}), ...(out.user ? { user: out.user } : {}), chosenOn: out.chosenOn }
+  return { ...(out.knn ? { knn: out.knn } : {}), ...(out.next ? { next: out.next } : {}), ...(out.user ? { user: out.user } : {}), chosenOn: out.chosenOn }
 }
 
 /** One item as a shard stores it (short keys: shards are what a page downloads). */
@@ -138,6 +159,8 @@ export interface PackRecord {
   p: number
   /** Neighbours [id, weight], strongest first. */
   n?: [string, number][]
+  /** The items that follow it [id, P(id | this item)], likeliest first (NextSettings). */
+  f?: [string, number][]
 }
 
 export interface Shard {
@@ -149,6 +172,8 @@ export interface PackItem {
   text?: Float32Array
   pop: number
   neighbors: [string, number][]
+  /** [id, P(id follows this item)] (the record's `f`; empty when the pack has none). */
+  next: [string, number][]
 }
 
 export const shardOf = (id: string, count: number) => fnv1a32(id) % count
@@ -195,7 +220,7 @@ export function dequantize(t: string, s: number): Float32Array {
 }
 
 export function decodeRecord(r: PackRecord): PackItem {
-  return { ...(r.t !== undefined && r.s !== undefined ? { text: dequantize(r.t, r.s) } : {}), pop: r.p, neighbors: r.n ?? [] }
+  return { ...(r.t !== undefined && r.s !== undefined ? { text: dequantize(r.t, r.s) } : {}), pop: r.p, neighbors: r.n ?? [], next: r.f ?? [] }
 }
 
 /**
@@ -205,18 +230,11 @@ export function decodeRecord(r: PackRecord): PackItem {
  */
 export function checkRecord(r: unknown, dims: number): PackItem {
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw new Error('a record must be an object')
-  const { t, s, p, n } = r as Record<string, unknown>
+  const { t, s, p, n, f } = r as Record<string, unknown>
   if (typeof p !== 'number' || !Number.isFinite(p) || p < 0) throw new Error('p (popularity) must be a finite count')
-  const neighbors: [string, number][] = []
-  if (n !== undefined) {
-    if (!Array.isArray(n)) throw new Error('n (neighbours) must be a list of [id, weight]')
-    for (const pair of n) {
-      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'number' || !Number.isFinite(pair[1]))
-        throw new Error('n (neighbours) must be a list of [id, weight]')
-      neighbors.push([pair[0], pair[1]])
-    }
-  }
-  if (t === undefined && s === undefined) return { pop: p, neighbors }
+  const neighbors = idWeights(n, 'n (neighbours)')
+  const next = idWeights(f, 'f (next items)')
+  if (t === undefined && s === undefined) return { pop: p, neighbors, next }
   if (typeof t !== 'string' || typeof s !== 'number' || !Number.isFinite(s)) throw new Error('t and s (text vector) must be base64 and a finite scale')
   let text: Float32Array
   try {
@@ -225,7 +243,20 @@ export function checkRecord(r: unknown, dims: number): PackItem {
     throw new Error('t (text vector) is not base64')
   }
   if (text.length !== dims) throw new Error(`its text vector has ${text.length} floats, the model reads ${dims}`)
-  return { text, pop: p, neighbors }
+  return { text, pop: p, neighbors, next }
+}
+
+/** A record's list of [id, weight] (n, f), copied pair by pair; absent: empty. */
+function idWeights(v: unknown, what: string): [string, number][] {
+  const out: [string, number][] = []
+  if (v === undefined) return out
+  const fail = () => new Error(`${what} must be a list of [id, weight]`)
+  if (!Array.isArray(v)) throw fail()
+  for (const pair of v) {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'number' || !Number.isFinite(pair[1])) throw fail()
+    out.push([pair[0], pair[1]])
+  }
+  return out
 }
 
 /** A shard's parsed JSON, checked: `{items: {<id>: record}}` (records are checked as they are read). */

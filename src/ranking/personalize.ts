@@ -4,7 +4,7 @@
 
 import { itemText, textHash } from './text'
 import type { HistoryReads, ModelEvents } from './events'
-import { candidateIndex, knnScores, personalScore, personalScores, recentUnique, type Neighbors } from './score'
+import { candidateIndex, logsScores, personalScore, personalScores, recentUnique, type LogTerms, type Neighbors } from './score'
 import type { PackItem, ScoreSettings } from '../pack/format'
 import type { Scores } from './rerank'
 import type { HistoryItemEvent, LeaveOneOut } from './reasons'
@@ -164,33 +164,30 @@ export async function score(
     caches?.users.set(key, users)
   }
 
-  const knn = ctx.settings?.knn ?? model.manifest.scoring?.knn
   const histIds = events.map((e) => e.itemId)
   const candIds = candidates.map((c) => c.id)
-  // With a pack, the store's own neighbour lists; without, the model's (its training catalog's).
-  const neighbors: Neighbors | undefined = catalog ? packNeighbors(catalog, histIds, candIds) : model.neighbors
+  const terms = logTerms(model, catalog, ctx.settings, histIds, candIds)
   const index = candidateIndex(candIds) // one for the whole history and each leave-one-out variant
-  const knnFull = knn && neighbors ? knnScores(histIds, candIds, neighbors, knn.decay, index) : undefined
+  // The logs' part, weighted (the kNN term, and the next-item term where the store's tuning turned it on).
+  const knnFull = logsScores(histIds, candIds, terms, index)
   const fullOrder = knnFull && recentUnique(histIds)
-  const scoreWith = (u: Float32Array, knnPart: readonly number[] | undefined) => personalScores(u, candVecs, knn && knnPart ? { settings: knn, scores: knnPart } : undefined)
-  const personal = scoreWith(users[0]!, knnFull)
+  const personal = personalScores(users[0]!, candVecs, knnFull)
   // Reasons: event e's variant leaves it out of both parts (an event outside the user vector, out of the kNN part only).
   // Its kNN part is the whole history's when leaving it out keeps the same recent items in the same order (an
   // item seen again later): the same sum, not computed again.
   const variantOf = new Map(seq.map((e, j) => [e, j + 1]))
-  // Each variant's kNN part too (weighted, as in the score): a reason says which part its drop came from.
-  const weighted = (part: readonly number[] | undefined) => (knn && part ? part.map((x) => knn.weight * x) : undefined)
+  // Each variant's logs' part too (weighted, as in the score): a reason says which part its drop came from.
   const knnWithout: (number[] | undefined)[] = []
   let without: LeaveOneOut | undefined
   if (withReasons) {
     // Per event: its user vector and kNN part, now (cheap); the dot products, when reasons read them.
     const parts = events.map((ev, e) => {
       let part = knnFull
-      if (knn && neighbors) {
+      if (knnFull) {
         const rest = histIds.filter((_, j) => j !== e)
-        if (!sameList(recentUnique(rest), fullOrder!)) part = knnScores(rest, candIds, neighbors, knn.decay, index)
+        if (!sameList(recentUnique(rest), fullOrder!)) part = logsScores(rest, candIds, terms, index)
       }
-      knnWithout.push(part === knnFull ? undefined : weighted(part))
+      knnWithout.push(part === knnFull ? undefined : part)
       return { user: users![variantOf.get(ev) ?? 0]!, part }
     })
     const rows: (Float64Array | undefined)[] = []
@@ -200,13 +197,13 @@ export async function score(
         const row = (rows[e] ??= new Float64Array(candidates.length).fill(NaN))
         if (Number.isNaN(row[i]!)) {
           const { user, part } = parts[e]!
-          row[i] = personalScore(user, candVecs[i]!, knn && part ? knn.weight * part[i]! : 0)
+          row[i] = personalScore(user, candVecs[i]!, part ? part[i]! : 0)
         }
         return row[i]!
       },
     }
   }
-  const knnPart = withReasons ? weighted(knnFull) : undefined
+  const knnPart = withReasons ? knnFull : undefined
 
   let queryRelevance: number[] | undefined
   if (ctx.query && ctx.queryVector !== false) {
@@ -228,6 +225,32 @@ export async function score(
     vectors: candidates.map((c) => textVec.get(c.id)),
     historyVectors: events.map((e) => textVec.get(e.itemId)),
   }
+}
+
+/**
+ * The logs' terms of a call: the kNN term with the pack's neighbour lists (without a pack, the model's) and its
+ * settings (the store's tuning, else the model's); the next-item term with the pack's lists, only where the store's
+ * tuning set a weight (no model default).
+ */
+export function logTerms(model: InpageModel, catalog: CatalogLookup | undefined, settings: ScoreSettings | undefined, histIds: readonly string[], candIds: readonly string[]): LogTerms {
+  const knn = settings?.knn ?? model.manifest.scoring?.knn
+  // With a pack, the store's own neighbour lists; without, the model's (its training catalog's).
+  const neighbors: Neighbors | undefined = catalog ? packNeighbors(catalog, histIds, candIds) : model.neighbors
+  const next = catalog && settings?.next?.weight ? settings.next : undefined
+  return { ...(knn && neighbors ? { knn: { settings: knn, neighbors } } : {}), ...(next ? { next: { settings: next, lists: packNext(catalog!, histIds) } } : {}) }
+}
+
+/**
+ * Each history item's next-item list from its pack record. A history item without a record on this device has none
+ * (a candidate's list says what follows the candidate, not what follows the history item): never fetched for.
+ */
+export function packNext(catalog: CatalogLookup, histIds: readonly string[]): Neighbors {
+  const out = new Map<string, ReadonlyMap<string, number>>()
+  for (const h of histIds) {
+    const rec = catalog.get(h)
+    if (rec?.next.length) out.set(h, listMap(nextMaps, rec, rec.next))
+  }
+  return out
 }
 
 /**
@@ -256,9 +279,11 @@ export function packNeighbors(catalog: CatalogLookup, histIds: readonly string[]
 const EMPTY: ReadonlyMap<string, number> = new Map()
 /** A record's neighbour list as a Map, made once per record (a record is read again on each call while it is kept). */
 const neighborMaps = new WeakMap<PackItem, ReadonlyMap<string, number>>()
-function neighborMap(rec: PackItem): ReadonlyMap<string, number> {
-  let m = neighborMaps.get(rec)
-  if (!m) neighborMaps.set(rec, (m = new Map(rec.neighbors)))
+const nextMaps = new WeakMap<PackItem, ReadonlyMap<string, number>>()
+const neighborMap = (rec: PackItem) => listMap(neighborMaps, rec, rec.neighbors)
+function listMap(memo: WeakMap<PackItem, ReadonlyMap<string, number>>, rec: PackItem, list: readonly [string, number][]): ReadonlyMap<string, number> {
+  let m = memo.get(rec)
+  if (!m) memo.set(rec, (m = new Map(list)))
   return m
 }
 

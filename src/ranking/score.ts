@@ -51,11 +51,30 @@ export function knnScores(
   return out
 }
 
-/** One candidate's personal score: dot(user vector, item vector) plus its weighted kNN part (0 without one). */
-export const personalScore = (userVec: Vec, itemVec: Vec, knnPart: number): number => dot(userVec, itemVec) + knnPart
+/** The terms read from the store's logs: the kNN term, and the next-item term (a pack's `f` lists, when tuned on). */
+export interface LogTerms {
+  knn?: { settings: KnnSettings; neighbors: Neighbors }
+  next?: { settings: KnnSettings; lists: Neighbors }
+}
 
-export function personalScores(userVec: Vec, itemVecs: readonly Vec[], knn?: { settings: KnnSettings; scores: readonly number[] }): number[] {
+/**
+ * The logs' part of each candidate's score, weighted: kNN weight × knnScores over the neighbour lists, plus next
+ * weight × the same sum over the next-item lists. undefined when neither term is on.
+ */
+export function logsScores(historyIds: readonly string[], candidateIds: readonly string[], terms: LogTerms, index: ReadonlyMap<string, number> = candidateIndex(candidateIds)): number[] | undefined {
+  const { knn, next } = terms
+  if (!knn && !next) return undefined
+  const out = knn ? knnScores(historyIds, candidateIds, knn.neighbors, knn.settings.decay, index).map((x) => knn.settings.weight * x) : new Array<number>(candidateIds.length).fill(0)
+  if (next) knnScores(historyIds, candidateIds, next.lists, next.settings.decay, index).forEach((x, i) => (out[i]! += next.settings.weight * x))
+  return out
+}
+
+/** One candidate's personal score: dot(user vector, item vector) plus its weighted logs' part (0 without one). */
+export const personalScore = (userVec: Vec, itemVec: Vec, logsPart: number): number => dot(userVec, itemVec) + logsPart
+
+/** Each candidate's personal score, with the weighted logs' part of logsScores when there is one. */
+export function personalScores(userVec: Vec, itemVecs: readonly Vec[], logsPart?: readonly number[]): number[] {
   const out = new Array<number>(itemVecs.length)
-  for (let i = 0; i < itemVecs.length; i++) out[i] = personalScore(userVec, itemVecs[i]!, knn ? knn.settings.weight * knn.scores[i]! : 0)
+  for (let i = 0; i < itemVecs.length; i++) out[i] = personalScore(userVec, itemVecs[i]!, logsPart ? logsPart[i]! : 0)
   return out
 }
