@@ -7,13 +7,15 @@
 //   <dir>/inpage-aggregates.json   {format, formatVersion, model, users, events, neighbors: {…}, textVectors, dims}
 //   <dir>/items/*.parquet          item VARCHAR, pop DOUBLE[, text_vec FLOAT[] when textVectors is "float32"]
 //   <dir>/neighbors/*.parquet      item VARCHAR, neighbor VARCHAR, weight DOUBLE, shoppers BIGINT, rank INTEGER
+//   <dir>/next/*.parquet           item VARCHAR, next VARCHAR, weight DOUBLE, shoppers BIGINT, rank INTEGER
+//                                  (only when the record has `next`: a folder without them makes a pack without next-item lists)
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { NeighborSettings } from '../src/pack/format'
-import type { AggregatedItem, Aggregates, AggregateOptions } from './aggregate'
+import type { NeighborSettings, NextSettings } from '../src/pack/format'
+import { nextSettings, type AggregatedItem, type Aggregates, type AggregateOptions } from './aggregate'
 
 export const AGGREGATES_FORMAT = 'inpage-aggregates'
 export const AGGREGATES_FORMAT_VERSION = 1
@@ -34,6 +36,8 @@ export interface AggregatesRecord {
   users: number
   events: number
   neighbors: NeighborSettings
+  /** The next-item lists' settings, when the folder has them (`next/`). */
+  next?: NextSettings
   textVectors: 'float32' | 'none'
   dims?: { text: number }
 }
@@ -76,6 +80,12 @@ function readRecord(dir: string, model: { name: string; version: string; textDim
   if (r.formatVersion !== AGGREGATES_FORMAT_VERSION) throw fail(`${AGGREGATES_RECORD}: formatVersion ${JSON.stringify(r.formatVersion)} is not supported (this builder reads ${AGGREGATES_FORMAT_VERSION})`)
   const diff = settingsDiff(r.neighbors, s)
   if (diff.length) throw fail(`the recorded settings differ from ${model.name}@${model.version}'s manifest: ${diff.join('; ')}. Rerun the aggregation with the model's settings`)
+  if (r.next !== undefined) {
+    const want = nextSettings(s)
+    const n = r.next as unknown as Record<string, unknown>
+    if (!n || typeof n !== 'object' || Array.isArray(n) || Object.keys(n).sort().join() !== 'minCount,topN' || n.minCount !== want.minCount || n.topN !== want.topN)
+      throw fail(`${AGGREGATES_RECORD}: next must be ${JSON.stringify(want)} (the k-shopper threshold and list length this builder uses), got ${JSON.stringify(r.next)}`)
+  }
   if (!isCount(r.users) || !isCount(r.events)) throw fail(`${AGGREGATES_RECORD}: users and events must be whole numbers ≥ 0`)
   if (r.source !== undefined && typeof r.source !== 'string') throw fail(`${AGGREGATES_RECORD}: source must be a string`)
   if (r.textVectors !== 'float32' && r.textVectors !== 'none') throw fail(`${AGGREGATES_RECORD}: textVectors is "float32" or "none", got ${JSON.stringify(r.textVectors)}`)
@@ -87,7 +97,9 @@ function readRecord(dir: string, model: { name: string; version: string; textDim
   return r
 }
 
-function parquetGlob(dir: string, table: 'items' | 'neighbors'): string {
+type Table = 'items' | 'neighbors' | 'next'
+
+function parquetGlob(dir: string, table: Table): string {
   const d = join(dir, table)
   if (!existsSync(d) || !statSync(d).isDirectory() || !readdirSync(d).some((f) => f.endsWith('.parquet')))
     throw fail(`${d} holds no .parquet files`)
@@ -97,12 +109,48 @@ function parquetGlob(dir: string, table: 'items' | 'neighbors'): string {
 // DECIMAL(p,0): Snowflake unloads its NUMBER columns so.
 const INT = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|DECIMAL\(\d+,0\))$/
 const NUM = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))$/
-const SCHEMA: Record<'items' | 'neighbors', Record<string, [RegExp, string]>> = {
+const listSchema = (col: string): Record<string, [RegExp, string]> => ({
+  item: [/^VARCHAR$/, 'a string'],
+  [col]: [/^VARCHAR$/, 'a string'],
+  weight: [NUM, 'a number'],
+  shoppers: [INT, 'a whole number'],
+  rank: [INT, 'a whole number'],
+})
+const SCHEMA: Record<Table, Record<string, [RegExp, string]>> = {
   items: { item: [/^VARCHAR$/, 'a string'], pop: [NUM, 'a number'], text_vec: [/^(FLOAT|DOUBLE)\[\d*\]$/, 'a list of floats'] },
-  neighbors: { item: [/^VARCHAR$/, 'a string'], neighbor: [/^VARCHAR$/, 'a string'], weight: [NUM, 'a number'], shoppers: [INT, 'a whole number'], rank: [INT, 'a whole number'] },
+  neighbors: listSchema('neighbor'),
+  next: listSchema('next'),
 }
 
-async function checkSchema(c: DuckDBConnection, table: 'items' | 'neighbors', glob: string, vectors: boolean) {
+/** A list table (neighbors, next): what every row and list must meet again here, whoever computed it. */
+function listChecks(table: 'neighbors' | 'next', col: string, noun: string, minCount: number, topN: number, maxWeight?: number): [string, string][] {
+  const src = `src_${table}`
+  return [
+    [`${table}: a row with an empty field`, `SELECT * FROM ${src} WHERE item IS NULL OR ${col} IS NULL OR weight IS NULL OR shoppers IS NULL OR rank IS NULL`],
+    [
+      `${table}: rows below the k-shopper threshold (shoppers < minCount ${minCount}): a pair held by fewer shoppers can reveal one basket`,
+      `SELECT item, ${col}, shoppers FROM ${src} WHERE shoppers < ${minCount}`,
+    ],
+    [`${table}: an item listed as its own ${noun}`, `SELECT item, ${col} FROM ${src} WHERE item = ${col}`],
+    [
+      `${table}: weight must be a finite number ≥ 0${maxWeight !== undefined ? ` and ≤ ${maxWeight}` : ''}`,
+      `SELECT item, ${col}, weight FROM ${src} WHERE NOT isfinite(weight) OR weight < 0${maxWeight !== undefined ? ` OR weight > ${maxWeight}` : ''}`,
+    ],
+    [`${table}: rank must be 1..topN (${topN})`, `SELECT item, ${col}, rank FROM ${src} WHERE rank < 1 OR rank > ${topN}`],
+    [`${table}: one rank per item and ${noun}`, `SELECT item, rank, count(*) AS n FROM ${src} GROUP BY item, rank HAVING count(*) > 1`],
+    [`${table}: a ${noun} listed twice for one item`, `SELECT item, ${col}, count(*) AS n FROM ${src} GROUP BY item, ${col} HAVING count(*) > 1`],
+    [
+      `${table}: weights must not rise with rank`, // (beyond rounding: Spark ranks by float32 weights)
+      `SELECT item, rank, weight FROM (SELECT item, rank, weight, lag(weight) OVER (PARTITION BY item ORDER BY rank) AS prev FROM ${src}) WHERE weight > prev * (1 + 1e-6)`,
+    ],
+    [
+      `${table}: ids that items does not hold`,
+      `SELECT n.item, n.${col} FROM ${src} n LEFT JOIN src_items a ON a.item = n.item LEFT JOIN src_items b ON b.item = n.${col} WHERE a.item IS NULL OR b.item IS NULL`,
+    ],
+  ]
+}
+
+async function checkSchema(c: DuckDBConnection, table: Table, glob: string, vectors: boolean) {
   let cols: { column_name: string; column_type: string }[]
   try {
     cols = (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${glob}')`)).getRowObjectsJS() as typeof cols
@@ -140,6 +188,7 @@ export async function openAggregates(
   const vectors = record.textVectors === 'float32'
   const itemsGlob = parquetGlob(dir, 'items')
   const nbGlob = parquetGlob(dir, 'neighbors')
+  const nextGlob = record.next ? parquetGlob(dir, 'next') : undefined
   const tmp = mkdtempSync(join(tmpdir(), 'inpage-aggin-'))
   const db = await DuckDBInstance.create(join(tmp, 'agg.duckdb'))
   const c = await db.connect()
@@ -157,37 +206,27 @@ export async function openAggregates(
     await c.run(`SET temp_directory = '${join(tmp, 'spill').replaceAll("'", "''")}'`)
     await checkSchema(c, 'items', itemsGlob, vectors)
     await checkSchema(c, 'neighbors', nbGlob, false)
+    if (nextGlob) await checkSchema(c, 'next', nextGlob, false)
     await c.run(
       `CREATE TABLE src_items AS SELECT item, CAST(pop AS DOUBLE) AS pop${vectors ? ', CAST(text_vec AS FLOAT[]) AS text_vec' : ''} FROM read_parquet('${itemsGlob}')`,
     )
     await c.run(
-      `CREATE TABLE src_nb AS SELECT item, neighbor, CAST(weight AS DOUBLE) AS weight, CAST(shoppers AS BIGINT) AS shoppers, CAST(rank AS BIGINT) AS rank FROM read_parquet('${nbGlob}')`,
+      `CREATE TABLE src_neighbors AS SELECT item, neighbor, CAST(weight AS DOUBLE) AS weight, CAST(shoppers AS BIGINT) AS shoppers, CAST(rank AS BIGINT) AS rank FROM read_parquet('${nbGlob}')`,
     )
+    if (nextGlob)
+      await c.run(
+        `CREATE TABLE src_next AS SELECT item, next, CAST(weight AS DOUBLE) AS weight, CAST(shoppers AS BIGINT) AS shoppers, CAST(rank AS BIGINT) AS rank FROM read_parquet('${nextGlob}')`,
+      )
     const checks: [string, string][] = [
       ['items: item ids must be present and unique', `SELECT item, count(*) AS n FROM src_items GROUP BY item HAVING item IS NULL OR count(*) > 1`],
       ['items: pop must be a finite number ≥ 0', `SELECT item, pop FROM src_items WHERE pop IS NULL OR NOT isfinite(pop) OR pop < 0`],
-      [
-        'neighbors: a row with an empty field',
-        `SELECT * FROM src_nb WHERE item IS NULL OR neighbor IS NULL OR weight IS NULL OR shoppers IS NULL OR rank IS NULL`,
-      ],
-      [
-        `neighbors: rows below the k-shopper threshold (shoppers < minCount ${s.minCount}): a pair held by fewer shoppers can reveal one basket`,
-        `SELECT item, neighbor, shoppers FROM src_nb WHERE shoppers < ${s.minCount}`,
-      ],
-      ['neighbors: an item listed as its own neighbour', `SELECT item, neighbor FROM src_nb WHERE item = neighbor`],
-      ['neighbors: weight must be a finite number ≥ 0', `SELECT item, neighbor, weight FROM src_nb WHERE NOT isfinite(weight) OR weight < 0`],
-      [`neighbors: rank must be 1..topN (${s.topN})`, `SELECT item, neighbor, rank FROM src_nb WHERE rank < 1 OR rank > ${s.topN}`],
-      ['neighbors: one rank per item and neighbour', `SELECT item, rank, count(*) AS n FROM src_nb GROUP BY item, rank HAVING count(*) > 1`],
-      ['neighbors: a neighbour listed twice for one item', `SELECT item, neighbor, count(*) AS n FROM src_nb GROUP BY item, neighbor HAVING count(*) > 1`],
-      [
-        'neighbors: weights must not rise with rank', // (beyond rounding: Spark ranks by float32 weights)
-        `SELECT item, rank, weight FROM (SELECT item, rank, weight, lag(weight) OVER (PARTITION BY item ORDER BY rank) AS prev FROM src_nb) WHERE weight > prev * (1 + 1e-6)`,
-      ],
-      [
-        'neighbors: ids that items does not hold',
-        `SELECT n.item, n.neighbor FROM src_nb n LEFT JOIN src_items a ON a.item = n.item LEFT JOIN src_items b ON b.item = n.neighbor WHERE a.item IS NULL OR b.item IS NULL`,
-      ],
+      ...listChecks('neighbors', 'neighbor', 'neighbour', s.minCount, s.topN),
     ]
+    if (record.next) {
+      // Probabilities of what follows an item: each at most 1, and an item's at most 1 together.
+      checks.push(...listChecks('next', 'next', 'next item', record.next.minCount, record.next.topN, 1))
+      checks.push(['next: an item whose next-item weights add up to more than 1', `SELECT item, sum(weight) AS total FROM src_next GROUP BY item HAVING sum(weight) > 1 + 1e-6`])
+    }
     if (vectors)
       checks.push([
         `items: text_vec must hold ${model.textDims} finite numbers`,
@@ -226,7 +265,7 @@ export async function openAggregates(
             const rows = (
               await c.runAndReadAll(
                 `SELECT ix.shard, ix.idx, ix.item AS id, s.pop${vectors ? ', s.text_vec' : ''}, n.neighbor, n.weight
-                 FROM ix JOIN src_items s USING (item) LEFT JOIN src_nb n ON n.item = ix.item
+                 FROM ix JOIN src_items s USING (item) LEFT JOIN src_neighbors n ON n.item = ix.item
                  WHERE ix.shard >= ${from} AND ix.shard < ${to}
                  ORDER BY ix.shard, ix.idx, n.rank`,
               )
@@ -242,6 +281,17 @@ export async function openAggregates(
                 l.push(last)
               }
               if (r.neighbor !== null && r.weight !== null) last.neighbors.push([r.neighbor, r.weight])
+            }
+            if (record.next) {
+              // A second query, by item (one more one-to-many join above would multiply the rows).
+              const byId = new Map([...out.values()].flat().map((it) => [it.id, it]))
+              const steps = (
+                await c.runAndReadAll(
+                  `SELECT n.item, n.next, n.weight FROM src_next n JOIN ix ON ix.item = n.item
+                   WHERE ix.shard >= ${from} AND ix.shard < ${to} ORDER BY n.item, n.rank`,
+                )
+              ).getRowObjectsJS() as { item: string; next: string; weight: number }[]
+              for (const r of steps) byId.get(r.item)?.next.push([r.next, r.weight])
             }
             return out
           },

@@ -98,6 +98,8 @@ export async function evaluate(ctx: Context, o: EvalOptions): Promise<EvalResult
       textDecay: o.textDecay,
       itemKnn: o.itemKnn,
       knn: knn && nb ? knn : undefined,
+      ...(ctx.catalog && ctx.settings?.next?.weight ? { next: ctx.settings.next } : {}),
+      ...(ctx.settings?.user ? { user: ctx.settings.user } : {}),
       pageSize: o.protocol === 'full' ? undefined : o.pageSize,
       popularityPrior: o.popularityPrior,
       calibration: o.calibration,

@@ -21,11 +21,15 @@ interface Folder {
   record?: Record<string, unknown> | string | null
   items?: string
   neighbors?: string
+  /** The next-item table (written only when given). */
+  next?: string
 }
 
 // A valid folder: four items (three with vectors), neighbour lists for a and b.
 const ITEMS = `SELECT * FROM (VALUES ('a', 3.0, ${fl(vec(0))}), ('b', 3.0, ${fl(vec(1))}), ('c', 1.0, ${fl(vec(2))}), ('d', 0.0, ${fl(vec(3))})) t(item, pop, text_vec)`
 const NEIGHBORS = `SELECT * FROM (VALUES ('a', 'b', 2.25, 3::BIGINT, 1), ('a', 'c', 0.123456, 2::BIGINT, 2), ('b', 'a', 1.5, 3::BIGINT, 1)) t(item, neighbor, weight, shoppers, rank)`
+const NEXT = `SELECT * FROM (VALUES ('a', 'b', 0.75, 3::BIGINT, 1), ('a', 'c', 0.25, 2::BIGINT, 2), ('c', 'd', 1.0, 2::BIGINT, 1)) t(item, next, weight, shoppers, rank)`
+const WITH_NEXT = { minCount: SETTINGS.minCount, topN: 20 }
 function fl(v: number[]) {
   return `[${v.map((x) => x.toFixed(7)).join(', ')}]::FLOAT[]`
 }
@@ -41,6 +45,10 @@ async function folder(f: Folder = {}): Promise<string> {
   try {
     await c.run(`COPY (${f.items ?? ITEMS}) TO '${join(dir, 'items', 'part-0.parquet')}' (FORMAT parquet)`)
     if (f.neighbors !== '') await c.run(`COPY (${f.neighbors ?? NEIGHBORS}) TO '${join(dir, 'neighbors', 'part-0.parquet')}' (FORMAT parquet)`)
+    if (f.next !== undefined) {
+      mkdirSync(join(dir, 'next'))
+      if (f.next !== '') await c.run(`COPY (${f.next}) TO '${join(dir, 'next', 'part-0.parquet')}' (FORMAT parquet)`)
+    }
   } finally {
     c.closeSync()
     db.closeSync()
@@ -72,6 +80,21 @@ describe('--aggregates: a pack from Parquet made elsewhere', () => {
       const back = dequantize(items[id]!.t!, items[id]!.s!)
       vec(k).forEach((x, j) => expect(Math.abs(back[j]! - x)).toBeLessThanOrEqual(items[id]!.s! / 2 + 1e-6))
     }
+  })
+
+  it('next-item lists come with a record that names their settings: into the records (3 digits) and pack.json', async () => {
+    const out = join(tmp, 'next-pack')
+    await build(await folder({ record: { ...RECORD, next: WITH_NEXT }, next: NEXT }), out)
+    const { manifest: m, items } = readPack(out)
+    expect(m.aggregates.next).toEqual(WITH_NEXT)
+    expect(items.a!.f).toEqual([['b', 0.75], ['c', 0.25]])
+    expect(items.c!.f).toEqual([['d', 1]])
+    expect(items.b!.f).toBeUndefined()
+    // Without `next` in the record the folder's next/ is not read, and the pack says it has none.
+    const plain = join(tmp, 'next-ignored')
+    await build(await folder({ next: NEXT }), plain)
+    expect(readPack(plain).manifest.aggregates.next).toBeUndefined()
+    expect(readPack(plain).items.a!.f).toBeUndefined()
   })
 
   it('without text vectors the pack has none (the browser encodes item text)', async () => {
@@ -128,6 +151,16 @@ describe('--aggregates: a pack from Parquet made elsewhere', () => {
     ['weights rising with rank', { neighbors: `SELECT * FROM (VALUES ('a', 'b', 1.0, 3::BIGINT, 1), ('a', 'c', 2.0, 3::BIGINT, 2)) t(item, neighbor, weight, shoppers, rank)` }, /must not rise with rank/],
     ['a NaN weight', { neighbors: `SELECT * FROM (VALUES ('a', 'b', 'NaN'::DOUBLE, 3::BIGINT, 1)) t(item, neighbor, weight, shoppers, rank)` }, /weight must be a finite number/],
     ['an empty field', { neighbors: `SELECT * FROM (VALUES ('a', 'b', 2.0, NULL::BIGINT, 1)) t(item, neighbor, weight, shoppers, rank)` }, /a row with an empty field/],
+    ['next settings other than the builder’s', { record: { ...RECORD, next: { minCount: 1, topN: 20 } }, next: NEXT }, /next must be \{"minCount":2,"topN":20\}/],
+    ['next settings with an extra key', { record: { ...RECORD, next: { ...WITH_NEXT, window: 1 } }, next: NEXT }, /next must be/],
+    ['a record with next but no next files', { record: { ...RECORD, next: WITH_NEXT }, next: '' }, /next holds no .parquet files/],
+    ['a next step below the threshold', { record: { ...RECORD, next: WITH_NEXT }, next: `SELECT * FROM (VALUES ('a', 'b', 0.5, 1::BIGINT, 1)) t(item, next, weight, shoppers, rank)` }, /next: rows below the k-shopper threshold/],
+    ['a next probability over 1', { record: { ...RECORD, next: WITH_NEXT }, next: `SELECT * FROM (VALUES ('a', 'b', 1.5, 3::BIGINT, 1)) t(item, next, weight, shoppers, rank)` }, /next: weight must be a finite number ≥ 0 and ≤ 1/],
+    ['next probabilities adding up to more than 1', { record: { ...RECORD, next: WITH_NEXT }, next: `SELECT * FROM (VALUES ('a', 'b', 0.75, 3::BIGINT, 1), ('a', 'c', 0.5, 3::BIGINT, 2)) t(item, next, weight, shoppers, rank)` }, /add up to more than 1/],
+    ['an item as its own next item', { record: { ...RECORD, next: WITH_NEXT }, next: `SELECT * FROM (VALUES ('a', 'a', 0.5, 3::BIGINT, 1)) t(item, next, weight, shoppers, rank)` }, /its own next item/],
+    ['a next rank beyond 20', { record: { ...RECORD, next: WITH_NEXT }, next: `SELECT * FROM (VALUES ('a', 'b', 0.5, 3::BIGINT, 21)) t(item, next, weight, shoppers, rank)` }, /next: rank must be 1..topN \(20\)/],
+    ['a next item the items do not hold', { record: { ...RECORD, next: WITH_NEXT }, next: `SELECT * FROM (VALUES ('a', '__proto__', 0.5, 3::BIGINT, 1)) t(item, next, weight, shoppers, rank)` }, /next: ids that items does not hold.*__proto__/],
+    ['a next column missing', { record: { ...RECORD, next: WITH_NEXT }, next: `SELECT item, weight, shoppers, rank FROM (${NEXT})` }, /next: column next is missing/],
     ['duplicate item ids', { items: `SELECT * FROM (${ITEMS}) UNION ALL SELECT 'a', 1.0, ${fl(vec(9))}` }, /item ids must be present and unique/],
     ['negative popularity', { items: `SELECT item, CASE WHEN item = 'c' THEN -1.0 ELSE pop END AS pop, text_vec FROM (${ITEMS})` }, /pop must be a finite number ≥ 0.*"c"/],
     ['a short vector', { items: `SELECT item, pop, CASE WHEN item = 'b' THEN ${fl(vec(1, 383))} ELSE text_vec END AS text_vec FROM (${ITEMS})` }, /text_vec must hold 384 finite numbers.*"length":383/],

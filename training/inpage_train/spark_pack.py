@@ -9,12 +9,15 @@ The same definitions as catalog/aggregate.ts (DuckDB) and training/inpage_train/
     cw(a → b) = Σ gamma^(d − 1) over pairs with b d positions after a, + back × the same with b before a
     w(a → b)  = cw / (max(pop a, 1)^alpha · max(pop b, 1)^beta), only where cu ≥ minCount (the k-shopper
                 threshold), the topN strongest per a (ties: the smaller item key first)
+    next(a → b) = steps a → b (b right after a, b ≠ a) / all steps from a, only where ≥ minCount distinct
+                shoppers made the step, the NEXT_TOP_N likeliest per a (ties: the smaller item key first)
 The settings are read from the model's manifest, as the Node builder reads them, and recorded with the output;
 `npm run catalog -- --aggregates <out>` refuses the output if they differ from the model's.
 
 Output (docs/catalog-pack.md, "Aggregates made elsewhere"):
     <out>/items/*.parquet       item STRING, pop DOUBLE[, text_vec ARRAY<FLOAT> (--encode)]
     <out>/neighbors/*.parquet   item STRING, neighbor STRING, weight DOUBLE, shoppers BIGINT, rank INT
+    <out>/next/*.parquet        item STRING, next STRING, weight DOUBLE, shoppers BIGINT, rank INT
     <out>/inpage-aggregates.json  the settings, counts and model they were made with (written last)
 
 Self-contained (no import from inpage_train) so that `spark-submit` ships this one file to a cluster; its
@@ -36,6 +39,8 @@ RECORD_FILE = "inpage-aggregates.json"
 DEFAULT_PAIR_WINDOW = 50
 KNN_TRAINING_DEFAULTS = {"minCount": 2, "gamma": 0.8, "back": 1.0, "alpha": 0.3, "beta": 0.1, "topN": 50}
 NEIGHBOR_KEYS = ("minCount", "gamma", "back", "alpha", "beta", "topN", "window")
+# catalog/aggregate.ts NEXT_TOP_N: next items kept per item (the Node CLI checks the recorded value against its own).
+NEXT_TOP_N = 20
 
 
 class SparkPackError(Exception):
@@ -106,6 +111,26 @@ def neighbor_sql(s: dict) -> dict:
                 FROM pairs p LEFT JOIN pop px ON px.item = p.x LEFT JOIN pop py ON py.item = p.y
                 WHERE p.cu >= {int(s['minCount'])}))
             WHERE rank <= {int(s['topN'])}""",
+        # One step: b right after a. w = steps a → b / all steps from a: the same total for every b of an a, so
+        # ties are exact and the float key of the neighbour lists is not needed.
+        "next": f"""
+            WITH steps AS (
+              SELECT a.item AS x, b.item AS y, a.u AS u
+              FROM ev a JOIN ev b ON a.u = b.u AND b.pos = a.pos + 1
+              WHERE a.item <> b.item
+            ), per_shopper AS (
+              SELECT x, y, u, count(*) AS n FROM steps GROUP BY x, y, u
+            ), pairs AS (
+              SELECT x, y, count(*) AS cu, sum(n) AS n FROM per_shopper GROUP BY x, y
+            ), out_of AS (
+              SELECT x, sum(n) AS total FROM pairs GROUP BY x
+            )
+            SELECT x, y, cu, w, rank FROM (
+              SELECT x, y, cu, w, row_number() OVER (PARTITION BY x ORDER BY w DESC, y) AS rank FROM (
+                SELECT p.x, p.y, p.cu, CAST(p.n AS DOUBLE) / CAST(o.total AS DOUBLE) AS w
+                FROM pairs p JOIN out_of o ON o.x = p.x
+                WHERE p.cu >= {int(s['minCount'])}))
+            WHERE rank <= {NEXT_TOP_N}""",
     }
 
 
@@ -277,6 +302,10 @@ def run(spark, args) -> dict:
     spark.sql("""
         SELECT ix.id AS item, iy.id AS neighbor, nb.w AS weight, nb.cu AS shoppers, CAST(nb.rank AS INT) AS rank
         FROM nb JOIN items ix ON ix.key = nb.x JOIN items iy ON iy.key = nb.y""").write.mode("overwrite").parquet(f"{out}/neighbors")
+    spark.sql(q["next"]).createOrReplaceTempView("nx")
+    spark.sql("""
+        SELECT ix.id AS item, iy.id AS next, nx.w AS weight, nx.cu AS shoppers, CAST(nx.rank AS INT) AS rank
+        FROM nx JOIN items ix ON ix.key = nx.x JOIN items iy ON iy.key = nx.y""").write.mode("overwrite").parquet(f"{out}/next")
     t_agg = time.time()
 
     table = spark.sql("SELECT i.id AS item, coalesce(p.pop, 0D) AS pop, i.title, i.brand, i.categories "
@@ -323,6 +352,7 @@ def run(spark, args) -> dict:
         "users": int(counts["users"]),
         "events": int(counts["events"]),
         "neighbors": s,
+        "next": {"minCount": s["minCount"], "topN": NEXT_TOP_N},
         "textVectors": "float32" if args.encode else "none",
         "dims": {"text": int(manifest["dims"]["text"])},
     }

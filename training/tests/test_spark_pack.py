@@ -99,6 +99,7 @@ def test_settings_text_and_sql_follow_the_node_definitions():
     q = sp.neighbor_sql(sp.pack_settings(g))
     # Spark reads 0.8 as a DECIMAL: every fractional setting goes in as a DOUBLE literal.
     assert "pow(0.8D, d - 1)" in q["pairs"] and "p.cu >= 2" in q["weights"] and "rank <= 50" in q["weights"]
+    assert "b.pos = a.pos + 1" in q["next"] and "p.cu >= 2" in q["next"] and f"rank <= {sp.NEXT_TOP_N}" in q["next"]
 
 
 def test_neighbour_lists_and_popularity_equal_the_duckdb_pack(spark, tmp_path):
@@ -116,6 +117,11 @@ def test_neighbour_lists_and_popularity_equal_the_duckdb_pack(spark, tmp_path):
     differ = [k for k in duck_items if spark_items[k] != duck_items[k]]
     assert differ == []
     assert sum(1 for r in duck_items.values() if r.get("n")) > 2000
+    # The next-item lists too (the same records, so the same `f`), and the threshold held in Spark's own rows.
+    assert ms["aggregates"]["next"] == {"minCount": 2, "topN": sp.NEXT_TOP_N}
+    steps = pq.read_table(out / "next").to_pylist()
+    assert min(r["shoppers"] for r in steps) >= 2 and max(r["rank"] for r in steps) <= sp.NEXT_TOP_N
+    assert sum(1 for r in duck_items.values() if r.get("f")) > 300
 
 
 def test_text_vectors_equal_the_node_encoder_within_int8_error(spark, tmp_path):
