@@ -264,6 +264,41 @@ test.describe('bad data is one call’s fault, never the recommender’s', () =>
     expect(r.two).toBe('personalized')
     expect(held).toBe(2)
   })
+
+  test('a page whose deadline runs late (a busy or throttled tab), past the worker giving up on a hung shard, still answers budget', async ({ page }) => {
+    test.setTimeout(180_000)
+    const pack = packJson('small')
+    const hung = shardPath('small', shardOf(cands[0]!.id, pack.shards.count))
+    await openHarness(page)
+    let hang = false
+    await page.route(`**${hung}`, (route: Route) => (hang ? undefined : route.continue()))
+    await page.evaluate(
+      async ({ model, seen }) => {
+        window.rec = window.inpage.createRecommender({ model, catalog: '/packs/small/', backend: 'wasm', name: 'busy', consent: 'pending' })
+        await window.rec.warmUp()
+        for (const s of seen) await window.rec.track({ type: 'view', itemId: s.id, item: s.item })
+        await window.rec.rerank(seen.map((s) => ({ id: s.id, title: s.item.title })), { budgetMs: 60_000 })
+      },
+      { model: MODEL, seen },
+    )
+    hang = true
+    const r = await page.evaluate(
+      async ({ cands }) => {
+        const errors: string[] = []
+        window.rec.on('error', (e) => errors.push(e.name))
+        // The page's timers run 2 s late during this call (as a busy or background tab's do); the worker's do not,
+        // so its bound on the hung shard (the same budget) ends first and its fault arrives before the deadline.
+        const setTimeout0 = window.setTimeout
+        window.setTimeout = ((fn: () => void, ms?: number) => setTimeout0(fn, (ms ?? 0) + 2000)) as typeof window.setTimeout
+        const t0 = performance.now()
+        const res = await window.rec.rerank(cands, { budgetMs: 1000 }).finally(() => (window.setTimeout = setTimeout0))
+        return { why: res.why, error: res.error?.name ?? null, errors, late: performance.now() - t0 < 2900 }
+      },
+      { cands },
+    )
+    // Answered by the worker's fault (before the late deadline), and still as the budget.
+    expect(r).toEqual({ why: 'budget', error: null, errors: [], late: true })
+  })
 })
 
 test('manifest.json and pack.json are revalidated on every visit, even when served without Cache-Control', async ({ page }) => {

@@ -355,6 +355,9 @@ export function createRecommender(raw: RecommenderOptions = {}): Recommender {
       return { items: res.items, coverage: res.coverage, personalized: res.personalized, why: res.why, backend: res.backend, ...(res.query ? { query: res.query } : {}), latencyMs: performance.now() - t0 }
     } catch (err) {
       if (started !== epoch) return stale()
+      // A call's own fault that arrives past its budget (the worker bounds a hung shard by the same budget, and a
+      // busy page's timer can fire after the worker's) is the budget's answer, as if the deadline had won the race.
+      if (faultWhy(err) === 'model-error' && performance.now() - t0 >= (o.budgetMs ?? DEFAULT_BUDGET_MS)) return plain('budget')
       const e = describeError(err)
       emitter.emit('error', e)
       // Numbers the model cannot rank (NaN output, overflow, a vector of the wrong size), a catalog pack
