@@ -226,26 +226,30 @@ test.describe('bad data is one call’s fault, never the recommender’s', () =>
     expect(r.rejected).toEqual([expect.objectContaining({ id: cands[0]!.id, source: 'attached', reason: expect.stringContaining('384') })])
   })
 
-  test('a shard that never answers is given up within the call’s budget and asked for again by the next call', async ({ page }) => {
-    test.setTimeout(180_000)
-    const pack = packJson('small')
-    const hung = shardPath('small', shardOf(cands[0]!.id, pack.shards.count))
-    await openHarness(page)
-    let held = -1_000_000 // counts from the reranks below
-    await page.route(`**${hung}`, (route: Route) => {
-      if (held++ === 0) return // the first request never answers
-      return route.continue()
-    })
-    await page.evaluate(
-      async ({ model, seen }) => {
-        window.rec = window.inpage.createRecommender({ model, catalog: '/packs/small/', backend: 'wasm', name: 'hang', consent: 'pending' })
+  /** The shard of the page's first candidate, as a route pattern. */
+  const hungShard = () => `**${shardPath('small', shardOf(cands[0]!.id, packJson('small').shards.count))}`
+  /** window.rec with the small pack and a history of `seen`, loaded, after one rerank of its history items. */
+  const withHistory = (page: Page, name: string) =>
+    page.evaluate(
+      async ({ model, seen, name }) => {
+        window.rec = window.inpage.createRecommender({ model, catalog: '/packs/small/', backend: 'wasm', name, consent: 'pending' })
         await window.rec.warmUp()
         for (const s of seen) await window.rec.track({ type: 'view', itemId: s.id, item: s.item })
         // The track() calls' records are taken before this call reads them: then the hung shard is asked for by a page alone.
         await window.rec.rerank(seen.map((s) => ({ id: s.id, title: s.item.title })), { budgetMs: 60_000 })
       },
-      { model: MODEL, seen },
+      { model: MODEL, seen, name },
     )
+
+  test('a shard that never answers is given up within the call’s budget and asked for again by the next call', async ({ page }) => {
+    test.setTimeout(180_000)
+    await openHarness(page)
+    let held = -1_000_000 // counts from the reranks below
+    await page.route(hungShard(), (route: Route) => {
+      if (held++ === 0) return // the first request never answers
+      return route.continue()
+    })
+    await withHistory(page, 'hang')
     held = 0
     const r = await page.evaluate(
       async ({ cands }) => {
@@ -267,20 +271,10 @@ test.describe('bad data is one call’s fault, never the recommender’s', () =>
 
   test('a page whose deadline runs late (a busy or throttled tab), past the worker giving up on a hung shard, still answers budget', async ({ page }) => {
     test.setTimeout(180_000)
-    const pack = packJson('small')
-    const hung = shardPath('small', shardOf(cands[0]!.id, pack.shards.count))
     await openHarness(page)
     let hang = false
-    await page.route(`**${hung}`, (route: Route) => (hang ? undefined : route.continue()))
-    await page.evaluate(
-      async ({ model, seen }) => {
-        window.rec = window.inpage.createRecommender({ model, catalog: '/packs/small/', backend: 'wasm', name: 'busy', consent: 'pending' })
-        await window.rec.warmUp()
-        for (const s of seen) await window.rec.track({ type: 'view', itemId: s.id, item: s.item })
-        await window.rec.rerank(seen.map((s) => ({ id: s.id, title: s.item.title })), { budgetMs: 60_000 })
-      },
-      { model: MODEL, seen },
-    )
+    await page.route(hungShard(), (route: Route) => (hang ? undefined : route.continue()))
+    await withHistory(page, 'busy')
     hang = true
     const r = await page.evaluate(
       async ({ cands }) => {
