@@ -233,10 +233,7 @@ def write_card_and_manifest(ship: Path, final_run: Path, lodo_runs: list, notes:
           "browser-side check."]
     (ship / "MODEL_CARD.md").write_text("\n".join(L) + "\n")
     extra = {"test": {n: _m(r) for n, r in fin["results"].items()},
-             "leaveOneDomainOut": {lo["holdout"]: {**_m(lo["results"][lo["holdout"]]),
-                                                   "itemKnnNdcg@10": round(lo["results"][lo["holdout"]]["item_knn"]["full"]["ndcg@10"], 4),
-                                                   "ratio": round(lo["results"][lo["holdout"]]["ratio_full"], 3)}
-                                   for lo in lodos}}
+             "leaveOneDomainOut": {lo["holdout"]: lodo_metrics(lo["results"][lo["holdout"]]) for lo in lodos}}
     return write_manifest(ship, fin, metrics_extra=extra)
 
 
@@ -402,6 +399,16 @@ def in_domain_scientific(sci, sci_v1, ts):
                          f"{'within tolerance' if abs(d) <= TS_TOLERANCE else '**outside the tolerance**'}).")
         L.append("")
     return L
+
+
+def lodo_metrics(r):
+    """A held-out domain's figures for the manifest: inpage's, and the item-kNN from that domain's own histories with
+    inpage's ratio to it, for full ranking and (where the domain has categories) category pages."""
+    out = {**_m(r), "itemKnnNdcg@10": round(r["item_knn"]["full"]["ndcg@10"], 4), "ratio": round(r["ratio_full"], 3)}
+    if "ratio_category" in r:
+        out["category"] = {**out["category"], "itemKnnNdcg@10": round(r["item_knn"]["category"]["ndcg@10"], 4),
+                           "ratio": round(r["ratio_category"], 3)}
+    return out
 
 
 def _m(r):

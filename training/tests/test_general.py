@@ -121,6 +121,26 @@ def test_card_chooses_between_base_and_projection_on_valid_only():
     assert C.chosen_on_valid(None, proj) is proj
 
 
+def test_manifest_records_each_held_out_domains_figures_with_item_knn_on_both_protocols():
+    from inpage_train import general_card as C
+
+    full = {"recall@10": 0.141, "ndcg@10": 0.09861, "mrr@10": 0.0855}
+    with_cat = {"inpage_int8": {"full": full, "category": {"ndcg@10": 0.22541, "server_ndcg@10": 0.2108}},
+                "item_knn": {"full": {"ndcg@10": 0.08974}, "category": {"ndcg@10": 0.23201}},
+                "ratio_full": 1.0988, "ratio_category": 0.97155}
+    assert C.lodo_metrics(with_cat) == {
+        "full": {"recall@10": 0.141, "ndcg@10": 0.0986, "mrr@10": 0.0855}, "itemKnnNdcg@10": 0.0897, "ratio": 1.099,
+        "category": {"ndcg@10": 0.2254, "server_ndcg@10": 0.2108, "itemKnnNdcg@10": 0.232, "ratio": 0.972}}
+    one_root = {"inpage_int8": {"full": full}, "item_knn": {"full": {"ndcg@10": 0.08974}}, "ratio_full": 1.0988}
+    assert "category" not in C.lodo_metrics(one_root)
+    # The shipped model's manifest carries them for every domain it was held out from, as its card states.
+    man = json.loads((Path(__file__).resolve().parents[2] / "public/models/inpage-general-v1/manifest.json").read_text())
+    lodo = man["metrics"]["leaveOneDomainOut"]
+    assert set(lodo) == {"scientific", "beauty", "games"}
+    assert all({"full", "itemKnnNdcg@10", "ratio"} <= set(v) for v in lodo.values())
+    assert lodo["scientific"]["category"] == {"ndcg@10": 0.2254, "server_ndcg@10": 0.2108, "itemKnnNdcg@10": 0.232, "ratio": 0.972}
+
+
 def test_closed_form_of_an_untrained_user_model_is_its_forward_and_none_once_trained():
     import torch
     from inpage_train import user_model as U
