@@ -48,6 +48,8 @@ export interface AggregatedItem {
 export interface Aggregates {
   users: number
   events: number
+  /** The settings of the items' next-item lists; absent when they have none (aggregates made elsewhere without them). */
+  next?: NextSettings
   /** Item index → interactions. */
   pop: Float64Array
   /** Every item of shards [from, to), by shard, streamed from the database (bounded memory). */
@@ -196,6 +198,7 @@ export async function aggregate(dir: string, items: readonly { id: string; shard
       if (r.item >= 0 && r.item < nItems) pop[r.item] = r.pop
     return {
       users: Number(counts.users),
+      next: nextSettings(s),
       events: Number(counts.events),
       pop,
       async shards(from, to) {

@@ -259,6 +259,7 @@ export async function openAggregates(
           pop[r.idx] = r.pop
         return {
           users: record.users,
+          ...(record.next ? { next: record.next } : {}),
           events: record.events,
           pop,
           async shards(from, to) {

@@ -25,7 +25,7 @@ import {
   type Shard,
 } from '../src/pack/format'
 import { checkManifest, packSettings, type Manifest } from '../src/model/manifest'
-import { aggregate, nextSettings, type AggregateOptions } from './aggregate'
+import { aggregate, type AggregateOptions } from './aggregate'
 import { openAggregates } from './aggregates-in'
 import { checkOut, leftovers, moveIntoPlace, stagingFolder, writePackJson } from './out'
 
@@ -212,7 +212,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       textVectors,
       shards: { count, itemsPerShard, hash: 'fnv1a32', ...(sparse ? { sparse: true as const } : {}) },
       signature: { alg: SIGNATURE_ALG, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } },
-      aggregates: { source: ext ? (ext.record.source ?? basename(resolve(o.aggregates!))) : `${basename(resolve(o.data!))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale, ...(ext ? (ext.record.next ? { next: ext.record.next } : {}) : { next: nextSettings(settings.neighbors) }) },
+      aggregates: { source: ext ? (ext.record.source ?? basename(resolve(o.aggregates!))) : `${basename(resolve(o.data!))}/valid.inter (training histories)`, users: agg.users, events: agg.events, neighbors: settings.neighbors, priorScale: settings.priorScale, ...(agg.next ? { next: agg.next } : {}) },
     }
     writePackJson(staged, pack)
     if (o.tune) {

@@ -1,12 +1,12 @@
 // The protocols, one row at a time: full ranking over the catalogue, and a server's list (category page or
 // search results) reranked. Each row's inpage scores come from score() once; every setting ranks them.
 
-import { knnScores, logsScores, personalScores, type KnnSettings, type LogTerms, type Neighbors } from '../src/ranking/score'
+import { knnScores, logsScores, personalScores, type Neighbors } from '../src/ranking/score'
 import { rankCandidates, serverOrder, type Scores } from '../src/ranking/rerank'
 import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { InpageModel } from '../src/model/model'
-import { NO_HISTORY, packNext, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
+import { logTerms, NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
 import { nextItemScores } from './baselines'
 import { BM25 } from '../node/bm25'
 import { leafCategories, type Row } from '../node/data'
@@ -43,8 +43,6 @@ export interface Env {
   itemKnn: Neighbors
   next: Map<number, number>[]
   maxPop: number
-  /** The model's kNN term, when it has one and neighbour lists to read. */
-  knnSettings: KnnSettings | undefined
   /** The catalogue's item vectors as candidates (without the prior when it is off). */
   candVecs: Float32Array[]
   /** Leaf category per item ('' for none): what calibration reads. */
@@ -74,7 +72,6 @@ export function categoryPages(ds: Context['ds'], pageSize: number): { pages: Map
 export function makeEnv(ctx: Context, o: EvalOptions): Env {
   const { ds } = ctx
   const { pages, pageSizes } = o.protocol === 'category' ? categoryPages(ds, o.pageSize) : { pages: new Map<string, number[]>(), pageSizes: new Map<string, number>() }
-  const knn = ctx.settings?.knn ?? ctx.model.manifest.scoring?.knn
   return {
     allIds: ctx.ids,
     allIndex: ctx.ids.map((_, i) => i),
@@ -88,16 +85,9 @@ export function makeEnv(ctx: Context, o: EvalOptions): Env {
     memo: new PersonalizeCaches(),
     model: o.protocol === 'search' ? memoEncoder(ctx.model) : ctx.model,
     noEncoder: o.protocol === 'search' ? withoutEncoder(ctx.model) : undefined,
-    knnSettings: knn && ctx.neighbors ? { weight: knn.weight, decay: knn.decay } : undefined,
     candVecs: o.popularityPrior ? ctx.itemVecs : ctx.itemVecs.map((v) => ctx.model.withoutPrior(v)),
     leaf: leafCategories(ds.items),
   }
-}
-
-/** The logs' terms score() uses, on the context's complete lists: kNN (pack's or model's), next items (a tuned pack's). */
-function logTermsOf(ctx: Context, knn: KnnSettings | undefined, evIds: readonly string[]): LogTerms {
-  const next = ctx.catalog && ctx.settings?.next?.weight ? ctx.settings.next : undefined
-  return { ...(knn && ctx.neighbors ? { knn: { settings: knn, neighbors: ctx.neighbors } } : {}), ...(next ? { next: { settings: next, lists: packNext(ctx.catalog!, evIds) } } : {}) }
 }
 
 /** Full ranking over the whole catalogue, ranks by the README's rule. */
@@ -127,8 +117,8 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const evIds = events.map((e) => e.itemId)
   const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
   const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }], ctx.settings?.user)
-  const knn = env.knnSettings
-  const scores = personalScores(u!, env.candVecs, logsScores(evIds, env.allIds, logTermsOf(ctx, knn, evIds)))
+  // The logs' terms as score() builds them (the pack's or the model's lists, the store's tuning or the model's settings).
+  const scores = personalScores(u!, env.candVecs, logsScores(evIds, env.allIds, logTerms(model, ctx.catalog, ctx.settings, evIds, env.allIds)))
   // The browser's calibration and near-duplicate spreading over the top of the list (arrangeTop), as if the server
   // had sent the whole catalogue: only the first TOP_POOL items move, the rest keep their rank.
   const pool = topK(scores, TOP_POOL, excl)

@@ -2,8 +2,8 @@
 // its catalog pack, written into the pack's `tuning` so the browser and eval use them. What is tuned: the kNN
 // term's weight and decay (the pack's neighbour lists), for a closed-form user model its recency decay and the
 // popularity prior's weight, and, where the pack has next-item lists, the next-item term's weight (a second stage
-// at the first stage's best setting, with the kNN weight again: the two terms share what the logs say). Criterion: NDCG@10 on full ranking and on category pages, each relative to the model's
-// own settings, weighted by the rows each protocol can score (a page that holds the target in one row of eight
+// at the first stage's best setting, with the kNN weight again: the two terms share what the logs say).
+// Criterion: NDCG@10 on full ranking and on category pages, each relative to the model's own settings, weighted by the rows each protocol can score (a page that holds the target in one row of eight
 // counts for that share); the best setting replaces the model's only if its gain is at least MIN_TUNE_GAIN and
 // beyond the sample's noise (MIN_TUNE_Z paired standard errors), and no protocol loses beyond its noise.
 
