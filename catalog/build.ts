@@ -219,7 +219,7 @@ export async function buildPack(o: BuildOptions): Promise<BuildReport> {
       const tt = performance.now()
       const tuning = await o.tune(staged, pack)
       // Checked as every reader checks it: a step cannot write what the browser would refuse.
-      if (tuning) writePackJson(staged, (pack = { ...pack, tuning: checkTuning(tuning) }))
+      if (tuning) writePackJson(staged, (pack = { ...pack, tuning: checkTuning(tuning, pack.dims.text) }))
       tuneMs = performance.now() - tt
     }
     moveIntoPlace(staged, out, force)

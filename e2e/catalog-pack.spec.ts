@@ -8,6 +8,7 @@ import { packPage } from './catalog'
 import { openHarness } from './helpers'
 import { LARGE_EXTRA, PACKS_DIR } from './packs'
 import { shardOf } from '../src/pack/format'
+import { packAdapt } from '../src/ranking/adapt'
 
 const MODEL = '/models/inpage-sci-v1/'
 const { seen, cands } = packPage()
@@ -204,8 +205,21 @@ test("a pack's tuning changes the blend, and a tampered one is refused by name: 
   expect(tuned).toMatchObject({ why: 'personalized', tuned: true })
   expect(tuned.personal).not.toEqual(plain.personal)
   await page.unroute('**/packs/general/pack.json')
+  // With the store's adaptation of the user vector: another blend again; the same adaptation with B = 0 (no update)
+  // gives the tuned scores exactly, so the update is what changed them.
+  const dims = (m.dims as { text: number }).text
+  const withAdapt = (b: (i: number) => number) =>
+    JSON.stringify({ knn: { weight: 8, decay: 0.6 }, user: { decay: 1, prior: 0 }, adapt: packAdapt({ dims, rank: 2, a: Float32Array.from({ length: dims * 2 }, (_, i) => ((i % 5) - 2) / 20), b: Float32Array.from({ length: dims * 2 }, b) }), chosenOn: { split: 'valid', users: 1500, protocols: ['full', 'category'], gain: 0.05 } })
+  await serveTuning(withAdapt((i) => ((i % 3) - 1) / 10))
+  const adapted = await rerank('tuning-adapted')
+  expect(adapted).toMatchObject({ why: 'personalized', tuned: true })
+  expect(adapted.personal).not.toEqual(tuned.personal)
+  await page.unroute('**/packs/general/pack.json')
+  await serveTuning(withAdapt(() => 0))
+  expect((await rerank('tuning-adapted-zero')).personal).toEqual(tuned.personal)
+  await page.unroute('**/packs/general/pack.json')
   // A careless or hostile tuning: pack.json is refused whole (never half-read), the call gets the server's order.
-  for (const bad of ['{"knn": {"weight": 1e9, "decay": 0.6}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}', '{"__proto__": {"knn": {"weight": 8, "decay": 0.6}}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}', '"fast"']) {
+  for (const bad of ['{"knn": {"weight": 1e9, "decay": 0.6}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}', '{"__proto__": {"knn": {"weight": 8, "decay": 0.6}}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}', '"fast"', '{"adapt": {"rank": 2, "scale": [0.01, 0.01], "a": "AAAA", "b": "AAAA"}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}']) {
     await serveTuning(bad)
     expect(await rerank(`tuning-bad-${bad.length}`), bad).toMatchObject({ why: 'model-error', error: 'CatalogLoadError', message: expect.stringContaining('tuning'), ids: cands.map((c) => c.id) })
     await page.unroute('**/packs/general/pack.json')

@@ -6,7 +6,7 @@ import { rankCandidates, serverOrder, type Scores } from '../src/ranking/rerank'
 import { dot } from '../src/ranking/vectors'
 import type { Candidate, RankedItem, RerankOptions } from '../src/ranking/types'
 import type { InpageModel } from '../src/model/model'
-import { logTerms, NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
+import { adaptUsers, logTerms, NO_HISTORY, PersonalizeCaches, score, type CatalogLookup } from '../src/ranking/personalize'
 import { nextItemScores } from './baselines'
 import { BM25 } from '../node/bm25'
 import { leafCategories, type Row } from '../node/data'
@@ -116,7 +116,7 @@ async function fullRow(ctx: Context, o: EvalOptions, env: Env, row: Row, _r: num
   const events = modelEvents(ctx, row.hist)
   const evIds = events.map((e) => e.itemId)
   const evIdx = events.map((e, j) => row.hist[row.hist.length - events.length + j]!)
-  const [u] = await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }], ctx.settings?.user)
+  const [u] = adaptUsers(await model.userVectors([{ vecs: evIdx.map((i) => ctx.itemVecs[i]!), types: events.map((e) => model.eventTypeId(e.type)!) }], ctx.settings?.user), ctx.settings)
   // The logs' terms as score() builds them (the pack's or the model's lists, the store's tuning or the model's settings).
   const scores = personalScores(u!, env.candVecs, logsScores(evIds, env.allIds, logTerms(model, ctx.catalog, ctx.settings, evIds, env.allIds)))
   // The browser's calibration and near-duplicate spreading over the top of the list (arrangeTop), as if the server

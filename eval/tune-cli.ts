@@ -13,6 +13,7 @@ import { checkPackFolder, writePackJson } from '../catalog/out'
 import type { TuneStep } from '../catalog/cli'
 import { buildContext } from './context'
 import { fewUsers, MIN_TUNE_USERS, tune, type TuneResult } from './tune'
+import type { AdaptOptions } from './adapt'
 
 export interface TuneOptions {
   encoding?: Encoding
@@ -20,6 +21,8 @@ export interface TuneOptions {
   minUsers?: number
   minGain?: number
   minZ?: number
+  /** Adaptation options, or false: none is trained. */
+  adapt?: AdaptOptions | false
   log?: (s: string) => void
 }
 
@@ -48,7 +51,7 @@ export async function chooseTuning(dataDir: string, packDir: string, loaded: Loa
   const ctx = await buildContext(ds, loaded, { catalog: packDir, log: opts.log })
   // The settings are chosen from the model's own: a pack tuned before is scored without its old tuning.
   delete ctx.settings
-  return tune(ctx, { maxUsers: opts.maxUsers, minUsers, minGain: opts.minGain, minZ: opts.minZ, log: opts.log })
+  return tune(ctx, { maxUsers: opts.maxUsers, minUsers, minGain: opts.minGain, minZ: opts.minZ, adapt: opts.adapt, log: opts.log })
 }
 
 /**
@@ -71,18 +74,18 @@ export const catalogTuneStep: TuneStep = async (o): Promise<PackTuning | undefin
   // Without text vectors the catalog never loaded the encoder; the tuner needs the model either way.
   const loaded = o.loaded ?? (await loadModel(o.model, { threads: o.threads }))
   try {
-    return (await chooseTuning(o.data, o.staged, loaded, { encoding: o.encoding, maxUsers: o.maxUsers, log: o.log })).tuning
+    return (await chooseTuning(o.data, o.staged, loaded, { encoding: o.encoding, maxUsers: o.maxUsers, adapt: o.adapt ? undefined : false, log: o.log })).tuning
   } finally {
     if (!o.loaded) await loaded.model.release()
   }
 }
 
-export const TUNE_USAGE = `usage: npm run eval -- tune --data <dir> --catalog <pack dir> [--model <dir>] [--users 2000] [--dry-run] [--encoding utf-8|latin1]`
+export const TUNE_USAGE = `usage: npm run eval -- tune --data <dir> --catalog <pack dir> [--model <dir>] [--users 2000] [--no-adapt] [--dry-run] [--encoding utf-8|latin1]`
 
 export function parseTune(argv: readonly string[]) {
   const { values } = parseArgs({
     args: [...argv],
-    options: { data: { type: 'string' }, catalog: { type: 'string' }, model: { type: 'string' }, users: { type: 'string' }, 'dry-run': { type: 'boolean' }, encoding: { type: 'string' } },
+    options: { data: { type: 'string' }, catalog: { type: 'string' }, model: { type: 'string' }, users: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'no-adapt': { type: 'boolean' }, encoding: { type: 'string' } },
     strict: true,
     allowPositionals: false,
   })

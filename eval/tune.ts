@@ -18,6 +18,11 @@ import { MISS, metricsFromRanks, rankGain, topK } from './metrics'
 import { modelEvents, rows, type Context } from './context'
 import { categoryPages } from './protocols'
 import { DEFAULT_OPTIONS } from './options'
+import { trainAdaptation, type AdaptOptions, type AdaptResult } from './adapt'
+import { adaptation, adaptUser, packAdapt, type Adaptation } from '../src/ranking/adapt'
+
+/** One setting the tuner scores: the blend, and whether the store's adaptation reads the user vector. */
+type Setting = Required<Omit<ScoreSettings, 'adapt'>> & { adapt: boolean }
 
 /** Fewer valid shoppers than this and the model's settings stay: NDCG@10 differences would be noise. */
 export const MIN_TUNE_USERS = 1000
@@ -61,6 +66,8 @@ export interface TuneResult {
   change: Record<string, { relative: number; se: number; rows: number }>
   /** The criterion's gain and its standard error. */
   gain: { relative: number; se: number }
+  /** The adaptation's training (absent with `adapt: false` or no closed-form user model). */
+  adapt?: Omit<AdaptResult, 'adaptation'> & { trained: boolean }
   seconds: number
 }
 
@@ -68,14 +75,15 @@ export interface TuneResult {
  * Chooses the settings on `ctx`'s valid split (its pack loaded with `--catalog`). Pure computation on the context's
  * vectors: each row's user vector per decay, kNN part per decay, then every combination, as score() adds them.
  */
-export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number; minGain?: number; minZ?: number; log?: (s: string) => void } = {}): TuneResult {
+export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number; minGain?: number; minZ?: number; adapt?: AdaptOptions | false; log?: (s: string) => void } = {}): TuneResult {
   const t0 = performance.now()
   const model = ctx.model
   const cf = model.closedForm()
   const knn0 = model.manifest.scoring?.knn
   const prior = model.priorRange?.[0]
   const all = rows(ctx, 'valid')
-  const defaults: Required<ScoreSettings> = {
+  const defaults: Setting = {
+    adapt: false,
     knn: { weight: knn0?.weight ?? 0, decay: knn0?.decay ?? 0.8 },
     next: { weight: 0, decay: NEXT_DECAY },
     // float32 in the manifest (0.4000000059604645): compared and reported at 6 decimals
@@ -93,10 +101,10 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const leaf = leafCategories(ctx.ds.items)
   const protocols = ['full', 'category']
   // ranks[combo][protocol] → the target's rank per row
-  const stage1: Required<ScoreSettings>[] = []
+  const stage1: Setting[] = []
   for (const weight of grid.knnWeight)
     for (const kd of grid.knnDecay)
-      for (const decay of grid.userDecay) for (const p of grid.prior) stage1.push({ knn: { weight, decay: kd }, user: { decay, prior: p }, next: defaults.next })
+      for (const decay of grid.userDecay) for (const p of grid.prior) stage1.push({ knn: { weight, decay: kd }, user: { decay, prior: p }, next: defaults.next, adapt: false })
   // The pack's next-item lists (none in a pack built before them, or from aggregates made elsewhere).
   const withNext = !!ctx.catalog && ctx.ids.some((id) => ctx.catalog!.get(id)?.next.length)
   const N = ctx.ids.length
@@ -105,9 +113,11 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   if (prior !== undefined) ctx.itemVecs.forEach((v, i) => (priorOf[i] = v[prior]!))
   const none = new Float64Array(N) // the next-item part of a setting without it
   /** The target's rank per setting, protocol and sampled row. */
-  const rankAll = (combos: readonly Required<ScoreSettings>[]) => {
+  let adapted: Adaptation | undefined
+  const userKey = (c: Setting) => `${c.user.decay}${c.adapt ? ' adapted' : ''}`
+  const rankAll = (combos: readonly Setting[]) => {
     const ranks = combos.map(() => protocols.map(() => [] as number[]))
-    const userDecays = [...new Set(combos.map((c) => c.user.decay))]
+    const userKeys = [...new Map(combos.map((c) => [userKey(c), c] as const)).values()]
     const knnDecays = [...new Set(combos.map((c) => c.knn.decay))]
     const nextDecays = [...new Set(combos.filter((c) => c.next.weight > 0).map((c) => c.next.decay))]
     for (const row of sample) {
@@ -116,8 +126,13 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
       const evIds = events.map((e) => e.itemId)
       const vecs = evIdx.map((i) => ctx.itemVecs[i]!)
       // The text part of the user vector per decay (prior 0): its dot with every item vector.
-      const users = cf ? userDecays.map((d) => closedFormUser({ ...cf, decay: d, bias: cf.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item)) : []
-      const base = new Map(dots(users, ctx.itemVecs, userDecays.length).map((out, j) => [userDecays[j]!, out] as const))
+      const users = cf
+        ? userKeys.map((c) => {
+            const u = closedFormUser({ ...cf, decay: c.user.decay, bias: cf.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item)
+            return c.adapt ? adaptUser(u, adapted!) : u
+          })
+        : []
+      const base = new Map(dots(users, ctx.itemVecs, userKeys.length).map((out, j) => [userKey(userKeys[j]!), out] as const))
       const knnPart = new Map<number, Float64Array>()
       for (const kd of knnDecays) knnPart.set(kd, ctx.neighbors ? Float64Array.from(knnScores(evIds, ctx.ids, ctx.neighbors, kd, index)) : new Float64Array(N))
       const nextLists = nextDecays.length ? packNext(ctx.catalog!, evIds) : undefined
@@ -143,7 +158,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
         return p >= 0 ? p + 1 : r
       }
       combos.forEach((c, ci) => {
-        const b = base.get(c.user.decay)!
+        const b = base.get(userKey(c))!
         const k = knnPart.get(c.knn.decay)!
         const t = c.next.weight > 0 ? nextPart.get(c.next.decay)! : none
         // score()'s sum: the user vector's dot (its prior dimension apart), then the logs' part k · w + t · w'.
@@ -183,6 +198,43 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     ndcgs = [...ndcgs, ...ndcgOf(ranks2)]
     best = bestOf()
   }
+  let adaptInfo: TuneResult['adapt']
+  if (cf && opts.adapt !== false) {
+    // Third stage: the store's adaptation of the user vector, trained at the best setting's decay on the training
+    // histories (its own valid check picks the step), then scored in its int8 pack form with the kNN weight and the
+    // prior chosen again beside it (it changes the text part's scale).
+    const at = combos[best]!
+    // It learns what the rest of the score does not already say: the logs' terms and the prior at that setting are
+    // in its softmax, held fixed.
+    const maxHistory = model.manifest.user.maxHistory
+    const offset = (hist: readonly number[], end: number) => {
+      const evIds = hist.slice(Math.max(0, end - maxHistory), end).map((i) => ctx.ids[i]!)
+      const out = new Float64Array(N)
+      if (ctx.neighbors && at.knn.weight > 0) knnScores(evIds, ctx.ids, ctx.neighbors, at.knn.decay, index).forEach((x, i) => (out[i] = at.knn.weight * x))
+      if (at.next.weight > 0) knnScores(evIds, ctx.ids, packNext(ctx.catalog!, evIds), at.next.decay, index).forEach((x, i) => (out[i]! += at.next.weight * x))
+      if (at.user.prior) for (let i = 0; i < N; i++) out[i]! += at.user.prior * priorOf[i]!
+      // The user vector's dimensions past the text part (the history's mean prior): not adapted, so fixed too.
+      const u = closedFormUser({ ...cf, decay: at.user.decay, bias: cf.bias.filter(([k]) => k !== prior) }, hist.slice(Math.max(0, end - maxHistory), end).map((i) => ctx.itemVecs[i]!), model.dims.item)
+      for (let x = model.dims.text; x < model.dims.item; x++)
+        if (u[x]) for (let i = 0; i < N; i++) out[i]! += u[x]! * ctx.itemVecs[i]![x]!
+      return out
+    }
+    const r = trainAdaptation({ textVecs: ctx.textVecs, histories: all.map((row) => row.hist), valid: all, decay: at.user.decay, maxHistory, offset, textScale: cf.skip }, { ...opts.adapt, log: opts.log })
+    const { adaptation: trained, ...info } = r
+    adaptInfo = { ...info, trained: !!trained }
+    if (trained) {
+      adapted = adaptation(packAdapt(trained))
+      const stage3 = grid.knnWeight.flatMap((weight) => grid.prior.map((p) => ({ ...at, knn: { weight, decay: at.knn.decay }, user: { ...at.user, prior: p }, adapt: true })))
+      const ranks3 = rankAll(stage3)
+      const before = best
+      combos = [...combos, ...stage3]
+      ranks = [...ranks, ...ranks3]
+      ndcgs = [...ndcgs, ...ndcgOf(ranks3)]
+      best = bestOf()
+      const with3 = combos.length - stage3.length + stage3.reduce((b, _, k) => (criterion(combos.length - stage3.length + k) > criterion(combos.length - stage3.length + b) ? k : b), 0)
+      opts.log?.(`adaptation on the whole score: criterion ${criterion(with3).toFixed(4)} at its best (kNN ${combos[with3]!.knn.weight}, prior ${combos[with3]!.user.prior}) against ${criterion(before).toFixed(4)} without`)
+    }
+  }
   // The best setting's change per protocol with its paired standard error (same shoppers, per-row NDCG@10).
   const change = Object.fromEntries(
     protocols.map((p, j) => {
@@ -198,18 +250,19 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     why: '',
     users: sample.length,
     model: { ndcg: ref },
-    best: { ...(cf ? { user: chosen.user } : {}), knn: chosen.knn, ...(chosen.next.weight > 0 ? { next: chosen.next } : {}), ndcg: ndcg(best), criterion: criterion(best) },
+    best: { ...(cf ? { user: chosen.user } : {}), knn: chosen.knn, ...(chosen.next.weight > 0 ? { next: chosen.next } : {}), ...(chosen.adapt ? { adapt: packAdapt(adapted!) } : {}), ndcg: ndcg(best), criterion: criterion(best) },
     change,
     gain: { relative: round(gain), se: round(gainSE) },
+    ...(adaptInfo ? { adapt: adaptInfo } : {}),
     seconds: (performance.now() - t0) / 1000,
   }
   const minUsers = opts.minUsers ?? MIN_TUNE_USERS
   const decision = all.length < minUsers ? { chosen: false, why: fewUsers(all.length, minUsers) } : tuningDecision(change, { relative: gain, se: gainSE }, { minGain: opts.minGain, minZ: opts.minZ })
   result.why = decision.why
-  if (decision.chosen) result.tuning = { knn: chosen.knn, ...(chosen.next.weight > 0 ? { next: chosen.next } : {}), ...(cf ? { user: chosen.user } : {}), chosenOn: { split: 'valid', users: sample.length, protocols, gain: round(gain) } }
+  if (decision.chosen) result.tuning = { knn: chosen.knn, ...(chosen.next.weight > 0 ? { next: chosen.next } : {}), ...(cf ? { user: chosen.user } : {}), ...(chosen.adapt ? { adapt: result.best.adapt! } : {}), chosenOn: { split: 'valid', users: sample.length, protocols, gain: round(gain) } }
   opts.log?.(
     `tuning on ${sample.length} of ${all.length} valid shoppers, ${combos.length} settings, ${result.seconds.toFixed(1)} s: ` +
-      `model ${fmt(ref)} → best ${fmt(result.best.ndcg)} (kNN ${chosen.knn.weight}/${chosen.knn.decay}${chosen.next.weight > 0 ? `, next items ${chosen.next.weight}/${chosen.next.decay}` : withNext ? ', no next-item term' : ''}${cf ? `, user decay ${chosen.user.decay}, prior ${chosen.user.prior}` : ''}); ${result.why}`,
+      `model ${fmt(ref)} → best ${fmt(result.best.ndcg)} (kNN ${chosen.knn.weight}/${chosen.knn.decay}${chosen.next.weight > 0 ? `, next items ${chosen.next.weight}/${chosen.next.decay}` : withNext ? ', no next-item term' : ''}${cf ? `, user decay ${chosen.user.decay}, prior ${chosen.user.prior}` : ''}${chosen.adapt ? ', adapted user vector' : adaptInfo ? `, no adaptation (${adaptInfo.trained ? 'it lost on the whole score' : 'no step beat none on valid'})` : ''}); ${result.why}`,
   )
   return result
 }
@@ -267,8 +320,8 @@ function withValue(xs: readonly number[], v: number): number[] {
   return xs.includes(v) ? [...xs] : [...xs, v].sort((a, b) => a - b)
 }
 
-function same(a: Required<ScoreSettings>, b: Required<ScoreSettings>) {
-  return a.knn.weight === b.knn.weight && a.knn.decay === b.knn.decay && a.user.decay === b.user.decay && a.user.prior === b.user.prior && a.next.weight === b.next.weight
+function same(a: Setting, b: Setting) {
+  return a.adapt === b.adapt && a.knn.weight === b.knn.weight && a.knn.decay === b.knn.decay && a.user.decay === b.user.decay && a.user.prior === b.user.prior && a.next.weight === b.next.weight
 }
 
 /**

@@ -1,6 +1,7 @@
 // `npm run eval -- --catalog <pack>`: inpage reads what a browser with that pack reads — the pack's
 // neighbour lists (the data's own logs), its text vectors when made with this model's encoder — and the
 // results say which pack. Tiny fixture from the shared data, real model (onnxruntime-node).
+import { adaptation, adaptUser, packAdapt } from '../src/ranking/adapt'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -136,6 +137,13 @@ describe('the general model (contract 3) with a catalog pack', () => {
       const off = await score(m, events, cands, { source: valid.source, catalog, settings: { knn }, withReasons: false })
       if (off === NO_HISTORY) throw new Error('no history')
       expect(off.personal).toEqual(personalScores(u!, cands.map((c) => valid.itemVecs[valid.ids.indexOf(c.id)]!), k.map((x) => knn.weight * x)))
+      // The store's adaptation (pack.json's tuning.adapt, int8) moves the user vector's text part and nothing else.
+      const d = m.dims.text
+      const adapt = packAdapt({ dims: d, rank: 2, a: Float32Array.from({ length: d * 2 }, (_, i) => ((i % 5) - 2) / 20), b: Float32Array.from({ length: d * 2 }, (_, i) => ((i % 3) - 1) / 10) })
+      const on = await score(m, events, cands, { source: valid.source, catalog, settings: { knn, adapt }, withReasons: false })
+      if (on === NO_HISTORY) throw new Error('no history')
+      expect(on.personal).toEqual(personalScores(adaptUser(u!, adaptation(adapt)), cands.map((c) => valid.itemVecs[valid.ids.indexOf(c.id)]!), k.map((x) => knn.weight * x)))
+      expect(on.personal).not.toEqual(off.personal)
     } finally {
       await general.model.release()
     }

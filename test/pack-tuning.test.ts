@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPack } from '../catalog/build'
 import { openPack } from '../catalog/read'
 import { loadModel, type LoadedModel } from '../node/model-node'
-import { checkPackManifest, checkTuning, type PackManifest, type PackTuning } from '../src/pack/format'
+import { checkPackManifest, checkTuning, toBase64, type PackManifest, type PackTuning } from '../src/pack/format'
+import { packAdapt } from '../src/ranking/adapt'
 import { tunePack } from '../eval/tune-cli'
 import { pairedSE, tuningDecision } from '../eval/tune'
 import { PackSource } from '../workers/pack'
@@ -38,6 +39,11 @@ function dataFolder(): string {
   return d
 }
 
+
+/** The served pack's text dims (inpage-sci-v1's), and an adaptation of that size in its pack form. */
+const DIMS = (JSON.parse(readFileSync(join(SCI, 'manifest.json'), 'utf8')) as { dims: { text: number } }).dims.text
+const ADAPT = packAdapt({ dims: DIMS, rank: 2, a: Float32Array.from({ length: DIMS * 2 }, (_, i) => ((i % 5) - 2) / 40), b: Float32Array.from({ length: DIMS * 2 }, (_, i) => ((i % 3) - 1) / 30) })
+const adaptJson = (over: Record<string, unknown>) => JSON.stringify({ adapt: { ...ADAPT, ...over }, chosenOn: { split: 'valid', users: 1, protocols: [], gain: 0 } })
 
 const GOOD: PackTuning = { knn: { weight: 4, decay: 0.6 }, user: { decay: 0.5, prior: 0.8 }, chosenOn: { split: 'valid', users: 1861, protocols: ['full', 'category'], gain: 0.065 } }
 
@@ -69,6 +75,21 @@ const HOSTILE: [string, string][] = [
   ['no chosenOn', '{"knn": {"weight": 1, "decay": 0.5}}'],
   ['chosen on test', '{"knn": {"weight": 1, "decay": 0.5}, "chosenOn": {"split": "test", "users": 1, "protocols": [], "gain": 0}}'],
   ['a fractional user count', '{"knn": {"weight": 1, "decay": 0.5}, "chosenOn": {"split": "valid", "users": 1.5, "protocols": [], "gain": 0}}'],
+  ['an adaptation of rank 0', adaptJson({ rank: 0 })],
+  ['a fractional adaptation rank', adaptJson({ rank: 1.5 })],
+  ['an adaptation rank over the bound', adaptJson({ rank: 1000 })],
+  ['an adaptation whose rank disagrees with its size', adaptJson({ rank: 3 })],
+  ['an adaptation scale as a number', adaptJson({ scale: 0.01 })],
+  ['an adaptation scale of three', adaptJson({ scale: [0.01, 0.01, 0.01] })],
+  ['a negative adaptation scale', adaptJson({ scale: [-0.01, 0.01] })],
+  ['a huge adaptation scale', adaptJson({ scale: [0.01, 1e6] })],
+  ['a string adaptation scale', adaptJson({ scale: ['0.01', 0.01] })],
+  ['an adaptation that is not base64', adaptJson({ a: '!!!!' })],
+  ['an adaptation one value short', adaptJson({ a: toBase64(new Uint8Array(DIMS * 2 - 1)) })],
+  ['an adaptation for another model (dims)', adaptJson({ a: toBase64(new Uint8Array(512 * 2)), b: toBase64(new Uint8Array(512 * 2)) })],
+  ['an adaptation matrix as a list', adaptJson({ b: [1, 2, 3] })],
+  ['__proto__ in adapt', `{"adapt": {"rank": 2, "scale": [0.01, 0.01], "a": "${ADAPT.a}", "b": "${ADAPT.b}", "__proto__": {"rank": 9}}, "chosenOn": {"split": "valid", "users": 1, "protocols": [], "gain": 0}}`],
+  ['adapt with a missing matrix', JSON.stringify({ adapt: { rank: 2, scale: [0.01, 0.01], a: ADAPT.a }, chosenOn: { split: 'valid', users: 1, protocols: [], gain: 0 } })],
   ['protocols of markup', '{"knn": {"weight": 1, "decay": 0.5}, "chosenOn": {"split": "valid", "users": 1, "protocols": ["<img src=x>"], "gain": 0}}'],
 ]
 
@@ -150,10 +171,10 @@ describe("pack.json's tuning: the readers", () => {
   })
 
   it('the same pack.json with a good tuning is read, and its tuning is what the worker gets', async () => {
-    answer.set('/served/pack.json', withTuning(manifest, JSON.stringify(GOOD)))
+    answer.set('/served/pack.json', withTuning(manifest, JSON.stringify({ ...GOOD, adapt: ADAPT })))
     try {
       const source = new PackSource(`${origin}/served/`)
-      expect((await source.info()).tuning).toEqual(GOOD)
+      expect((await source.info()).tuning).toEqual({ ...GOOD, adapt: ADAPT })
       // Its shards still verify: the tuning is not part of what is signed, and the version still names the key.
       const { items } = await source.get(['sku-0', 'sku-1'])
       expect([...items.keys()].sort()).toEqual(['sku-0', 'sku-1'])

@@ -86,6 +86,19 @@ export interface ScoreSettings {
    * decay^position · P(candidate | h), times the weight). No model default: only a store's tuning turns it on.
    */
   next?: { weight: number; decay: number }
+  /**
+   * The store's adaptation of the user vector (eval/adapt.ts): u' = u + B·(Aᵀ·u) on its text part, A and B
+   * dims × rank, row-major int8 (value = q · scale) in base64. Item vectors and queries are not changed.
+   */
+  adapt?: PackAdapt
+}
+
+export interface PackAdapt {
+  rank: number
+  /** A's and B's scales. */
+  scale: [number, number]
+  a: string
+  b: string
 }
 
 export interface PackTuning extends ScoreSettings {
@@ -99,15 +112,18 @@ export const MAX_TUNED_KNN_WEIGHT = 64
 export const MAX_TUNED_NEXT_WEIGHT = 64
 /** The largest popularity-prior weight a pack's `tuning` may set (the tuner's grid stops at 0.8). */
 export const MAX_TUNED_PRIOR = 8
+/** The adaptation's largest rank, and its largest scale (entries of A and B at most 4 in magnitude). */
+export const MAX_ADAPT_RANK = 64
+export const MAX_ADAPT_SCALE = 4 / 127
 
 /**
  * A pack.json `tuning`, checked: exactly these keys (an extra, misspelt or `__proto__` key is refused), finite numbers
  * in their ranges, and a fresh object built field by field; else an Error naming what is wrong. A pack's tuning can
  * change the blend only (never what is fetched), so the ranges are what keeps a careless or hostile one bounded.
  */
-export function checkTuning(t: unknown): PackTuning {
+export function checkTuning(t: unknown, dims?: number): PackTuning {
   const fail = (why: string) =>
-    new Error(`${why} (expected {knn?: {weight in [0, ${MAX_TUNED_KNN_WEIGHT}], decay in (0, 1]}, next?: {weight in [0, ${MAX_TUNED_NEXT_WEIGHT}], decay in (0, 1]}, user?: {decay in (0, 1], prior in [0, ${MAX_TUNED_PRIOR}]}, chosenOn: {split: "valid", users, protocols, gain}})`)
+    new Error(`${why} (expected {knn?: {weight in [0, ${MAX_TUNED_KNN_WEIGHT}], decay in (0, 1]}, next?: {weight in [0, ${MAX_TUNED_NEXT_WEIGHT}], decay in (0, 1]}, user?: {decay in (0, 1], prior in [0, ${MAX_TUNED_PRIOR}]}, adapt?: {rank in 1..${MAX_ADAPT_RANK}, scale: [a, b] in (0, ${MAX_ADAPT_SCALE.toFixed(4)}], a, b: base64 of dims × rank int8}, chosenOn: {split: "valid", users, protocols, gain}})`)
   const record = (v: unknown, where: string, keys: readonly string[], optional: readonly string[] = []): Record<string, unknown> => {
     if (!v || typeof v !== 'object' || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) throw fail(`${where} is not an object`)
     const own = Object.getOwnPropertyNames(v)
@@ -122,7 +138,7 @@ export function checkTuning(t: unknown): PackTuning {
     return v
   }
   const decay = (v: unknown, where: string) => num(v, where, (x) => x > 0 && x <= 1, '(0, 1]')
-  const r = record(t, 'tuning', ['knn', 'next', 'user', 'chosenOn'], ['knn', 'next', 'user'])
+  const r = record(t, 'tuning', ['knn', 'next', 'user', 'adapt', 'chosenOn'], ['knn', 'next', 'user', 'adapt'])
   const out: PackTuning = { chosenOn: { split: 'valid', users: 0, protocols: [], gain: 0 } }
   if (r.knn !== undefined) {
     const k = record(r.knn, 'tuning.knn', ['weight', 'decay'])
@@ -136,6 +152,26 @@ export function checkTuning(t: unknown): PackTuning {
     const u = record(r.user, 'tuning.user', ['decay', 'prior'])
     out.user = { decay: decay(u.decay, 'tuning.user.decay'), prior: num(u.prior, 'tuning.user.prior', (x) => x >= 0 && x <= MAX_TUNED_PRIOR, `[0, ${MAX_TUNED_PRIOR}]`) }
   }
+  if (r.adapt !== undefined) {
+    const a = record(r.adapt, 'tuning.adapt', ['rank', 'scale', 'a', 'b'])
+    const rank = num(a.rank, 'tuning.adapt.rank', (x) => Number.isInteger(x) && x >= 1 && x <= MAX_ADAPT_RANK, `1..${MAX_ADAPT_RANK}`)
+    const sc = a.scale
+    if (!Array.isArray(sc) || sc.length !== 2) throw fail('tuning.adapt.scale is not [a, b]')
+    const scale = sc.map((x, i) => num(x, `tuning.adapt.scale[${i}]`, (v) => v > 0 && v <= MAX_ADAPT_SCALE, `(0, ${MAX_ADAPT_SCALE.toFixed(4)}]`)) as [number, number]
+    const matrix = (v: unknown, where: string) => {
+      let bytes: number
+      try {
+        if (typeof v !== 'string') throw new Error()
+        bytes = fromBase64(v).length
+      } catch {
+        throw fail(`${where} is not base64`)
+      }
+      if (dims !== undefined ? bytes !== dims * rank : bytes % rank !== 0 || bytes === 0) throw fail(`${where} holds ${bytes} values, not ${dims !== undefined ? `${dims} × ${rank}` : `a multiple of ${rank}`}`)
+      return v as string
+    }
+    out.adapt = { rank, scale, a: matrix(a.a, 'tuning.adapt.a'), b: matrix(a.b, 'tuning.adapt.b') }
+    if (out.adapt.a.length !== out.adapt.b.length) throw fail('tuning.adapt.a and tuning.adapt.b differ in size')
+  }
   const c = record(r.chosenOn, 'tuning.chosenOn', ['split', 'users', 'protocols', 'gain'])
   if (c.split !== 'valid') throw fail(`tuning.chosenOn.split is ${JSON.stringify(c.split)}, not "valid"`)
   const protocols = c.protocols
@@ -146,7 +182,7 @@ export function checkTuning(t: unknown): PackTuning {
     protocols: [...(protocols as string[])],
     gain: num(c.gain, 'tuning.chosenOn.gain', () => true, 'finite numbers'),
   }
-  return { ...(out.knn ? { knn: out.knn } : {}), ...(out.next ? { next: out.next } : {}), ...(out.user ? { user: out.user } : {}), chosenOn: out.chosenOn }
+  return { ...(out.knn ? { knn: out.knn } : {}), ...(out.next ? { next: out.next } : {}), ...(out.user ? { user: out.user } : {}), ...(out.adapt ? { adapt: out.adapt } : {}), chosenOn: out.chosenOn }
 }
 
 /** One item as a shard stores it (short keys: shards are what a page downloads). */
@@ -326,7 +362,7 @@ export function checkPackManifest(m: unknown): PackManifest {
   if (!p.dims || !(p.dims.text > 0)) throw fail('dims.text is required')
   if (p.tuning !== undefined)
     try {
-      p.tuning = checkTuning(p.tuning)
+      p.tuning = checkTuning(p.tuning, p.dims.text)
     } catch (err) {
       throw fail((err as Error).message)
     }

@@ -9,6 +9,7 @@ import type { PackItem, ScoreSettings } from '../pack/format'
 import type { Scores } from './rerank'
 import type { HistoryItemEvent, LeaveOneOut } from './reasons'
 import { cosine } from './vectors'
+import { adaptation, adaptKey, adaptUser } from './adapt'
 import type { Candidate } from './types'
 import type { InpageModel } from '../model/model'
 import { modelData } from '../core/errors'
@@ -77,6 +78,12 @@ export interface ScoreContext {
   popularityPrior?: boolean
   /** The store's scoring settings (its pack's `tuning`), in place of the model's: kNN weight and decay, closed-form decay and prior. */
   settings?: ScoreSettings
+}
+
+/** The user vectors as the store's adaptation reads them (its pack's `tuning.adapt`), if it has one. */
+export function adaptUsers(users: Float32Array[], settings: ScoreSettings | undefined): Float32Array[] {
+  const ad = settings?.adapt && adaptation(settings.adapt)
+  return ad ? users.map((u) => adaptUser(u, ad)) : users
 }
 
 /** What reasons and calibration read of the model's events: type, item, title and category path. */
@@ -153,13 +160,13 @@ export async function score(
   const candVecs = candidates.map((c) => (ctx.popularityPrior === false ? model.withoutPrior(itemVec(c.id)) : itemVec(c.id)))
   // Row 0: the whole history; row e+1: history without event e (what reasons are made of).
   // They depend on the history alone (event types, ids, texts), so they are kept until it changes.
-  const key = seq.map((e, j) => `${histTypes[j]}:${textKey(e.itemId)}`).join(',') + (withReasons ? '' : '|plain') + (ctx.settings?.user ? `|${ctx.settings.user.decay}:${ctx.settings.user.prior}` : '')
+  const key = seq.map((e, j) => `${histTypes[j]}:${textKey(e.itemId)}`).join(',') + (withReasons ? '' : '|plain') + (ctx.settings?.user ? `|${ctx.settings.user.decay}:${ctx.settings.user.prior}` : '') + (ctx.settings?.adapt ? `|adapt ${adaptKey(ctx.settings.adapt)}` : '')
   let users = caches?.users.get(key)
   if (!users) {
     const variants = [{ vecs: histVecs, types: histTypes }]
     for (let e = 0; withReasons && e < seq.length; e++)
       variants.push({ vecs: histVecs.filter((_, j) => j !== e), types: histTypes.filter((_, j) => j !== e) })
-    users = await model.userVectors(variants, ctx.settings?.user)
+    users = adaptUsers(await model.userVectors(variants, ctx.settings?.user), ctx.settings)
     users.forEach((u, i) => expectVector(u, model.dims.item, i ? `user vector without event ${i - 1}` : 'the user vector'))
     caches?.users.set(key, users)
   }
