@@ -37,7 +37,7 @@ export const USAGE = `usage:
                   [--knn-min-count 2] [--knn-gamma 0.8] [--knn-back 1] [--knn-alpha 0.3] [--knn-beta 0.1] [--knn-top-n 50] [--knn-decay 0.8]
                   [--model public/models/inpage-sci-v1] [--catalog <pack dir> [--history-records track|none]] [--out eval/results] [--encode-batch 1] [--encoding utf-8|latin1]
   npm run eval -- convert --events events.csv --items items.jsonl --out <dir> [--max-history 50] [--min-events 3] [--encoding utf-8|latin1]
-  npm run eval -- tune --data <dir> --catalog <pack dir> [--model <dir>] [--users 2000] [--no-adapt] [--dry-run]
+  npm run eval -- tune --data <dir> --catalog <pack dir> [--model <dir>] [--users 2000] [--adapt] [--dry-run]
   npm run eval -- uplift --events <analytics export.csv> [--mde 0.05] [--power 0.8] [--seed 1] [--json]
   npm run eval -- --help`
 
@@ -165,7 +165,7 @@ async function tuneMain(argv: readonly string[]) {
   const catalog = resolve(f.catalog)
   const loaded = await loadModel(resolve(f.model ?? shippedModelDir(packModelOf(catalog))))
   try {
-    const r = await tunePack(resolve(f.data), catalog, loaded, { encoding: encodingFlag(f.encoding), maxUsers: f.users === undefined ? undefined : num(f, 'users', 0), dryRun: f['dry-run'] === true, adapt: f['no-adapt'] === true ? false : undefined, log: (s) => process.stderr.write(`${s}\n`) })
+    const r = await tunePack(resolve(f.data), catalog, loaded, { encoding: encodingFlag(f.encoding), maxUsers: f.users === undefined ? undefined : num(f, 'users', 0), dryRun: f['dry-run'] === true, adapt: f.adapt === true ? {} : false, log: (s) => process.stderr.write(`${s}\n`) })
     // The adaptation's matrices are pack.json's business: the report says how long they are.
     console.log(JSON.stringify({ ...r, written: !f['dry-run'] }, (k, v) => ((k === 'a' || k === 'b') && typeof v === 'string' ? `(${v.length} base64 characters)` : v), 2))
   } finally {

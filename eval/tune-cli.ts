@@ -21,7 +21,7 @@ export interface TuneOptions {
   minUsers?: number
   minGain?: number
   minZ?: number
-  /** Adaptation options, or false: none is trained. */
+  /** Adaptation options: train the store's adaptation of the user vector (eval/adapt.ts); absent or false: none. */
   adapt?: AdaptOptions | false
   log?: (s: string) => void
 }
@@ -74,18 +74,18 @@ export const catalogTuneStep: TuneStep = async (o): Promise<PackTuning | undefin
   // Without text vectors the catalog never loaded the encoder; the tuner needs the model either way.
   const loaded = o.loaded ?? (await loadModel(o.model, { threads: o.threads }))
   try {
-    return (await chooseTuning(o.data, o.staged, loaded, { encoding: o.encoding, maxUsers: o.maxUsers, adapt: o.adapt ? undefined : false, log: o.log })).tuning
+    return (await chooseTuning(o.data, o.staged, loaded, { encoding: o.encoding, maxUsers: o.maxUsers, adapt: o.adapt ? {} : false, log: o.log })).tuning
   } finally {
     if (!o.loaded) await loaded.model.release()
   }
 }
 
-export const TUNE_USAGE = `usage: npm run eval -- tune --data <dir> --catalog <pack dir> [--model <dir>] [--users 2000] [--no-adapt] [--dry-run] [--encoding utf-8|latin1]`
+export const TUNE_USAGE = `usage: npm run eval -- tune --data <dir> --catalog <pack dir> [--model <dir>] [--users 2000] [--adapt] [--dry-run] [--encoding utf-8|latin1]`
 
 export function parseTune(argv: readonly string[]) {
   const { values } = parseArgs({
     args: [...argv],
-    options: { data: { type: 'string' }, catalog: { type: 'string' }, model: { type: 'string' }, users: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'no-adapt': { type: 'boolean' }, encoding: { type: 'string' } },
+    options: { data: { type: 'string' }, catalog: { type: 'string' }, model: { type: 'string' }, users: { type: 'string' }, 'dry-run': { type: 'boolean' }, adapt: { type: 'boolean' }, encoding: { type: 'string' } },
     strict: true,
     allowPositionals: false,
   })

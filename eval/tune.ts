@@ -66,7 +66,7 @@ export interface TuneResult {
   change: Record<string, { relative: number; se: number; rows: number }>
   /** The criterion's gain and its standard error. */
   gain: { relative: number; se: number }
-  /** The adaptation's training (absent with `adapt: false` or no closed-form user model). */
+  /** The adaptation's training (only with `adapt`, and a closed-form user model). */
   adapt?: Omit<AdaptResult, 'adaptation'> & { trained: boolean }
   seconds: number
 }
@@ -199,7 +199,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     best = bestOf()
   }
   let adaptInfo: TuneResult['adapt']
-  if (cf && opts.adapt !== false) {
+  if (cf && opts.adapt) {
     // Third stage: the store's adaptation of the user vector, trained at the best setting's decay on the training
     // histories (its own valid check picks the step), then scored in its int8 pack form with the kNN weight and the
     // prior chosen again beside it (it changes the text part's scale).

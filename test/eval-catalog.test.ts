@@ -97,8 +97,10 @@ describe('the general model (contract 3) with a catalog pack', () => {
       expect(t.best.criterion).toBeGreaterThanOrEqual(1)
 
       // The pack's tuning is what score() then uses: written into pack.json, read back into the context.
-      const written = await tunePack(join(dir, 'tiny'), join(dir, 'pack-general'), general, { minUsers: 1, minGain: -1, minZ: 0 })
+      // With the adaptation trained too (`--adapt`): whatever wins, eval then scores what the tuner scored.
+      const written = await tunePack(join(dir, 'tiny'), join(dir, 'pack-general'), general, { minUsers: 1, minGain: -1, minZ: 0, adapt: { steps: 40, evalEvery: 20 } })
       expect(written.tuning).toMatchObject({ chosenOn: { split: 'valid', users: t.users } })
+      expect((written as TuneResult).adapt).toMatchObject({ valid: [{ step: 0 }, { step: 20 }, { step: 40 }] })
       const tuned = await buildContext(loadDataset(join(dir, 'tiny'), ['valid']), general, { catalog: join(dir, 'pack-general') })
       expect(tuned.settings).toEqual(written.tuning)
       expect(tuned.packInfo?.tuning).toEqual(tuned.settings)

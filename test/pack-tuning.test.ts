@@ -285,6 +285,9 @@ describe('the steps that write pack.json', () => {
     const both = run(['--out', out, '--force', '--no-tune', '--tune-users', '100'])
     expect(both.status).toBe(2)
     expect(both.stderr).toContain('--tune-users and --no-tune do not go together')
+    const adapt = run(['--out', out, '--force', '--no-tune', '--adapt'])
+    expect(adapt.status).toBe(2)
+    expect(adapt.stderr).toContain('--adapt and --no-tune do not go together')
   }, 180_000)
 })
 
