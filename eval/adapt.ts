@@ -7,6 +7,7 @@
 // Kept at its best step on a text-only valid criterion (step 0 = none); the tuner then decides on the whole score.
 
 import { MISS, rankGain } from './metrics'
+import { rng } from './uplift' // mulberry32: training is reproducible per seed
 import type { Adaptation } from '../src/ranking/adapt'
 
 export interface AdaptOptions {
@@ -72,18 +73,6 @@ function anchor(E: Float32Array, d: number, hist: readonly number[], end: number
     for (let x = 0; x < d; x++) out[x]! += w * E[o + x]!
   }
   if (total > 0) for (let x = 0; x < d; x++) out[x]! /= total
-}
-
-/** mulberry32: a small seeded generator (training is reproducible per seed). */
-function rng(seed: number) {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function gauss(rand: () => number) {
