@@ -13,7 +13,7 @@ import { leafCategories } from '../node/data'
 import { rankCandidates } from '../src/ranking/rerank'
 import { arrangeTop, TOP_POOL } from '../src/ranking/arrange'
 import { closedFormUser } from '../src/model/manifest'
-import type { ScoreSettings, PackTuning } from '../src/pack/format'
+import type { PackAdapt, ScoreSettings, PackTuning } from '../src/pack/format'
 import { MISS, metricsFromRanks, rankGain, topK } from './metrics'
 import { modelEvents, rows, type Context } from './context'
 import { categoryPages } from './protocols'
@@ -114,6 +114,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const none = new Float64Array(N) // the next-item part of a setting without it
   /** The target's rank per setting, protocol and sampled row. */
   let adapted: Adaptation | undefined
+  let packed: PackAdapt | undefined
   const userKey = (c: Setting) => `${c.user.decay}${c.adapt ? ' adapted' : ''}`
   const rankAll = (combos: readonly Setting[]) => {
     const ranks = combos.map(() => protocols.map(() => [] as number[]))
@@ -223,15 +224,19 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     const { adaptation: trained, ...info } = r
     adaptInfo = { ...info, trained: !!trained }
     if (trained) {
-      adapted = adaptation(packAdapt(trained))
+      // Scored as the browser reads it: its int8 pack form.
+      packed = packAdapt(trained)
+      adapted = adaptation(packed)
       const stage3 = grid.knnWeight.flatMap((weight) => grid.prior.map((p) => ({ ...at, knn: { weight, decay: at.knn.decay }, user: { ...at.user, prior: p }, adapt: true })))
       const ranks3 = rankAll(stage3)
       const before = best
+      const first = combos.length
       combos = [...combos, ...stage3]
       ranks = [...ranks, ...ranks3]
       ndcgs = [...ndcgs, ...ndcgOf(ranks3)]
       best = bestOf()
-      const with3 = combos.length - stage3.length + stage3.reduce((b, _, k) => (criterion(combos.length - stage3.length + k) > criterion(combos.length - stage3.length + b) ? k : b), 0)
+      let with3 = first
+      for (let k = first + 1; k < combos.length; k++) if (criterion(k) > criterion(with3)) with3 = k
       opts.log?.(`adaptation on the whole score: criterion ${criterion(with3).toFixed(4)} at its best (kNN ${combos[with3]!.knn.weight}, prior ${combos[with3]!.user.prior}) against ${criterion(before).toFixed(4)} without`)
     }
   }
@@ -250,7 +255,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     why: '',
     users: sample.length,
     model: { ndcg: ref },
-    best: { ...(cf ? { user: chosen.user } : {}), knn: chosen.knn, ...(chosen.next.weight > 0 ? { next: chosen.next } : {}), ...(chosen.adapt ? { adapt: packAdapt(adapted!) } : {}), ndcg: ndcg(best), criterion: criterion(best) },
+    best: { ...(cf ? { user: chosen.user } : {}), knn: chosen.knn, ...(chosen.next.weight > 0 ? { next: chosen.next } : {}), ...(chosen.adapt ? { adapt: packed! } : {}), ndcg: ndcg(best), criterion: criterion(best) },
     change,
     gain: { relative: round(gain), se: round(gainSE) },
     ...(adaptInfo ? { adapt: adaptInfo } : {}),
