@@ -209,7 +209,7 @@ test("a pack's tuning changes the blend, and a tampered one is refused by name: 
   // gives the tuned scores exactly, so the update is what changed them.
   const dims = (m.dims as { text: number }).text
   const withAdapt = (b: (i: number) => number) =>
-    JSON.stringify({ knn: { weight: 8, decay: 0.6 }, user: { decay: 1, prior: 0 }, adapt: packAdapt({ dims, rank: 2, a: Float32Array.from({ length: dims * 2 }, (_, i) => ((i % 5) - 2) / 20), b: Float32Array.from({ length: dims * 2 }, b) }), chosenOn: { split: 'valid', users: 1500, protocols: ['full', 'category'], gain: 0.05 } })
+    JSON.stringify({ knn: { weight: 8, decay: 0.6 }, user: { decay: 1, prior: 0 }, adapt: packAdapt({ dims, rank: 2, a: Float32Array.from({ length: dims * 2 }, (_, i) => ((i % 5) - 2) / 20), b: Float32Array.from({ length: dims * 2 }, (_, i) => b(i)) }), chosenOn: { split: 'valid', users: 1500, protocols: ['full', 'category'], gain: 0.05 } })
   await serveTuning(withAdapt((i) => ((i % 3) - 1) / 10))
   const adapted = await rerank('tuning-adapted')
   expect(adapted).toMatchObject({ why: 'personalized', tuned: true })

@@ -56,6 +56,9 @@ describe('the adaptation', () => {
     expect(back.dims).toBe(12)
     ad.a.forEach((x, i) => expect(Math.abs(back.a[i]! - x)).toBeLessThanOrEqual(p.scale[0] / 2 + 1e-9))
     ad.b.forEach((x, i) => expect(Math.abs(back.b[i]! - x)).toBeLessThanOrEqual(p.scale[1] / 2 + 1e-9))
+    // A NaN or Infinity is refused, not quantized to 0.
+    expect(() => packAdapt({ ...ad, b: Float32Array.of(...ad.b.slice(1), NaN) })).toThrow(/not a finite number/)
+    expect(() => packAdapt({ ...ad, a: Float32Array.of(Infinity, ...ad.a.slice(1)) })).toThrow(/not a finite number/)
     // The reader checks the size against the pack's dims, and the scale's bound.
     expect(() => checkTuning({ adapt: checked, chosenOn: { split: 'valid', users: 1, protocols: [], gain: 0 } }, 16)).toThrow(/tuning\.adapt\.a holds 48 values, not 16 × 4/)
     expect(() => checkTuning({ adapt: { ...checked, scale: [MAX_ADAPT_SCALE * 2, 0.01] }, chosenOn: { split: 'valid', users: 1, protocols: [], gain: 0 } }, 12)).toThrow(/tuning\.adapt\.scale\[0\]/)

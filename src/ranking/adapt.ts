@@ -55,6 +55,8 @@ export function adaptation(p: PackAdapt): Adaptation {
 /** The pack form: each matrix symmetric int8 with one scale. */
 export function packAdapt(ad: Adaptation): PackAdapt {
   const q = (m: Float32Array) => {
+    // A NaN would quantize to 0 without a word: refused instead.
+    if (!m.every(Number.isFinite)) throw new Error('an adaptation with a value that is not a finite number')
     const max = m.reduce((x, v) => Math.max(x, Math.abs(v)), 0)
     const s = max > 0 ? max / 127 : 1 / 127
     return { t: toBase64(new Uint8Array(Int8Array.from(m, (v) => Math.round(v / s)).buffer)), s }
