@@ -6,7 +6,7 @@
 // page never needs the adaptation to encode anything, and one matrix-vector product per call applies it.
 // Kept at its best step on a text-only valid criterion (step 0 = none); the tuner then decides on the whole score.
 
-import { MISS, rankGain } from './metrics'
+import { rankGain, rankMasked } from './metrics'
 import { rng } from './uplift' // mulberry32: training is reproducible per seed
 import type { Adaptation } from '../src/ranking/adapt'
 
@@ -151,18 +151,9 @@ export function trainAdaptation(input: AdaptInput, opts: AdaptOptions = {}): Ada
         for (let x = 0; x < d; x++) s += ua[x]! * E[o2 + x]!
         return ts * s + (off ? off[i]! : 0)
       }
-      // eval's rank: ties by index, the history excluded (metrics.ts)
-      let rank = MISS
-      if (!inHist[row.target]) {
-        const st = dotOf(row.target)
-        rank = 1
-        for (let i = 0; i < N; i++) if (i !== row.target && !inHist[i]) {
-          const s = dotOf(i)
-          if (s > st || (s === st && i < row.target)) rank++
-        }
-      }
+      // eval's rank: ties by index, the history excluded
+      sum += rankGain(rankMasked(dotOf, N, row.target, inHist))
       for (const i of row.hist) inHist[i] = 0
-      sum += rankGain(rank)
     }
     return valid.length ? sum / valid.length : 0
   }

@@ -24,6 +24,22 @@ export function rankOf(scores: ArrayLike<number>, target: number, exclude?: read
   return rank
 }
 
+/**
+ * rankOf over `score(i)` for i < n, the history as a mask: each score computed as it is compared,
+ * never stored (Set lookups and a stored score array per setting were most of the step's time).
+ */
+export function rankMasked(score: (i: number) => number, n: number, target: number, excluded: Uint8Array): number {
+  if (excluded[target]) return MISS
+  const st = score(target)
+  if (Number.isNaN(st)) throw new Error('NaN score')
+  let rank = 1
+  for (let i = 0; i < n; i++) {
+    const s = score(i)
+    if ((s > st || (s === st && i < target)) && i !== target && !excluded[i]) rank++
+  }
+  return rank
+}
+
 /** The k best items (score desc, ties by smaller index), excluded items left out. */
 export function topK(scores: ArrayLike<number>, k: number, exclude?: readonly number[]): number[] {
   const ex = new Set(exclude ?? [])

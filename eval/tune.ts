@@ -14,7 +14,7 @@ import { rankCandidates } from '../src/ranking/rerank'
 import { arrangeTop, TOP_POOL } from '../src/ranking/arrange'
 import { closedFormUser } from '../src/model/manifest'
 import type { PackAdapt, ScoreSettings, PackTuning } from '../src/pack/format'
-import { MISS, metricsFromRanks, rankGain, topK } from './metrics'
+import { MISS, metricsFromRanks, rankGain, rankMasked, topK } from './metrics'
 import { modelEvents, rows, type Context } from './context'
 import { categoryPages } from './protocols'
 import { DEFAULT_OPTIONS } from './options'
@@ -112,6 +112,8 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const priorOf = new Float32Array(N)
   if (prior !== undefined) ctx.itemVecs.forEach((v, i) => (priorOf[i] = v[prior]!))
   const none = new Float64Array(N) // the next-item part of a setting without it
+  /** The closed-form user vector at a decay, without the prior's bias (the tuner weighs the prior itself). */
+  const textUser = (decay: number, vecs: readonly Float32Array[]) => closedFormUser({ ...cf!, decay, bias: cf!.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item)
   /** The target's rank per setting, protocol and sampled row. */
   let adapted: Adaptation | undefined
   let packed: PackAdapt | undefined
@@ -129,7 +131,7 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
       // The text part of the user vector per decay (prior 0): its dot with every item vector.
       const users = cf
         ? userKeys.map((c) => {
-            const u = closedFormUser({ ...cf, decay: c.user.decay, bias: cf.bias.filter(([k]) => k !== prior) }, vecs, model.dims.item)
+            const u = textUser(c.user.decay, vecs)
             return c.adapt ? adaptUser(u, adapted!) : u
           })
         : []
@@ -187,17 +189,27 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
   const weight = protocols.map((_, j) => (total > 0 ? rowsOf[j]! / total : 0))
   const rel = (ci: number, j: number) => (ref[protocols[j]!]! > 0 ? ndcg(ci)[protocols[j]!]! / ref[protocols[j]!]! - 1 : 0)
   const criterion = (ci: number) => 1 + protocols.reduce((s, _, j) => s + weight[j]! * rel(ci, j), 0)
+  const bestIn = (from: number) => {
+    let b = from
+    for (let ci = from + 1; ci < combos.length; ci++) if (criterion(ci) > criterion(b)) b = ci
+    return b
+  }
   const bestOf = () => combos.reduce((b, _, ci) => (criterion(ci) > criterion(b) ? ci : b), d0)
   let best = bestOf()
+  /** Scores a later stage's settings beside the earlier ones; returns the stage's own best. */
+  const addStage = (stage: Setting[]) => {
+    const first = combos.length
+    const more = rankAll(stage)
+    combos = [...combos, ...stage]
+    ranks = [...ranks, ...more]
+    ndcgs = [...ndcgs, ...ndcgOf(more)]
+    best = bestOf()
+    return bestIn(first)
+  }
   if (withNext) {
     // Second stage: the next-item term at the first stage's best setting, the kNN weight chosen again beside it.
     const at = combos[best]!
-    const stage2 = grid.knnWeight.flatMap((weight) => TUNE_GRID.nextWeight.map((w) => ({ ...at, knn: { weight, decay: at.knn.decay }, next: { weight: w, decay: NEXT_DECAY } })))
-    const ranks2 = rankAll(stage2)
-    combos = [...stage1, ...stage2]
-    ranks = [...ranks, ...ranks2]
-    ndcgs = [...ndcgs, ...ndcgOf(ranks2)]
-    best = bestOf()
+    addStage(grid.knnWeight.flatMap((weight) => TUNE_GRID.nextWeight.map((w) => ({ ...at, knn: { weight, decay: at.knn.decay }, next: { weight: w, decay: NEXT_DECAY } }))))
   }
   let adaptInfo: TuneResult['adapt']
   if (cf && opts.adapt) {
@@ -209,13 +221,14 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
     // in its softmax, held fixed.
     const maxHistory = model.manifest.user.maxHistory
     const offset = (hist: readonly number[], end: number) => {
-      const evIds = hist.slice(Math.max(0, end - maxHistory), end).map((i) => ctx.ids[i]!)
+      const recent = hist.slice(Math.max(0, end - maxHistory), end)
+      const evIds = recent.map((i) => ctx.ids[i]!)
       const out = new Float64Array(N)
       if (ctx.neighbors && at.knn.weight > 0) knnScores(evIds, ctx.ids, ctx.neighbors, at.knn.decay, index).forEach((x, i) => (out[i] = at.knn.weight * x))
       if (at.next.weight > 0) knnScores(evIds, ctx.ids, packNext(ctx.catalog!, evIds), at.next.decay, index).forEach((x, i) => (out[i]! += at.next.weight * x))
       if (at.user.prior) for (let i = 0; i < N; i++) out[i]! += at.user.prior * priorOf[i]!
       // The user vector's dimensions past the text part (the history's mean prior): not adapted, so fixed too.
-      const u = closedFormUser({ ...cf, decay: at.user.decay, bias: cf.bias.filter(([k]) => k !== prior) }, hist.slice(Math.max(0, end - maxHistory), end).map((i) => ctx.itemVecs[i]!), model.dims.item)
+      const u = textUser(at.user.decay, recent.map((i) => ctx.itemVecs[i]!))
       for (let x = model.dims.text; x < model.dims.item; x++)
         if (u[x]) for (let i = 0; i < N; i++) out[i]! += u[x]! * ctx.itemVecs[i]![x]!
       return out
@@ -227,16 +240,8 @@ export function tune(ctx: Context, opts: { maxUsers?: number; minUsers?: number;
       // Scored as the browser reads it: its int8 pack form.
       packed = packAdapt(trained)
       adapted = adaptation(packed)
-      const stage3 = grid.knnWeight.flatMap((weight) => grid.prior.map((p) => ({ ...at, knn: { weight, decay: at.knn.decay }, user: { ...at.user, prior: p }, adapt: true })))
-      const ranks3 = rankAll(stage3)
       const before = best
-      const first = combos.length
-      combos = [...combos, ...stage3]
-      ranks = [...ranks, ...ranks3]
-      ndcgs = [...ndcgs, ...ndcgOf(ranks3)]
-      best = bestOf()
-      let with3 = first
-      for (let k = first + 1; k < combos.length; k++) if (criterion(k) > criterion(with3)) with3 = k
+      const with3 = addStage(grid.knnWeight.flatMap((weight) => grid.prior.map((p) => ({ ...at, knn: { weight, decay: at.knn.decay }, user: { ...at.user, prior: p }, adapt: true }))))
       opts.log?.(`adaptation on the whole score: criterion ${criterion(with3).toFixed(4)} at its best (kNN ${combos[with3]!.knn.weight}, prior ${combos[with3]!.user.prior}) against ${criterion(before).toFixed(4)} without`)
     }
   }
@@ -303,22 +308,6 @@ export function pairedSE(a: readonly number[], b: readonly number[]): number {
   const mean = d.reduce((s, x) => s + x, 0) / n
   const v = d.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)
   return Math.sqrt(v / n)
-}
-
-/**
- * eval's rankOf (metrics.ts) over `score(i)` for i < n, the history as a mask: each score computed as it is compared,
- * never stored (Set lookups and a stored score array per setting were most of the step's time).
- */
-function rankMasked(score: (i: number) => number, n: number, target: number, excluded: Uint8Array): number {
-  if (excluded[target]) return MISS
-  const st = score(target)
-  if (Number.isNaN(st)) throw new Error('NaN score')
-  let rank = 1
-  for (let i = 0; i < n; i++) {
-    const s = score(i)
-    if ((s > st || (s === st && i < target)) && i !== target && !excluded[i]) rank++
-  }
-  return rank
 }
 
 function withValue(xs: readonly number[], v: number): number[] {
